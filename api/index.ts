@@ -1,0 +1,60 @@
+export { OperationError, ProviderErrorCode, RETRYABLE_BY_DEFAULT } from "./errors.js";
+export {
+  BootDevice,
+  CloudInitSpec,
+  DhcpSpec,
+  DnsSpec,
+  Firmware,
+  ForwardMode,
+  ImageResource,
+  ImageSpec,
+  KeyResource,
+  KeySpec,
+  KeyType,
+  NetworkResource,
+  NetworkSpec,
+  ProviderConfig,
+  RESOURCE_KINDS,
+  ReadinessSpec,
+  Spec,
+  TftpSpec,
+  VMResource,
+  VMSpec,
+} from "./spec.js";
+export type { ResourceKind } from "./spec.js";
+export {
+  CapabilitiesResponse,
+  DeleteRequest,
+  GetRequest,
+  KeyCreateRequest,
+  KeyState,
+  ListRequest,
+  NetworkCreateRequest,
+  NetworkState,
+  Operation,
+  OperationResult,
+  PROVIDER_TOOLS,
+  ProviderVMSpec,
+  ResourceCapability,
+  VMCreateRequest,
+  VMState,
+} from "./provider.js";
+export type { ProviderToolName } from "./provider.js";
+export {
+  ConfigValidateInput,
+  ConfigValidateOutput,
+  CreateInput,
+  DeleteInput,
+  METADATA_STATE_DIR,
+  TestEnvArtifact,
+  ValidationError,
+} from "./forge.js";
+export {
+  EnvironmentState,
+  EnvironmentStatus,
+  ErrorRecord,
+  ExecutionPlan,
+  ResourceRecord,
+  ResourceRef,
+  STATE_VERSION,
+} from "./state.js";

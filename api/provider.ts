@@ -1,0 +1,144 @@
+import { z } from "zod";
+import { OperationError } from "./errors.js";
+import { BootDevice, CloudInitSpec, Firmware, KeySpec, NetworkSpec, ReadinessSpec } from "./spec.js";
+
+// The provider protocol: 13 MCP tools, each answering an OperationResult.
+// Requests carry provider-level (prefixed) names and fully rendered specs.
+
+export const PROVIDER_TOOLS = [
+  "provider_capabilities",
+  "vm_create",
+  "vm_get",
+  "vm_list",
+  "vm_delete",
+  "network_create",
+  "network_get",
+  "network_list",
+  "network_delete",
+  "key_create",
+  "key_get",
+  "key_list",
+  "key_delete",
+] as const;
+export type ProviderToolName = (typeof PROVIDER_TOOLS)[number];
+
+export const Operation = z.enum(["create", "get", "list", "delete"]);
+export type Operation = z.infer<typeof Operation>;
+
+export const ResourceCapability = z.object({
+  kind: z.enum(["key", "network", "vm"]),
+  operations: z.array(Operation),
+  networkKinds: z.array(z.string()).optional(),
+  keyTypes: z.array(z.string()).optional(),
+  vmFeatures: z.array(z.string()).optional(),
+});
+export type ResourceCapability = z.infer<typeof ResourceCapability>;
+
+export const CapabilitiesResponse = z.object({
+  providerName: z.string(),
+  version: z.string(),
+  resources: z.array(ResourceCapability),
+});
+export type CapabilitiesResponse = z.infer<typeof CapabilitiesResponse>;
+
+const providerSpec = z.record(z.string(), z.unknown()).optional();
+
+export const KeyCreateRequest = z.strictObject({
+  name: z.string().min(1),
+  spec: KeySpec,
+  providerSpec,
+});
+export type KeyCreateRequest = z.infer<typeof KeyCreateRequest>;
+
+export const NetworkCreateRequest = z.strictObject({
+  name: z.string().min(1),
+  kind: z.string().min(1),
+  spec: NetworkSpec,
+  providerSpec,
+});
+export type NetworkCreateRequest = z.infer<typeof NetworkCreateRequest>;
+
+export const ProviderVMSpec = z.strictObject({
+  memory: z.number().int().positive(),
+  vcpus: z.number().int().positive(),
+  /** Provider-level network names, one NIC each, in order. */
+  networks: z.array(z.string()).default([]),
+  /** Kept for the original's requests; `networks` wins. */
+  network: z.string().optional(),
+  disk: z.strictObject({ baseImage: z.string().optional(), size: z.string() }),
+  boot: z.strictObject({
+    order: z.array(BootDevice).default(["hd"]),
+    firmware: Firmware.optional(),
+    secureBoot: z.boolean().optional(),
+    tpm: z.boolean().optional(),
+  }),
+  cloudInit: CloudInitSpec.optional(),
+  readiness: ReadinessSpec.optional(),
+});
+export type ProviderVMSpec = z.infer<typeof ProviderVMSpec>;
+
+export const VMCreateRequest = z.strictObject({
+  name: z.string().min(1),
+  spec: ProviderVMSpec,
+  providerSpec,
+});
+export type VMCreateRequest = z.infer<typeof VMCreateRequest>;
+
+export const GetRequest = z.strictObject({ name: z.string().min(1) });
+export type GetRequest = z.infer<typeof GetRequest>;
+export const ListRequest = z.strictObject({ filter: z.record(z.string(), z.unknown()).optional() });
+export type ListRequest = z.infer<typeof ListRequest>;
+export const DeleteRequest = z.strictObject({ name: z.string().min(1), force: z.boolean().optional() });
+export type DeleteRequest = z.infer<typeof DeleteRequest>;
+
+export const KeyState = z.looseObject({
+  name: z.string(),
+  type: z.string(),
+  publicKey: z.string(),
+  publicKeyPath: z.string(),
+  privateKeyPath: z.string(),
+  fingerprint: z.string(),
+  createdAt: z.string().optional(),
+  providerState: z.record(z.string(), z.unknown()).optional(),
+});
+export type KeyState = z.infer<typeof KeyState>;
+
+export const NetworkState = z.looseObject({
+  name: z.string(),
+  kind: z.string(),
+  status: z.string(),
+  ip: z.string().optional(),
+  cidr: z.string().optional(),
+  gateway: z.string().optional(),
+  interfaceName: z.string().optional(),
+  uuid: z.string().optional(),
+  pid: z.number().int().optional(),
+  providerState: z.record(z.string(), z.unknown()).optional(),
+});
+export type NetworkState = z.infer<typeof NetworkState>;
+
+export const VMState = z.looseObject({
+  name: z.string(),
+  status: z.string(),
+  ip: z.string().optional(),
+  mac: z.string().optional(),
+  /** Per provider-level network name. */
+  ips: z.record(z.string(), z.string()).optional(),
+  macs: z.record(z.string(), z.string()).optional(),
+  uuid: z.string().optional(),
+  consoleOutput: z.string().optional(),
+  sshCommand: z.string().optional(),
+  sshUser: z.string().optional(),
+  /** "kvm" or "tcg": how the VM is actually accelerated. */
+  accelerator: z.string().optional(),
+  createdAt: z.string().optional(),
+  providerState: z.record(z.string(), z.unknown()).optional(),
+});
+export type VMState = z.infer<typeof VMState>;
+
+export const OperationResult = z.object({
+  success: z.boolean(),
+  error: OperationError.optional(),
+  resource: z.unknown().optional(),
+});
+export type OperationResult = z.infer<typeof OperationResult>;

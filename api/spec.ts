@@ -1,0 +1,227 @@
+import { z } from "zod";
+
+// The user-facing spec (forge.yaml `testenv[].spec`). This file is the single source of truth:
+// spec.openapi.yaml and docs/schema.md are generated from it (npm run generate) and a test fails on drift.
+// Objects are strict so that a typo is an error, not a silently ignored field.
+
+const str = (description: string) => z.string().describe(description);
+const freeMap = (description: string) => z.record(z.string(), z.unknown()).describe(description);
+const positiveInt = (description: string) => z.number().int().positive().describe(description);
+
+export const ProviderConfig = z
+  .strictObject({
+    name: str("Provider name that resources reference through `provider`."),
+    engine: str(
+      "How to start the provider: an executable path, a bare command name (PATH or this package's own provider bins), or a go:// URI.",
+    ),
+    default: z.boolean().optional().describe("Use this provider for resources that name none. A single provider is the default anyway."),
+    spec: freeMap("Provider configuration, sent to the provider process (TESTENV_VM_PROVIDER_CONFIG).").optional(),
+  })
+  .describe("A provider process that creates resources.");
+export type ProviderConfig = z.infer<typeof ProviderConfig>;
+
+export const ImageCustomize = z.strictObject({
+  packages: z.array(z.string()).optional().describe("Packages to install into the image."),
+  runcmd: z.array(z.string()).optional().describe("Commands to run inside the image."),
+});
+
+export const ImageSpec = z.strictObject({
+  source: str("A well-known reference (ubuntu:24.04, debian:12), an https:// URL (needs sha256), a local path or a file:// URL."),
+  sha256: str("Expected SHA-256 of the downloaded file, hex.").optional(),
+  alias: str("Another name for this image in templates and baseImage.").optional(),
+  customize: ImageCustomize.nullable().optional().describe("Build a customized overlay once and cache it."),
+});
+
+export const ImageResource = z.strictObject({
+  name: str("Image name, used in templates as {{ .Images.<name>.Path }}."),
+  spec: ImageSpec,
+});
+export type ImageResource = z.infer<typeof ImageResource>;
+
+export const KeyType = z.enum(["ed25519", "rsa", "ecdsa"]);
+export type KeyType = z.infer<typeof KeyType>;
+
+export const KeySpec = z.strictObject({
+  type: str("Key type: ed25519, rsa or ecdsa (case-insensitive)."),
+  bits: positiveInt("Key size: rsa 2048-8192 (default 4096); ecdsa 256, 384 or 521 (default 256).").optional(),
+  comment: str("Comment appended to the public key.").optional(),
+  outputDir: str("Directory for the key files; default <artifactDir>/keys.").optional(),
+});
+
+export const KeyResource = z.strictObject({
+  name: str("Key name, used in templates as {{ .Keys.<name>.PublicKey }}."),
+  provider: str("Provider that creates the key; default: the default provider.").optional(),
+  spec: KeySpec,
+  providerSpec: freeMap("Provider-specific options, passed through unchanged.").optional(),
+});
+export type KeyResource = z.infer<typeof KeyResource>;
+
+export const StaticLease = z.strictObject({
+  mac: str("MAC address, aa:bb:cc:dd:ee:ff."),
+  ip: str("IPv4 address to hand out for this MAC."),
+  hostname: str("Hostname for this lease.").optional(),
+});
+
+export const DhcpSpec = z.strictObject({
+  enabled: z.boolean().optional().describe("Serve DHCP (default true when the dhcp block is present)."),
+  rangeStart: str("First address of the DHCP pool.").optional(),
+  rangeEnd: str("Last address of the DHCP pool.").optional(),
+  leaseTime: str("Lease time, e.g. 1h or 600 (seconds).").optional(),
+  router: str("Default gateway handed to clients (default: the network gateway).").optional(),
+  dnsServers: z.array(z.string()).optional().describe("DNS servers handed to clients."),
+  domain: str("DNS domain handed to clients.").optional(),
+  nextServer: str("TFTP next-server address (default: the network gateway).").optional(),
+  staticLeases: z.array(StaticLease).optional().describe("Fixed MAC to IP assignments."),
+});
+
+export const DnsHost = z.strictObject({ hostname: str("Host name."), ip: str("IPv4 address.") });
+
+export const DnsSpec = z.strictObject({
+  enabled: z.boolean().optional().describe("Serve DNS (default true when the dns block is present)."),
+  servers: z.array(z.string()).optional().describe("Upstream DNS servers."),
+  hosts: z.array(DnsHost).optional().describe("Static host records."),
+  domain: str("Local DNS domain.").optional(),
+});
+
+export const TftpSpec = z.strictObject({
+  enabled: z.boolean().optional().describe("Serve TFTP (default true when the tftp block is present)."),
+  root: str("Directory served over TFTP."),
+  bootFile: str("Boot file for BIOS PXE clients, relative to root.").optional(),
+  bootFileEfi: str("Boot file for UEFI PXE clients, relative to root.").optional(),
+  ipxeScript: str("iPXE script (relative to root or an http URL) chained when the client is already iPXE.").optional(),
+});
+
+export const ForwardMode = z.enum(["nat", "route", "isolated", "bridge"]);
+
+export const NetworkSpec = z.strictObject({
+  cidr: str("Network address and prefix, e.g. 192.168.100.1/24 (the host part is the gateway when no gateway is given).").optional(),
+  gateway: str("Host-side address of the network.").optional(),
+  attachTo: str("Bridge this network attaches to (a network name in this spec, or a template).").optional(),
+  mtu: positiveInt("Interface MTU.").optional(),
+  forwardMode: ForwardMode.optional().describe("libvirt networks: nat (default), route, isolated or bridge (needs attachTo)."),
+  dhcp: DhcpSpec.nullable().optional(),
+  dns: DnsSpec.nullable().optional(),
+  tftp: TftpSpec.nullable().optional(),
+});
+
+export const NetworkResource = z.strictObject({
+  name: str("Network name, used in templates as {{ .Networks.<name>.IP }}."),
+  kind: str("bridge, libvirt or dnsmasq (nat and isolated: libvirt networks with that forward mode)."),
+  provider: str("Provider that creates the network; default: the default provider.").optional(),
+  spec: NetworkSpec,
+  providerSpec: freeMap("Provider-specific options, passed through unchanged.").optional(),
+});
+export type NetworkResource = z.infer<typeof NetworkResource>;
+
+export const BootDevice = z.enum(["hd", "network", "cdrom"]);
+export const Firmware = z.enum(["bios", "uefi"]);
+
+export const UserSpec = z.strictObject({
+  name: str("User name."),
+  sudo: str("sudoers rule, e.g. ALL=(ALL) NOPASSWD:ALL.").optional(),
+  shell: str("Login shell.").optional(),
+  homeDir: str("Home directory.").optional(),
+  groups: z.array(z.string()).optional().describe("Supplementary groups."),
+  sshAuthorizedKeys: z.array(z.string()).optional().describe("Public keys allowed to log in."),
+});
+
+export const WriteFile = z.strictObject({
+  path: str("Absolute path in the guest."),
+  content: z.string().describe("File content."),
+  permissions: str("Octal mode, e.g. '0644'.").optional(),
+  owner: str("owner:group.").optional(),
+});
+
+export const Ethernet = z.strictObject({
+  name: str("Interface name or glob (eth0, en*)."),
+  macAddress: str("Match the interface by MAC instead of name.").optional(),
+  dhcp4: z.boolean().optional().describe("Use DHCPv4."),
+  addresses: z.array(z.string()).optional().describe("Static addresses in CIDR form."),
+  gateway4: str("IPv4 default gateway.").optional(),
+  nameservers: z.strictObject({ addresses: z.array(z.string()).optional() }).optional(),
+});
+
+export const CloudInitSpec = z.strictObject({
+  hostname: str("Guest hostname.").optional(),
+  users: z.array(UserSpec).optional(),
+  packages: z.array(z.string()).optional().describe("Packages to install on first boot."),
+  runcmd: z.array(z.string()).optional().describe("Commands run once on first boot."),
+  writeFiles: z.array(WriteFile).optional(),
+  networkConfig: z.strictObject({ ethernets: z.array(Ethernet).optional() }).optional(),
+});
+
+export const Duration = z.string().describe("Duration such as 90s, 3m or 1h.");
+
+export const ReadinessSpec = z.strictObject({
+  ssh: z
+    .strictObject({
+      enabled: z.boolean().describe("Wait until SSH login with the key works."),
+      timeout: Duration.optional().describe("Default 3m."),
+      user: str("SSH user (default: the first cloud-init user).").optional(),
+      privateKey: str("Path to the private key (usually {{ .Keys.<name>.PrivateKeyPath }}).").optional(),
+    })
+    .optional(),
+  tcp: z
+    .strictObject({
+      port: z.number().int().min(1).max(65535).describe("TCP port that must accept connections."),
+      timeout: Duration.optional().describe("Default 3m."),
+    })
+    .optional(),
+  cloudInit: z
+    .strictObject({
+      enabled: z.boolean().describe("Wait until cloud-init has finished."),
+      timeout: Duration.optional().describe("Default 10m."),
+    })
+    .optional(),
+});
+
+export const VMSpec = z.strictObject({
+  memory: positiveInt("Memory in MiB."),
+  vcpus: positiveInt("Number of virtual CPUs."),
+  network: str("Network to attach (deprecated: use networks).").optional(),
+  networks: z.array(z.string()).optional().describe("Networks to attach, one NIC each, in order (wins over network)."),
+  disk: z.strictObject({
+    baseImage: str("Base image path or image name/alias; empty for a blank disk (PXE). Default: defaultBaseImage.").optional(),
+    size: str("Disk size such as 10G, 512M."),
+  }),
+  boot: z
+    .strictObject({
+      order: z.array(BootDevice).optional().describe("Boot order (default [hd])."),
+      firmware: Firmware.optional().describe("bios (default) or uefi."),
+      secureBoot: z.boolean().optional().describe("UEFI secure boot (default off)."),
+      tpm: z.boolean().optional().describe("Add an emulated TPM 2.0."),
+    })
+    .optional(),
+  cloudInit: CloudInitSpec.optional(),
+  readiness: ReadinessSpec.optional(),
+});
+
+export const VMResource = z.strictObject({
+  name: str("VM name, used in templates as {{ .VMs.<name>.IP }}."),
+  provider: str("Provider that creates the VM; default: the default provider.").optional(),
+  spec: VMSpec,
+  providerSpec: freeMap("Provider-specific options, passed through unchanged.").optional(),
+});
+export type VMResource = z.infer<typeof VMResource>;
+
+export const Spec = z
+  .strictObject({
+    providers: z.array(ProviderConfig).describe("Provider processes; at least one."),
+    keys: z.array(KeyResource).optional(),
+    networks: z.array(NetworkResource).optional(),
+    vms: z.array(VMResource).optional(),
+    images: z.array(ImageResource).optional(),
+    defaultProvider: str("Provider for resources that name none.").optional(),
+    defaultBaseImage: str("Base image for VMs that give none (path, image name or alias).").optional(),
+    stateDir: str("Where state files live; TESTENV_VM_STATE_DIR wins. Default .forge/testenv-vm.").optional(),
+    artifactDir: str("Where keys, console logs and provider logs go. Default <tmpDir>/<testID>.").optional(),
+    imageCacheDir: str("Image cache directory; default TESTENV_VM_IMAGE_CACHE_DIR, then ~/.cache/testenv-vm/images.").optional(),
+    cleanupOnFailure: z.boolean().optional().describe("Roll back what was created when create fails (default true)."),
+    concurrency: positiveInt("Resources created at once within a phase (default 8).").optional(),
+    envPropagation: freeMap("Forge's env propagation settings; Forge leaves them in the spec, testenv-vm ignores them.").optional(),
+  })
+  .describe("A testenv-vm environment.");
+export type Spec = z.infer<typeof Spec>;
+
+export type ResourceKind = "key" | "network" | "vm";
+export const RESOURCE_KINDS: readonly ResourceKind[] = ["key", "network", "vm"];

@@ -1,0 +1,83 @@
+import { z } from "zod";
+import { TestEnvArtifact } from "./forge.js";
+import { ProviderConfig, Spec } from "./spec.js";
+
+export const EnvironmentStatus = z.enum(["pending", "creating", "ready", "failed", "destroying", "destroyed"]);
+export type EnvironmentStatus = z.infer<typeof EnvironmentStatus>;
+
+export const ResourceKindSchema = z.enum(["key", "network", "vm"]);
+
+export const ResourceRef = z.object({
+  kind: ResourceKindSchema,
+  name: z.string(),
+  provider: z.string().optional(),
+});
+export type ResourceRef = z.infer<typeof ResourceRef>;
+
+export const ResourceRecord = z.object({
+  kind: ResourceKindSchema,
+  /** Logical name in the spec. */
+  name: z.string(),
+  /** Name the provider knows it by: <prefix>-<name>. */
+  providerName: z.string(),
+  provider: z.string(),
+  engine: z.string(),
+  status: EnvironmentStatus,
+  /** State returned by the provider. */
+  state: z.record(z.string(), z.unknown()).optional(),
+  /** The request sent to the provider (rendered), so a runtime VM can be recreated or inspected. */
+  request: z.record(z.string(), z.unknown()).optional(),
+  error: z.string().optional(),
+  errorCode: z.string().optional(),
+  /** Created at runtime through the client library, not from the spec. */
+  runtime: z.boolean().optional(),
+  createdAt: z.string().optional(),
+  updatedAt: z.string(),
+});
+export type ResourceRecord = z.infer<typeof ResourceRecord>;
+
+export const ErrorRecord = z.object({
+  resource: ResourceRef.optional(),
+  operation: z.enum(["create", "rollback", "delete", "validate"]),
+  code: z.string().optional(),
+  error: z.string(),
+  timestamp: z.string(),
+});
+export type ErrorRecord = z.infer<typeof ErrorRecord>;
+
+export const ExecutionPlan = z.object({
+  phases: z.array(z.object({ resources: z.array(ResourceRef) })),
+});
+export type ExecutionPlan = z.infer<typeof ExecutionPlan>;
+
+export const STATE_VERSION = 1;
+
+export const EnvironmentState = z.object({
+  version: z.literal(STATE_VERSION),
+  id: z.string(),
+  stage: z.string(),
+  status: EnvironmentStatus,
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  /** SHA-256 of the canonical JSON of the parsed spec: idempotent create compares it. */
+  specHash: z.string(),
+  spec: Spec,
+  /** Providers to start for delete, without re-reading the spec. */
+  providers: z.array(ProviderConfig),
+  prefix: z.string(),
+  subnetOctet: z.number().int(),
+  stateDir: z.string(),
+  artifactDir: z.string(),
+  tmpDir: z.string(),
+  resources: z.object({
+    keys: z.record(z.string(), ResourceRecord),
+    networks: z.record(z.string(), ResourceRecord),
+    vms: z.record(z.string(), ResourceRecord),
+  }),
+  executionPlan: ExecutionPlan,
+  errors: z.array(ErrorRecord),
+  artifact: TestEnvArtifact.optional(),
+  /** CreateInput.env, kept so runtime VMs render .Env like the spec did. */
+  env: z.record(z.string(), z.string()).optional(),
+});
+export type EnvironmentState = z.infer<typeof EnvironmentState>;

@@ -1,0 +1,62 @@
+import { z } from "zod";
+import { createLogger, type Logger } from "../../src/log.js";
+
+/**
+ * What a provider process knows about the environment it serves. The orchestrator passes it in
+ * the process environment, so providers written for the original (which ignore it) still work.
+ */
+export interface ProviderContext {
+  /** ProviderConfig.spec from the user's spec (TESTENV_VM_PROVIDER_CONFIG, JSON). */
+  config: Record<string, unknown>;
+  testID: string | undefined;
+  prefix: string | undefined;
+  artifactDir: string | undefined;
+  stateDir: string | undefined;
+  log: Logger;
+}
+
+export const PROVIDER_ENV = {
+  config: "TESTENV_VM_PROVIDER_CONFIG",
+  testID: "TESTENV_VM_TEST_ID",
+  prefix: "TESTENV_VM_NAME_PREFIX",
+  artifactDir: "TESTENV_VM_ARTIFACT_DIR",
+  stateDir: "TESTENV_VM_STATE_DIR",
+} as const;
+
+export class ProviderConfigError extends Error {
+  override name = "ProviderConfigError";
+}
+
+export function readProviderContext(providerName: string, env: NodeJS.ProcessEnv = process.env): ProviderContext {
+  const raw = env[PROVIDER_ENV.config];
+  let config: Record<string, unknown> = {};
+  if (raw !== undefined && raw.trim() !== "") {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch (error) {
+      throw new ProviderConfigError(`${PROVIDER_ENV.config} is not valid JSON (${(error as Error).message}); pass the provider's spec as a JSON object`);
+    }
+    const object = z.record(z.string(), z.unknown()).safeParse(parsed);
+    if (!object.success) throw new ProviderConfigError(`${PROVIDER_ENV.config} must be a JSON object, got ${typeof parsed}`);
+    config = object.data;
+  }
+  return {
+    config,
+    testID: env[PROVIDER_ENV.testID] || undefined,
+    prefix: env[PROVIDER_ENV.prefix] || undefined,
+    artifactDir: env[PROVIDER_ENV.artifactDir] || undefined,
+    stateDir: env[PROVIDER_ENV.stateDir] || undefined,
+    log: createLogger(`provider:${providerName}`),
+  };
+}
+
+/** Validates the provider's config against its own schema; the error names the field. */
+export function parseProviderConfig<T>(schema: z.ZodType<T>, context: ProviderContext, providerName: string): T {
+  const result = schema.safeParse(context.config);
+  if (!result.success) {
+    const fields = result.error.issues.map((i) => `providers[${providerName}].spec.${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
+    throw new ProviderConfigError(`invalid provider config: ${fields}`);
+  }
+  return result.data;
+}
