@@ -129,6 +129,8 @@ export const VMState = z.looseObject({
   consoleOutput: z.string().optional(),
   sshCommand: z.string().optional(),
   sshUser: z.string().optional(),
+  /** SSH port when it is not 22 (e.g. a stub pointed at a loopback sshd). */
+  sshPort: z.number().int().optional(),
   /** "kvm" or "tcg": how the VM is actually accelerated. */
   accelerator: z.string().optional(),
   createdAt: z.string().optional(),
