@@ -69,6 +69,10 @@ export const EnvironmentState = z.object({
   stateDir: z.string(),
   artifactDir: z.string(),
   tmpDir: z.string(),
+  /** Where relative engine and image paths resolve; delete starts providers from here. */
+  rootDir: z.string(),
+  /** Images resolved during create (by name; aliases point to the same entry). */
+  images: z.record(z.string(), z.object({ name: z.string(), path: z.string(), alias: z.string().optional() })).optional(),
   resources: z.object({
     keys: z.record(z.string(), ResourceRecord),
     networks: z.record(z.string(), ResourceRecord),
