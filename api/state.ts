@@ -7,8 +7,12 @@ export type EnvironmentStatus = z.infer<typeof EnvironmentStatus>;
 
 export const ResourceKindSchema = z.enum(["key", "network", "vm"]);
 
+/** DAG nodes include images, which the orchestrator prepares itself (no provider, no ResourceRecord). */
+export const NodeKindSchema = z.enum(["image", "key", "network", "vm"]);
+export type NodeKind = z.infer<typeof NodeKindSchema>;
+
 export const ResourceRef = z.object({
-  kind: ResourceKindSchema,
+  kind: NodeKindSchema,
   name: z.string(),
   provider: z.string().optional(),
 });
@@ -66,6 +70,8 @@ export const EnvironmentState = z.object({
   providers: z.array(ProviderConfig),
   prefix: z.string(),
   subnetOctet: z.number().int(),
+  /** Subnet isolation: original "a.b.c" → reserved "a.b.o" (see src/orchestrator/isolation.ts). */
+  subnets: z.record(z.string(), z.string()).optional(),
   stateDir: z.string(),
   artifactDir: z.string(),
   tmpDir: z.string(),
