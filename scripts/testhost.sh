@@ -1,0 +1,240 @@
+#!/usr/bin/env bash
+# The libvirt test host: a private network namespace with its own virtlogd + libvirtd, so every bridge,
+# dnsmasq and VM the libvirt stages create lives inside it and nothing touches the root namespace.
+#
+#   testhost.sh up       create the namespace, start virtlogd + libvirtd in it, wait until libvirt answers
+#   testhost.sh down     stop what `up` started (by recorded PID), delete the namespace; best effort
+#   testhost.sh status   print what is up; exit 0 when up (add --quiet to print nothing)
+#   testhost.sh exec -- CMD...   run CMD inside the namespace with the current environment
+#   testhost.sh check    exit 0 when the libvirt stages can run on this machine (else say why, exit 1)
+#
+# Env: TESTENV_VM_NETNS (default tvmtest), TESTENV_VM_TESTHOST_DIR (default /run/testenv-vm-testhost),
+#      TESTENV_VM_TESTHOST_TIMEOUT (seconds to wait for libvirtd, default 60).
+set -euo pipefail
+
+NS=${TESTENV_VM_NETNS:-tvmtest}
+STATE_DIR=${TESTENV_VM_TESTHOST_DIR:-/run/testenv-vm-testhost}
+TIMEOUT=${TESTENV_VM_TESTHOST_TIMEOUT:-60}
+LIBVIRTD_PID_FILE=$STATE_DIR/libvirtd.pid
+VIRTLOGD_PID_FILE=$STATE_DIR/virtlogd.pid
+LIBVIRT_URI=qemu:///system
+
+say() { echo "testhost: $*" >&2; }
+die() { say "$*"; exit 1; }
+
+[[ $NS =~ ^[A-Za-z0-9_.-]{1,32}$ ]] || die "TESTENV_VM_NETNS='$NS' is not a valid namespace name ([A-Za-z0-9_.-], at most 32 chars)"
+
+ns_exists() { [[ -e /run/netns/$NS ]]; }
+
+# PID from a pid file, only if that process is alive and is the expected program ($2 = comm).
+live_pid() {
+  local file=$1 comm=$2 pid
+  [[ -s $file ]] || return 1
+  pid=$(tr -dc 0-9 < "$file")
+  [[ -n $pid && -r /proc/$pid/comm ]] || return 1
+  [[ $(cat "/proc/$pid/comm") == "$comm" ]] || return 1
+  echo "$pid"
+}
+
+# PIDs of running processes named $1 (exact comm), whichever namespace they are in.
+pids_named() {
+  local comm=$1 d
+  for d in /proc/[0-9]*; do
+    [[ -r $d/comm && $(cat "$d/comm" 2>/dev/null) == "$comm" ]] && echo "${d#/proc/}"
+  done
+  return 0
+}
+
+libvirt_answers() { timeout 10 virsh -q -c "$LIBVIRT_URI" version >/dev/null 2>&1; }
+
+is_up() {
+  ns_exists && live_pid "$LIBVIRTD_PID_FILE" libvirtd >/dev/null && live_pid "$VIRTLOGD_PID_FILE" virtlogd >/dev/null \
+    && libvirt_answers
+}
+
+# Daemons that would collide with ours on /run/libvirt sockets: any we did not start.
+foreign_daemons() {
+  local comm pid ours
+  for comm in libvirtd virtlogd virtqemud virtnetworkd; do
+    ours=$(live_pid "$STATE_DIR/$comm.pid" "$comm" || true)
+    for pid in $(pids_named "$comm"); do
+      [[ $pid == "$ours" ]] || echo "$comm PID $pid"
+    done
+  done
+}
+
+# TERM, wait up to $2 seconds, then KILL; only if the PID still runs program $3.
+stop_pid() {
+  local pid=$1 grace=$2 comm=$3 i
+  [[ -r /proc/$pid/comm && $(cat "/proc/$pid/comm" 2>/dev/null) == "$comm" ]] || return 0
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < grace * 10; i++)); do
+    [[ -e /proc/$pid ]] || return 0
+    sleep 0.1
+  done
+  say "$comm PID $pid ignored TERM for ${grace}s; sending KILL"
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+cmd_check() {
+  local missing=() tool
+  [[ $(id -u) -eq 0 ]] || die "not root: the test host needs root for 'ip netns' and libvirtd"
+  for tool in ip virsh libvirtd virtlogd qemu-img qemu-system-x86_64 xorriso; do
+    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+  done
+  ((${#missing[@]} == 0)) || die "missing tools: ${missing[*]} (run scripts/setup.sh)"
+  [[ -e /dev/kvm ]] || say "note: no /dev/kvm; guests will run under TCG (domain type 'qemu'), which is what the tests use"
+  if ! is_up; then
+    local foreign
+    foreign=$(foreign_daemons)
+    [[ -z $foreign ]] || die "a libvirt daemon not started by testhost.sh is running (${foreign//$'\n'/, }); stop it first"
+  fi
+  return 0
+}
+
+cmd_up() {
+  [[ $(id -u) -eq 0 ]] || die "must run as root (ip netns, libvirtd)"
+  if is_up; then
+    say "already up: namespace $NS, libvirtd PID $(live_pid "$LIBVIRTD_PID_FILE" libvirtd)"
+    return 0
+  fi
+  local foreign
+  foreign=$(foreign_daemons)
+  if [[ -n $foreign ]]; then
+    die "refusing to start: a libvirt daemon not started by testhost.sh is running (${foreign//$'\n'/, }).
+  Stop it first (e.g. 'systemctl stop libvirtd' or 'kill <PID>'), or run 'scripts/testhost.sh down' if it is a
+  leftover of an earlier test host."
+  fi
+  mkdir -p "$STATE_DIR"
+  chmod 0755 "$STATE_DIR"
+  if ! ns_exists; then
+    ip netns add "$NS"
+    echo "$NS" > "$STATE_DIR/netns"
+  fi
+  ip netns exec "$NS" ip link set lo up
+
+  # virtlogd first: without systemd it is not socket-activated, and <serial><log file=...> needs it.
+  if ! live_pid "$VIRTLOGD_PID_FILE" virtlogd >/dev/null; then
+    rm -f "$VIRTLOGD_PID_FILE"
+    ip netns exec "$NS" virtlogd -d -p "$VIRTLOGD_PID_FILE"
+  fi
+  local stale
+  stale=$(live_pid "$LIBVIRTD_PID_FILE" libvirtd || true)
+  if [[ -n $stale ]] && ! libvirt_answers; then
+    # Ours but deaf (e.g. its socket was unlinked by another libvirtd that started and exited): restart it.
+    say "libvirtd PID $stale does not answer; restarting it"
+    stop_pid "$stale" 15 libvirtd
+  fi
+  if ! live_pid "$LIBVIRTD_PID_FILE" libvirtd >/dev/null; then
+    rm -f "$LIBVIRTD_PID_FILE"
+    ip netns exec "$NS" libvirtd -d -p "$LIBVIRTD_PID_FILE"
+  fi
+
+  local deadline=$((SECONDS + TIMEOUT))
+  until libvirt_answers; do
+    if ((SECONDS >= deadline)); then
+      die "libvirtd did not answer 'virsh -c $LIBVIRT_URI version' within ${TIMEOUT}s.
+  Look at 'journalctl' or /var/log/libvirt/libvirtd.log, then run 'scripts/testhost.sh down'."
+    fi
+    live_pid "$LIBVIRTD_PID_FILE" libvirtd >/dev/null || [[ ! -s $LIBVIRTD_PID_FILE ]] \
+      || die "libvirtd exited right after start; see /var/log/libvirt/libvirtd.log, then run 'scripts/testhost.sh down'"
+    sleep 0.2
+  done
+  # Debian defines a 'default' NAT network; it is only started when autostart is set, and even then it
+  # would live inside this namespace. Say so rather than editing system config.
+  if [[ -e /etc/libvirt/qemu/networks/autostart/default.xml ]]; then
+    say "note: libvirt network 'default' is set to autostart; it runs inside namespace $NS only"
+  fi
+  say "up: namespace $NS, virtlogd PID $(live_pid "$VIRTLOGD_PID_FILE" virtlogd), libvirtd PID $(live_pid "$LIBVIRTD_PID_FILE" libvirtd)"
+}
+
+# Stop running domains and networks through libvirt first, so its own state under /run/libvirt stays
+# consistent; returns the names of the networks that were active.
+stop_libvirt_objects() {
+  libvirt_answers || return 0
+  local name
+  for name in $(timeout 20 virsh -q -c "$LIBVIRT_URI" list --name --state-running --state-paused 2>/dev/null || true); do
+    timeout 20 virsh -q -c "$LIBVIRT_URI" destroy "$name" >/dev/null 2>&1 || say "could not destroy domain $name"
+  done
+  for name in $(timeout 20 virsh -q -c "$LIBVIRT_URI" net-list --name 2>/dev/null || true); do
+    echo "$name" >> "$STATE_DIR/networks-active"
+    timeout 20 virsh -q -c "$LIBVIRT_URI" net-destroy "$name" >/dev/null 2>&1 || say "could not stop network $name"
+  done
+}
+
+cmd_down() {
+  [[ $(id -u) -eq 0 ]] || die "must run as root"
+  local pid comm name
+  if live_pid "$LIBVIRTD_PID_FILE" libvirtd >/dev/null; then
+    stop_libvirt_objects || true
+  fi
+  # Helpers libvirt started inside the namespace that are still running (found by namespace, stopped by PID).
+  if ns_exists; then
+    for pid in $(ip netns pids "$NS" 2>/dev/null || true); do
+      comm=$(cat "/proc/$pid/comm" 2>/dev/null || true)
+      case $comm in
+        qemu-system-*|dnsmasq|swtpm) stop_pid "$pid" 5 "$comm" ;;
+      esac
+    done
+  fi
+  pid=$(live_pid "$LIBVIRTD_PID_FILE" libvirtd || true)
+  [[ -z $pid ]] || stop_pid "$pid" 15 libvirtd
+  pid=$(live_pid "$VIRTLOGD_PID_FILE" virtlogd || true)
+  [[ -z $pid ]] || stop_pid "$pid" 10 virtlogd
+  rm -f "$LIBVIRTD_PID_FILE" "$VIRTLOGD_PID_FILE"
+  # Run-time state of networks that were active in our libvirtd (stale once the namespace is gone).
+  if [[ -s $STATE_DIR/networks-active ]]; then
+    while read -r name; do
+      [[ $name =~ ^[A-Za-z0-9_.-]+$ ]] || continue
+      rm -f "/run/libvirt/network/$name.xml" "/run/libvirt/network/$name.pid"
+    done < "$STATE_DIR/networks-active"
+    rm -f "$STATE_DIR/networks-active"
+  fi
+  if ns_exists; then
+    local left
+    left=$(ip netns pids "$NS" 2>/dev/null | tr '\n' ' ' || true)
+    [[ -z $left ]] || say "note: processes still in namespace $NS (not stopped, not started by testhost.sh): $left"
+    ip netns delete "$NS" || say "could not delete namespace $NS"
+  fi
+  rm -f "$STATE_DIR/netns"
+  rmdir "$STATE_DIR" 2>/dev/null || true
+  say "down: namespace $NS"
+}
+
+cmd_status() {
+  local quiet=0
+  [[ ${1:-} == --quiet ]] && quiet=1
+  if is_up; then
+    if ((quiet == 0)); then
+      echo "namespace: $NS"
+      echo "virtlogd:  PID $(live_pid "$VIRTLOGD_PID_FILE" virtlogd)"
+      echo "libvirtd:  PID $(live_pid "$LIBVIRTD_PID_FILE" libvirtd) ($(virsh -q -c "$LIBVIRT_URI" version 2>/dev/null | awk 'tolower($0) ~ /running hypervisor/{print $(NF-1), $NF}' || true))"
+      echo "domains:   $(virsh -q -c "$LIBVIRT_URI" list --all --name 2>/dev/null | tr '\n' ' ')"
+      echo "networks:  $(virsh -q -c "$LIBVIRT_URI" net-list --all --name 2>/dev/null | tr '\n' ' ')"
+      echo "processes in namespace: $(ip netns pids "$NS" 2>/dev/null | tr '\n' ' ')"
+    fi
+    return 0
+  fi
+  if ((quiet == 0)); then
+    echo "down (namespace $NS: $(ns_exists && echo present || echo absent);" \
+      "libvirtd: $(live_pid "$LIBVIRTD_PID_FILE" libvirtd || echo not running);" \
+      "virtlogd: $(live_pid "$VIRTLOGD_PID_FILE" virtlogd || echo not running))"
+  fi
+  return 1
+}
+
+cmd_exec() {
+  [[ ${1:-} == -- ]] && shift
+  (($# > 0)) || die "usage: testhost.sh exec -- CMD [ARGS...]"
+  ns_exists || die "namespace $NS does not exist; run 'scripts/testhost.sh up' first"
+  exec ip netns exec "$NS" "$@"
+}
+
+case ${1:-} in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  status) shift; cmd_status "$@" ;;
+  exec) shift; cmd_exec "$@" ;;
+  check) cmd_check ;;
+  *) echo "usage: $0 up|down|status [--quiet]|check|exec -- CMD..." >&2; exit 2 ;;
+esac
