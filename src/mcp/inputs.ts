@@ -1,0 +1,138 @@
+import { z } from "zod";
+import { ConfigValidateInput, CreateInput, DeleteInput } from "../../api/index.js";
+import { TestenvError, type Issue } from "../errors.js";
+
+// Tool arguments are validated here rather than by the SDK so that every failure reaches the caller
+// as `<Tool> failed: <field>: <message>` (Forge shows content[0].text) instead of a generic
+// "Input validation error" or a JSON-RPC error.
+
+const TEST_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const REQUIRED_CREATE_FIELDS = ["testID", "stage", "tmpDir"] as const;
+
+export const StatusInput = z.strictObject({
+  testID: z.string().describe("Environment id given to create."),
+  stateDir: z.string().optional().describe("State directory, when not the default or TESTENV_VM_STATE_DIR."),
+});
+export type StatusInput = z.infer<typeof StatusInput>;
+
+export const ListInput = z.strictObject({
+  stateDir: z.string().optional().describe("State directory, when not the default or TESTENV_VM_STATE_DIR."),
+});
+export type ListInput = z.infer<typeof ListInput>;
+
+/** Delete as Forge calls it, plus an optional stateDir for agents. */
+export const DeleteToolInput = DeleteInput.extend({
+  stateDir: z.string().optional().describe("State directory, when not recorded in metadata or TESTENV_VM_STATE_DIR."),
+}).strict();
+export type DeleteToolInput = z.infer<typeof DeleteToolInput>;
+
+export const CreateToolInput = CreateInput.strict();
+export const ConfigValidateToolInput = ConfigValidateInput.strict();
+
+function fieldPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const part of path) {
+    if (typeof part === "number") out += `[${part}]`;
+    else out += out === "" ? String(part) : `.${String(part)}`;
+  }
+  return out === "" ? "(arguments)" : out;
+}
+
+/** zod issues as our Issue list; unknown keys are reported one per key so each names its field. */
+export function zodIssues(error: z.ZodError): Issue[] {
+  const issues: Issue[] = [];
+  for (const issue of error.issues) {
+    if (issue.code === "unrecognized_keys") {
+      for (const key of issue.keys) {
+        issues.push({ field: fieldPath([...issue.path, key]), message: "unknown field; remove it (see tools/list for the accepted fields)" });
+      }
+    } else {
+      issues.push({ field: fieldPath(issue.path), message: issue.message });
+    }
+  }
+  return issues;
+}
+
+function invalid(issues: Issue[]): TestenvError {
+  const message = issues.map((i) => `${i.field}: ${i.message}`).join("; ");
+  return new TestenvError("INPUT_INVALID", message, { issues });
+}
+
+function asObject(raw: unknown): Record<string, unknown> {
+  if (raw === undefined || raw === null) return {};
+  if (typeof raw !== "object" || Array.isArray(raw)) {
+    throw invalid([{ field: "(arguments)", message: `expected an object, got ${Array.isArray(raw) ? "array" : typeof raw}` }]);
+  }
+  return raw as Record<string, unknown>;
+}
+
+function checkTestID(testID: string): void {
+  if (!TEST_ID_PATTERN.test(testID)) {
+    throw invalid([
+      {
+        field: "testID",
+        message: `${JSON.stringify(testID)} is not a safe id: use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit`,
+      },
+    ]);
+  }
+}
+
+function parseWith<T>(schema: z.ZodType<T>, args: Record<string, unknown>): T {
+  const parsed = schema.safeParse(args);
+  if (!parsed.success) throw invalid(zodIssues(parsed.error));
+  return parsed.data;
+}
+
+function isBlank(value: unknown): boolean {
+  return value === undefined || value === null || value === "";
+}
+
+export function parseCreateArgs(raw: unknown): CreateInput {
+  const args = asObject(raw);
+  // Same text as the original for the three fields Forge always sends; first missing one, fixed order.
+  for (const field of REQUIRED_CREATE_FIELDS) {
+    if (isBlank(args[field])) {
+      throw new TestenvError("INPUT_INVALID", `missing required field '${field}'`, {
+        issues: [{ field, message: "required" }],
+      });
+    }
+  }
+  const input = parseWith(CreateToolInput, args);
+  checkTestID(input.testID);
+  return input;
+}
+
+export function parseDeleteArgs(raw: unknown): DeleteToolInput {
+  const args = asObject(raw);
+  if (isBlank(args.testID)) {
+    throw new TestenvError("INPUT_INVALID", "missing required field 'testID'", { issues: [{ field: "testID", message: "required" }] });
+  }
+  const input = parseWith(DeleteToolInput, args);
+  checkTestID(input.testID);
+  return input;
+}
+
+export function parseStatusArgs(raw: unknown): StatusInput {
+  const args = asObject(raw);
+  if (isBlank(args.testID)) {
+    throw new TestenvError("INPUT_INVALID", "missing required field 'testID'", { issues: [{ field: "testID", message: "required" }] });
+  }
+  const input = parseWith(StatusInput, args);
+  checkTestID(input.testID);
+  return input;
+}
+
+export function parseListArgs(raw: unknown): ListInput {
+  return parseWith(ListInput, asObject(raw));
+}
+
+export function parseValidateArgs(raw: unknown): ConfigValidateInput {
+  return parseWith(ConfigValidateToolInput, asObject(raw));
+}
+
+/** JSON Schema advertised in tools/list (draft-07, like the original's go-sdk schemas). */
+export function advertisedSchema(schema: z.ZodType, required: readonly string[] = []): Record<string, unknown> {
+  const { $schema: _ignored, ...json } = z.toJSONSchema(schema, { io: "input", target: "draft-7", unrepresentable: "any" }) as Record<string, unknown>;
+  if (required.length > 0) json.required = [...required];
+  return json;
+}

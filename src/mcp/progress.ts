@@ -1,0 +1,31 @@
+import type { ServerNotification } from "@modelcontextprotocol/sdk/types.js";
+import type { Logger } from "../log.js";
+import type { ProgressEvent } from "./engine.js";
+
+type SendNotification = (notification: ServerNotification) => Promise<void>;
+
+/**
+ * Turns orchestrator events into `notifications/progress` for a request that carried a progressToken.
+ * `progress` counts events so it only ever grows, as the protocol requires. `total` is sent only with
+ * the final phase event: the number of resources per phase is not known up front, and a guessed total
+ * would show 100% too early.
+ */
+export function progressReporter(
+  progressToken: string | number | undefined,
+  send: SendNotification,
+  log: Logger,
+): ((event: ProgressEvent) => void) | undefined {
+  if (progressToken === undefined) return undefined;
+  let progress = 0;
+  return (event) => {
+    progress += 1;
+    const finished = event.kind === "phase" && event.status === "done" && event.phase !== undefined && event.phase === event.totalPhases;
+    const where = event.phase !== undefined && event.totalPhases !== undefined ? `[phase ${event.phase}/${event.totalPhases}] ` : "";
+    send({
+      method: "notifications/progress",
+      params: { progressToken, progress, ...(finished ? { total: progress } : {}), message: `${where}${event.message}` },
+    }).catch((error: unknown) => {
+      log.debug(`progress notification not delivered: ${error instanceof Error ? error.message : String(error)}`);
+    });
+  };
+}

@@ -1,0 +1,43 @@
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { Orchestrator } from "../orchestrator/orchestrator.js";
+import { createLogger } from "../log.js";
+import { createMcpServer } from "./server.js";
+
+/**
+ * Serves the orchestrator over MCP on stdio until stdin closes (Forge closes it after one call) or a
+ * signal arrives. Running operations are aborted (a create rolls back) and awaited before exiting, so
+ * stopping the process never leaves provider processes or half-written state behind.
+ */
+export async function runMcpServer(): Promise<void> {
+  const log = createLogger("testenv-vm:mcp");
+  const stop = new AbortController();
+  const running = new Set<Promise<unknown>>();
+  const track = (operation: Promise<unknown>): void => {
+    const settled = operation.then(
+      () => undefined,
+      () => undefined,
+    );
+    running.add(settled);
+    void settled.then(() => running.delete(settled));
+  };
+  const server = createMcpServer(new Orchestrator({ log }), { log, signal: stop.signal, track });
+
+  let stopping = false;
+  const shutdown = async (reason: string, exitCode: number): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    if (running.size > 0) {
+      log.info(`${reason}: stopping ${running.size} running operation(s) before exit`);
+      stop.abort(new Error(reason));
+      await Promise.all(running);
+    }
+    await server.close().catch(() => undefined);
+    process.exit(exitCode);
+  };
+  process.stdin.on("end", () => void shutdown("stdin closed", 0));
+  process.on("SIGTERM", () => void shutdown("SIGTERM received", 0));
+  process.on("SIGINT", () => void shutdown("SIGINT received", 130));
+
+  await server.connect(new StdioServerTransport());
+  log.debug("serving MCP on stdio");
+}
