@@ -1,0 +1,260 @@
+import pLimit from "p-limit";
+import type { OperationResult } from "../../api/provider.js";
+import type { KeyResource, NetworkResource, ResourceKind, Spec, VMResource } from "../../api/spec.js";
+import type { EnvironmentState, ErrorRecord, ResourceRecord, ResourceRef } from "../../api/state.js";
+import { errorMessage, formatIssues, isTestenvError } from "../errors.js";
+import type { Logger } from "../log.js";
+import type { ProviderManager } from "../provider/manager.js";
+import { renderTemplates, type TemplateContext } from "../spec/template.js";
+import { resolveProviderName, validateLate } from "../spec/validate.js";
+import { safeEmit, type ProgressListener } from "./progress.js";
+import { keyRequest, networkRequest, vmRequest, type RequestContext } from "./requests.js";
+import { addImageToContext, addRecordToContext, resolveDefaultBaseImage } from "./template-context.js";
+import { prefixName } from "./isolation.js";
+
+export const DEFAULT_CONCURRENCY = 8;
+
+export type ResourceGroup = "keys" | "networks" | "vms";
+export const GROUP_OF: Record<ResourceKind, ResourceGroup> = { key: "keys", network: "networks", vm: "vms" };
+
+export interface ImageResolver {
+  resolve(name: string): Promise<{ name: string; path: string; alias?: string }>;
+}
+
+export interface ExecutionContext {
+  state: EnvironmentState;
+  /** The subnet-isolated spec: what gets rendered and sent. */
+  spec: Spec;
+  providers: ProviderManager;
+  images: ImageResolver;
+  templates: TemplateContext;
+  requestContext: RequestContext;
+  concurrency: number;
+  log: Logger;
+  persist(): Promise<void>;
+  onProgress?: ProgressListener;
+}
+
+export interface ResourceFailure {
+  ref: ResourceRef;
+  code: string;
+  message: string;
+}
+
+const now = (): string => new Date().toISOString();
+
+export function recordError(state: EnvironmentState, error: Omit<ErrorRecord, "timestamp">): void {
+  state.errors.push({ ...error, timestamp: now() });
+}
+
+function specResource(spec: Spec, ref: ResourceRef): KeyResource | NetworkResource | VMResource | undefined {
+  switch (ref.kind) {
+    case "key":
+      return spec.keys?.find((k) => k.name === ref.name);
+    case "network":
+      return spec.networks?.find((n) => n.name === ref.name);
+    case "vm":
+      return spec.vms?.find((v) => v.name === ref.name);
+    default:
+      return undefined;
+  }
+}
+
+function providerFailure(result: OperationResult, fallback: string): { code: string; message: string } {
+  return { code: result.error?.code ?? "PROVIDER_ERROR", message: result.error?.message ?? fallback };
+}
+
+/** Creates one key/network/VM: render just in time, Phase 2 validation, provider call, state and context update. */
+export async function createResource(ctx: ExecutionContext, ref: ResourceRef & { kind: ResourceKind }, resource: KeyResource | NetworkResource | VMResource, options: { runtime?: boolean } = {}): Promise<ResourceFailure | undefined> {
+  const path = `${GROUP_OF[ref.kind]}.${ref.name}`;
+  const providerName = resolveProviderName(ctx.spec, resource);
+  const client = ctx.providers.get(providerName);
+  const record: ResourceRecord = {
+    kind: ref.kind,
+    name: ref.name,
+    providerName: prefixName(ctx.state.prefix, ref.name),
+    provider: providerName,
+    engine: client.engine,
+    status: "creating",
+    updatedAt: now(),
+    ...(options.runtime ? { runtime: true } : {}),
+  };
+  const fail = async (code: string, message: string): Promise<ResourceFailure> => {
+    record.status = "failed";
+    record.error = message;
+    record.errorCode = code;
+    record.updatedAt = now();
+    recordError(ctx.state, { resource: { kind: ref.kind, name: ref.name, provider: providerName }, operation: "create", code, error: message });
+    await ctx.persist();
+    return { ref, code, message };
+  };
+
+  let request: Record<string, unknown>;
+  try {
+    const rendered = renderTemplates(resource, ctx.templates, path);
+    const issues = validateLate(ref.kind, rendered, ctx.spec);
+    if (issues.length > 0) {
+      ctx.state.resources[GROUP_OF[ref.kind]][ref.name] = record;
+      return await fail("INVALID_SPEC", `${ref.kind} ${ref.name}: phase 2 validation failed:\n${formatIssues(issues)}`);
+    }
+    request =
+      ref.kind === "key"
+        ? keyRequest(rendered as KeyResource, ctx.requestContext)
+        : ref.kind === "network"
+          ? networkRequest(rendered as NetworkResource, ctx.requestContext)
+          : vmRequest(rendered as VMResource, ctx.requestContext);
+  } catch (error) {
+    ctx.state.resources[GROUP_OF[ref.kind]][ref.name] = record;
+    return await fail(isTestenvError(error) ? error.code : "INTERNAL", `${ref.kind} ${ref.name}: ${errorMessage(error)}`);
+  }
+
+  record.request = request;
+  ctx.state.resources[GROUP_OF[ref.kind]][ref.name] = record;
+  await ctx.persist();
+
+  const result = await client.call(`${ref.kind}_create`, request);
+  if (!result.success) {
+    const { code, message } = providerFailure(result, "provider returned no error detail");
+    return fail(code, `${ref.kind} ${ref.name} (provider ${providerName}): ${code}: ${message}`);
+  }
+  const stateObject = result.resource && typeof result.resource === "object" ? (result.resource as Record<string, unknown>) : {};
+  if (typeof stateObject.name === "string" && stateObject.name !== record.providerName) record.providerName = stateObject.name;
+  record.state = stateObject;
+  record.status = "ready";
+  record.createdAt = now();
+  record.updatedAt = record.createdAt;
+  addRecordToContext(ctx.templates, record);
+  await ctx.persist();
+  return undefined;
+}
+
+async function createImage(ctx: ExecutionContext, ref: ResourceRef): Promise<ResourceFailure | undefined> {
+  try {
+    const image = await ctx.images.resolve(ref.name);
+    ctx.state.images = { ...(ctx.state.images ?? {}), [image.name]: image };
+    addImageToContext(ctx.templates, image);
+    ctx.templates.DefaultBaseImage = resolveDefaultBaseImage(ctx.spec.defaultBaseImage, ctx.templates);
+    return undefined;
+  } catch (error) {
+    const code = isTestenvError(error) ? error.code : "IMAGE_ERROR";
+    const message = `image ${ref.name}: ${errorMessage(error)}`;
+    recordError(ctx.state, { resource: { kind: "image", name: ref.name }, operation: "create", code, error: message });
+    return { ref, code, message };
+  }
+}
+
+/**
+ * Runs phases in order, resources of a phase in parallel (bounded). On the first phase with a failure, the
+ * operations already running are allowed to finish, each error is recorded against its own resource, and no
+ * later phase starts.
+ */
+export async function createPhases(ctx: ExecutionContext, phases: ResourceRef[][]): Promise<ResourceFailure[]> {
+  const limit = pLimit(ctx.concurrency);
+  for (const [index, phase] of phases.entries()) {
+    const phaseNumber = index + 1;
+    safeEmit(ctx.onProgress, { kind: "phase", status: "start", phase: phaseNumber, totalPhases: phases.length, message: `phase ${phaseNumber}/${phases.length}: ${phase.map((r) => `${r.kind} ${r.name}`).join(", ")}` });
+    const failures = await Promise.all(
+      phase.map((ref) =>
+        limit(async () => {
+          const started = Date.now();
+          safeEmit(ctx.onProgress, { kind: "resource", status: "start", phase: phaseNumber, totalPhases: phases.length, resource: ref, message: `creating ${ref.kind} ${ref.name}` });
+          let failure: ResourceFailure | undefined;
+          if (ref.kind === "image") {
+            failure = await createImage(ctx, ref);
+          } else {
+            const resource = specResource(ctx.spec, ref);
+            failure = resource
+              ? await createResource(ctx, ref as ResourceRef & { kind: ResourceKind }, resource).catch((error: unknown) => ({ ref, code: "INTERNAL", message: `${ref.kind} ${ref.name}: ${errorMessage(error)}` }))
+              : { ref, code: "INTERNAL", message: `${ref.kind} ${ref.name} is in the plan but not in the spec` };
+          }
+          const durationMs = Date.now() - started;
+          safeEmit(ctx.onProgress, failure
+            ? { kind: "resource", status: "failed", phase: phaseNumber, totalPhases: phases.length, resource: ref, durationMs, message: failure.message }
+            : { kind: "resource", status: "done", phase: phaseNumber, totalPhases: phases.length, resource: ref, durationMs, message: `created ${ref.kind} ${ref.name}` });
+          return failure;
+        }),
+      ),
+    );
+    const failed = failures.filter((f): f is ResourceFailure => f !== undefined);
+    if (failed.length > 0) return failed;
+    safeEmit(ctx.onProgress, { kind: "phase", status: "done", phase: phaseNumber, totalPhases: phases.length, message: `phase ${phaseNumber}/${phases.length} done` });
+  }
+  return [];
+}
+
+export interface DeletionOutcome {
+  deleted: ResourceRecord[];
+  remaining: ResourceRecord[];
+}
+
+/**
+ * Deletes every recorded resource in reverse phase order, in parallel within a phase, continuing past errors.
+ * NOT_FOUND counts as deleted. Used for rollback and for delete.
+ */
+export async function deletePhases(options: {
+  state: EnvironmentState;
+  providers: ProviderManager;
+  concurrency: number;
+  operation: "rollback" | "delete";
+  persist(): Promise<void>;
+  onProgress?: ProgressListener;
+  log: Logger;
+}): Promise<DeletionOutcome> {
+  const { state, providers, operation } = options;
+  const limit = pLimit(options.concurrency);
+  const deleted: ResourceRecord[] = [];
+  const remaining: ResourceRecord[] = [];
+  const phases = [...state.executionPlan.phases].reverse();
+  for (const phase of phases) {
+    await Promise.all(
+      phase.resources.map((ref) =>
+        limit(async () => {
+          if (ref.kind === "image") return;
+          const record = state.resources[GROUP_OF[ref.kind]][ref.name];
+          if (!record || record.status === "destroyed") return;
+          safeEmit(options.onProgress, { kind: operation === "rollback" ? "rollback" : "delete", status: "start", resource: ref, message: `deleting ${ref.kind} ${ref.name}` });
+          record.status = "destroying";
+          record.updatedAt = now();
+          let result: OperationResult;
+          try {
+            result = await providers.get(record.provider).call(`${ref.kind}_delete`, { name: record.providerName });
+          } catch (error) {
+            result = { success: false, error: { code: "PROVIDER_ERROR", message: errorMessage(error), retryable: false } };
+          }
+          if (result.success || result.error?.code === "NOT_FOUND") {
+            record.status = "destroyed";
+            record.updatedAt = now();
+            delete record.error;
+            delete record.errorCode;
+            deleted.push(record);
+            safeEmit(options.onProgress, { kind: operation === "rollback" ? "rollback" : "delete", status: "done", resource: ref, message: `deleted ${ref.kind} ${ref.name}` });
+          } else {
+            const { code, message } = providerFailure(result, "delete failed");
+            record.status = "failed";
+            record.error = `${operation} failed: ${code}: ${message}`;
+            record.errorCode = code;
+            record.updatedAt = now();
+            recordError(state, { resource: { kind: ref.kind, name: ref.name, provider: record.provider }, operation, code, error: message });
+            remaining.push(record);
+            options.log.warn(`${operation}: could not delete ${ref.kind} ${ref.name}: ${code}: ${message}`);
+            safeEmit(options.onProgress, { kind: operation === "rollback" ? "rollback" : "delete", status: "failed", resource: ref, message: `${ref.kind} ${ref.name}: ${code}: ${message}` });
+          }
+          await options.persist();
+        }),
+      ),
+    );
+  }
+  return { deleted, remaining };
+}
+
+/** Records that exist outside the plan (should not happen) are still deleted: append them as a last phase. */
+export function planWithStrays(state: EnvironmentState): void {
+  const planned = new Set(state.executionPlan.phases.flatMap((p) => p.resources.map((r) => `${r.kind}:${r.name}`)));
+  const strays: ResourceRef[] = [];
+  for (const group of Object.values(state.resources)) {
+    for (const record of Object.values(group)) {
+      if (!planned.has(`${record.kind}:${record.name}`)) strays.push({ kind: record.kind, name: record.name, provider: record.provider });
+    }
+  }
+  if (strays.length > 0) state.executionPlan.phases.push({ resources: strays });
+}

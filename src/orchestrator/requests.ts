@@ -1,0 +1,110 @@
+import { isAbsolute, resolve } from "node:path";
+import type { KeyCreateRequest, NetworkCreateRequest, ProviderVMSpec, VMCreateRequest } from "../../api/provider.js";
+import type { KeyResource, NetworkResource, Spec, VMResource } from "../../api/spec.js";
+import { logicalNetworkName, vmNetworkNames } from "../spec/validate.js";
+import type { TemplateContext } from "../spec/template.js";
+import { prefixName } from "./isolation.js";
+
+// Turns a rendered (and subnet-isolated) spec resource into the request its provider receives.
+// Provider-level names are `<prefix>-<name>`; paths are absolute; defaults the original never applied are applied here.
+
+export interface RequestContext {
+  spec: Spec;
+  prefix: string;
+  rootDir: string;
+  artifactDir: string;
+  templates: TemplateContext;
+}
+
+const DEFAULT_TIMEOUTS = { ssh: "3m", tcp: "3m", cloudInit: "10m" } as const;
+
+const absolute = (path: string, base: string): string => (isAbsolute(path) ? path : resolve(base, path));
+
+export function keyRequest(key: KeyResource, ctx: RequestContext): KeyCreateRequest {
+  return {
+    name: prefixName(ctx.prefix, key.name),
+    spec: {
+      ...key.spec,
+      type: key.spec.type.toLowerCase(),
+      outputDir: absolute(key.spec.outputDir ?? "keys", key.spec.outputDir ? ctx.rootDir : ctx.artifactDir),
+    },
+    ...(key.providerSpec ? { providerSpec: key.providerSpec } : {}),
+  };
+}
+
+/** A literal attachTo naming a network of this spec becomes that network's provider-level name. */
+function attachTarget(value: string | undefined, ctx: RequestContext): string | undefined {
+  if (value === undefined || value === "") return undefined;
+  const logical = logicalNetworkName(value, ctx.spec, ctx.prefix);
+  return logical === undefined ? value : prefixName(ctx.prefix, logical);
+}
+
+export function networkRequest(network: NetworkResource, ctx: RequestContext): NetworkCreateRequest {
+  const spec = { ...network.spec };
+  const attachTo = attachTarget(spec.attachTo, ctx);
+  if (attachTo === undefined) delete spec.attachTo;
+  else spec.attachTo = attachTo;
+  if (spec.tftp?.root) spec.tftp = { ...spec.tftp, root: absolute(spec.tftp.root, ctx.rootDir) };
+  return {
+    name: prefixName(ctx.prefix, network.name),
+    kind: network.kind,
+    spec,
+    ...(network.providerSpec ? { providerSpec: network.providerSpec } : {}),
+  };
+}
+
+/** baseImage may name an image (or alias) of the spec, or be a path; empty means a blank disk. */
+export function resolveBaseImage(value: string | undefined, ctx: RequestContext): string | undefined {
+  const wanted = value === undefined || value === "" ? ctx.spec.defaultBaseImage : value;
+  if (wanted === undefined || wanted === "") return undefined;
+  const image = ctx.templates.Images[wanted];
+  if (image?.Path) return image.Path;
+  return absolute(wanted, ctx.rootDir);
+}
+
+function readiness(vm: VMResource, ctx: RequestContext): ProviderVMSpec["readiness"] {
+  const given = vm.spec.readiness;
+  if (!given) return undefined;
+  const result: NonNullable<ProviderVMSpec["readiness"]> = {};
+  if (given.ssh) {
+    const firstUser = vm.spec.cloudInit?.users?.[0]?.name;
+    result.ssh = {
+      ...given.ssh,
+      timeout: given.ssh.timeout || DEFAULT_TIMEOUTS.ssh,
+      ...(given.ssh.user || firstUser ? { user: given.ssh.user || firstUser } : {}),
+      ...(given.ssh.privateKey ? { privateKey: absolute(given.ssh.privateKey, ctx.rootDir) } : {}),
+    };
+  }
+  if (given.tcp) result.tcp = { ...given.tcp, timeout: given.tcp.timeout || DEFAULT_TIMEOUTS.tcp };
+  if (given.cloudInit) result.cloudInit = { ...given.cloudInit, timeout: given.cloudInit.timeout || DEFAULT_TIMEOUTS.cloudInit };
+  return result;
+}
+
+export function vmRequest(vm: VMResource, ctx: RequestContext): VMCreateRequest {
+  const networks = vmNetworkNames(vm).map((value) => {
+    const logical = logicalNetworkName(value, ctx.spec, ctx.prefix);
+    return prefixName(ctx.prefix, logical ?? value);
+  });
+  const baseImage = resolveBaseImage(vm.spec.disk.baseImage, ctx);
+  const cloudInit = vm.spec.cloudInit ? { ...vm.spec.cloudInit, hostname: vm.spec.cloudInit.hostname ?? vm.name } : undefined;
+  const spec: ProviderVMSpec = {
+    memory: vm.spec.memory,
+    vcpus: vm.spec.vcpus,
+    networks,
+    disk: { size: vm.spec.disk.size, ...(baseImage ? { baseImage } : {}) },
+    boot: {
+      order: vm.spec.boot?.order && vm.spec.boot.order.length > 0 ? vm.spec.boot.order : ["hd"],
+      ...(vm.spec.boot?.firmware ? { firmware: vm.spec.boot.firmware } : {}),
+      ...(vm.spec.boot?.secureBoot !== undefined ? { secureBoot: vm.spec.boot.secureBoot } : {}),
+      ...(vm.spec.boot?.tpm !== undefined ? { tpm: vm.spec.boot.tpm } : {}),
+    },
+    ...(cloudInit ? { cloudInit } : {}),
+  };
+  const ready = readiness(vm, ctx);
+  if (ready) spec.readiness = ready;
+  return {
+    name: prefixName(ctx.prefix, vm.name),
+    spec,
+    ...(vm.providerSpec ? { providerSpec: vm.providerSpec } : {}),
+  };
+}
