@@ -1,0 +1,238 @@
+import { readFile } from "node:fs/promises";
+import pLimit from "p-limit";
+import { Client, type ClientChannel, type SFTPWrapper } from "ssh2";
+import { errorMessage } from "../errors.js";
+import { ExecTimeoutError, HostKeyMismatchError, SshConnectionError, type SshEndpoint } from "./errors.js";
+import type { KnownHostsStore } from "./known-hosts.js";
+
+// One kept SSH connection to one VM. Commands and SFTP share it; a dropped connection is reopened by the next call.
+// A command is never retried once its channel is open (it may have had side effects); only opening the channel
+// on a connection that turned out to be dead is retried, once, on a fresh connection.
+
+export interface SshSessionOptions {
+  endpoint: SshEndpoint;
+  privateKeyPath: string;
+  knownHosts: KnownHostsStore;
+  /** Handshake timeout per connection attempt. */
+  connectTimeoutMs?: number;
+}
+
+export interface RawExecResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number | null;
+  signal?: string;
+}
+
+/** OpenSSH allows 10 sessions per connection by default (MaxSessions); stay below it. */
+const MAX_CHANNELS = 8;
+
+export class SshSession {
+  private connection: Promise<Client> | undefined;
+  private sftpSession: Promise<SFTPWrapper> | undefined;
+  private readonly channels = pLimit(MAX_CHANNELS);
+  private closed = false;
+  private liveClient: Client | undefined;
+  /** How many TCP+SSH handshakes this session made (reconnects included). */
+  connectCount = 0;
+
+  constructor(private readonly options: SshSessionOptions) {}
+
+  get endpoint(): SshEndpoint {
+    return this.options.endpoint;
+  }
+
+  /** Opens the connection now (otherwise the first command does). */
+  async connect(): Promise<void> {
+    await this.client();
+  }
+
+  async exec(commandLine: string, options: { stdin?: string | Buffer; timeoutMs?: number } = {}): Promise<RawExecResult> {
+    return this.channels(async () => {
+      const channel = await this.withLiveClient(
+        (client) =>
+          new Promise<ClientChannel>((resolve, reject) => {
+            client.exec(commandLine, (error, stream) => (error ? reject(error) : resolve(stream)));
+          }),
+      );
+      return collect(channel, this.options.endpoint, commandLine, options);
+    });
+  }
+
+  async sftp(): Promise<SFTPWrapper> {
+    if (this.sftpSession) return this.sftpSession;
+    const opening = this.withLiveClient(
+      (client) =>
+        new Promise<SFTPWrapper>((resolve, reject) => {
+          client.sftp((error, sftp) => (error ? reject(error) : resolve(sftp)));
+        }),
+    );
+    this.sftpSession = opening;
+    opening.then(
+      (sftp) => sftp.once("close", () => this.sftpSession === opening && (this.sftpSession = undefined)),
+      () => this.sftpSession === opening && (this.sftpSession = undefined),
+    );
+    return opening;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const connection = this.connection;
+    this.connection = undefined;
+    this.sftpSession = undefined;
+    if (!connection) return;
+    const client = await connection.catch(() => undefined);
+    if (!client) return;
+    await new Promise<void>((resolve) => {
+      client.once("close", () => resolve());
+      client.end();
+      // A peer that never answers the disconnect must not hold close() forever.
+      setTimeout(() => {
+        client.destroy();
+        resolve();
+      }, 2_000).unref();
+    });
+  }
+
+  private async withLiveClient<T>(open: (client: Client) => Promise<T>): Promise<T> {
+    const client = await this.client();
+    try {
+      return await open(client);
+    } catch (error) {
+      if (this.closed || !(this.liveClient !== client || looksDisconnected(error))) throw this.wrap(error);
+      // The connection died under us: the channel never opened, so nothing ran. Retry once on a fresh connection.
+      this.drop(client);
+      try {
+        return await open(await this.client());
+      } catch (retryError) {
+        throw this.wrap(retryError);
+      }
+    }
+  }
+
+  private wrap(error: unknown): Error {
+    if (error instanceof SshConnectionError || error instanceof HostKeyMismatchError) return error;
+    return new SshConnectionError(this.options.endpoint, errorMessage(error), { cause: error });
+  }
+
+  private drop(client: Client): void {
+    if (this.liveClient !== client) return;
+    this.liveClient = undefined;
+    this.connection = undefined;
+    this.sftpSession = undefined;
+    client.destroy();
+  }
+
+  private client(): Promise<Client> {
+    if (this.closed) {
+      return Promise.reject(new SshConnectionError(this.options.endpoint, "the handle was closed", { retryable: false }));
+    }
+    if (!this.connection) {
+      const opening = this.open();
+      this.connection = opening;
+      opening.catch(() => {
+        if (this.connection === opening) this.connection = undefined;
+      });
+    }
+    return this.connection;
+  }
+
+  private async open(): Promise<Client> {
+    const { endpoint, privateKeyPath, knownHosts } = this.options;
+    let privateKey: Buffer;
+    try {
+      privateKey = await readFile(privateKeyPath);
+    } catch (error) {
+      throw new SshConnectionError(endpoint, `cannot read private key ${privateKeyPath}: ${errorMessage(error)}`, { cause: error, retryable: false });
+    }
+    this.connectCount += 1;
+    const client = new Client();
+    return new Promise<Client>((resolve, reject) => {
+      let hostKeyError: HostKeyMismatchError | undefined;
+      let settled = false;
+      const fail = (error: unknown): void => {
+        if (settled) return;
+        settled = true;
+        client.destroy();
+        reject(hostKeyError ?? this.wrap(error));
+      };
+      client.once("ready", () => {
+        settled = true;
+        this.liveClient = client;
+        resolve(client);
+      });
+      // After ready, errors surface through the failing channel and the 'close' below.
+      client.on("error", fail);
+      client.once("close", () => {
+        this.drop(client);
+        fail(new Error("connection closed during the SSH handshake"));
+      });
+      client.connect({
+        host: endpoint.host,
+        port: endpoint.port,
+        username: endpoint.user,
+        privateKey,
+        readyTimeout: this.options.connectTimeoutMs ?? 20_000,
+        keepaliveInterval: 15_000,
+        keepaliveCountMax: 3,
+        hostVerifier: (key: Buffer, verify: (valid: boolean) => void) => {
+          knownHosts.verify(endpoint, key).then(
+            () => verify(true),
+            (error: unknown) => {
+              if (error instanceof HostKeyMismatchError) hostKeyError = error;
+              else fail(error);
+              verify(false);
+            },
+          );
+        },
+      });
+    });
+  }
+}
+
+/** ssh2's words for a connection that is gone (thrown by exec/sftp on a dead socket). */
+function looksDisconnected(error: unknown): boolean {
+  return /not connected|no response from server|ECONNRESET|EPIPE|socket/i.test(errorMessage(error));
+}
+
+function collect(
+  channel: ClientChannel,
+  endpoint: SshEndpoint,
+  commandLine: string,
+  options: { stdin?: string | Buffer; timeoutMs?: number },
+): Promise<RawExecResult> {
+  return new Promise((resolve, reject) => {
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    let exitCode: number | null = null;
+    let signal: string | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const text = (chunks: Buffer[]): string => Buffer.concat(chunks).toString("utf8");
+
+    channel.on("data", (chunk: Buffer) => stdout.push(chunk));
+    channel.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
+    channel.on("exit", (code: number | null, signalName?: string) => {
+      exitCode = code;
+      if (signalName !== undefined) signal = signalName;
+    });
+    channel.once("close", () => {
+      if (timer) clearTimeout(timer);
+      resolve({ stdout: text(stdout), stderr: text(stderr), exitCode, ...(signal === undefined ? {} : { signal }) });
+    });
+    if (options.timeoutMs !== undefined) {
+      timer = setTimeout(() => {
+        channel.removeAllListeners("close");
+        // Ask the server to kill the command, then drop the channel whatever it does.
+        try {
+          channel.signal("KILL");
+        } catch {
+          // Not every server supports signals; closing the channel below is enough for us.
+        }
+        channel.close();
+        reject(new ExecTimeoutError(endpoint, commandLine, options.timeoutMs ?? 0, { stdout: text(stdout), stderr: text(stderr) }));
+      }, options.timeoutMs);
+    }
+    if (options.stdin !== undefined) channel.end(options.stdin);
+    else channel.end();
+  });
+}

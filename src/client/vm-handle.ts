@@ -1,0 +1,238 @@
+import { mkdir, stat } from "node:fs/promises";
+import { dirname, posix } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { SFTPWrapper } from "ssh2";
+import { TestenvError, errorMessage } from "../errors.js";
+import { ExecError, FileTransferError, HostKeyMismatchError, type SshEndpoint } from "./errors.js";
+import type { KnownHostsStore } from "./known-hosts.js";
+import { buildRemoteCommand } from "./shell-command.js";
+import { SshSession } from "./ssh-session.js";
+import type { VmTarget } from "./vm-target.js";
+
+export interface ExecOptions {
+  /** Environment variables for the command; names must be valid shell names. */
+  env?: Record<string, string>;
+  /** Run as root through `sudo -n`. */
+  sudo?: boolean;
+  /** Directory to run in (on the VM). */
+  cwd?: string;
+  /** Kill the command and throw ExecTimeoutError after this long. */
+  timeoutMs?: number;
+  /** Fed to the command's standard input, then closed. */
+  stdin?: string | Buffer;
+  /** Throw ExecError when the exit code is not 0 (default false: the result carries the exit code). */
+  check?: boolean;
+}
+
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  /** null when the command was killed by a signal. */
+  exitCode: number | null;
+  signal?: string;
+  /** The exact line sent to the VM. */
+  command: string;
+}
+
+export interface WaitReadyOptions {
+  /** Give up after this long (default 3 minutes). */
+  timeoutMs?: number;
+  /** Also wait for cloud-init to finish (default: when the VM was given a cloud-init config). */
+  cloudInit?: boolean;
+}
+
+export interface WriteFileOptions {
+  /** File mode, e.g. 0o755 (applied after writing, so the umask does not interfere). */
+  mode?: number;
+}
+
+// Done when cloud-init reported a result, or when there is no cloud-init at all; exit 3 means "not yet".
+const CLOUD_INIT_DONE =
+  "if [ -e /run/cloud-init/result.json ] || [ -e /var/lib/cloud/instance/boot-finished ]; then exit 0; " +
+  "elif command -v cloud-init >/dev/null 2>&1; then exit 3; else exit 0; fi";
+
+/** SFTP has no `~`; a path relative to the login directory is the same thing. */
+function remotePath(path: string): string {
+  if (path === "~") return ".";
+  return path.startsWith("~/") ? path.slice(2) : path;
+}
+
+function sftpCall<T>(run: (done: (error: Error | null | undefined, value?: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => run((error, value) => (error ? reject(error) : resolve(value as T))));
+}
+
+/**
+ * One VM of an environment. Keeps one SSH connection open for all its commands and transfers, reopens it when it
+ * drops, and closes it on close() / `await using`.
+ */
+export class VmHandle implements AsyncDisposable {
+  protected readonly session: SshSession;
+
+  constructor(
+    protected readonly target: VmTarget,
+    knownHosts: KnownHostsStore,
+  ) {
+    this.session = new SshSession({ endpoint: this.endpoint, privateKeyPath: target.privateKeyPath, knownHosts });
+  }
+
+  get name(): string {
+    return this.target.name;
+  }
+  /** Name the provider knows the VM by (prefixed). */
+  get providerName(): string | undefined {
+    return this.target.providerName;
+  }
+  get host(): string {
+    return this.target.host;
+  }
+  get port(): number {
+    return this.target.port;
+  }
+  get user(): string {
+    return this.target.user;
+  }
+  get privateKeyPath(): string {
+    return this.target.privateKeyPath;
+  }
+  get endpoint(): SshEndpoint {
+    return { vm: this.target.name, host: this.target.host, port: this.target.port, user: this.target.user };
+  }
+
+  /**
+   * Runs a command. A string is shell source run as written; an array is argv, each element quoted so it arrives as
+   * exactly one argument. Resolves with the exit code unless `check` is set.
+   */
+  async exec(command: string | readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+    const line = buildRemoteCommand(command, {
+      ...(options.env ? { env: options.env } : {}),
+      ...(options.sudo ? { sudo: true } : {}),
+      ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+    });
+    const raw = await this.session.exec(line, {
+      ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    });
+    const result: ExecResult = { ...raw, command: line };
+    if (options.check && raw.exitCode !== 0) throw new ExecError(this.endpoint, { ...raw, command: line });
+    return result;
+  }
+
+  /** Copies a local file to the VM, creating the remote parent directories; keeps the local file's mode. */
+  async copyTo(localPath: string, remote: string): Promise<void> {
+    const target = remotePath(remote);
+    const local = await stat(localPath).catch((error: unknown) => {
+      throw new TestenvError("INPUT_INVALID", `cannot copy ${localPath} to vm "${this.name}": ${errorMessage(error)}`, { cause: error });
+    });
+    if (!local.isFile()) {
+      throw new TestenvError("INPUT_INVALID", `cannot copy ${localPath} to vm "${this.name}": only regular files are copied, this is not one`);
+    }
+    await this.withSftp("copy to", target, async (sftp) => {
+      await this.mkdirRemote(sftp, posix.dirname(target));
+      await sftpCall<void>((done) => sftp.fastPut(localPath, target, { mode: local.mode & 0o7777 }, (e) => done(e)));
+      await sftpCall<void>((done) => sftp.chmod(target, local.mode & 0o7777, (e) => done(e)));
+    });
+  }
+
+  /** Copies a file from the VM to a local path, creating local parent directories. */
+  async copyFrom(remote: string, localPath: string): Promise<void> {
+    const source = remotePath(remote);
+    await mkdir(dirname(localPath), { recursive: true });
+    await this.withSftp("copy from", source, (sftp) => sftpCall<void>((done) => sftp.fastGet(source, localPath, (e) => done(e))));
+  }
+
+  readFile(remote: string): Promise<Buffer>;
+  readFile(remote: string, encoding: BufferEncoding): Promise<string>;
+  async readFile(remote: string, encoding?: BufferEncoding): Promise<Buffer | string> {
+    const path = remotePath(remote);
+    const data = await this.withSftp("read", path, (sftp) => sftpCall<Buffer>((done) => sftp.readFile(path, done)));
+    return encoding === undefined ? data : data.toString(encoding);
+  }
+
+  /** Writes a file on the VM (replacing it), creating the parent directories. */
+  async writeFile(remote: string, data: string | Uint8Array, options: WriteFileOptions = {}): Promise<void> {
+    const path = remotePath(remote);
+    await this.withSftp("write", path, async (sftp) => {
+      await this.mkdirRemote(sftp, posix.dirname(path));
+      await sftpCall<void>((done) => sftp.writeFile(path, Buffer.from(data), (e) => done(e)));
+      if (options.mode !== undefined) {
+        const mode = options.mode;
+        await sftpCall<void>((done) => sftp.chmod(path, mode, (e) => done(e)));
+      }
+    });
+  }
+
+  /**
+   * Waits until a command runs over SSH (connection refused, timeouts and not-yet-installed keys are retried), then,
+   * when asked, until cloud-init has finished. A changed host key is never retried.
+   */
+  async waitReady(options: WaitReadyOptions = {}): Promise<void> {
+    const timeoutMs = options.timeoutMs ?? 180_000;
+    const deadline = Date.now() + timeoutMs;
+    const waitCloudInit = options.cloudInit ?? this.target.cloudInit;
+    let delay = 200;
+    let lastError: unknown;
+    let stage: "ssh" | "cloud-init" = "ssh";
+    while (Date.now() < deadline) {
+      try {
+        if (stage === "ssh") {
+          await this.exec("true", { timeoutMs: Math.max(1_000, Math.min(30_000, deadline - Date.now())) });
+          if (!waitCloudInit) return;
+          stage = "cloud-init";
+        }
+        const result = await this.exec(CLOUD_INIT_DONE, { timeoutMs: Math.max(1_000, Math.min(30_000, deadline - Date.now())) });
+        if (result.exitCode === 0) return;
+        lastError = new Error(result.exitCode === 3 ? "cloud-init has not finished yet" : `cloud-init check exited ${result.exitCode}`);
+      } catch (error) {
+        if (error instanceof HostKeyMismatchError || (error instanceof TestenvError && !error.retryable && error.code !== "TIMEOUT")) throw error;
+        lastError = error;
+      }
+      await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
+      delay = Math.min(delay * 2, 2_000);
+    }
+    throw new TestenvError(
+      "TIMEOUT",
+      `vm "${this.name}" (${this.host}:${this.port}) was not ready within ${timeoutMs} ms (waiting for ${stage}): ${errorMessage(lastError)}`,
+      { cause: lastError, retryable: true, details: { ...this.endpoint, stage, timeoutMs } },
+    );
+  }
+
+  /** How many SSH handshakes this handle made so far (1 unless the connection dropped). */
+  get connectionCount(): number {
+    return this.session.connectCount;
+  }
+
+  async close(): Promise<void> {
+    await this.session.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  private async withSftp<T>(operation: string, path: string, run: (sftp: SFTPWrapper) => Promise<T>): Promise<T> {
+    const sftp = await this.session.sftp();
+    try {
+      return await run(sftp);
+    } catch (error) {
+      throw new FileTransferError(this.endpoint, operation, path, error);
+    }
+  }
+
+  private async mkdirRemote(sftp: SFTPWrapper, dir: string): Promise<void> {
+    if (dir === "." || dir === "/" || dir === "") return;
+    const exists = await sftpCall<unknown>((done) => sftp.stat(dir, done)).then(
+      () => true,
+      () => false,
+    );
+    if (exists) return;
+    await this.mkdirRemote(sftp, posix.dirname(dir));
+    await sftpCall<void>((done) => sftp.mkdir(dir, (e) => done(e))).catch(async (error: unknown) => {
+      // Another writer may have created it in between.
+      const nowExists = await sftpCall<unknown>((done) => sftp.stat(dir, done)).then(
+        () => true,
+        () => false,
+      );
+      if (!nowExists) throw error;
+    });
+  }
+}
