@@ -1,0 +1,89 @@
+import { z } from "zod";
+import type { Issue } from "../errors.js";
+import { formatPath, valueAt, type FieldPath } from "./paths.js";
+import { suggestionSuffix } from "./suggest.js";
+
+// Turns zod issues into messages a user can act on: what was expected, what was given, and for
+// unknown keys the closest allowed key.
+
+export type Locate = (path: FieldPath) => { line: number; col: number } | undefined;
+
+const EXPECTED: Record<string, string> = {
+  object: "a mapping",
+  array: "a list",
+  string: "a string",
+  number: "a number",
+  int: "an integer",
+  boolean: "true or false",
+  record: "a mapping",
+};
+
+export function describeValue(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "string") return `the string ${JSON.stringify(value)}`;
+  if (typeof value === "number") return `the number ${value}`;
+  if (typeof value === "boolean") return `${value}`;
+  if (typeof value === "object") return "a mapping";
+  return typeof value;
+}
+
+function unwrap(schema: z.ZodType): z.ZodType {
+  let current = schema;
+  while (current instanceof z.ZodOptional || current instanceof z.ZodNullable || current instanceof z.ZodDefault) {
+    current = current.unwrap() as z.ZodType;
+  }
+  return current;
+}
+
+/** The object keys `schema` allows at `path`, or undefined when any key is allowed (free maps). */
+export function allowedKeysAt(schema: z.ZodType, path: FieldPath): string[] | undefined {
+  let current = unwrap(schema);
+  for (const segment of path) {
+    if (current instanceof z.ZodArray && typeof segment === "number") current = unwrap(current.element as z.ZodType);
+    else if (current instanceof z.ZodObject && typeof segment === "string") {
+      const next = (current.shape as Record<string, z.ZodType | undefined>)[segment];
+      if (next === undefined) return undefined;
+      current = unwrap(next);
+    } else return undefined;
+  }
+  return current instanceof z.ZodObject ? Object.keys(current.shape as Record<string, unknown>) : undefined;
+}
+
+function messageFor(issue: z.core.$ZodIssue, raw: unknown): string {
+  const given = valueAt(raw, issue.path as FieldPath);
+  switch (issue.code) {
+    case "invalid_type": {
+      const expected = EXPECTED[issue.expected] ?? issue.expected;
+      if (given === undefined) return `is required (${expected})`;
+      return `expected ${expected}, got ${describeValue(given)}`;
+    }
+    case "invalid_value":
+      return `must be one of: ${issue.values.map(String).join(", ")}; got ${describeValue(given)}`;
+    case "too_small":
+      return `must be ${issue.inclusive ? "at least" : "greater than"} ${String(issue.minimum)}; got ${describeValue(given)}`;
+    case "too_big":
+      return `must be ${issue.inclusive ? "at most" : "less than"} ${String(issue.maximum)}; got ${describeValue(given)}`;
+    default:
+      return issue.message;
+  }
+}
+
+function withPosition(issue: Issue, path: FieldPath, locate?: Locate): Issue {
+  const position = locate?.(path);
+  return position === undefined ? issue : { ...issue, line: position.line, col: position.col };
+}
+
+/** One Issue per problem; an unrecognized_keys issue becomes one Issue per unknown key. */
+export function zodIssuesToIssues(schema: z.ZodType, issues: readonly z.core.$ZodIssue[], raw: unknown, locate?: Locate): Issue[] {
+  return issues.flatMap((issue) => {
+    const path = issue.path as FieldPath;
+    if (issue.code === "unrecognized_keys") {
+      const allowed = allowedKeysAt(schema, path) ?? [];
+      return issue.keys.map((key) =>
+        withPosition({ field: formatPath([...path, key]), message: `unknown field \`${key}\`${suggestionSuffix(key, allowed)}` }, [...path, key], locate),
+      );
+    }
+    return [withPosition({ field: formatPath(path), message: messageFor(issue, raw) }, path, locate)];
+  });
+}
