@@ -126,7 +126,7 @@ export function encodeResult(result: OperationResult): CallToolResult {
   }
   return {
     content: [{ type: "text", text }],
-    structuredContent: result as unknown as Record<string, unknown>,
+    structuredContent: result,
     ...(result.success ? {} : { isError: true }),
   };
 }

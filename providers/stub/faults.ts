@@ -1,0 +1,83 @@
+import type { ProviderToolName } from "../../api/provider.js";
+import { ProviderError, type ProviderImplementation, type ResourceHandlers } from "../kit/index.js";
+import type { ExitOn, Fault, StubConfig } from "./config.js";
+
+// Fault injection for tests: fail, delay or crash on chosen tools and resource names.
+
+/** A fault's name matches the provider-level name or its logical suffix (`<prefix>-<name>`). */
+export function nameMatches(pattern: string | undefined, name: string | undefined): boolean {
+  if (pattern === undefined) return true;
+  if (name === undefined) return false;
+  return name === pattern || name.endsWith(`-${pattern}`);
+}
+
+export interface FaultHooks {
+  /** Exits the process; replaced in unit tests. */
+  exit(code: number, reason: string): never;
+  sleep(ms: number): Promise<void>;
+}
+
+const defaultHooks: FaultHooks = {
+  exit(code, reason) {
+    process.stderr.write(`testenv-vm-provider-stub: exiting with code ${code}: ${reason}\n`);
+    process.exit(code);
+  },
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+export function withFaults(impl: ProviderImplementation, config: StubConfig, hooks: FaultHooks = defaultHooks): ProviderImplementation {
+  const used = new Map<Fault, number>();
+
+  const delayFor = (tool: ProviderToolName): number =>
+    typeof config.delayMs === "number" ? config.delayMs : (config.delayMs?.[tool] ?? 0);
+
+  const maybeExit = (exitOn: ExitOn | undefined, tool: ProviderToolName, name: string | undefined, when: ExitOn["when"]): void => {
+    if (exitOn === undefined || exitOn.tool !== tool || exitOn.when !== when || !nameMatches(exitOn.name, name)) return;
+    hooks.exit(exitOn.code, `exitOn ${tool}${name !== undefined ? ` "${name}"` : ""} (${when} the operation)`);
+  };
+
+  const injectedFault = (tool: ProviderToolName, name: string | undefined): ProviderError | undefined => {
+    const fault = config.faults.find((f) => f.tool === tool && nameMatches(f.name, name) && (f.times === undefined || (used.get(f) ?? 0) < f.times));
+    if (fault === undefined) return undefined;
+    used.set(fault, (used.get(fault) ?? 0) + 1);
+    const message = fault.message ?? `injected fault: ${tool}${name !== undefined ? ` "${name}"` : ""} fails with ${fault.code}`;
+    return new ProviderError(fault.code, message, fault.retryable !== undefined ? { retryable: fault.retryable } : {});
+  };
+
+  const around = async <T>(tool: ProviderToolName, name: string | undefined, run: () => Promise<T>): Promise<T> => {
+    const ms = delayFor(tool);
+    if (ms > 0) await hooks.sleep(ms);
+    maybeExit(config.exitOn, tool, name, "before");
+    const fault = injectedFault(tool, name);
+    if (fault !== undefined) throw fault;
+    const result = await run();
+    maybeExit(config.exitOn, tool, name, "after");
+    return result;
+  };
+
+  function wrap<R extends { name: string }, S>(kind: "key" | "network" | "vm", handlers: ResourceHandlers<R, S> | undefined): ResourceHandlers<R, S> | undefined {
+    if (handlers === undefined) return undefined;
+    return {
+      create: (request) => around(`${kind}_create`, request.name, () => handlers.create(request)),
+      get: (name) => around(`${kind}_get`, name, () => handlers.get(name)),
+      list: (filter) => around(`${kind}_list`, undefined, () => handlers.list(filter)),
+      delete: (name, force) => around(`${kind}_delete`, name, () => handlers.delete(name, force)),
+    };
+  }
+
+  const keys = wrap("key", impl.keys);
+  const networks = wrap("network", impl.networks);
+  const vms = wrap("vm", impl.vms);
+  return {
+    capabilities: () => {
+      maybeExit(config.exitOn, "provider_capabilities", undefined, "before");
+      const fault = injectedFault("provider_capabilities", undefined);
+      if (fault !== undefined) throw fault;
+      return impl.capabilities();
+    },
+    ...(keys ? { keys } : {}),
+    ...(networks ? { networks } : {}),
+    ...(vms ? { vms } : {}),
+    ...(impl.shutdown ? { shutdown: impl.shutdown.bind(impl) } : {}),
+  };
+}

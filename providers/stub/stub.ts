@@ -1,0 +1,315 @@
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type {
+  CapabilitiesResponse,
+  KeyCreateRequest,
+  KeyState,
+  NetworkCreateRequest,
+  NetworkState,
+  VMCreateRequest,
+  VMState,
+} from "../../api/provider.js";
+import { packageVersion } from "../../src/provider/package-root.js";
+import { ProviderError, alreadyExists, busy, invalidSpec, notFound, type ProviderContext, type ProviderImplementation } from "../kit/index.js";
+import type { StubConfig } from "./config.js";
+import {
+  allocate,
+  allocateMac,
+  contains,
+  formatIPv4,
+  hashInt,
+  hostRange,
+  parseCidr,
+  parseIPv4,
+  stableUuid,
+  type Subnet,
+} from "./ipam.js";
+import { planKey, removeKeyFiles, writeKeyFiles } from "./keys.js";
+import type { StubData, StubStore } from "./store.js";
+
+export const STUB_NETWORK_KINDS = ["bridge", "libvirt", "dnsmasq", "nat", "isolated"] as const;
+export const STUB_KEY_TYPES = ["ed25519", "rsa", "ecdsa"] as const;
+const OPERATIONS = ["create", "get", "list", "delete"] as const;
+
+// Networks without a cidr get a /24 of their own in 192.168.100-199.0/24; VMs without networks share this one.
+const DEFAULT_POOL_BASE = "192.168.100.0";
+const DETACHED_SUBNET = "192.168.99.0/24";
+
+export function stubCapabilities(): CapabilitiesResponse {
+  return {
+    providerName: "stub",
+    version: packageVersion(),
+    resources: [
+      { kind: "key", operations: [...OPERATIONS], keyTypes: [...STUB_KEY_TYPES] },
+      { kind: "network", operations: [...OPERATIONS], networkKinds: [...STUB_NETWORK_KINDS] },
+      { kind: "vm", operations: [...OPERATIONS] },
+    ],
+  };
+}
+
+interface NetworkProviderState {
+  attachTo?: string;
+  /** Where VM addresses come from: the DHCP range when given, else the subnet's hosts. */
+  poolFirst: string;
+  poolLast: string;
+}
+
+function networkPool(network: NetworkState): { first: number; last: number } {
+  const state = network.providerState as NetworkProviderState | undefined;
+  return { first: parseIPv4(state?.poolFirst ?? "") ?? 0, last: parseIPv4(state?.poolLast ?? "") ?? -1 };
+}
+
+function vmNetworks(vm: VMState): string[] {
+  const networks = vm.providerState?.networks;
+  return Array.isArray(networks) ? (networks as string[]) : [];
+}
+
+function sorted<T extends { name: string }>(records: Record<string, T>): T[] {
+  return Object.values(records).sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export interface StubOptions {
+  config: StubConfig;
+  store: StubStore;
+  context: Pick<ProviderContext, "prefix" | "artifactDir">;
+}
+
+/** The stub provider: every resource is a record in the store; nothing touches the host. */
+export function createStub(options: StubOptions): ProviderImplementation {
+  const { config, store, context } = options;
+  const defaultKeyDir = join(context.artifactDir ?? join(tmpdir(), "testenv-vm-stub"), "keys");
+
+  const keys = {
+    create: async (request: KeyCreateRequest): Promise<KeyState> => {
+      const exists = await store.transact((data) => request.name in data.keys);
+      if (exists) throw alreadyExists("key", request.name);
+      // Key generation (rsa 4096) can be slow: do it outside the lock, then commit.
+      const plan = planKey(request, defaultKeyDir, config.writeKeyFiles);
+      return store.transact((data) => {
+        if (request.name in data.keys) throw alreadyExists("key", request.name);
+        if (plan.files !== undefined) writeKeyFiles(plan.state, plan.files);
+        data.keys[request.name] = plan.state;
+        return plan.state;
+      });
+    },
+    get: (name: string) =>
+      store.transact((data) => {
+        const key = data.keys[name];
+        if (key === undefined) throw notFound("key", name);
+        return key;
+      }),
+    list: () => store.transact((data) => sorted(data.keys)),
+    delete: (name: string) =>
+      store.transact((data) => {
+        const key = data.keys[name];
+        if (key === undefined) throw notFound("key", name);
+        removeKeyFiles(key);
+        delete data.keys[name];
+      }),
+  };
+
+  const networks = {
+    create: (request: NetworkCreateRequest) => store.transact((data) => createNetwork(data, request, context.prefix)),
+    get: (name: string) =>
+      store.transact((data) => {
+        const network = data.networks[name];
+        if (network === undefined) throw notFound("network", name);
+        return network;
+      }),
+    list: () => store.transact((data) => sorted(data.networks)),
+    delete: (name: string) =>
+      store.transact((data) => {
+        if (data.networks[name] === undefined) throw notFound("network", name);
+        const vm = Object.values(data.vms).find((v) => vmNetworks(v).includes(name));
+        if (vm !== undefined) throw busy("network", name, `vm "${vm.name}"`);
+        const child = Object.values(data.networks).find((n) => (n.providerState as NetworkProviderState | undefined)?.attachTo === name);
+        if (child !== undefined) throw busy("network", name, `network "${child.name}" (attachTo)`);
+        delete data.networks[name];
+      }),
+  };
+
+  const vms = {
+    create: (request: VMCreateRequest) => store.transact((data) => createVM(data, request, config)),
+    get: (name: string) =>
+      store.transact((data) => {
+        const vm = data.vms[name];
+        if (vm === undefined) throw notFound("vm", name);
+        return vm;
+      }),
+    list: () => store.transact((data) => sorted(data.vms)),
+    delete: (name: string) =>
+      store.transact((data) => {
+        if (data.vms[name] === undefined) throw notFound("vm", name);
+        delete data.vms[name];
+      }),
+  };
+
+  return { capabilities: stubCapabilities, keys, networks, vms };
+}
+
+function createNetwork(data: StubData, request: NetworkCreateRequest, prefix: string | undefined): NetworkState {
+  const { name, spec } = request;
+  if (name in data.networks) throw alreadyExists("network", name);
+  const kind = request.kind.toLowerCase();
+  if (!(STUB_NETWORK_KINDS as readonly string[]).includes(kind)) {
+    throw invalidSpec(`kind: unsupported network kind: ${request.kind} (supported: ${STUB_NETWORK_KINDS.join(", ")})`);
+  }
+  if (spec.attachTo !== undefined) {
+    if (spec.attachTo === name) throw invalidSpec(`spec.attachTo: network "${name}" cannot attach to itself`);
+    // attachTo may name a host bridge; only names of this environment must be networks we made.
+    if (prefix !== undefined && spec.attachTo.startsWith(prefix) && data.networks[spec.attachTo] === undefined) {
+      throw new ProviderError("NOT_FOUND", `network "${spec.attachTo}" (attachTo of network "${name}") not found; create it first`, {
+        details: { network: spec.attachTo },
+      });
+    }
+  }
+  const cidr = spec.cidr ?? defaultCidr(data, name);
+  const subnet = parseCidr(cidr, "spec.cidr");
+  const gateway = gatewayOf(subnet, spec.gateway);
+  const pool = poolOf(subnet, gateway, spec.dhcp ?? undefined);
+  const providerState: NetworkProviderState = {
+    poolFirst: formatIPv4(pool.first),
+    poolLast: formatIPv4(pool.last),
+    ...(spec.attachTo !== undefined ? { attachTo: spec.attachTo } : {}),
+  };
+  const state: NetworkState = {
+    name,
+    kind,
+    status: "ready",
+    ip: formatIPv4(gateway),
+    cidr,
+    gateway: formatIPv4(gateway),
+    interfaceName: `stbr${hashInt(`network/${name}`).toString(16).padStart(8, "0")}`,
+    uuid: stableUuid(`network/${name}`),
+    createdAt: new Date().toISOString(),
+    providerState: providerState as unknown as Record<string, unknown>,
+  };
+  data.networks[name] = state;
+  return state;
+}
+
+/** A /24 in 192.168.100-199.x not used by another network, chosen from the name. */
+function defaultCidr(data: StubData, name: string): string {
+  const base = parseIPv4(DEFAULT_POOL_BASE) ?? 0;
+  const used = new Set(Object.values(data.networks).map((n) => parseCidrQuiet(n.cidr)?.network));
+  const slot = allocate(`cidr/${name}`, { first: 0, last: 99 }, new Set([...used].flatMap((network) => (network === undefined ? [] : [(network - base) / 256]))));
+  if (slot === undefined) throw new ProviderError("PROVIDER_ERROR", `no free default subnet for network "${name}"; give it a spec.cidr`);
+  return `${formatIPv4(base + slot * 256)}/24`;
+}
+
+function parseCidrQuiet(cidr: string | undefined): Subnet | undefined {
+  if (cidr === undefined) return undefined;
+  try {
+    return parseCidr(cidr, "cidr");
+  } catch {
+    return undefined;
+  }
+}
+
+/** The gateway if given, else the host part of the CIDR, else the first host. */
+function gatewayOf(subnet: Subnet, gateway: string | undefined): number {
+  const range = hostRange(subnet);
+  if (gateway !== undefined) {
+    const address = parseIPv4(gateway);
+    if (address === undefined) throw invalidSpec(`spec.gateway: "${gateway}" is not an IPv4 address`);
+    if (address < range.first || address > range.last) throw invalidSpec(`spec.gateway: ${gateway} is not a host address of ${formatIPv4(subnet.network)}/${subnet.prefix}`);
+    return address;
+  }
+  return subnet.given >= range.first && subnet.given <= range.last ? subnet.given : range.first;
+}
+
+function poolOf(subnet: Subnet, gateway: number, dhcp: { rangeStart?: string | undefined; rangeEnd?: string | undefined } | undefined): { first: number; last: number } {
+  const hosts = hostRange(subnet);
+  if (dhcp?.rangeStart === undefined || dhcp.rangeEnd === undefined) return hosts;
+  const first = parseIPv4(dhcp.rangeStart);
+  const last = parseIPv4(dhcp.rangeEnd);
+  if (first === undefined || !contains(subnet, first)) throw invalidSpec(`spec.dhcp.rangeStart: ${dhcp.rangeStart} is not inside ${formatIPv4(subnet.network)}/${subnet.prefix}`);
+  if (last === undefined || !contains(subnet, last)) throw invalidSpec(`spec.dhcp.rangeEnd: ${dhcp.rangeEnd} is not inside ${formatIPv4(subnet.network)}/${subnet.prefix}`);
+  if (last < first) throw invalidSpec(`spec.dhcp: rangeEnd ${dhcp.rangeEnd} is before rangeStart ${dhcp.rangeStart}`);
+  if (first === gateway && last === gateway) throw invalidSpec(`spec.dhcp: the range holds only the gateway ${formatIPv4(gateway)}`);
+  return { first: Math.max(first, hosts.first), last: Math.min(last, hosts.last) };
+}
+
+function createVM(data: StubData, request: VMCreateRequest, config: StubConfig): VMState {
+  const { name, spec } = request;
+  if (name in data.vms) throw alreadyExists("vm", name);
+  const attached = spec.networks.length > 0 ? spec.networks : spec.network !== undefined ? [spec.network] : [];
+  for (const network of attached) {
+    if (data.networks[network] === undefined) {
+      throw new ProviderError("NOT_FOUND", `network "${network}" (used by vm "${name}") not found; create it first`, { details: { network } });
+    }
+  }
+  const takenMacs = new Set(Object.values(data.vms).flatMap((vm) => Object.values(vm.macs ?? {})));
+  const ips: Record<string, string> = {};
+  const macs: Record<string, string> = {};
+  for (const network of attached) {
+    const state = data.networks[network] as NetworkState;
+    ips[network] = allocateAddress(data, name, network, networkPool(state), parseIPv4(state.gateway ?? "") ?? -1);
+    macs[network] = allocateMac(`mac/${name}/${network}`, takenMacs);
+    takenMacs.add(macs[network]);
+  }
+  const firstNetwork = attached[0];
+  const primaryIp = firstNetwork !== undefined ? ips[firstNetwork] : detachedAddress(data, name);
+  const primaryMac = firstNetwork !== undefined ? macs[firstNetwork] : allocateMac(`mac/${name}`, takenMacs);
+
+  const user = config.sshEndpoint?.user ?? spec.readiness?.ssh?.user ?? spec.cloudInit?.users?.[0]?.name ?? "root";
+  const ip = config.sshEndpoint?.host ?? primaryIp ?? "";
+  const port = config.sshEndpoint?.port;
+  const privateKey = spec.readiness?.ssh?.privateKey ?? keyForUsers(data, spec.cloudInit?.users ?? []);
+  const sshCommand = ["ssh", ...(privateKey !== undefined ? ["-i", privateKey] : []), ...(port !== undefined && port !== 22 ? ["-p", String(port)] : []), `${user}@${ip}`].join(" ");
+
+  const state: VMState = {
+    name,
+    status: "running",
+    ip,
+    ...(primaryMac !== undefined ? { mac: primaryMac } : {}),
+    ips,
+    macs,
+    uuid: stableUuid(`vm/${name}`),
+    sshCommand,
+    sshUser: user,
+    ...(port !== undefined ? { sshPort: port } : {}),
+    createdAt: new Date().toISOString(),
+    providerState: {
+      networks: attached,
+      memory: spec.memory,
+      vcpus: spec.vcpus,
+      ...(primaryIp !== undefined && primaryIp !== ip ? { networkIp: primaryIp } : {}),
+    },
+  };
+  data.vms[name] = state;
+  return state;
+}
+
+/** A host address of `network` that is not its gateway and not held by another VM on it. */
+function allocateAddress(data: StubData, vm: string, network: string, pool: { first: number; last: number }, gateway: number): string {
+  const taken = new Set<number>([gateway]);
+  for (const other of Object.values(data.vms)) {
+    const address = parseIPv4(other.ips?.[network] ?? "");
+    if (address !== undefined) taken.add(address);
+  }
+  const address = allocate(`ip/${vm}/${network}`, pool, taken);
+  if (address === undefined) {
+    throw new ProviderError("PROVIDER_ERROR", `network "${network}" has no free address left for vm "${vm}"; use a larger cidr or DHCP range`);
+  }
+  return formatIPv4(address);
+}
+
+function detachedAddress(data: StubData, vm: string): string {
+  const subnet = parseCidr(DETACHED_SUBNET, "cidr");
+  const taken = new Set<number>([subnet.network + 1]);
+  for (const other of Object.values(data.vms)) {
+    if (vmNetworks(other).length > 0) continue;
+    const address = parseIPv4((other.providerState?.networkIp as string | undefined) ?? other.ip ?? "");
+    if (address !== undefined) taken.add(address);
+  }
+  const address = allocate(`ip/${vm}`, hostRange(subnet), taken);
+  if (address === undefined) throw new ProviderError("PROVIDER_ERROR", `no free address left for vm "${vm}"`);
+  return formatIPv4(address);
+}
+
+/** The private key of a stub key whose public key a cloud-init user authorizes. */
+function keyForUsers(data: StubData, users: ReadonlyArray<{ sshAuthorizedKeys?: string[] | undefined }>): string | undefined {
+  const authorized = new Set(users.flatMap((u) => u.sshAuthorizedKeys ?? []).map((k) => k.trim()));
+  return Object.values(data.keys).find((key) => authorized.has(key.publicKey.trim()))?.privateKeyPath;
+}

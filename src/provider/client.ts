@@ -1,0 +1,233 @@
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { CallToolResultSchema, ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import {
+  CapabilitiesResponse,
+  type Operation,
+  type OperationResult,
+  type ProviderToolName,
+} from "../../api/provider.js";
+import type { ResourceKind } from "../../api/spec.js";
+import { TestenvError, errorMessage } from "../errors.js";
+import type { Logger } from "../log.js";
+import { decodeToolResult, failure } from "./decode.js";
+import { providerEnvironment } from "./env.js";
+import { packageVersion } from "./package-root.js";
+import { resolveEngine } from "./resolve.js";
+import { StderrSink } from "./stderr-sink.js";
+import { ChildProcessTransport, type ExitInfo } from "./transport.js";
+
+export interface ProviderClientOptions {
+  /** ProviderConfig.name. */
+  name: string;
+  /** ProviderConfig.engine. */
+  engine: string;
+  /** ProviderConfig.spec, passed as TESTENV_VM_PROVIDER_CONFIG. */
+  config?: Record<string, unknown>;
+  /** Added to the allowlisted environment (e.g. TESTENV_VM_NAME_PREFIX). */
+  env?: Record<string, string>;
+  cwd: string;
+  /** Where the provider's stderr goes, usually {artifactDir}/providers/<name>.log. */
+  logFile?: string;
+  /** Timeout for every call, overriding the per-tool defaults. */
+  callTimeoutMs?: number;
+  /** Time to start and answer initialize + provider_capabilities. */
+  startTimeoutMs?: number;
+  /** close(): wait this long after stdin EOF, and again after SIGTERM. */
+  closeGraceMs?: number;
+  log?: Logger;
+}
+
+export interface SupportDetail {
+  networkKind?: string;
+  keyType?: string;
+}
+
+const CREATE_TIMEOUT_MS = 30 * 60_000; // VMs are slow: image copy, boot, readiness.
+const OTHER_TIMEOUT_MS = 2 * 60_000;
+const START_TIMEOUT_MS = 60_000;
+
+export function defaultCallTimeoutMs(tool: ProviderToolName): number {
+  return tool.endsWith("_create") ? CREATE_TIMEOUT_MS : OTHER_TIMEOUT_MS;
+}
+
+function describeExit(exit: ExitInfo): string {
+  if (exit.signal !== null) return `was killed by ${exit.signal}`;
+  if (exit.code !== null) return `exited with code ${exit.code}`;
+  return "could not be started";
+}
+
+/** One provider process, spoken to over MCP on stdio. */
+export class ProviderClient {
+  readonly name: string;
+  readonly engine: string;
+  capabilities: CapabilitiesResponse;
+
+  private readonly client: Client;
+  private readonly transport: ChildProcessTransport;
+  private readonly stderr: StderrSink;
+  private readonly callTimeoutMs: number | undefined;
+  private closing: Promise<void> | undefined;
+
+  private constructor(parts: {
+    options: ProviderClientOptions;
+    client: Client;
+    transport: ChildProcessTransport;
+    stderr: StderrSink;
+    capabilities: CapabilitiesResponse;
+  }) {
+    this.name = parts.options.name;
+    this.engine = parts.options.engine;
+    this.callTimeoutMs = parts.options.callTimeoutMs;
+    this.client = parts.client;
+    this.transport = parts.transport;
+    this.stderr = parts.stderr;
+    this.capabilities = parts.capabilities;
+  }
+
+  get pid(): number | undefined {
+    return this.transport.pid;
+  }
+
+  /** The last ~4 KiB the provider wrote to stderr. */
+  stderrTail(): string {
+    return this.stderr.tail();
+  }
+
+  /** Spawns the provider, completes the MCP handshake and fetches its capabilities. */
+  static async start(options: ProviderClientOptions): Promise<ProviderClient> {
+    const resolved = resolveEngine(options.engine, { cwd: options.cwd, env: { ...process.env, ...options.env } });
+    const stderr = new StderrSink({ ...(options.logFile !== undefined ? { logFile: options.logFile } : {}), ...(options.log ? { log: options.log } : {}) });
+    const env = providerEnvironment(process.env, {
+      ...options.env,
+      TESTENV_VM_PROVIDER_CONFIG: JSON.stringify(options.config ?? {}),
+    });
+    const transport = new ChildProcessTransport({
+      command: resolved.command,
+      args: resolved.args,
+      cwd: options.cwd,
+      env,
+      onStderr: (chunk) => stderr.write(chunk),
+      ...(options.closeGraceMs !== undefined ? { graceMs: options.closeGraceMs } : {}),
+    });
+    const client = new Client({ name: "testenv-vm", version: packageVersion() }, { capabilities: {} });
+    client.onerror = (error) => options.log?.warn(`provider "${options.name}": ${error.message}`);
+    const startTimeout = options.startTimeoutMs ?? START_TIMEOUT_MS;
+    const fail = async (stage: string, error: unknown): Promise<never> => {
+      await transport.close();
+      await stderr.close();
+      throw startFailure(options, resolved.command, stage, errorMessage(error), transport.exit, stderr.tail());
+    };
+
+    try {
+      await client.connect(transport, { timeout: startTimeout });
+    } catch (error) {
+      return fail("MCP initialization failed", error);
+    }
+    let capabilities: CapabilitiesResponse;
+    try {
+      const raw = await client.request({ method: "tools/call", params: { name: "provider_capabilities", arguments: {} } }, CallToolResultSchema, {
+        timeout: startTimeout,
+      });
+      const result = decodeToolResult(raw);
+      if (!result.success) throw new Error(`${result.error?.code}: ${result.error?.message}`);
+      const parsed = CapabilitiesResponse.safeParse(result.resource);
+      if (!parsed.success) throw new Error(`invalid capabilities: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+      capabilities = parsed.data;
+    } catch (error) {
+      return fail("failed to fetch capabilities", error);
+    }
+    options.log?.debug(`provider "${options.name}" started`, { pid: transport.pid, providerName: capabilities.providerName, version: capabilities.version });
+    return new ProviderClient({ options, client, transport, stderr, capabilities });
+  }
+
+  /**
+   * Calls one tool. Provider-side failures, timeouts and crashes come back as `success: false`
+   * with a code; this never throws for them.
+   */
+  async call(tool: ProviderToolName, args: unknown, options: { timeoutMs?: number } = {}): Promise<OperationResult> {
+    const timeoutMs = options.timeoutMs ?? this.callTimeoutMs ?? defaultCallTimeoutMs(tool);
+    if (this.transport.exit !== undefined) return this.crashed(tool, "before the call");
+    if (this.closing !== undefined) return failure("PROVIDER_ERROR", `provider "${this.name}" is closed; ${tool} was not sent`);
+    const params = args === undefined ? { name: tool } : { name: tool, arguments: args as Record<string, unknown> };
+    try {
+      const raw = await this.client.request({ method: "tools/call", params }, CallToolResultSchema, { timeout: timeoutMs });
+      return decodeToolResult(raw);
+    } catch (error) {
+      if (error instanceof McpError && error.code === (ErrorCode.RequestTimeout as number)) {
+        return failure(
+          "TIMEOUT",
+          `provider "${this.name}" did not answer ${tool} within ${timeoutMs} ms; the operation may still complete on the provider side — raise the timeout or check ${this.name}'s log`,
+          { tool, provider: this.name, timeoutMs },
+        );
+      }
+      if (this.transport.exit !== undefined || (error instanceof McpError && error.code === (ErrorCode.ConnectionClosed as number))) {
+        await Promise.race([this.transport.exited, new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
+        if (this.transport.exit !== undefined) return this.crashed(tool, "during the call");
+      }
+      const code = error instanceof McpError ? `JSON-RPC error ${error.code}: ` : "";
+      return failure("PROVIDER_ERROR", `provider "${this.name}" ${tool}: ${code}${errorMessage(error)}`, { tool, provider: this.name });
+    }
+  }
+
+  private crashed(tool: ProviderToolName, when: string): OperationResult {
+    const exit = this.transport.exit ?? { code: null, signal: null };
+    const tail = this.stderr.tail();
+    return failure(
+      "PROVIDER_ERROR",
+      `provider "${this.name}" (${this.engine}) ${describeExit(exit)} ${when} (${tool})${tail === "" ? "; it wrote nothing to stderr" : `; stderr tail:\n${tail}`}`,
+      { tool, provider: this.name, exitCode: exit.code, signal: exit.signal },
+    );
+  }
+
+  /** Whether the provider declares `operation` on `kind` (and the network kind / key type, when it lists them). */
+  supports(kind: ResourceKind, operation: Operation, detail: SupportDetail = {}): boolean {
+    return supportsIn(this.capabilities, kind, operation, detail);
+  }
+
+  /** stdin EOF, wait, SIGTERM, wait, SIGKILL. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      try {
+        await this.client.close();
+      } finally {
+        await this.transport.close();
+        await this.stderr.close();
+      }
+    })();
+    return this.closing;
+  }
+
+  onExit(listener: (code: number | null, signal: string | null) => void): void {
+    this.transport.onExit((exit) => listener(exit.code, exit.signal));
+  }
+}
+
+export function supportsIn(capabilities: CapabilitiesResponse, kind: ResourceKind, operation: Operation, detail: SupportDetail = {}): boolean {
+  const resource = capabilities.resources.find((r) => r.kind === kind);
+  if (resource === undefined || !resource.operations.includes(operation)) return false;
+  // Providers written for the original list only kind + operations: no list means "not declared", not "none".
+  if (detail.networkKind !== undefined && resource.networkKinds !== undefined) {
+    if (!resource.networkKinds.some((k) => k.toLowerCase() === detail.networkKind?.toLowerCase())) return false;
+  }
+  if (detail.keyType !== undefined && resource.keyTypes !== undefined) {
+    if (!resource.keyTypes.some((t) => t.toLowerCase() === detail.keyType?.toLowerCase())) return false;
+  }
+  return true;
+}
+
+function startFailure(
+  options: ProviderClientOptions,
+  command: string,
+  stage: string,
+  reason: string,
+  exit: ExitInfo | undefined,
+  tail: string,
+): TestenvError {
+  const exitText = exit === undefined ? "" : `; the process ${describeExit(exit)}`;
+  const tailText = tail === "" ? "" : `; stderr tail:\n${tail}`;
+  return new TestenvError(
+    "PROVIDER_SPAWN_FAILED",
+    `failed to start provider "${options.name}" (engine ${options.engine}): ${stage}: ${reason}${exitText}${tailText}`,
+    { details: { provider: options.name, engine: options.engine, command, exitCode: exit?.code, signal: exit?.signal, stderrTail: tail } },
+  );
+}

@@ -1,0 +1,140 @@
+import { join } from "node:path";
+import type { Operation } from "../../api/provider.js";
+import type { ProviderConfig, ResourceKind } from "../../api/spec.js";
+import { TestenvError, errorMessage, type Issue } from "../errors.js";
+import type { Logger } from "../log.js";
+import { ProviderClient } from "./client.js";
+
+export interface ProviderManagerOptions {
+  cwd: string;
+  /** Added to every provider's environment (TESTENV_VM_TEST_ID, TESTENV_VM_NAME_PREFIX, ...). */
+  env?: Record<string, string>;
+  /** Provider stderr goes to {artifactDir}/providers/<name>.log. */
+  artifactDir?: string;
+  log?: Logger;
+  callTimeoutMs?: number;
+  closeGraceMs?: number;
+}
+
+export interface SupportRequirement {
+  provider: string;
+  kind: ResourceKind;
+  operation: Operation;
+  networkKind?: string;
+  keyType?: string;
+  /** Field path of what needs it, e.g. `networks[2].kind`. */
+  resource: string;
+}
+
+/** The provider processes of one orchestrator run. */
+export class ProviderManager {
+  private readonly options: ProviderManagerOptions;
+  private readonly clients = new Map<string, ProviderClient>();
+
+  constructor(options: ProviderManagerOptions) {
+    this.options = options;
+  }
+
+  /** Starts all providers in parallel; if one fails, the others are closed and the failure is thrown. */
+  async start(providers: readonly ProviderConfig[]): Promise<void> {
+    for (const provider of providers) {
+      if (this.clients.has(provider.name)) {
+        throw new TestenvError("PROVIDER_SPAWN_FAILED", `provider "${provider.name}" is already running; provider names must be unique`);
+      }
+    }
+    const results = await Promise.allSettled(providers.map((provider) => this.startOne(provider)));
+    const started = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+    const failed = results.flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
+    if (failed.length > 0) {
+      await Promise.all(started.map((client) => client.close()));
+      const first = failed[0];
+      if (first instanceof TestenvError && failed.length === 1) throw first;
+      const message = failed.map((error) => errorMessage(error)).join("\n");
+      throw new TestenvError("PROVIDER_SPAWN_FAILED", message, { cause: first });
+    }
+    for (const client of started) this.clients.set(client.name, client);
+  }
+
+  private async startOne(provider: ProviderConfig): Promise<ProviderClient> {
+    const log = this.options.log?.child(`provider:${provider.name}`);
+    const client = await ProviderClient.start({
+      name: provider.name,
+      engine: provider.engine,
+      cwd: this.options.cwd,
+      ...(provider.spec !== undefined ? { config: provider.spec } : {}),
+      ...(this.options.env !== undefined ? { env: this.options.env } : {}),
+      ...(this.options.artifactDir !== undefined ? { logFile: join(this.options.artifactDir, "providers", `${safeFileName(provider.name)}.log`) } : {}),
+      ...(this.options.callTimeoutMs !== undefined ? { callTimeoutMs: this.options.callTimeoutMs } : {}),
+      ...(this.options.closeGraceMs !== undefined ? { closeGraceMs: this.options.closeGraceMs } : {}),
+      ...(log !== undefined ? { log } : {}),
+    });
+    client.onExit((code, signal) => {
+      log?.debug(`provider process exited`, { code, signal });
+    });
+    return client;
+  }
+
+  get(name: string): ProviderClient {
+    const client = this.clients.get(name);
+    if (client === undefined) {
+      const known = [...this.clients.keys()];
+      throw new TestenvError(
+        "INTERNAL",
+        `provider "${name}" is not running (running: ${known.length > 0 ? known.join(", ") : "none"}); declare it under spec.providers`,
+      );
+    }
+    return client;
+  }
+
+  has(name: string): boolean {
+    return this.clients.has(name);
+  }
+
+  names(): string[] {
+    return [...this.clients.keys()];
+  }
+
+  /** Issues for everything a provider does not declare, so nothing is created when something is unsupported. */
+  checkSupport(requirements: readonly SupportRequirement[]): Issue[] {
+    const issues: Issue[] = [];
+    for (const requirement of requirements) {
+      const client = this.clients.get(requirement.provider);
+      if (client === undefined) {
+        issues.push({ field: requirement.resource, message: `provider "${requirement.provider}" is not declared in spec.providers` });
+        continue;
+      }
+      if (client.supports(requirement.kind, requirement.operation, detailOf(requirement))) continue;
+      issues.push({ field: requirement.resource, message: unsupportedMessage(client, requirement) });
+    }
+    return issues;
+  }
+
+  async closeAll(): Promise<void> {
+    const clients = [...this.clients.values()];
+    this.clients.clear();
+    await Promise.all(clients.map((client) => client.close()));
+  }
+}
+
+function detailOf(requirement: SupportRequirement): { networkKind?: string; keyType?: string } {
+  return {
+    ...(requirement.networkKind !== undefined ? { networkKind: requirement.networkKind } : {}),
+    ...(requirement.keyType !== undefined ? { keyType: requirement.keyType } : {}),
+  };
+}
+
+function unsupportedMessage(client: ProviderClient, requirement: SupportRequirement): string {
+  const who = `provider "${client.name}" (${client.capabilities.providerName})`;
+  if (!client.supports(requirement.kind, requirement.operation)) {
+    return `NOT_IMPLEMENTED: ${who} does not support ${requirement.operation} for ${requirement.kind} resources; use a provider that does`;
+  }
+  const resource = client.capabilities.resources.find((r) => r.kind === requirement.kind);
+  if (requirement.networkKind !== undefined && resource?.networkKinds !== undefined) {
+    return `NOT_IMPLEMENTED: ${who} does not support network kind "${requirement.networkKind}" (supported: ${resource.networkKinds.join(", ")})`;
+  }
+  return `NOT_IMPLEMENTED: ${who} does not support key type "${requirement.keyType}" (supported: ${resource?.keyTypes?.join(", ") ?? "none declared"})`;
+}
+
+function safeFileName(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]/g, "_");
+}

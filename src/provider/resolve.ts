@@ -1,0 +1,59 @@
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { TestenvError } from "../errors.js";
+import { findInPath, isExecutableFile } from "./executable.js";
+import { GO_SCHEME, resolveGoEngine } from "./go-engine.js";
+import { packageRoot } from "./package-root.js";
+
+/** How to start a provider process: `command` with `args` (which end with `--mcp`). */
+export interface ResolvedEngine {
+  command: string;
+  args: string[];
+}
+
+/** Provider binaries shipped in this package, usable by bare name without any PATH set-up. */
+export const OWN_PROVIDER_BINS: Readonly<Record<string, string>> = {
+  "testenv-vm-provider-stub": "stub",
+  "testenv-vm-provider-libvirt": "libvirt",
+};
+
+function spawnFailed(message: string, engine: string): TestenvError {
+  return new TestenvError("PROVIDER_SPAWN_FAILED", message, { details: { engine } });
+}
+
+/** Turns a ProviderConfig.engine (path, bare command name or go:// URI) into a command line. */
+export function resolveEngine(engine: string, options: { cwd: string; env: NodeJS.ProcessEnv }): ResolvedEngine {
+  const trimmed = engine.trim();
+  if (trimmed === "") throw spawnFailed("provider engine is empty; set engine to a binary path, a command name or a go:// URI", engine);
+  if (trimmed.startsWith(GO_SCHEME)) return resolveGoEngine(trimmed, options);
+  if (trimmed.includes("/") || trimmed.startsWith(".")) return resolvePath(trimmed, options.cwd);
+  return resolveBareName(trimmed, options);
+}
+
+function resolvePath(engine: string, cwd: string): ResolvedEngine {
+  const path = resolve(cwd, engine);
+  if (!existsSync(path)) {
+    throw spawnFailed(`binary "${engine}" not found: ${path} does not exist; build the provider or fix the engine path`, engine);
+  }
+  if (!isExecutableFile(path)) {
+    throw spawnFailed(`binary "${engine}" is not an executable file (${path}); chmod +x it or fix the engine path`, engine);
+  }
+  return { command: path, args: ["--mcp"] };
+}
+
+function resolveBareName(engine: string, options: { cwd: string; env: NodeJS.ProcessEnv }): ResolvedEngine {
+  const onPath = findInPath(engine, options.env, options.cwd);
+  if (onPath !== undefined) return { command: onPath, args: ["--mcp"] };
+  const own = OWN_PROVIDER_BINS[engine];
+  if (own !== undefined) {
+    const script = join(packageRoot(), "dist", "providers", own, "bin.js");
+    if (!existsSync(script)) {
+      throw spawnFailed(`binary "${engine}" not found: ${script} does not exist; run \`npm run build\` in ${packageRoot()}`, engine);
+    }
+    return { command: process.execPath, args: [script, "--mcp"] };
+  }
+  throw spawnFailed(
+    `binary "${engine}" not found in PATH; install it, add its directory to PATH, or set engine to its path`,
+    engine,
+  );
+}
