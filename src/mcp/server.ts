@@ -1,7 +1,10 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { resolve } from "node:path";
 import { z } from "zod";
+import { errorMessage, isTestenvError } from "../errors.js";
 import { createLogger, type Logger } from "../log.js";
+import { loadSpecFile } from "../spec/load.js";
 import type { Engine } from "./engine.js";
 import {
   ConfigValidateToolInput,
@@ -23,8 +26,6 @@ import { packageVersion } from "./version.js";
 export interface McpServerOptions {
   log?: Logger;
   version?: string;
-  /** Aborted when the process is asked to stop: in-flight creates roll back instead of leaking. */
-  signal?: AbortSignal;
   /** Called with each running operation so the process can wait for it before exiting. */
   track?: (operation: Promise<unknown>) => void;
 }
@@ -68,11 +69,9 @@ export function createMcpServer(engine: Engine, options: McpServerOptions = {}):
       safely("Create failed", log, async () => {
         const input = parseCreateArgs(args);
         const onProgress = progressReporter(extra._meta?.progressToken, extra.sendNotification, log);
-        const signal = options.signal === undefined ? extra.signal : AbortSignal.any([options.signal, extra.signal]);
         const operation = engine.create(input, {
           ...(onProgress ? { onProgress } : {}),
           ...(input.keepOnFailure === undefined ? {} : { keepOnFailure: input.keepOnFailure }),
-          signal,
         });
         track(operation);
         const artifact = normalizeArtifact(await operation);
@@ -116,18 +115,25 @@ export function createMcpServer(engine: Engine, options: McpServerOptions = {}):
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
     (args) =>
-      safely("Validation failed", log, () => {
-        let spec: unknown;
+      safely("Validation failed", log, async () => {
+        let input: ReturnType<typeof parseValidateArgs>;
         try {
-          spec = parseValidateArgs(args).spec ?? undefined;
+          input = parseValidateArgs(args);
         } catch (error) {
-          const issues = (error as { issues?: Array<{ field: string; message: string }> }).issues ?? [];
-          return Promise.resolve(validationResult({ valid: false, errors: issues.map(({ field, message }) => ({ field, message })) }));
+          return validationResult({ valid: false, errors: issuesOf(error) });
         }
-        if (spec === undefined) {
-          return Promise.resolve(validationResult({ valid: false, errors: [{ field: "spec", message: "required: pass the testenv-vm spec to validate" }] }));
+        if (input.spec != null) return validationResult(engine.validate(input.spec));
+        if (input.configPath !== undefined && input.configPath !== "") {
+          // A path to a forge.yaml or spec file: the same loader as the CLI, so errors carry line:col.
+          const path = resolve(input.directoryParams?.rootDir ?? process.cwd(), input.configPath);
+          try {
+            const loaded = await loadSpecFile(path, input.specName === undefined ? {} : { name: input.specName });
+            return validationResult(engine.validate(loaded.raw));
+          } catch (error) {
+            return validationResult({ valid: false, errors: issuesOf(error) });
+          }
         }
-        return Promise.resolve(validationResult(engine.validate(spec)));
+        return validationResult({ valid: false, errors: [{ field: "spec", message: "required: pass the testenv-vm spec (or configPath) to validate" }] });
       }),
   );
 
@@ -182,6 +188,14 @@ function validationResult(output: { valid: boolean; errors?: Array<{ field: stri
     content: [{ type: "text", text: valid ? TEXT.valid : TEXT.invalid(errors.length) }],
     structuredContent: valid ? { valid: true } : { valid: false, errors: errors.map(({ field, message }) => ({ field, message })) },
   };
+}
+
+/** A failure as validation errors: its issues (with line:col folded into the message), or its message. */
+function issuesOf(error: unknown): Array<{ field: string; message: string }> {
+  if (isTestenvError(error) && error.issues.length > 0) {
+    return error.issues.map((i) => ({ field: i.field, message: i.line === undefined ? i.message : `${i.message} (line ${i.line}:${i.col ?? 1})` }));
+  }
+  return [{ field: "spec", message: errorMessage(error) }];
 }
 
 function countByStatus(statuses: readonly string[]): string {

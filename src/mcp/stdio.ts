@@ -5,12 +5,12 @@ import { createMcpServer } from "./server.js";
 
 /**
  * Serves the orchestrator over MCP on stdio until stdin closes (Forge closes it after one call) or a
- * signal arrives. Running operations are aborted (a create rolls back) and awaited before exiting, so
- * stopping the process never leaves provider processes or half-written state behind.
+ * signal arrives. Running operations are awaited before exiting, so stopping the process never leaves
+ * provider processes or half-written state behind (Forge sends SIGKILL 5 s after SIGTERM; a killed
+ * create is cleaned up by a later delete from its state file).
  */
 export async function runMcpServer(): Promise<void> {
   const log = createLogger("testenv-vm:mcp");
-  const stop = new AbortController();
   const running = new Set<Promise<unknown>>();
   const track = (operation: Promise<unknown>): void => {
     const settled = operation.then(
@@ -20,15 +20,14 @@ export async function runMcpServer(): Promise<void> {
     running.add(settled);
     void settled.then(() => running.delete(settled));
   };
-  const server = createMcpServer(new Orchestrator({ log }), { log, signal: stop.signal, track });
+  const server = createMcpServer(new Orchestrator({ log }), { log, track });
 
   let stopping = false;
   const shutdown = async (reason: string, exitCode: number): Promise<void> => {
     if (stopping) return;
     stopping = true;
     if (running.size > 0) {
-      log.info(`${reason}: stopping ${running.size} running operation(s) before exit`);
-      stop.abort(new Error(reason));
+      log.info(`${reason}: waiting for ${running.size} running operation(s) before exit`);
       await Promise.all(running);
     }
     await server.close().catch(() => undefined);

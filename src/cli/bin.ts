@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+import { packageVersion } from "../mcp/version.js";
+import { UsageError, parseArgs } from "./args.js";
+import { COMMANDS, engineFor, reportFailure, type CliIo } from "./commands.js";
+import { EXIT, type ExitCode } from "./exit-codes.js";
+import { commandHelp, mainHelp } from "./help.js";
+
+/** The testenv-vm bin: `--mcp` for Forge and MCP clients, subcommands for people and scripts. */
+export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode | "serving"> {
+  if (argv.includes("--mcp")) {
+    const { runMcpServer } = await import("../mcp/stdio.js");
+    await runMcpServer();
+    return "serving";
+  }
+  const first = argv[0];
+  if (first === "--version" || first === "-v" || first === "version") {
+    io.stdout.write(`testenv-vm ${packageVersion()}\n`);
+    return EXIT.ok;
+  }
+  if (first === undefined || first === "--help" || first === "-h" || first === "help") {
+    const topic = first === "help" ? argv[1] : undefined;
+    const command = topic === undefined ? undefined : COMMANDS.get(topic);
+    io.stdout.write(command && topic ? commandHelp(topic, command) : mainHelp(COMMANDS));
+    return first === undefined ? EXIT.usage : EXIT.ok;
+  }
+  const command = COMMANDS.get(first);
+  if (!command) {
+    const hint = first.startsWith("-") ? `unknown option '${first}' before a command` : `unknown command '${first}'`;
+    io.stderr.write(`testenv-vm: ${hint}; commands: ${[...COMMANDS.keys()].join(", ")} (or --mcp). Run 'testenv-vm --help'\n`);
+    return EXIT.usage;
+  }
+  try {
+    const args = parseArgs(argv.slice(1), command.flags, first);
+    if (args.flags.help === true) {
+      io.stdout.write(commandHelp(first, command));
+      return EXIT.ok;
+    }
+    // The CLI's own progress lines tell the story; orchestrator logs stay for --verbose.
+    if (io.env.TESTENV_VM_LOG === undefined) process.env.TESTENV_VM_LOG = args.flags.verbose === true ? "debug" : "warn";
+    let engine: ReturnType<typeof engineFor> | undefined;
+    return await command.run({ ...io, args, engine: () => (engine ??= engineFor(io, args)) });
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr.write(`testenv-vm ${first}: ${error.message}\n`);
+      return EXIT.usage;
+    }
+    return reportFailure(io, first, error);
+  }
+}
+
+const io: CliIo = { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd(), env: process.env };
+main(process.argv.slice(2), io).then(
+  (code) => {
+    if (code !== "serving") process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`testenv-vm: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = EXIT.failed;
+  },
+);

@@ -1,0 +1,68 @@
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { CallToolResultSchema, type CallToolResult, type Progress } from "@modelcontextprotocol/sdk/types.js";
+import { resolve } from "node:path";
+
+/** The built orchestrator bin, exactly what Forge starts (`testenv-vm --mcp`). */
+export const ORCHESTRATOR_BIN = resolve(import.meta.dirname, "../../dist/src/cli/bin.js");
+
+export interface OrchestratorConnection extends AsyncDisposable {
+  client: Client;
+  /** PID of the orchestrator process (for SIGKILL tests). */
+  pid: number;
+  /** Everything the process wrote to stderr so far. */
+  stderr(): string;
+  call(name: string, args?: Record<string, unknown>, options?: { onprogress?: (progress: Progress) => void; timeoutMs?: number }): Promise<CallToolResult>;
+  close(): Promise<void>;
+}
+
+export interface ConnectOptions {
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
+/**
+ * Starts `node dist/src/cli/bin.js --mcp` and connects the official MCP SDK client over real stdio.
+ * `await using` closes it (stdin closed, then the SDK's SIGTERM/SIGKILL fallback).
+ */
+export async function connectOrchestrator(options: ConnectOptions = {}): Promise<OrchestratorConnection> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [ORCHESTRATOR_BIN, "--mcp"],
+    env: { TESTENV_VM_LOG: "warn", ...options.env },
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+    stderr: "pipe",
+  });
+  let stderr = "";
+  transport.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString("utf8");
+  });
+  const client = new Client({ name: "testenv-vm-e2e", version: "0.0.0" });
+  await client.connect(transport);
+  const pid = transport.pid;
+  if (pid === null) throw new Error("orchestrator process has no pid");
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    await client.close();
+  };
+  return {
+    client,
+    pid,
+    stderr: () => stderr,
+    call: async (name, args = {}, callOptions = {}) =>
+      (await client.callTool({ name, arguments: args }, CallToolResultSchema, {
+        timeout: callOptions.timeoutMs ?? 110_000,
+        ...(callOptions.onprogress ? { onprogress: callOptions.onprogress, resetTimeoutOnProgress: true } : {}),
+      })) as CallToolResult,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+/** content[0].text of a tool result (what Forge reads on failure). */
+export function textOf(result: CallToolResult): string {
+  const first = result.content[0];
+  return first?.type === "text" ? first.text : "";
+}
