@@ -90,7 +90,7 @@ describe("metadata", () => {
     await Promise.all(names.map((name) => new ImageCache({ cacheDir }).ensure(image(name, join(work, name)))));
     const listed = await new ImageCache({ cacheDir }).list();
     expect(listed.map((e) => e.name)).toEqual(names);
-    const metadata = JSON.parse(await readFile(join(cacheDir, "metadata.json"), "utf8"));
+    const metadata = JSON.parse(await readFile(join(cacheDir, "metadata.json"), "utf8")) as { version: number; images: object };
     expect(metadata.version).toBe(1);
     expect(Object.keys(metadata.images)).toHaveLength(8);
   });
