@@ -47,9 +47,11 @@ pids_named() {
 
 libvirt_answers() { timeout 10 virsh -q -c "$LIBVIRT_URI" version >/dev/null 2>&1; }
 
+VIRTLOGD_SOCKET=/run/libvirt/virtlogd-sock
+
 is_up() {
   ns_exists && live_pid "$LIBVIRTD_PID_FILE" libvirtd >/dev/null && live_pid "$VIRTLOGD_PID_FILE" virtlogd >/dev/null \
-    && libvirt_answers
+    && [[ -S $VIRTLOGD_SOCKET ]] && libvirt_answers
 }
 
 # Daemons that would collide with ours on /run/libvirt sockets: any we did not start.
@@ -114,11 +116,17 @@ cmd_up() {
   ip netns exec "$NS" ip link set lo up
 
   # virtlogd first: without systemd it is not socket-activated, and <serial><log file=...> needs it.
+  local stale
+  stale=$(live_pid "$VIRTLOGD_PID_FILE" virtlogd || true)
+  if [[ -n $stale && ! -S $VIRTLOGD_SOCKET ]]; then
+    # Ours but its socket is gone (another virtlogd started and exited): restart it.
+    say "virtlogd PID $stale lost its socket; restarting it"
+    stop_pid "$stale" 10 virtlogd
+  fi
   if ! live_pid "$VIRTLOGD_PID_FILE" virtlogd >/dev/null; then
     rm -f "$VIRTLOGD_PID_FILE"
     ip netns exec "$NS" virtlogd -d -p "$VIRTLOGD_PID_FILE"
   fi
-  local stale
   stale=$(live_pid "$LIBVIRTD_PID_FILE" libvirtd || true)
   if [[ -n $stale ]] && ! libvirt_answers; then
     # Ours but deaf (e.g. its socket was unlinked by another libvirtd that started and exited): restart it.
