@@ -1,7 +1,8 @@
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { TestEnvArtifact } from "../../api/forge.js";
-import type { VMResource, VMSpec } from "../../api/spec.js";
+import type { z } from "zod";
+import type { VMResource, VMSpec as VMSpecSchema } from "../../api/spec.js";
 import type { EnvironmentState } from "../../api/state.js";
 import { TestenvError } from "../errors.js";
 import { resolveStateDir } from "../state/paths.js";
@@ -29,6 +30,9 @@ export interface CreateVMOptions {
   provider?: string;
   providerSpec?: Record<string, unknown>;
 }
+
+/** A VM's spec, exactly as under `vms[].spec` in forge.yaml (templates allowed). */
+export type VMSpec = z.input<typeof VMSpecSchema>;
 
 const KNOWN_HOSTS_FILE = "known_hosts.json";
 

@@ -1,6 +1,6 @@
 // testenv-vm/client: what test suites import to reach the VMs of an environment.
 export { Environment, RuntimeVm, openEnvironment } from "./environment.js";
-export type { CreateVMOptions, EnvironmentSource, OpenEnvironmentOptions } from "./environment.js";
+export type { CreateVMOptions, EnvironmentSource, OpenEnvironmentOptions, VMSpec } from "./environment.js";
 export { VmHandle } from "./vm-handle.js";
 export type { ExecOptions, ExecResult, WaitReadyOptions, WriteFileOptions } from "./vm-handle.js";
 export type { VmConnectionOverrides } from "./vm-target.js";
@@ -11,4 +11,3 @@ export { hostKeyFingerprint, KnownHostsStore } from "./known-hosts.js";
 export { TestenvError, isTestenvError } from "../errors.js";
 export type { TestenvErrorCode } from "../errors.js";
 export type { TestEnvArtifact } from "../../api/forge.js";
-export type { VMSpec } from "../../api/spec.js";
