@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+import { packageVersion } from "../../src/provider/package-root.js";
+import { runProviderMain } from "../kit/index.js";
+import { createLibvirtProvider } from "./provider.js";
+
+const version = packageVersion();
+
+await runProviderMain({
+  binary: "testenv-vm-provider-libvirt",
+  name: "libvirt",
+  version,
+  create: (context) => createLibvirtProvider(context, { version }),
+});

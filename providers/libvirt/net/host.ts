@@ -1,0 +1,75 @@
+import { run, runOrFail } from "../exec.js";
+
+// Host networking through `ip` (iproute2), JSON output only.
+
+export interface HostLink {
+  name: string;
+  mtu: number | undefined;
+  up: boolean;
+  kind: string | undefined;
+  /** The bridge this interface is enslaved to. */
+  master: string | undefined;
+  addresses: { address: string; prefixLength: number }[];
+}
+
+interface IpJsonLink {
+  ifname?: string;
+  mtu?: number;
+  operstate?: string;
+  flags?: string[];
+  master?: string;
+  linkinfo?: { info_kind?: string };
+  addr_info?: { family?: string; local?: string; prefixlen?: number }[];
+}
+
+export function parseIpJson(output: string): HostLink[] {
+  const parsed = JSON.parse(output || "[]") as IpJsonLink[];
+  return parsed
+    .filter((entry) => typeof entry.ifname === "string")
+    .map((entry) => ({
+      name: entry.ifname ?? "",
+      mtu: entry.mtu,
+      up: (entry.flags ?? []).includes("UP"),
+      kind: entry.linkinfo?.info_kind,
+      master: entry.master,
+      addresses: (entry.addr_info ?? [])
+        .filter((a) => a.family === "inet" && typeof a.local === "string")
+        .map((a) => ({ address: a.local ?? "", prefixLength: a.prefixlen ?? 32 })),
+    }));
+}
+
+export async function getLink(name: string): Promise<HostLink | undefined> {
+  try {
+    const { stdout } = await run("ip", ["-j", "-d", "addr", "show", "dev", name], { timeoutMs: 15_000 });
+    return parseIpJson(stdout)[0];
+  } catch {
+    return undefined; // "Device does not exist"
+  }
+}
+
+export async function listLinks(): Promise<HostLink[]> {
+  const { stdout } = await runOrFail("listing host interfaces", "ip", ["-j", "-d", "addr", "show"], { timeoutMs: 15_000 });
+  return parseIpJson(stdout);
+}
+
+export async function createBridge(name: string, mtu: number | undefined): Promise<void> {
+  // STP off and no forward delay: a fresh guest NIC forwards at once instead of after 15 s of learning.
+  await runOrFail(`creating bridge ${name}`, "ip", ["link", "add", "name", name, "type", "bridge", "stp_state", "0", "forward_delay", "0"]);
+  if (mtu !== undefined) await runOrFail(`setting MTU of ${name}`, "ip", ["link", "set", "dev", name, "mtu", String(mtu)]);
+}
+
+export async function addAddress(name: string, address: string, prefixLength: number): Promise<void> {
+  await runOrFail(`adding ${address}/${prefixLength} to ${name}`, "ip", ["addr", "add", `${address}/${prefixLength}`, "dev", name]);
+}
+
+export async function removeAddress(name: string, address: string, prefixLength: number): Promise<void> {
+  await run("ip", ["addr", "del", `${address}/${prefixLength}`, "dev", name]).catch(() => undefined);
+}
+
+export async function setUp(name: string): Promise<void> {
+  await runOrFail(`bringing ${name} up`, "ip", ["link", "set", "dev", name, "up"]);
+}
+
+export async function deleteLink(name: string): Promise<void> {
+  await runOrFail(`deleting interface ${name}`, "ip", ["link", "delete", "dev", name]);
+}

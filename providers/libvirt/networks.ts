@@ -1,0 +1,333 @@
+import { chown, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { NetworkCreateRequest, NetworkState } from "../../api/provider.js";
+import type { Logger } from "../../src/log.js";
+import { ProviderError, alreadyExists, busy, notFound, type ResourceHandlers } from "../kit/index.js";
+import type { LibvirtBackend } from "./backend.js";
+import { domainsUsingNetwork } from "./inventory.js";
+import { checkResourceName, deriveBridgeName } from "./names.js";
+import type { RecordStore } from "./records.js";
+import { dnsmasqArgv, parseDnsmasqLeases, readIdentity, sameProcess, startDnsmasq, stopDnsmasq, type DnsmasqFiles, type ProcessIdentity } from "./net/dnsmasq.js";
+import { addAddress, createBridge, deleteLink, getLink, removeAddress, setUp } from "./net/host.js";
+import { contains } from "./net/ipv4.js";
+import { libvirtNetworkXml, parseNetworkXml } from "./net/libvirt-xml.js";
+import { planNetwork, type NetworkPlan } from "./net/plan.js";
+
+// Networks of three kinds: a Linux bridge (ip), a libvirt network (virsh), and a standalone dnsmasq on an
+// existing bridge. A libvirt network in bridge mode that asks for DHCP/DNS/TFTP gets a companion dnsmasq,
+// because libvirt serves nothing on a bridge it does not own.
+
+export interface DnsmasqRecord {
+  identity: ProcessIdentity;
+  files: DnsmasqFiles;
+  dir: string;
+  iface: string;
+}
+
+export interface NetworkRecord {
+  name: string;
+  requestedKind: string;
+  kind: NetworkPlan["kind"];
+  forwardMode?: string;
+  /** The bridge guests plug into. */
+  interfaceName: string;
+  attachTo?: string;
+  cidr?: string;
+  gateway?: string;
+  prefixLength?: number;
+  createdAt: string;
+  dnsmasq?: DnsmasqRecord;
+  /** An address we put on someone else's bridge so dnsmasq can serve it; removed on delete. */
+  addedAddress?: { iface: string; address: string; prefixLength: number };
+}
+
+export interface NetworkDeps {
+  backend: LibvirtBackend;
+  records: RecordStore;
+  dataDir: string;
+  prefix: string | undefined;
+  bridgePrefix: string | undefined;
+  log: Logger;
+  dnsmasqBinary?: string;
+}
+
+const NOBODY = 65534;
+
+export class NetworkService {
+  constructor(private readonly deps: NetworkDeps) {}
+
+  record(name: string): Promise<NetworkRecord | undefined> {
+    return this.deps.records.read<NetworkRecord>("networks", name);
+  }
+
+  bridgeNameFor(name: string): string {
+    return deriveBridgeName(name, { bridgePrefix: this.deps.bridgePrefix, envPrefix: this.deps.prefix });
+  }
+
+  /** The host interface an `attachTo` value means: one of our networks (by provider or logical name) or a host bridge. */
+  async resolveAttach(attachTo: string): Promise<string> {
+    const candidates = [attachTo, ...(this.deps.prefix ? [`${this.deps.prefix}-${attachTo}`] : [])];
+    for (const candidate of candidates) {
+      if (!/^[A-Za-z0-9_.-]+$/.test(candidate)) continue;
+      const record = await this.record(candidate);
+      if (record) return record.interfaceName;
+    }
+    if (/^[A-Za-z0-9_.:-]{1,15}$/.test(attachTo) && (await getLink(attachTo))) return attachTo;
+    throw new ProviderError("DEPENDENCY_FAILED", `spec.attachTo: "${attachTo}" is neither a network of this provider nor a host interface; create the bridge first`);
+  }
+
+  /** The bridge a VM NIC on this network plugs into, and how libvirt should attach it. */
+  async attachmentFor(network: string): Promise<{ type: "network" | "bridge"; iface: string | undefined }> {
+    const record = await this.record(network);
+    if (record) return record.kind === "libvirt" ? { type: "network", iface: record.interfaceName } : { type: "bridge", iface: record.interfaceName };
+    const xml = await this.deps.backend.networkXml(network);
+    if (xml !== undefined) return { type: "network", iface: parseNetworkXml(xml).bridge };
+    const link = /^[A-Za-z0-9_.:-]{1,15}$/.test(network) ? await getLink(network) : undefined;
+    if (link?.kind === "bridge") return { type: "bridge", iface: network };
+    throw new ProviderError("DEPENDENCY_FAILED", `network "${network}" does not exist; create it before the VM that uses it`);
+  }
+
+  /** DHCP leases relevant to a NIC on `network`: libvirt's own and every dnsmasq we run on the same bridge. */
+  async leasesFor(network: string, iface: string | undefined): Promise<{ mac: string; ip: string }[]> {
+    const leases: { mac: string; ip: string }[] = [];
+    const record = await this.record(network);
+    if (!record || (record.kind === "libvirt" && record.forwardMode !== "bridge")) {
+      leases.push(...(await this.deps.backend.networkLeases(network)));
+    }
+    for (const name of await this.deps.records.names("networks")) {
+      const other = await this.record(name);
+      if (!other?.dnsmasq || (iface !== undefined && other.dnsmasq.iface !== iface)) continue;
+      try {
+        leases.push(...parseDnsmasqLeases(await readFile(other.dnsmasq.files.leaseFile, "utf8")));
+      } catch {
+        // no lease yet
+      }
+    }
+    return leases;
+  }
+
+  private async startDnsmasqFor(name: string, iface: string, plan: NetworkPlan): Promise<{ dnsmasq: DnsmasqRecord; addedAddress?: NetworkRecord["addedAddress"] }> {
+    const ip = plan.ip;
+    if (!ip) throw new ProviderError("INVALID_SPEC", "spec.cidr: dnsmasq needs the bridge's subnet");
+    const link = await getLink(iface);
+    if (!link) throw new ProviderError("DEPENDENCY_FAILED", `bridge ${iface} does not exist`);
+    let addedAddress: NetworkRecord["addedAddress"];
+    const onSubnet = link.addresses.some((a) => contains(ip, a.address));
+    if (!onSubnet) {
+      // dnsmasq only answers DHCP on an interface that has an address in the pool's subnet.
+      await addAddress(iface, ip.gateway, ip.prefixLength);
+      addedAddress = { iface, address: ip.gateway, prefixLength: ip.prefixLength };
+    }
+    if (!link.up) await setUp(iface);
+    const dir = join(this.deps.dataDir, "dnsmasq", name);
+    await mkdir(dir, { recursive: true, mode: 0o755 });
+    const files: DnsmasqFiles = { pidFile: join(dir, "dnsmasq.pid"), leaseFile: join(dir, "dnsmasq.leases"), logFile: join(dir, "dnsmasq.log") };
+    // dnsmasq opens its log after dropping privileges to nobody.
+    await writeFile(files.logFile, "", { mode: 0o640 });
+    if (process.getuid?.() === 0) await chown(files.logFile, NOBODY, 0).catch(() => undefined);
+    const argv = dnsmasqArgv({ iface, plan, files });
+    try {
+      const identity = await startDnsmasq(this.deps.dnsmasqBinary ?? "dnsmasq", argv, files.pidFile);
+      return { dnsmasq: { identity, files, dir, iface }, ...(addedAddress ? { addedAddress } : {}) };
+    } catch (error) {
+      if (addedAddress) await removeAddress(iface, addedAddress.address, addedAddress.prefixLength);
+      await rm(dir, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  async create(request: NetworkCreateRequest): Promise<NetworkState> {
+    const name = checkResourceName("network", request.name);
+    const plan = planNetwork(request.kind, request.spec);
+    if ((await this.record(name)) || (await this.deps.backend.networkXml(name)) !== undefined) throw alreadyExists("network", name);
+    const base: Omit<NetworkRecord, "interfaceName"> = {
+      name,
+      requestedKind: plan.requestedKind,
+      kind: plan.kind,
+      ...(plan.forwardMode ? { forwardMode: plan.forwardMode } : {}),
+      ...(plan.attachTo ? { attachTo: plan.attachTo } : {}),
+      ...(plan.ip ? { cidr: plan.ip.cidr, gateway: plan.ip.gateway, prefixLength: plan.ip.prefixLength } : {}),
+      createdAt: new Date().toISOString(),
+    };
+    let record: NetworkRecord;
+    if (plan.kind === "bridge") {
+      const iface = this.bridgeNameFor(name);
+      if (await getLink(iface)) throw alreadyExists("bridge interface", iface);
+      await createBridge(iface, plan.mtu);
+      try {
+        if (plan.ip) await addAddress(iface, plan.ip.gateway, plan.ip.prefixLength);
+        await setUp(iface);
+      } catch (error) {
+        await deleteLink(iface).catch(() => undefined);
+        throw error;
+      }
+      record = { ...base, interfaceName: iface };
+    } else if (plan.kind === "libvirt") {
+      const bridged = plan.forwardMode === "bridge";
+      const iface = bridged ? await this.resolveAttach(plan.attachTo ?? "") : this.bridgeNameFor(name);
+      if (!bridged && (await getLink(iface))) throw alreadyExists("bridge interface", iface);
+      await this.deps.backend.defineNetwork(libvirtNetworkXml({ name, plan, bridge: iface }));
+      let extra: Partial<NetworkRecord> = {};
+      try {
+        await this.deps.backend.startNetwork(name);
+        if (bridged && (plan.dhcp || plan.dns || plan.tftp)) extra = await this.startDnsmasqFor(name, iface, plan);
+      } catch (error) {
+        await this.deps.backend.destroyNetwork(name).catch(() => undefined);
+        await this.deps.backend.undefineNetwork(name).catch(() => undefined);
+        throw error;
+      }
+      record = { ...base, interfaceName: iface, ...extra };
+    } else {
+      const iface = await this.resolveAttach(plan.attachTo ?? "");
+      record = { ...base, interfaceName: iface, ...(await this.startDnsmasqFor(name, iface, plan)) };
+    }
+    try {
+      await this.deps.records.write("networks", name, record);
+    } catch (error) {
+      await this.teardown(record);
+      throw error;
+    }
+    return this.stateOf(record);
+  }
+
+  private async status(record: NetworkRecord): Promise<"active" | "inactive" | "missing"> {
+    if (record.kind === "libvirt") {
+      if ((await this.deps.backend.networkXml(record.name)) === undefined) return "missing";
+      if (!(await this.deps.backend.networkActive(record.name))) return "inactive";
+    } else if (!(await getLink(record.interfaceName))) {
+      return "missing";
+    }
+    if (record.dnsmasq && !sameProcess(record.dnsmasq.identity, await readIdentity(record.dnsmasq.identity.pid))) return "inactive";
+    return "active";
+  }
+
+  private async stateOf(record: NetworkRecord, status?: string): Promise<NetworkState> {
+    let uuid: string | undefined;
+    if (record.kind === "libvirt") {
+      const xml = await this.deps.backend.networkXml(record.name);
+      uuid = xml ? parseNetworkXml(xml).uuid : undefined;
+    }
+    return {
+      name: record.name,
+      kind: record.requestedKind,
+      status: status ?? (await this.status(record)),
+      ...(record.gateway ? { ip: record.gateway, gateway: record.gateway } : {}),
+      ...(record.cidr ? { cidr: record.cidr } : {}),
+      interfaceName: record.interfaceName,
+      ...(uuid ? { uuid } : {}),
+      ...(record.dnsmasq ? { pid: record.dnsmasq.identity.pid } : {}),
+      createdAt: record.createdAt,
+      providerState: {
+        ...(record.forwardMode ? { forwardMode: record.forwardMode } : {}),
+        ...(record.attachTo ? { attachTo: record.attachTo } : {}),
+        ...(record.dnsmasq
+          ? {
+              dnsmasq: {
+                pid: record.dnsmasq.identity.pid,
+                startTime: record.dnsmasq.identity.startTime,
+                leaseFile: record.dnsmasq.files.leaseFile,
+                logFile: record.dnsmasq.files.logFile,
+                pidFile: record.dnsmasq.files.pidFile,
+              },
+            }
+          : {}),
+      },
+    };
+  }
+
+  /** A libvirt network nobody recorded (made by hand or by the original): report what libvirt knows. */
+  private async foreignState(name: string): Promise<NetworkState | undefined> {
+    const xml = await this.deps.backend.networkXml(name);
+    if (xml === undefined) return undefined;
+    const facts = parseNetworkXml(xml);
+    return {
+      name,
+      kind: "libvirt",
+      status: (await this.deps.backend.networkActive(name)) ? "active" : "inactive",
+      ...(facts.address ? { ip: facts.address, gateway: facts.address } : {}),
+      ...(facts.bridge ? { interfaceName: facts.bridge } : {}),
+      ...(facts.uuid ? { uuid: facts.uuid } : {}),
+    };
+  }
+
+  async get(name: string): Promise<NetworkState> {
+    checkResourceName("network", name);
+    const record = await this.record(name);
+    if (record) {
+      const status = await this.status(record);
+      if (status === "missing") throw notFound("network", name);
+      return this.stateOf(record, status);
+    }
+    const foreign = await this.foreignState(name);
+    if (foreign) return foreign;
+    throw notFound("network", name);
+  }
+
+  async list(): Promise<NetworkState[]> {
+    const names = new Set(await this.deps.records.names("networks"));
+    const prefix = this.deps.prefix;
+    for (const name of await this.deps.backend.listNetworks()) if (prefix && name.startsWith(`${prefix}-`)) names.add(name);
+    const states: NetworkState[] = [];
+    for (const name of [...names].sort()) {
+      try {
+        states.push(await this.get(name));
+      } catch (error) {
+        if (!(error instanceof ProviderError && error.code === "NOT_FOUND")) throw error;
+      }
+    }
+    return states;
+  }
+
+  private async teardown(record: NetworkRecord): Promise<void> {
+    if (record.dnsmasq) {
+      await stopDnsmasq(record.dnsmasq.identity);
+      await rm(record.dnsmasq.dir, { recursive: true, force: true });
+    }
+    if (record.addedAddress) await removeAddress(record.addedAddress.iface, record.addedAddress.address, record.addedAddress.prefixLength);
+    if (record.kind === "libvirt") {
+      await this.deps.backend.destroyNetwork(record.name);
+      await this.deps.backend.undefineNetwork(record.name);
+    } else if (record.kind === "bridge" && (await getLink(record.interfaceName))) {
+      await deleteLink(record.interfaceName);
+    }
+  }
+
+  async delete(name: string, force: boolean): Promise<void> {
+    checkResourceName("network", name);
+    const record = await this.record(name);
+    const libvirtXml = await this.deps.backend.networkXml(name);
+    if (!record && libvirtXml === undefined) throw notFound("network", name);
+    const iface = record?.interfaceName ?? (libvirtXml ? parseNetworkXml(libvirtXml).bridge : undefined);
+    if (!force) {
+      // A libvirt network attached to someone's bridge shares that bridge: only its own NICs count.
+      const bridgeShared = record !== undefined && (record.kind === "dnsmasq" || record.forwardMode === "bridge");
+      const users = await domainsUsingNetwork(this.deps.backend, name, bridgeShared ? undefined : iface);
+      if (users.length > 0) throw busy("network", name, `VM ${users.join(", ")}`);
+      if (record?.kind === "bridge") {
+        const dependents: string[] = [];
+        for (const other of await this.deps.records.names("networks")) {
+          if (other === name) continue;
+          const r = await this.record(other);
+          if (r && r.interfaceName === record.interfaceName) dependents.push(other);
+        }
+        if (dependents.length > 0) throw busy("network", name, `network ${dependents.join(", ")} attached to it`);
+      }
+    }
+    if (record) await this.teardown(record);
+    else {
+      await this.deps.backend.destroyNetwork(name);
+      await this.deps.backend.undefineNetwork(name);
+    }
+    await this.deps.records.remove("networks", name);
+    this.deps.log.debug(`network ${name} deleted`);
+  }
+
+  handlers(): ResourceHandlers<NetworkCreateRequest, NetworkState> {
+    return {
+      create: (request) => this.create(request),
+      get: (name) => this.get(name),
+      list: () => this.list(),
+      delete: (name, force) => this.delete(name, force),
+    };
+  }
+}

@@ -1,0 +1,61 @@
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { CapabilitiesResponse } from "../../api/provider.js";
+import type { ProviderContext, ProviderImplementation } from "../kit/index.js";
+import { DefaultLibvirtBackend, type LibvirtBackend } from "./backend.js";
+import { PROVIDER_NAME, resolveConfig, type ResolvedConfig } from "./config.js";
+import { domainsUsingKey } from "./inventory.js";
+import { createKeyHandlers } from "./keys.js";
+import { NETWORK_KINDS } from "./net/plan.js";
+import { NetworkService } from "./networks.js";
+import { RecordStore } from "./records.js";
+import { VmService } from "./vms.js";
+
+export interface LibvirtProviderOptions {
+  version: string;
+  /** Tests may pass their own backend; the binary always uses libvirt. */
+  backend?: LibvirtBackend;
+}
+
+export function capabilities(version: string): CapabilitiesResponse {
+  const operations = ["create", "get", "list", "delete"] as ("create" | "get" | "list" | "delete")[];
+  return {
+    providerName: PROVIDER_NAME,
+    version,
+    resources: [
+      { kind: "key", operations, keyTypes: ["ed25519", "rsa", "ecdsa"] },
+      { kind: "network", operations, networkKinds: NETWORK_KINDS },
+      { kind: "vm", operations, vmFeatures: ["bios", "uefi", "secureBoot", "tpm", "pxe", "multiNic", "cloudInit", "readiness.ssh", "readiness.tcp", "readiness.cloudInit", "consoleLog"] },
+    ],
+  };
+}
+
+export async function createLibvirtProvider(context: ProviderContext, options: LibvirtProviderOptions): Promise<ProviderImplementation> {
+  const config: ResolvedConfig = resolveConfig(context);
+  // libvirt-qemu must be able to walk into dataDir to open disks and seed ISOs.
+  await mkdir(config.dataDir, { recursive: true, mode: 0o755 });
+  const backend = options.backend ?? new DefaultLibvirtBackend(config.uri, context.log);
+  const records = new RecordStore(config.dataDir);
+  const networks = new NetworkService({
+    backend,
+    records,
+    dataDir: config.dataDir,
+    prefix: config.prefix,
+    bridgePrefix: config.bridgePrefix,
+    log: context.log,
+  });
+  const vms = new VmService({ backend, records, networks, config, log: context.log });
+  const keys = createKeyHandlers({
+    records,
+    defaultDir: config.artifactDir ? join(config.artifactDir, "keys") : join(config.dataDir, "keys"),
+    vmsUsingKey: (name) => domainsUsingKey(backend, name).catch(() => []),
+  });
+  context.log.debug(`libvirt provider: uri ${config.uri}, dataDir ${config.dataDir}`);
+  return {
+    capabilities: () => capabilities(options.version),
+    keys,
+    networks: networks.handlers(),
+    vms: vms.handlers(),
+    shutdown: () => backend.close(),
+  };
+}

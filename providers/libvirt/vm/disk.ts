@@ -1,0 +1,43 @@
+import { access } from "node:fs/promises";
+import { invalidSpec } from "../../kit/index.js";
+import { runOrFail } from "../exec.js";
+
+const UNITS: Record<string, number> = { "": 1, B: 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+
+/** "10G", "512M", "20GiB", "1073741824" → bytes. */
+export function parseSize(value: string, field = "spec.disk.size"): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*$/i.exec(value);
+  if (!match) throw invalidSpec(`${field}: "${value}" is not a size such as 10G or 512M`);
+  const bytes = Math.round(Number(match[1]) * (UNITS[(match[2] ?? "").toUpperCase()] ?? 1));
+  if (bytes < 1024 * 1024) throw invalidSpec(`${field}: "${value}" is smaller than 1M`);
+  return bytes;
+}
+
+interface ImageInfo {
+  format: string;
+  virtualSize: number;
+}
+
+export async function imageInfo(path: string): Promise<ImageInfo> {
+  const { stdout } = await runOrFail(`reading base image ${path}`, "qemu-img", ["info", "--output=json", "-U", path]);
+  const info = JSON.parse(stdout) as { format?: string; "virtual-size"?: number };
+  return { format: info.format ?? "raw", virtualSize: info["virtual-size"] ?? 0 };
+}
+
+/** A qcow2 overlay on the base image, at least `size` large; or a blank qcow2 disk when there is no base. */
+export async function createDisk(diskPath: string, baseImage: string | undefined, size: string): Promise<void> {
+  const bytes = parseSize(size);
+  if (baseImage === undefined) {
+    await runOrFail("creating the VM disk", "qemu-img", ["create", "-q", "-f", "qcow2", diskPath, String(bytes)]);
+    return;
+  }
+  try {
+    await access(baseImage);
+  } catch {
+    throw invalidSpec(`spec.disk.baseImage: ${baseImage} does not exist or is not readable`);
+  }
+  const base = await imageInfo(baseImage);
+  // An overlay smaller than its base would hide the end of the base disk: grow, never shrink.
+  const target = Math.max(bytes, base.virtualSize);
+  await runOrFail("creating the VM overlay disk", "qemu-img", ["create", "-q", "-f", "qcow2", "-F", base.format, "-b", baseImage, diskPath, String(target)]);
+}

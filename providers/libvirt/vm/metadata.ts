@@ -1,0 +1,51 @@
+import { el, unescapeXml, type XmlElement } from "../xml.js";
+
+// Every domain we define carries this record in <metadata>: who owns it (testID, prefix) and every path
+// delete needs, so a fresh process (or a human with virsh) can always find and remove what it left.
+
+export const METADATA_NS = "https://testenv-vm.dev/xmlns/libvirt-provider/1";
+const TAG = "vm";
+const PREFIX = "testenv";
+
+export interface DomainMetadata {
+  version: 1;
+  name: string;
+  testID?: string;
+  prefix?: string;
+  createdAt: string;
+  accelerator: "kvm" | "tcg";
+  vmDir: string;
+  disk: string;
+  seedIso?: string;
+  nvram?: string;
+  consoleLog: string;
+  /** Provider-level network names, one per NIC, in order. */
+  networks: string[];
+  macs: string[];
+  /** Key names whose public key is in the user-data. */
+  keys: string[];
+  sshUser?: string;
+  privateKeyPath?: string;
+  staticIps: (string | null)[];
+}
+
+export function metadataElement(metadata: DomainMetadata): XmlElement {
+  return el(
+    "metadata",
+    {},
+    el(`${PREFIX}:${TAG}`, { [`xmlns:${PREFIX}`]: METADATA_NS, testID: metadata.testID, prefix: metadata.prefix }, JSON.stringify(metadata)),
+  );
+}
+
+/** Finds our record in a domain's XML, whatever namespace prefix libvirt wrote back. */
+export function parseMetadata(domainXml: string): DomainMetadata | undefined {
+  const pattern = new RegExp(`<(?:([A-Za-z_][\\w.-]*):)?${TAG}\\b[^>]*xmlns(?::[\\w.-]+)?=["']${METADATA_NS.replace(/[.]/g, "\\.")}["'][^>]*>([\\s\\S]*?)</(?:[\\w.-]+:)?${TAG}>`);
+  const body = pattern.exec(domainXml)?.[2];
+  if (body === undefined) return undefined;
+  try {
+    const parsed = JSON.parse(unescapeXml(body.trim())) as DomainMetadata;
+    return parsed.version === 1 && typeof parsed.name === "string" ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}

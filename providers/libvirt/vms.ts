@@ -1,0 +1,344 @@
+import { randomUUID } from "node:crypto";
+import { mkdir, readFile, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+import type { VMCreateRequest, VMState } from "../../api/provider.js";
+import type { Logger } from "../../src/log.js";
+import { ProviderError, alreadyExists, invalidSpec, notFound, type ResourceHandlers } from "../kit/index.js";
+import { chooseAccelerator } from "./accel.js";
+import type { LibvirtBackend } from "./backend.js";
+import type { ResolvedConfig } from "./config.js";
+import { allDomains } from "./inventory.js";
+import type { KeyRecord } from "./keys.js";
+import { checkResourceName, deriveMac } from "./names.js";
+import type { NetworkService } from "./networks.js";
+import type { RecordStore } from "./records.js";
+import { buildSeedIso, guestHostname, metaData, networkConfig, staticAddress, userData } from "./vm/cloudinit.js";
+import { createDisk } from "./vm/disk.js";
+import { domainXml, type NicAttachment } from "./vm/domain-xml.js";
+import { discoverIps, type NicInfo } from "./vm/ip.js";
+import { parseMetadata, type DomainMetadata } from "./vm/metadata.js";
+import { DEFAULT_TIMEOUTS, parseDuration, readinessTimeout, waitForCloudInit, waitForSsh, waitForTcp, type SshTarget } from "./vm/readiness.js";
+
+// VMs: overlay disk + NoCloud seed + domain XML, started through libvirt. Everything delete needs is in
+// the domain's <metadata>, so any process can find and remove it.
+
+export interface VmDeps {
+  backend: LibvirtBackend;
+  records: RecordStore;
+  networks: NetworkService;
+  config: ResolvedConfig;
+  log: Logger;
+  /** How long create waits for a first IP when no readiness check asks for more. */
+  ipWaitMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export class VmService {
+  constructor(private readonly deps: VmDeps) {}
+
+  private logicalName(name: string): string {
+    const prefix = this.deps.config.prefix;
+    return prefix && name.startsWith(`${prefix}-`) && name.length > prefix.length + 1 ? name.slice(prefix.length + 1) : name;
+  }
+
+  private vmDir(name: string): string {
+    return join(this.deps.config.dataDir, "vms", name);
+  }
+
+  private consoleLog(name: string): string {
+    const dir = this.deps.config.artifactDir ?? join(this.deps.config.dataDir, "console");
+    return join(dir, `${this.logicalName(name)}.console`);
+  }
+
+  /** Keys whose public key appears in the user-data, so key delete can say BUSY and readiness can log in. */
+  private async matchKeys(authorized: readonly string[]): Promise<KeyRecord[]> {
+    const wanted = new Set(authorized.map((key) => key.trim().split(/\s+/).slice(0, 2).join(" ")));
+    const matched: KeyRecord[] = [];
+    for (const name of await this.deps.records.names("keys")) {
+      const record = await this.deps.records.read<KeyRecord>("keys", name);
+      if (!record) continue;
+      try {
+        const line = (await readFile(record.publicKeyPath, "utf8")).trim().split(/\s+/).slice(0, 2).join(" ");
+        if (wanted.has(line)) matched.push(record);
+      } catch {
+        // key files gone: cannot match
+      }
+    }
+    return matched;
+  }
+
+  private async nicInfos(metadata: DomainMetadata): Promise<NicInfo[]> {
+    const infos: NicInfo[] = [];
+    for (const [index, network] of metadata.networks.entries()) {
+      let iface: string | undefined;
+      try {
+        iface = (await this.deps.networks.attachmentFor(network)).iface;
+      } catch {
+        iface = undefined; // the network is gone; leases cannot help, ARP still might
+      }
+      infos.push({ network, mac: metadata.macs[index] ?? "", iface, staticIp: metadata.staticIps[index] ?? undefined });
+    }
+    return infos;
+  }
+
+  private async stateOf(name: string, metadata: DomainMetadata, ips: (string | undefined)[], uuid: string | undefined): Promise<VMState> {
+    const running = await this.deps.backend.domainRunning(name);
+    const ipMap: Record<string, string> = {};
+    const macMap: Record<string, string> = {};
+    metadata.networks.forEach((network, index) => {
+      const mac = metadata.macs[index];
+      if (mac && !(network in macMap)) macMap[network] = mac;
+      const ip = ips[index];
+      if (ip && !(network in ipMap)) ipMap[network] = ip;
+    });
+    const ip = ips[0];
+    const user = metadata.sshUser;
+    return {
+      name,
+      status: running ? "running" : "stopped",
+      ...(ip ? { ip } : {}),
+      ...(metadata.macs[0] ? { mac: metadata.macs[0] } : {}),
+      ips: ipMap,
+      macs: macMap,
+      ...(uuid ? { uuid } : {}),
+      consoleOutput: metadata.consoleLog,
+      ...(ip && user && metadata.privateKeyPath
+        ? { sshCommand: `ssh -i ${metadata.privateKeyPath} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null ${user}@${ip}` }
+        : {}),
+      ...(user ? { sshUser: user } : {}),
+      accelerator: metadata.accelerator,
+      createdAt: metadata.createdAt,
+      providerState: {
+        disk: metadata.disk,
+        ...(metadata.seedIso ? { seedIso: metadata.seedIso } : {}),
+        ...(metadata.nvram ? { nvram: metadata.nvram } : {}),
+        networks: metadata.networks,
+        keys: metadata.keys,
+        ...(metadata.privateKeyPath ? { privateKeyPath: metadata.privateKeyPath } : {}),
+      },
+    };
+  }
+
+  async create(request: VMCreateRequest): Promise<VMState> {
+    const name = checkResourceName("vm", request.name);
+    const spec = request.spec;
+    if ((await this.deps.backend.domainXml(name)) !== undefined) throw alreadyExists("vm", name);
+    const networks = spec.networks.length > 0 ? spec.networks : spec.network ? [spec.network] : [];
+    const nics: NicAttachment[] = [];
+    const nicInfos: NicInfo[] = [];
+    for (const [index, network] of networks.entries()) {
+      const attachment = await this.deps.networks.attachmentFor(network);
+      const mac = deriveMac(name, index);
+      if (attachment.type === "network") nics.push({ type: "network", network, mac });
+      else if (attachment.iface) nics.push({ type: "bridge", bridge: attachment.iface, mac });
+      nicInfos.push({ network, mac, iface: attachment.iface, staticIp: staticAddress(spec.cloudInit, mac, index) });
+    }
+    const firmware = spec.boot.firmware ?? "bios";
+    if (spec.boot.secureBoot && firmware !== "uefi") throw invalidSpec("spec.boot.secureBoot needs firmware uefi");
+    const readiness = spec.readiness;
+    const sshTimeout = parseDuration(readiness?.ssh?.timeout, DEFAULT_TIMEOUTS.ssh, "spec.readiness.ssh.timeout");
+    const tcpTimeout = parseDuration(readiness?.tcp?.timeout, DEFAULT_TIMEOUTS.tcp, "spec.readiness.tcp.timeout");
+    const cloudInitTimeout = parseDuration(readiness?.cloudInit?.timeout, DEFAULT_TIMEOUTS.cloudInit, "spec.readiness.cloudInit.timeout");
+
+    const authorized = (spec.cloudInit?.users ?? []).flatMap((user) => user.sshAuthorizedKeys ?? []);
+    const keys = await this.matchKeys(authorized);
+    const sshUser = readiness?.ssh?.user ?? spec.cloudInit?.users?.[0]?.name;
+    const privateKeyPath = readiness?.ssh?.privateKey ?? keys[0]?.privateKeyPath;
+    const wantsSsh = readiness?.ssh?.enabled === true || readiness?.cloudInit?.enabled === true;
+    if (wantsSsh && !privateKeyPath) {
+      throw invalidSpec("spec.readiness.ssh.privateKey: SSH readiness needs a private key (e.g. {{ .Keys.<name>.PrivateKeyPath }})");
+    }
+    if (wantsSsh && !sshUser) throw invalidSpec("spec.readiness.ssh.user: SSH readiness needs a user (or a cloud-init user)");
+
+    const accelerator = await chooseAccelerator(this.deps.config.accelerator, this.deps.log);
+    const dir = this.vmDir(name);
+    const consoleLog = this.consoleLog(name);
+    const baseImage = spec.disk.baseImage && spec.disk.baseImage !== "" ? spec.disk.baseImage : undefined;
+    const wantsSeed = baseImage !== undefined || spec.cloudInit !== undefined;
+    const metadata: DomainMetadata = {
+      version: 1,
+      name,
+      ...(this.deps.config.testID ? { testID: this.deps.config.testID } : {}),
+      ...(this.deps.config.prefix ? { prefix: this.deps.config.prefix } : {}),
+      createdAt: new Date().toISOString(),
+      accelerator,
+      vmDir: dir,
+      disk: join(dir, "disk.qcow2"),
+      ...(wantsSeed ? { seedIso: join(dir, "seed.iso") } : {}),
+      ...(firmware === "uefi" ? { nvram: join(dir, "nvram.fd") } : {}),
+      consoleLog,
+      networks,
+      macs: nicInfos.map((nic) => nic.mac),
+      keys: keys.map((key) => key.name),
+      ...(sshUser ? { sshUser } : {}),
+      ...(privateKeyPath ? { privateKeyPath } : {}),
+      staticIps: nicInfos.map((nic) => nic.staticIp ?? null),
+    };
+
+    let defined = false;
+    try {
+      if (await exists(dir)) await rm(dir, { recursive: true, force: true }); // leftovers of a crashed create
+      await mkdir(dir, { recursive: true, mode: 0o755 });
+      await mkdir(join(consoleLog, ".."), { recursive: true });
+      await createDisk(metadata.disk, baseImage, spec.disk.size);
+      if (metadata.seedIso) {
+        const hostname = guestHostname(spec.cloudInit, this.logicalName(name));
+        await buildSeedIso(
+          {
+            metaData: metaData(`${name}-${randomUUID()}`, hostname),
+            userData: userData(spec.cloudInit, hostname),
+            networkConfig: networkConfig(spec.cloudInit, nicInfos),
+          },
+          metadata.seedIso,
+        );
+      }
+      await this.deps.backend.defineDomain(
+        domainXml({
+          name,
+          accelerator,
+          memoryMiB: spec.memory,
+          vcpus: spec.vcpus,
+          machine: this.deps.config.machine,
+          cpuModel: this.deps.config.cpuModel,
+          firmware,
+          secureBoot: spec.boot.secureBoot ?? false,
+          nvramPath: metadata.nvram,
+          tpm: spec.boot.tpm ?? false,
+          bootOrder: spec.boot.order,
+          diskPath: metadata.disk,
+          seedIsoPath: metadata.seedIso,
+          nics,
+          consoleLog,
+          metadata,
+        }),
+      );
+      defined = true;
+      await this.deps.backend.startDomain(name);
+    } catch (error) {
+      await this.removeEverything(name, metadata, defined);
+      throw error;
+    }
+
+    const uuid = /<uuid>([^<]+)<\/uuid>/.exec((await this.deps.backend.domainXml(name)) ?? "")?.[1];
+    // IPs: wait for the first NIC (bounded), then take what the others have by then.
+    const ipBudget = wantsSsh ? sshTimeout : readiness?.tcp ? tcpTimeout : (this.deps.ipWaitMs ?? 120_000);
+    const ips = await this.waitForIps(name, nicInfos, ipBudget);
+    const ip = ips[0];
+    try {
+      if (wantsSsh || readiness?.tcp) {
+        if (!ip) {
+          throw await readinessTimeout(`IP address of ${name}`, ipBudget, consoleLog, "no DHCP lease, ARP entry or static address");
+        }
+        const target: SshTarget | undefined =
+          wantsSsh && privateKeyPath && sshUser ? { host: ip, port: 22, user: sshUser, privateKey: await readPrivateKey(privateKeyPath) } : undefined;
+        if (readiness?.ssh?.enabled && target) await waitForSsh(target, sshTimeout, consoleLog);
+        if (readiness?.tcp) await waitForTcp(ip, readiness.tcp.port, tcpTimeout, consoleLog);
+        if (readiness?.cloudInit?.enabled && target) await waitForCloudInit(target, cloudInitTimeout, consoleLog);
+      }
+    } catch (error) {
+      // The VM exists and is recorded; the orchestrator's rollback deletes it. Keep it for the console log meanwhile.
+      this.deps.log.warn(`vm ${name} readiness failed: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
+      throw error;
+    }
+    return this.stateOf(name, metadata, ips, uuid);
+  }
+
+  private async waitForIps(name: string, nics: readonly NicInfo[], budgetMs: number): Promise<(string | undefined)[]> {
+    if (nics.length === 0) return [];
+    const deadline = Date.now() + budgetMs;
+    let ips: (string | undefined)[] = [];
+    for (;;) {
+      ips = await discoverIps(this.deps.backend, this.deps.networks, name, nics, { useStatic: false });
+      if (ips[0] !== undefined || Date.now() >= deadline) break;
+      if (!(await this.deps.backend.domainRunning(name))) break;
+      await sleep(500);
+    }
+    // Secondary NICs get a short grace period; their DHCP usually lands within a second of the first.
+    const graceEnd = Math.min(deadline, Date.now() + 5000);
+    while (ips.some((ip) => ip === undefined) && Date.now() < graceEnd) {
+      await sleep(500);
+      ips = await discoverIps(this.deps.backend, this.deps.networks, name, nics, { useStatic: false });
+    }
+    return ips.map((ip, index) => ip ?? nics[index]?.staticIp);
+  }
+
+  private async ours(name: string): Promise<{ metadata: DomainMetadata; xml: string } | undefined> {
+    const xml = await this.deps.backend.domainXml(name);
+    if (xml === undefined) return undefined;
+    const metadata = parseMetadata(xml);
+    return metadata ? { metadata, xml } : undefined;
+  }
+
+  async get(name: string): Promise<VMState> {
+    checkResourceName("vm", name);
+    const found = await this.ours(name);
+    if (!found) throw notFound("vm", name);
+    const nics = await this.nicInfos(found.metadata);
+    const ips = await discoverIps(this.deps.backend, this.deps.networks, name, nics, { useStatic: true });
+    return this.stateOf(name, found.metadata, ips, /<uuid>([^<]+)<\/uuid>/.exec(found.xml)?.[1]);
+  }
+
+  async list(): Promise<VMState[]> {
+    const prefix = this.deps.config.prefix;
+    const states: VMState[] = [];
+    for (const domain of await allDomains(this.deps.backend)) {
+      if (!domain.metadata) continue;
+      if (prefix && domain.metadata.prefix !== prefix) continue;
+      try {
+        states.push(await this.get(domain.name));
+      } catch (error) {
+        if (!(error instanceof ProviderError && error.code === "NOT_FOUND")) throw error;
+      }
+    }
+    return states.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  private async removeEverything(name: string, metadata: DomainMetadata | undefined, defined: boolean): Promise<void> {
+    if (defined) {
+      await this.deps.backend.destroyDomain(name);
+      await this.deps.backend.undefineDomain(name);
+    }
+    const paths = [metadata?.disk, metadata?.seedIso, metadata?.nvram, metadata?.consoleLog ?? this.consoleLog(name)];
+    for (const path of paths) if (path) await rm(path, { force: true });
+    await rm(metadata?.vmDir ?? this.vmDir(name), { recursive: true, force: true });
+  }
+
+  async delete(name: string, _force: boolean): Promise<void> {
+    checkResourceName("vm", name);
+    const xml = await this.deps.backend.domainXml(name);
+    const metadata = xml === undefined ? undefined : parseMetadata(xml);
+    if (xml !== undefined && !metadata) {
+      throw new ProviderError("PERMISSION_DENIED", `domain "${name}" was not created by testenv-vm (no testenv metadata); not deleting it`);
+    }
+    const leftovers = (await exists(this.vmDir(name))) || (await exists(this.consoleLog(name)));
+    if (xml === undefined && !leftovers) throw notFound("vm", name);
+    await this.removeEverything(name, metadata, xml !== undefined);
+  }
+
+  handlers(): ResourceHandlers<VMCreateRequest, VMState> {
+    return {
+      create: (request) => this.create(request),
+      get: (name) => this.get(name),
+      list: () => this.list(),
+      delete: (name, force) => this.delete(name, force),
+    };
+  }
+}
+
+async function readPrivateKey(path: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (error) {
+    throw invalidSpec(`spec.readiness.ssh.privateKey: cannot read ${path} (${error instanceof Error ? error.message : String(error)})`);
+  }
+}
