@@ -13,7 +13,7 @@ export interface LoadedSpec {
   raw: unknown;
   sourcePath?: string;
   /** 1-based position of a spec field (path relative to the spec) in the source file. */
-  locate(path: readonly (string | number)[]): { line: number; col: number } | undefined;
+  locate: (path: readonly (string | number)[]) => { line: number; col: number } | undefined;
 }
 
 export interface LoadOptions {

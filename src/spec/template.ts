@@ -1,3 +1,4 @@
+import type * as HandlebarsModule from "handlebars";
 import { createRequire } from "node:module";
 import { TestenvError, type Issue } from "../errors.js";
 import { closestMatch } from "./suggest.js";
@@ -188,7 +189,7 @@ export function unresolvedReason(ref: TemplateRef, context: TemplateContext): st
 }
 
 // handlebars is CommonJS typed with `export =`, which this config cannot default-import.
-const handlebars = (createRequire(import.meta.url)("handlebars") as typeof import("handlebars")).create();
+const handlebars = (createRequire(import.meta.url)("handlebars") as typeof HandlebarsModule).create();
 const compiled = new Map<string, HandlebarsTemplateDelegate>();
 
 function handlebarsPath(ref: TemplateRef): string {

@@ -17,7 +17,7 @@ function startOf(node: { range?: [number, number, number] | null } | null | unde
 /** Position of the key (mapping entries) or item (list entries) at `path`; the nearest existing ancestor otherwise. */
 function offsetOf(root: Node | null, path: FieldPath): number | undefined {
   let node: unknown = root;
-  let offset = startOf(root as Node | null);
+  let offset = startOf(root);
   for (const segment of path) {
     if (isMap(node)) {
       const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(segment));
@@ -39,12 +39,12 @@ function offsetOf(root: Node | null, path: FieldPath): number | undefined {
 export function parseYaml(text: string, sourcePath?: string): YamlSource {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
-  const where = sourcePath ?? "spec";
+  const where = sourcePath ?? "the spec text";
   if (doc.errors.length > 0) {
     const issues: Issue[] = doc.errors.map((error) => {
       const position = error.linePos?.[0];
       const firstLine = error.message.split("\n")[0] ?? error.message;
-      return { field: where, message: firstLine.replace(/ at line \d+, column \d+:?$/, ""), line: position?.line, col: position?.col };
+      return { field: sourcePath ?? "spec", message: firstLine.replace(/ at line \d+, column \d+:?$/, ""), line: position?.line, col: position?.col };
     });
     throw new TestenvError("SPEC_INVALID", `${where} is not valid YAML (${issues.length} ${issues.length === 1 ? "problem" : "problems"}):\n${formatIssues(issues)}`, { issues });
   }

@@ -47,7 +47,7 @@ export function allowedKeysAt(schema: z.ZodType, path: FieldPath): string[] | un
       current = unwrap(next);
     } else return undefined;
   }
-  return current instanceof z.ZodObject ? Object.keys(current.shape as Record<string, unknown>) : undefined;
+  return current instanceof z.ZodObject ? Object.keys(current.shape) : undefined;
 }
 
 function messageFor(issue: z.core.$ZodIssue, raw: unknown): string {
