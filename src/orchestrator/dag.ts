@@ -223,6 +223,8 @@ function layer(graph: Graph, dependents: readonly number[][]): number[][] {
  * Every node left over by Kahn still waits for another left-over node, so following those waits from any of
  * them must come back to a node already seen: that loop is the cycle reported.
  */
+const MAX_REASONS = 10;
+
 function cycleError(graph: Graph, waiting: number[]): TestenvError {
   const stuck = (i: number): boolean => (waiting[i] ?? 0) > 0;
   const start = waiting.findIndex((n) => n > 0);
@@ -238,21 +240,26 @@ function cycleError(graph: Graph, waiting: number[]): TestenvError {
   }
   let cycle = path.slice(seenAt.get(node) ?? 0);
   // Start the report at the first node in spec order so the same spec always gives the same message.
-  const first = cycle.indexOf(Math.min(...cycle));
+  const first = cycle.indexOf(cycle.reduce((a, b) => Math.min(a, b)));
   cycle = [...cycle.slice(first), ...cycle.slice(0, first)];
   const names = [...cycle, cycle[0] ?? start].map((i) => describe(graph.nodes[i] as ResourceRef));
-  const reasons = cycle.map((from, k) => {
+  const chain = names.join(" → ");
+  const edges = cycle.map((from, k) => {
     const to = cycle[(k + 1) % cycle.length] ?? from;
-    return `${describe(graph.nodes[from] as ResourceRef)} uses ${describe(graph.nodes[to] as ResourceRef)} in ${graph.deps[from]?.get(to) ?? "?"}`;
+    return { from, to, why: graph.deps[from]?.get(to) ?? "spec" };
   });
+  const shown = edges
+    .slice(0, MAX_REASONS)
+    .map(({ from, to, why }) => `${describe(graph.nodes[from] as ResourceRef)} uses ${describe(graph.nodes[to] as ResourceRef)} in ${why}`);
+  if (edges.length > MAX_REASONS) shown.push(`and ${edges.length - MAX_REASONS} more`);
   const message =
-    `dependency cycle: ${names.join(" → ")}. ${reasons.join("; ")}. ` +
+    `dependency cycle: ${chain}. ${shown.join("; ")}. ` +
     `None of them can be created first: remove or change one of these references`;
   return new TestenvError("DEPENDENCY_CYCLE", message, {
-    issues: cycle.map((from, k) => {
-      const to = cycle[(k + 1) % cycle.length] ?? from;
-      return { field: graph.deps[from]?.get(to) ?? "spec", message: `part of ${names.join(" → ")}` };
-    }),
+    issues: edges.map(({ to, why }) => ({
+      field: why,
+      message: `refers to ${describe(graph.nodes[to] as ResourceRef)}, which is part of a dependency cycle`,
+    })),
     details: { cycle: cycle.map((i) => graph.nodes[i]) },
   });
 }
