@@ -46,3 +46,31 @@ export function testID(stage = "e2e"): string {
   const hex = (Date.now() % 0xffffff).toString(16).padStart(6, "0") + counter.toString(16).padStart(2, "0");
   return `test-${stage}-20260101-${hex.slice(-8)}`;
 }
+
+/** PIDs of live processes whose environment mentions `marker` (e.g. a stub store path in their provider config). */
+export function processesMentioning(marker: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const environ = readFileSync(`/proc/${entry}/environ`, "utf8");
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // Zombies have exited already; only their parent has not reaped them.
+      if (environ.includes(marker) && !/\) Z /.test(stat)) pids.push(Number(entry));
+    } catch {
+      // The process went away while we looked, or is not ours.
+    }
+  }
+  return pids;
+}
+
+/** Waits until no process mentions `marker`; returns the PIDs still alive after `timeoutMs`. */
+export async function waitForNoProcesses(marker: string, timeoutMs = 15_000): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  let alive = processesMentioning(marker);
+  while (alive.length > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    alive = processesMentioning(marker);
+  }
+  return alive;
+}

@@ -1,0 +1,274 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { PROVIDER_TOOLS, type KeyState, type NetworkState, type VMState } from "../../api/provider.js";
+import { TestenvError } from "../../src/errors.js";
+import { ProviderClient, type ProviderClientOptions } from "../../src/provider/client.js";
+import { ProviderManager } from "../../src/provider/manager.js";
+
+// The real stub bin (dist/) over real stdio, through ProviderClient, as the orchestrator runs it.
+
+const run = promisify(execFile);
+const STUB_BIN = resolve("dist/providers/stub/bin.js");
+const FIXTURE = resolve("test/fixtures/providers/original-style.mjs");
+
+let dir: string;
+const clients: ProviderClient[] = [];
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "provider-process-"));
+});
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function start(options: Partial<ProviderClientOptions> = {}): Promise<ProviderClient> {
+  const client = await ProviderClient.start({ name: "stub", engine: "testenv-vm-provider-stub", cwd: dir, closeGraceMs: 500, ...options });
+  clients.push(client);
+  return client;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const vmRequest = (name: string, networks: string[]) => ({
+  name,
+  spec: { memory: 256, vcpus: 1, networks, disk: { size: "1G" }, boot: { order: ["hd"] } },
+});
+
+describe("stub provider process", () => {
+  it("answers all 13 tools through ProviderClient", async () => {
+    const logFile = join(dir, "artifacts", "providers", "stub.log");
+    const stub = await start({
+      logFile,
+      env: { TESTENV_VM_NAME_PREFIX: "tvm-e2e", TESTENV_VM_ARTIFACT_DIR: join(dir, "artifacts"), TESTENV_VM_LOG: "debug" },
+    });
+    const exits: Array<[number | null, string | null]> = [];
+    stub.onExit((code, signal) => exits.push([code, signal]));
+    expect(stub.pid).toBeGreaterThan(0);
+    expect(stub.capabilities.providerName).toBe("stub");
+    expect(stub.supports("network", "create", { networkKind: "dnsmasq" })).toBe(true);
+    expect(stub.supports("key", "create", { keyType: "dsa" })).toBe(false);
+
+    const seen = new Set<string>();
+    const call = async (tool: (typeof PROVIDER_TOOLS)[number], args: unknown) => {
+      seen.add(tool);
+      const result = await stub.call(tool, args);
+      expect(result, `${tool}: ${JSON.stringify(result.error)}`).toMatchObject({ success: true });
+      return result.resource;
+    };
+    expect(await call("provider_capabilities", undefined)).toMatchObject({ providerName: "stub" });
+    const key = (await call("key_create", { name: "tvm-e2e-key", spec: { type: "ed25519" } })) as KeyState;
+    expect(key.privateKeyPath).toBe(join(dir, "artifacts", "keys", "tvm-e2e-key"));
+    expect(await call("key_get", { name: "tvm-e2e-key" })).toEqual(key);
+    expect(await call("key_list", {})).toEqual([key]);
+    const net = (await call("network_create", { name: "tvm-e2e-net", kind: "bridge", spec: { cidr: "10.10.0.1/24" } })) as NetworkState;
+    expect(net.ip).toBe("10.10.0.1");
+    expect(await call("network_get", { name: "tvm-e2e-net" })).toEqual(net);
+    expect(await call("network_list", { filter: {} })).toEqual([net]);
+    const vm = (await call("vm_create", vmRequest("tvm-e2e-vm", ["tvm-e2e-net"]))) as VMState;
+    expect(vm.ip).toMatch(/^10\.10\.0\.\d+$/);
+    expect(vm.ip).not.toBe("10.10.0.1");
+    expect(await call("vm_get", { name: "tvm-e2e-vm" })).toEqual(vm);
+    expect(await call("vm_list", {})).toEqual([vm]);
+    expect(await call("vm_delete", { name: "tvm-e2e-vm" })).toBeUndefined();
+    expect(await call("network_delete", { name: "tvm-e2e-net", force: false })).toBeUndefined();
+    expect(await call("key_delete", { name: "tvm-e2e-key" })).toBeUndefined();
+    expect(seen.size).toBe(13);
+
+    await stub.close();
+    // stdin EOF is enough for a well-behaved provider; its stderr landed in the log file.
+    expect(exits).toEqual([[0, null]]);
+    expect(readFileSync(logFile, "utf8")).toContain("[provider:stub] serving MCP on stdio");
+  });
+
+  it("keeps error codes across the wire", async () => {
+    const stub = await start();
+    expect((await stub.call("vm_get", { name: "ghost" })).error).toEqual({ code: "NOT_FOUND", message: 'vm "ghost" not found', retryable: false });
+    await stub.call("network_create", { name: "n", kind: "nat", spec: {} });
+    expect((await stub.call("network_create", { name: "n", kind: "nat", spec: {} })).error?.code).toBe("ALREADY_EXISTS");
+    await stub.call("vm_create", vmRequest("v", ["n"]));
+    expect((await stub.call("network_delete", { name: "n" })).error).toMatchObject({ code: "RESOURCE_BUSY", retryable: true });
+    expect((await stub.call("vm_create", vmRequest("w", ["missing"]))).error?.code).toBe("NOT_FOUND");
+  });
+
+  it("answers bad arguments with INVALID_SPEC naming the field", async () => {
+    const stub = await start();
+    const result = await stub.call("vm_create", { name: "v", spec: { memory: 256, vcpus: 0, disk: { size: "1G" }, boot: {} } });
+    expect(result.error?.code).toBe("INVALID_SPEC");
+    expect(result.error?.message).toContain("spec.vcpus");
+    expect((await stub.call("key_get", { nam: "typo" })).error?.message).toMatch(/name|nam/);
+  });
+
+  it("shares a file store between two processes", async () => {
+    const config = { store: join(dir, "stub-store.json") };
+    const creator = await start({ config });
+    const deleter = await start({ config });
+    expect(creator.pid).not.toBe(deleter.pid);
+    await creator.call("network_create", { name: "shared", kind: "bridge", spec: { cidr: "10.20.0.0/24" } });
+    const created = await creator.call("vm_create", vmRequest("shared-vm", ["shared"]));
+    expect((await deleter.call("vm_get", { name: "shared-vm" })).resource).toEqual(created.resource);
+    expect((await deleter.call("network_delete", { name: "shared" })).error?.code).toBe("RESOURCE_BUSY");
+    expect((await deleter.call("vm_delete", { name: "shared-vm" })).success).toBe(true);
+    expect((await creator.call("vm_get", { name: "shared-vm" })).error?.code).toBe("NOT_FOUND");
+    const stored = JSON.parse(readFileSync(config.store, "utf8")) as { vms: object; networks: object };
+    expect(Object.keys(stored.vms)).toEqual([]);
+    expect(Object.keys(stored.networks)).toEqual(["shared"]);
+  });
+
+  it("turns a slow call into TIMEOUT naming tool, provider and timeout", async () => {
+    const stub = await start({ name: "slowpoke", config: { delayMs: { vm_list: 60_000 } } });
+    const result = await stub.call("vm_list", {}, { timeoutMs: 300 });
+    expect(result.success).toBe(false);
+    expect(result.error).toMatchObject({ code: "TIMEOUT", retryable: true });
+    expect(result.error?.message).toContain('provider "slowpoke" did not answer vm_list within 300 ms');
+    // The process is still usable afterwards.
+    expect((await stub.call("key_list", {})).success).toBe(true);
+  });
+
+  it("reports a crash mid-call as PROVIDER_ERROR with exit code and stderr tail", async () => {
+    const stub = await start({ name: "crashy", config: { exitOn: { tool: "vm_create", name: "doomed", code: 3 } } });
+    const exits: Array<[number | null, string | null]> = [];
+    stub.onExit((code, signal) => exits.push([code, signal]));
+    const result = await stub.call("vm_create", vmRequest("tvm-x-doomed", []));
+    expect(result.success).toBe(false);
+    expect(result.error?.code).toBe("PROVIDER_ERROR");
+    expect(result.error?.message).toContain('provider "crashy" (testenv-vm-provider-stub) exited with code 3 during the call (vm_create)');
+    expect(result.error?.message).toContain("exiting with code 3: exitOn vm_create");
+    expect(exits).toEqual([[3, null]]);
+    const after = await stub.call("vm_list", {});
+    expect(after.error?.message).toContain("exited with code 3 before the call (vm_list)");
+  });
+
+  it("prints its version, and refuses to run without --mcp", async () => {
+    const { stdout } = await run(process.execPath, [STUB_BIN, "--version"]);
+    expect(stdout).toMatch(/^testenv-vm-provider-stub \d+\.\d+\.\d+/);
+    const failure = await run(process.execPath, [STUB_BIN]).catch((error: unknown) => error as { code: number; stderr: string });
+    expect(failure).toMatchObject({ code: 1 });
+    expect((failure as { stderr: string }).stderr).toBe("This binary must be run with --mcp flag\nUsage: testenv-vm-provider-stub --mcp\n");
+  });
+
+  it("lists the 13 tools with input schemas to the official MCP SDK client", async () => {
+    const client = new Client({ name: "sdk-test", version: "1" });
+    await client.connect(new StdioClientTransport({ command: process.execPath, args: [STUB_BIN, "--mcp"], stderr: "pipe" }));
+    try {
+      const { tools } = await client.listTools();
+      expect(tools.map((t) => t.name).sort()).toEqual([...PROVIDER_TOOLS].sort());
+      const vmCreate = tools.find((t) => t.name === "vm_create");
+      expect(vmCreate?.inputSchema.required).toEqual(expect.arrayContaining(["name", "spec"]));
+      expect(Object.keys(vmCreate?.inputSchema.properties ?? {})).toEqual(expect.arrayContaining(["name", "spec", "providerSpec"]));
+      const result = await client.callTool({ name: "key_get", arguments: { name: "none" } });
+      expect(result.isError).toBe(true);
+      expect(result.structuredContent).toMatchObject({ success: false, error: { code: "NOT_FOUND" } });
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("fails start-up with a message naming a bad config field", async () => {
+    const error = await start({ name: "misconfigured", config: { sshEndpoint: { host: "127.0.0.1", port: "22" } } }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TestenvError);
+    expect((error as TestenvError).code).toBe("PROVIDER_SPAWN_FAILED");
+    expect((error as TestenvError).message).toContain('failed to start provider "misconfigured"');
+    expect((error as TestenvError).message).toContain("exited with code 1");
+    expect((error as TestenvError).message).toContain("providers[stub].spec.sshEndpoint.port");
+  });
+});
+
+describe("providers written for the original", () => {
+  it("decodes the original encoding over the wire", async () => {
+    const original = await start({ name: "orig", engine: FIXTURE });
+    expect(original.capabilities.providerName).toBe("original");
+    expect(original.supports("vm", "create")).toBe(false);
+    expect(original.supports("key", "create", { keyType: "anything" })).toBe(true);
+    expect(await original.call("key_get", { name: "k" })).toEqual({
+      success: false,
+      error: { code: "PROVIDER_ERROR", message: 'key "k" not found', retryable: false },
+    });
+    expect(await original.call("vm_get", { name: "v" })).toEqual({ success: true, resource: { name: "v", status: "running" } });
+    expect((await original.call("key_list", {})).error?.message).toBe("empty response from provider");
+  });
+
+  it("reads non-JSON success text as the resource", async () => {
+    const original = await start({ name: "orig", engine: FIXTURE, env: { FIXTURE_RAW_TEXT: "1" } });
+    expect(await original.call("vm_get", { name: "v" })).toEqual({ success: true, resource: "plain words" });
+  });
+
+  it("SIGKILLs a provider that ignores stdin EOF and SIGTERM on close()", async () => {
+    const stubborn = await start({ name: "stubborn", engine: FIXTURE, env: { FIXTURE_IGNORE_SIGTERM: "1" }, closeGraceMs: 300, logFile: join(dir, "stubborn.log") });
+    const pid = stubborn.pid!;
+    const exits: Array<[number | null, string | null]> = [];
+    stubborn.onExit((code, signal) => exits.push([code, signal]));
+    await Promise.all([stubborn.close(), stubborn.close()]);
+    expect(exits).toEqual([[null, "SIGKILL"]]);
+    expect(alive(pid)).toBe(false);
+    const log = readFileSync(join(dir, "stubborn.log"), "utf8");
+    expect(log).toContain("fixture: stdin closed, staying alive");
+    expect(log).toContain("fixture: ignoring SIGTERM");
+    expect((await stubborn.call("vm_get", { name: "v" })).error?.code).toBe("PROVIDER_ERROR");
+  });
+});
+
+describe("ProviderManager", () => {
+  it("starts providers in parallel, routes by name, and checks declared support", async () => {
+    const manager = new ProviderManager({ cwd: dir, artifactDir: join(dir, "artifacts"), closeGraceMs: 500 });
+    await manager.start([
+      { name: "stub", engine: "testenv-vm-provider-stub" },
+      { name: "orig", engine: FIXTURE },
+    ]);
+    try {
+      expect(manager.get("stub").capabilities.providerName).toBe("stub");
+      expect(() => manager.get("nope")).toThrow('provider "nope" is not running');
+      const issues = manager.checkSupport([
+        { provider: "stub", kind: "network", operation: "create", networkKind: "dnsmasq", resource: "networks[0].kind" },
+        { provider: "orig", kind: "vm", operation: "create", resource: "vms[0]" },
+        { provider: "stub", kind: "key", operation: "create", keyType: "dsa", resource: "keys[1].spec.type" },
+        { provider: "ghost", kind: "key", operation: "create", resource: "keys[2].provider" },
+      ]);
+      expect(issues.map((i) => i.field)).toEqual(["vms[0]", "keys[1].spec.type", "keys[2].provider"]);
+      expect(issues[0]?.message).toContain('provider "orig" (original) does not support create for vm resources');
+      expect(issues[1]?.message).toContain('key type "dsa" (supported: ed25519, rsa, ecdsa)');
+    } finally {
+      await manager.closeAll();
+    }
+  });
+
+  it("closes the started providers when one fails, naming the failed one", async () => {
+    const manager = new ProviderManager({ cwd: dir, artifactDir: join(dir, "artifacts"), closeGraceMs: 500 });
+    const pids: number[] = [];
+    const error = await manager
+      .start([
+        { name: "good", engine: FIXTURE },
+        { name: "bad", engine: "testenv-vm-provider-stub", spec: { faults: "all of them" } },
+      ])
+      .catch((e: unknown) => e as TestenvError);
+    expect(error).toBeInstanceOf(TestenvError);
+    expect((error as TestenvError).code).toBe("PROVIDER_SPAWN_FAILED");
+    expect((error as TestenvError).message).toContain('failed to start provider "bad"');
+    expect((error as TestenvError).message).toContain("providers[stub].spec.faults");
+    expect(manager.names()).toEqual([]);
+    expect(readFileSync(join(dir, "artifacts", "providers", "bad.log"), "utf8")).toContain("invalid provider config");
+    // The good one's log shows it started, and it is gone now.
+    const goodLog = readFileSync(join(dir, "artifacts", "providers", "good.log"), "utf8");
+    for (const match of goodLog.matchAll(/started pid (\d+)/g)) pids.push(Number(match[1]));
+    expect(pids).toHaveLength(1);
+    for (const pid of pids) expect(alive(pid)).toBe(false);
+  });
+
+  it("names a provider whose engine cannot be found", async () => {
+    const manager = new ProviderManager({ cwd: dir });
+    await expect(manager.start([{ name: "x", engine: "./nowhere/provider" }])).rejects.toThrow('binary "./nowhere/provider" not found');
+  });
+});
