@@ -24,7 +24,10 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "provider-process-"));
 });
 afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
+  const started = clients.splice(0);
+  await Promise.all(started.map((c) => c.close()));
+  // If close() is broken, do not leave the provider behind for the next test run.
+  for (const pid of started.map((c) => c.pid)) if (pid !== undefined && alive(pid)) process.kill(pid, "SIGKILL");
   rmSync(dir, { recursive: true, force: true });
 });
 
