@@ -74,7 +74,7 @@ export function parseLeaseTable(output: string): Lease[] {
     const mac = /\b([0-9a-f]{2}(?::[0-9a-f]{2}){5})\b/i.exec(line)?.[1];
     const ip = /\b(\d{1,3}(?:\.\d{1,3}){3})\/\d+/.exec(line)?.[1];
     if (!mac || !ip) continue;
-    const hostname = line.trim().split(/\s+/)[6];
+    const hostname = line.trim().split(/\s+/)[5]; // date, time, MAC, protocol, address, hostname, client id
     leases.push({ mac: mac.toLowerCase(), ip, ...(hostname && hostname !== "-" ? { hostname } : {}) });
   }
   return leases;
