@@ -8,6 +8,10 @@ import { syncDirectory, writeFileAtomic } from "./atomic-file.js";
 import { DEFAULT_LOCK_STALE_MS, acquireFileLock } from "./lock.js";
 import { validateTestID } from "./paths.js";
 
+// Also reachable from here, so that callers need one import for the whole state API (index.ts has them all too).
+export { resolveStateDir, validateTestID } from "./paths.js";
+export { createStateWriter, type StateWriter } from "./writer.js";
+
 const log = createLogger("testenv-vm:state");
 
 const STATE_FILE = /^testenv-(.+)\.json$/;
