@@ -1,0 +1,315 @@
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { TestEnvArtifact } from "../../api/forge.js";
+import type { EnvironmentState } from "../../api/state.js";
+import { ExecError, ExecTimeoutError, HostKeyMismatchError, openEnvironment, type Environment, type VMSpec } from "../../src/client/index.js";
+import { Orchestrator } from "../../src/orchestrator/orchestrator.js";
+import { readStubStore } from "../helpers/stub-store.js";
+import { generateHostKey, startSshServer, type LoopbackSshServer } from "./client-ssh-server.js";
+
+// The client library against the stub provider, whose VMs all point at a real SSH server on loopback.
+
+const root = mkdtempSync(join(tmpdir(), "testenv-client-"));
+const stateDir = join(root, "state");
+const tmpDir = join(root, "tmp");
+const home = join(root, "home");
+const storePath = join(root, "stub-store.json");
+const testID = `client-e2e-${randomBytes(4).toString("hex")}`;
+const fakeBin = join(root, "bin");
+const authorized: string[] = [];
+const orchestrator = new Orchestrator({ rootDir: root, env: { ...process.env, TESTENV_VM_STATE_DIR: stateDir } });
+let server: LoopbackSshServer;
+let artifact: TestEnvArtifact;
+let env: Environment;
+
+const state = (): EnvironmentState => JSON.parse(readFileSync(join(stateDir, "state", `testenv-${testID}.json`), "utf8")) as EnvironmentState;
+const storedVms = (): string[] => Object.keys(readStubStore(storePath)?.vms ?? {}).sort();
+
+const runtimeSpec = (hostname: string): VMSpec => ({
+  memory: 256,
+  vcpus: 1,
+  networks: ["net"],
+  disk: { size: "1G" },
+  cloudInit: {
+    hostname,
+    users: [{ name: "tester", sshAuthorizedKeys: ["{{ .Keys.vm-ssh.PublicKey }}"] }],
+    writeFiles: [{ path: "/etc/motd", content: "gateway {{ .Networks.net.IP }}" }],
+  },
+});
+
+beforeAll(async () => {
+  mkdirSync(home, { recursive: true });
+  mkdirSync(fakeBin, { recursive: true });
+  // The SSH server runs commands as the test's user; this sudo stands in for `sudo -n` with a NOPASSWD rule.
+  writeFileSync(join(fakeBin, "sudo"), `#!/bin/sh\n[ "$1" = "-n" ] || exit 99\nshift\nexec env SUDO_RAN=yes "$@"\n`);
+  chmodSync(join(fakeBin, "sudo"), 0o755);
+  server = await startSshServer({ home, authorizedKeys: () => authorized, env: { PATH: `${fakeBin}:${process.env.PATH ?? ""}` } });
+  const spec = {
+    providers: [
+      {
+        name: "stub",
+        engine: "testenv-vm-provider-stub",
+        spec: { store: storePath, writeKeyFiles: true, sshEndpoint: { host: server.host, port: server.port, user: "tester" } },
+      },
+    ],
+    keys: [{ name: "vm-ssh", spec: { type: "ed25519" } }],
+    networks: [{ name: "net", kind: "bridge", spec: { cidr: "192.168.100.1/24" } }],
+    vms: [
+      {
+        name: "web",
+        spec: {
+          memory: 512,
+          vcpus: 1,
+          networks: ["net"],
+          disk: { size: "1G" },
+          cloudInit: { users: [{ name: "tester", sshAuthorizedKeys: ["{{ .Keys.vm-ssh.PublicKey }}"] }] },
+        },
+      },
+    ],
+  };
+  artifact = await orchestrator.create({ testID, stage: "e2e", tmpDir, rootDir: root, metadata: {}, env: {}, spec });
+  // Only the environment's own key may log in: proves the client picked the right private key.
+  const key = state().resources.keys["vm-ssh"]?.state as { publicKey: string };
+  authorized.push(key.publicKey);
+  env = await openEnvironment({ artifact, tmpDir });
+});
+
+afterAll(async () => {
+  await env?.close();
+  await orchestrator.delete({ testID }, { stateDir }).catch(() => undefined);
+  await server?.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe("opening an environment", () => {
+  it("from the artifact, the testID, or Forge's variables, all reach the same VM", async () => {
+    expect(env.testID).toBe(testID);
+    expect(env.prefix).toBe(artifact.env.TESTENV_VM_NAME_PREFIX);
+    expect(env.vms()).toEqual(["web"]);
+    const web = env.vm("web");
+    expect({ host: web.host, port: web.port, user: web.user }).toEqual({ host: "127.0.0.1", port: server.port, user: "tester" });
+    expect(web.privateKeyPath).toBe((state().resources.keys["vm-ssh"]?.state as { privateKeyPath: string }).privateKeyPath);
+
+    await using byId = await openEnvironment({ testID, stateDir });
+    expect((await byId.vm("web").exec("echo by-id")).stdout).toBe("by-id\n");
+
+    // What a Forge test runner sets: artifact env, FORGE_TESTENV_TMPDIR, FORGE_ARTIFACT_*, FORGE_METADATA_*.
+    const forgeEnv: NodeJS.ProcessEnv = { ...artifact.env, FORGE_TESTENV_TMPDIR: tmpDir };
+    for (const [key, value] of Object.entries(artifact.files)) forgeEnv[`FORGE_ARTIFACT_${key.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`] = resolve(tmpDir, value);
+    for (const [key, value] of Object.entries(artifact.metadata)) forgeEnv[`FORGE_METADATA_${key.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`] = value;
+    forgeEnv.FORGE_METADATA_TESTENV_VM_TESTID = testID;
+    await using fromForge = await openEnvironment({ fromEnv: forgeEnv }, { rootDir: "/nonexistent-cwd-must-not-matter" });
+    expect((await fromForge.vm("web").exec(["echo", "from forge"])).stdout).toBe("from forge\n");
+  });
+});
+
+describe("exec", () => {
+  it("returns stdout, stderr and the exit code without throwing by default", async () => {
+    const result = await env.vm("web").exec("echo out; echo err >&2; exit 3");
+    expect(result).toMatchObject({ stdout: "out\n", stderr: "err\n", exitCode: 3 });
+  });
+
+  it("passes every array element as exactly one argument", async () => {
+    const args = ["it's", "$HOME", "`id`", "a b", "new\nline", "日本語 🚀", "", "; rm -rf /", "\\"];
+    const result = await env.vm("web").exec(["printf", "%s\\0", ...args]);
+    expect(result.stdout.split("\0").slice(0, -1)).toEqual(args);
+  });
+
+  it("applies env, cwd and stdin", async () => {
+    mkdirSync(join(home, "work dir"), { recursive: true });
+    const result = await env.vm("web").exec('printf "%s|%s|" "$GREETING" "$(pwd)"; cat', {
+      env: { GREETING: "hello 'world' $(nope)" },
+      cwd: join(home, "work dir"),
+      stdin: "from stdin",
+    });
+    expect(result.stdout).toBe(`hello 'world' $(nope)|${join(home, "work dir")}|from stdin`);
+  });
+
+  it("with sudo, sends `sudo -n` and the command runs through it", async () => {
+    const result = await env.vm("web").exec(["sh", "-c", 'echo "$SUDO_RAN:$TOKEN"'], { sudo: true, env: { TOKEN: "t 1" } });
+    expect(result.stdout).toBe("yes:t 1\n");
+    expect(server.commands.at(-1)).toBe(result.command);
+    expect(result.command.startsWith("sudo -n env TOKEN='t 1' sh -c ")).toBe(true);
+  });
+
+  it("with check, throws ExecError carrying host, command, exit code and output", async () => {
+    const error = await env
+      .vm("web")
+      .exec(["sh", "-c", "echo partial; echo boom >&2; exit 42"], { check: true })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ExecError);
+    const failure = error as ExecError;
+    expect(failure).toMatchObject({ code: "SSH_ERROR", host: "127.0.0.1", vm: "web", exitCode: 42, stdout: "partial\n", stderr: "boom\n" });
+    expect(failure.command).toContain("exit 42");
+    expect(failure.message).toContain("exit code 42");
+    expect(failure.message).toContain("boom");
+  });
+
+  it("times out a command that hangs", async () => {
+    const error = await env.vm("web").exec("sleep 30", { timeoutMs: 300 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ExecTimeoutError);
+    expect((error as ExecTimeoutError).code).toBe("TIMEOUT");
+  });
+
+  it("rejects invalid env names before sending anything", async () => {
+    const before = server.commands.length;
+    await expect(env.vm("web").exec("true", { env: { "BAD-NAME": "x" } })).rejects.toThrow(/BAD-NAME/);
+    expect(server.commands.length).toBe(before);
+  });
+
+  it("keeps one connection for many commands, and reconnects after a drop", async () => {
+    await using own = await openEnvironment({ testID, stateDir });
+    const vm = own.vm("web");
+    const before = server.connections;
+    await Promise.all(Array.from({ length: 20 }, (_, i) => vm.exec(["echo", String(i)])));
+    for (let i = 0; i < 5; i++) await vm.exec("true");
+    expect(vm.connectionCount).toBe(1);
+    expect(server.connections - before).toBe(1);
+    server.dropConnections();
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await vm.exec("echo again")).stdout).toBe("again\n");
+    expect(vm.connectionCount).toBe(2);
+  });
+
+  it("waitReady returns once SSH works (no cloud-init on this host)", async () => {
+    await env.vm("web").waitReady({ timeoutMs: 10_000 });
+  });
+});
+
+describe("files over SFTP", () => {
+  it("writeFile/readFile with mode, creating parent directories", async () => {
+    const remote = join(home, "deep", "dir", "script.sh");
+    await env.vm("web").writeFile(remote, "#!/bin/sh\necho hi\n", { mode: 0o750 });
+    expect(readFileSync(remote, "utf8")).toBe("#!/bin/sh\necho hi\n");
+    expect(statSync(remote).mode & 0o777).toBe(0o750);
+    expect(await env.vm("web").readFile(remote, "utf8")).toBe("#!/bin/sh\necho hi\n");
+    expect((await env.vm("web").exec([remote])).stdout).toBe("hi\n");
+  });
+
+  it("copyTo and copyFrom round-trip a binary file, relative paths land in the login directory", async () => {
+    const local = join(root, "blob.bin");
+    const data = randomBytes(3 * 1024 * 1024 + 17);
+    writeFileSync(local, data, { mode: 0o640 });
+    await env.vm("web").copyTo(local, "~/uploads/blob.bin");
+    expect(readFileSync(join(home, "uploads", "blob.bin")).equals(data)).toBe(true);
+    expect(statSync(join(home, "uploads", "blob.bin")).mode & 0o777).toBe(0o640);
+    const back = join(root, "downloaded", "blob.bin");
+    await env.vm("web").copyFrom("uploads/blob.bin", back);
+    expect(readFileSync(back).equals(data)).toBe(true);
+  });
+
+  it("a missing remote file is a FileTransferError naming the path", async () => {
+    await expect(env.vm("web").readFile("/nonexistent/file")).rejects.toThrow(/read \/nonexistent\/file on vm "web".*SFTP/);
+  });
+});
+
+describe("host keys", () => {
+  it("are trusted on first use and a new key at the same address is refused", async () => {
+    const keyA = generateHostKey();
+    const first = await startSshServer({ home, hostKey: keyA });
+    const port = first.port;
+    const recorded = env.vm("web", { port });
+    expect((await recorded.exec("echo first")).stdout).toBe("first\n");
+    await recorded.close();
+    await first.close();
+
+    await using impostor = await startSshServer({ home, port, hostKey: generateHostKey() });
+    const error = await env
+      .vm("web", { port })
+      .exec("echo should-not-run")
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HostKeyMismatchError);
+    const mismatch = error as HostKeyMismatchError;
+    expect(mismatch.code).toBe("SSH_ERROR");
+    expect(mismatch.message).toContain(`127.0.0.1:${port}`);
+    expect(mismatch.expectedFingerprint).not.toBe(mismatch.actualFingerprint);
+    expect(mismatch.message).toContain(mismatch.expectedFingerprint);
+    expect(mismatch.message).toContain(mismatch.actualFingerprint);
+    expect(impostor.commands).toEqual([]);
+    const file = JSON.parse(readFileSync(env.knownHostsPath, "utf8")) as { hosts: Record<string, { vm: string }> };
+    expect(file.hosts[`127.0.0.1:${port}`]?.vm).toBe("web");
+  });
+});
+
+describe("runtime VMs", () => {
+  it("createVM renders templates, prefixes the name, records it in the state, and deleteVM removes it", async () => {
+    const vm = await env.createVM("worker", runtimeSpec("worker-host"));
+    const record = state().resources.vms.worker!;
+    const keyState = state().resources.keys["vm-ssh"]?.state as { publicKey: string };
+    expect(record).toMatchObject({ runtime: true, status: "ready", providerName: `${env.prefix}-worker` });
+    const request = record.request as { spec: { cloudInit: { users: Array<{ sshAuthorizedKeys: string[] }>; writeFiles: Array<{ content: string }> } } };
+    expect(request.spec.cloudInit.users[0]?.sshAuthorizedKeys).toEqual([keyState.publicKey]);
+    expect(request.spec.cloudInit.writeFiles[0]?.content).toMatch(/^gateway \d+\.\d+\.\d+\.\d+$/);
+    expect(storedVms()).toContain(`${env.prefix}-worker`);
+    expect(vm.providerName).toBe(`${env.prefix}-worker`);
+    expect((await vm.exec(["echo", "runtime"])).stdout).toBe("runtime\n");
+    expect(env.vms().sort()).toEqual(["web", "worker"]);
+
+    await env.deleteVM("worker");
+    expect(state().resources.vms.worker?.status).toBe("destroyed");
+    expect(storedVms()).not.toContain(`${env.prefix}-worker`);
+  });
+
+  it("`await using` deletes a runtime VM at the end of the scope", async () => {
+    {
+      await using scoped = await env.createVM("scoped", runtimeSpec("scoped"));
+      expect(storedVms()).toContain(`${env.prefix}-scoped`);
+      expect((await scoped.exec("echo in-scope")).stdout).toBe("in-scope\n");
+    }
+    expect(storedVms()).not.toContain(`${env.prefix}-scoped`);
+  });
+
+  it("an invalid runtime spec is refused before any provider call, naming the field", async () => {
+    const before = storedVms();
+    await expect(env.createVM("bad", { ...runtimeSpec("bad"), networks: ["no-such-net"] })).rejects.toThrow(/no-such-net/);
+    expect(storedVms()).toEqual(before);
+  });
+
+  it("concurrent createVM calls are all recorded", async () => {
+    const names = ["c1", "c2", "c3", "c4", "c5"];
+    const vms = await Promise.all(names.map((name) => env.createVM(name, runtimeSpec(name))));
+    const recorded = state().resources.vms;
+    for (const name of names) expect(recorded[name]).toMatchObject({ status: "ready", runtime: true });
+    expect(storedVms()).toEqual(expect.arrayContaining(names.map((n) => `${env.prefix}-${n}`)));
+    expect(new Set(state().executionPlan.phases.flatMap((p) => p.resources.map((r) => r.name))).size).toBeGreaterThanOrEqual(names.length + 3);
+    await Promise.all(vms.map((vm) => vm.delete()));
+    for (const name of names) expect(state().resources.vms[name]?.status).toBe("destroyed");
+  });
+
+  it("deleteVM refuses a VM from the spec", async () => {
+    await expect(env.deleteVM("web")).rejects.toThrow(/comes from the spec/);
+  });
+
+  it("deleting the environment removes a runtime VM whose test process was SIGKILLed", async () => {
+    const script = join(root, "orphan.mjs");
+    const clientUrl = pathToFileURL(resolve(import.meta.dirname, "../../dist/src/client/index.js")).href;
+    writeFileSync(
+      script,
+      `import { openEnvironment } from ${JSON.stringify(clientUrl)};\n` +
+        `const env = await openEnvironment({ testID: ${JSON.stringify(testID)}, stateDir: ${JSON.stringify(stateDir)} });\n` +
+        `await env.createVM("orphan", ${JSON.stringify(runtimeSpec("orphan"))});\n` +
+        `process.stdout.write("created\\n");\nsetInterval(() => {}, 1000);\n`,
+    );
+    const child = spawn(process.execPath, [script], { stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    await new Promise<void>((resolveCreated, reject) => {
+      child.stdout.on("data", (chunk: Buffer) => chunk.toString().includes("created") && resolveCreated());
+      child.once("exit", (code) => reject(new Error(`child exited ${code} before creating: ${stderr}`)));
+    });
+    child.kill("SIGKILL");
+    await new Promise((r) => child.once("exit", r));
+    expect(state().resources.vms.orphan).toMatchObject({ status: "ready", runtime: true });
+    expect(storedVms()).toContain(`${env.prefix}-orphan`);
+
+    await env.close();
+    await orchestrator.delete({ testID }, { stateDir });
+    expect(storedVms()).toEqual([]);
+    expect(existsSync(join(stateDir, "state", `testenv-${testID}.json`))).toBe(false);
+  });
+});
