@@ -20,22 +20,24 @@ export const ProviderConfig = z
   .describe("A provider process that creates resources.");
 export type ProviderConfig = z.infer<typeof ProviderConfig>;
 
-export const ImageCustomize = z.strictObject({
-  packages: z.array(z.string()).optional().describe("Packages to install into the image."),
-  runcmd: z.array(z.string()).optional().describe("Commands to run inside the image."),
-});
+export const ImageCustomize = z
+  .strictObject({
+    packages: z.array(z.string()).optional().describe("Packages to install into the image."),
+    runcmd: z.array(z.string()).optional().describe("Commands to run inside the image."),
+  })
+  .describe("Changes baked into a cached overlay of the image.");
 
 export const ImageSpec = z.strictObject({
   source: str("A well-known reference (ubuntu:24.04, debian:12), an https:// URL (needs sha256), a local path or a file:// URL."),
   sha256: str("Expected SHA-256 of the downloaded file, hex.").optional(),
   alias: str("Another name for this image in templates and baseImage.").optional(),
   customize: ImageCustomize.nullable().optional().describe("Build a customized overlay once and cache it."),
-});
+}).describe("Where the image comes from.");
 
 export const ImageResource = z.strictObject({
   name: str("Image name, used in templates as {{ .Images.<name>.Path }}."),
   spec: ImageSpec,
-});
+}).describe("A disk image VMs can boot from.");
 export type ImageResource = z.infer<typeof ImageResource>;
 
 export const KeyType = z.enum(["ed25519", "rsa", "ecdsa"]);
@@ -46,21 +48,21 @@ export const KeySpec = z.strictObject({
   bits: positiveInt("Key size: rsa 2048-8192 (default 4096); ecdsa 256, 384 or 521 (default 256).").optional(),
   comment: str("Comment appended to the public key.").optional(),
   outputDir: str("Directory for the key files; default <artifactDir>/keys.").optional(),
-});
+}).describe("How to generate the SSH key pair.");
 
 export const KeyResource = z.strictObject({
   name: str("Key name, used in templates as {{ .Keys.<name>.PublicKey }}."),
   provider: str("Provider that creates the key; default: the default provider.").optional(),
   spec: KeySpec,
   providerSpec: freeMap("Provider-specific options, passed through unchanged.").optional(),
-});
+}).describe("An SSH key pair.");
 export type KeyResource = z.infer<typeof KeyResource>;
 
 export const StaticLease = z.strictObject({
   mac: str("MAC address, aa:bb:cc:dd:ee:ff."),
   ip: str("IPv4 address to hand out for this MAC."),
   hostname: str("Hostname for this lease.").optional(),
-});
+}).describe("A fixed DHCP lease.");
 
 export const DhcpSpec = z.strictObject({
   enabled: z.boolean().optional().describe("Serve DHCP (default true when the dhcp block is present)."),
@@ -72,16 +74,16 @@ export const DhcpSpec = z.strictObject({
   domain: str("DNS domain handed to clients.").optional(),
   nextServer: str("TFTP next-server address (default: the network gateway).").optional(),
   staticLeases: z.array(StaticLease).optional().describe("Fixed MAC to IP assignments."),
-});
+}).describe("DHCP service on the network (dnsmasq); needs cidr.");
 
-export const DnsHost = z.strictObject({ hostname: str("Host name."), ip: str("IPv4 address.") });
+export const DnsHost = z.strictObject({ hostname: str("Host name."), ip: str("IPv4 address.") }).describe("A static DNS record.");
 
 export const DnsSpec = z.strictObject({
   enabled: z.boolean().optional().describe("Serve DNS (default true when the dns block is present)."),
   servers: z.array(z.string()).optional().describe("Upstream DNS servers."),
   hosts: z.array(DnsHost).optional().describe("Static host records."),
   domain: str("Local DNS domain.").optional(),
-});
+}).describe("DNS service on the network.");
 
 export const TftpSpec = z.strictObject({
   enabled: z.boolean().optional().describe("Serve TFTP (default true when the tftp block is present)."),
@@ -89,7 +91,7 @@ export const TftpSpec = z.strictObject({
   bootFile: str("Boot file for BIOS PXE clients, relative to root.").optional(),
   bootFileEfi: str("Boot file for UEFI PXE clients, relative to root.").optional(),
   ipxeScript: str("iPXE script (relative to root or an http URL) chained when the client is already iPXE.").optional(),
-});
+}).describe("TFTP service for PXE boot.");
 
 export const ForwardMode = z.enum(["nat", "route", "isolated", "bridge"]);
 
@@ -99,10 +101,10 @@ export const NetworkSpec = z.strictObject({
   attachTo: str("Bridge this network attaches to (a network name in this spec, or a template).").optional(),
   mtu: positiveInt("Interface MTU.").optional(),
   forwardMode: ForwardMode.optional().describe("libvirt networks: nat (default), route, isolated or bridge (needs attachTo)."),
-  dhcp: DhcpSpec.nullable().optional(),
-  dns: DnsSpec.nullable().optional(),
-  tftp: TftpSpec.nullable().optional(),
-});
+  dhcp: DhcpSpec.nullable().optional().describe("Serve DHCP on this network."),
+  dns: DnsSpec.nullable().optional().describe("Serve DNS on this network."),
+  tftp: TftpSpec.nullable().optional().describe("Serve TFTP (PXE) on this network."),
+}).describe("Addressing and services of the network.");
 
 export const NetworkResource = z.strictObject({
   name: str("Network name, used in templates as {{ .Networks.<name>.IP }}."),
@@ -110,7 +112,7 @@ export const NetworkResource = z.strictObject({
   provider: str("Provider that creates the network; default: the default provider.").optional(),
   spec: NetworkSpec,
   providerSpec: freeMap("Provider-specific options, passed through unchanged.").optional(),
-});
+}).describe("A network.");
 export type NetworkResource = z.infer<typeof NetworkResource>;
 
 export const BootDevice = z.enum(["hd", "network", "cdrom"]);
@@ -123,14 +125,14 @@ export const UserSpec = z.strictObject({
   homeDir: str("Home directory.").optional(),
   groups: z.array(z.string()).optional().describe("Supplementary groups."),
   sshAuthorizedKeys: z.array(z.string()).optional().describe("Public keys allowed to log in."),
-});
+}).describe("A user created by cloud-init.");
 
 export const WriteFile = z.strictObject({
   path: str("Absolute path in the guest."),
   content: z.string().describe("File content."),
   permissions: str("Octal mode, e.g. '0644'.").optional(),
   owner: str("owner:group.").optional(),
-});
+}).describe("A file written by cloud-init.");
 
 export const Ethernet = z.strictObject({
   name: str("Interface name or glob (eth0, en*)."),
@@ -138,17 +140,23 @@ export const Ethernet = z.strictObject({
   dhcp4: z.boolean().optional().describe("Use DHCPv4."),
   addresses: z.array(z.string()).optional().describe("Static addresses in CIDR form."),
   gateway4: str("IPv4 default gateway.").optional(),
-  nameservers: z.strictObject({ addresses: z.array(z.string()).optional() }).optional(),
-});
+  nameservers: z
+    .strictObject({ addresses: z.array(z.string()).optional().describe("DNS server addresses.") })
+    .optional()
+    .describe("DNS servers for this interface."),
+}).describe("Guest network interface configuration (netplan v2 style).");
 
 export const CloudInitSpec = z.strictObject({
   hostname: str("Guest hostname.").optional(),
-  users: z.array(UserSpec).optional(),
+  users: z.array(UserSpec).optional().describe("Users to create."),
   packages: z.array(z.string()).optional().describe("Packages to install on first boot."),
   runcmd: z.array(z.string()).optional().describe("Commands run once on first boot."),
-  writeFiles: z.array(WriteFile).optional(),
-  networkConfig: z.strictObject({ ethernets: z.array(Ethernet).optional() }).optional(),
-});
+  writeFiles: z.array(WriteFile).optional().describe("Files to write on first boot."),
+  networkConfig: z
+    .strictObject({ ethernets: z.array(Ethernet).optional().describe("Interfaces to configure.") })
+    .optional()
+    .describe("Guest network configuration; default DHCP on every NIC."),
+}).describe("First-boot configuration of the guest (cloud-init NoCloud).");
 
 export const Duration = z.string().describe("Duration such as 90s, 3m or 1h.");
 
@@ -156,24 +164,27 @@ export const ReadinessSpec = z.strictObject({
   ssh: z
     .strictObject({
       enabled: z.boolean().describe("Wait until SSH login with the key works."),
-      timeout: Duration.optional().describe("Default 3m."),
+      timeout: Duration.optional().describe("How long to wait, e.g. 90s, 3m or 1m30s; default 3m."),
       user: str("SSH user (default: the first cloud-init user).").optional(),
       privateKey: str("Path to the private key (usually {{ .Keys.<name>.PrivateKeyPath }}).").optional(),
     })
-    .optional(),
+    .optional()
+    .describe("Wait for SSH login."),
   tcp: z
     .strictObject({
       port: z.number().int().min(1).max(65535).describe("TCP port that must accept connections."),
-      timeout: Duration.optional().describe("Default 3m."),
+      timeout: Duration.optional().describe("How long to wait, e.g. 90s, 3m or 1m30s; default 3m."),
     })
-    .optional(),
+    .optional()
+    .describe("Wait for a TCP port."),
   cloudInit: z
     .strictObject({
       enabled: z.boolean().describe("Wait until cloud-init has finished."),
-      timeout: Duration.optional().describe("Default 10m."),
+      timeout: Duration.optional().describe("How long to wait, e.g. 5m or 1h; default 10m."),
     })
-    .optional(),
-});
+    .optional()
+    .describe("Wait for cloud-init to finish (checked over SSH)."),
+}).describe("What must work before the VM counts as created.");
 
 export const VMSpec = z.strictObject({
   memory: positiveInt("Memory in MiB."),
@@ -183,7 +194,7 @@ export const VMSpec = z.strictObject({
   disk: z.strictObject({
     baseImage: str("Base image path or image name/alias; empty for a blank disk (PXE). Default: defaultBaseImage.").optional(),
     size: str("Disk size such as 10G, 512M."),
-  }),
+  }).describe("Root disk: a copy-on-write overlay of the base image."),
   boot: z
     .strictObject({
       order: z.array(BootDevice).optional().describe("Boot order (default [hd])."),
@@ -191,26 +202,27 @@ export const VMSpec = z.strictObject({
       secureBoot: z.boolean().optional().describe("UEFI secure boot (default off)."),
       tpm: z.boolean().optional().describe("Add an emulated TPM 2.0."),
     })
-    .optional(),
-  cloudInit: CloudInitSpec.optional(),
-  readiness: ReadinessSpec.optional(),
-});
+    .optional()
+    .describe("Firmware and boot order."),
+  cloudInit: CloudInitSpec.optional().describe("First-boot configuration."),
+  readiness: ReadinessSpec.optional().describe("Readiness checks; none by default."),
+}).describe("Size, disks, networks and first boot of the VM.");
 
 export const VMResource = z.strictObject({
   name: str("VM name, used in templates as {{ .VMs.<name>.IP }}."),
   provider: str("Provider that creates the VM; default: the default provider.").optional(),
   spec: VMSpec,
   providerSpec: freeMap("Provider-specific options, passed through unchanged.").optional(),
-});
+}).describe("A virtual machine.");
 export type VMResource = z.infer<typeof VMResource>;
 
 export const Spec = z
   .strictObject({
     providers: z.array(ProviderConfig).describe("Provider processes; at least one."),
-    keys: z.array(KeyResource).optional(),
-    networks: z.array(NetworkResource).optional(),
-    vms: z.array(VMResource).optional(),
-    images: z.array(ImageResource).optional(),
+    keys: z.array(KeyResource).optional().describe("SSH key pairs."),
+    networks: z.array(NetworkResource).optional().describe("Networks (bridges, libvirt networks, dnsmasq servers)."),
+    vms: z.array(VMResource).optional().describe("Virtual machines."),
+    images: z.array(ImageResource).optional().describe("Base images, downloaded and cached once."),
     defaultProvider: str("Provider for resources that name none.").optional(),
     defaultBaseImage: str("Base image for VMs that give none (path, image name or alias).").optional(),
     stateDir: str("Where state files live; TESTENV_VM_STATE_DIR wins. Default .forge/testenv-vm.").optional(),
