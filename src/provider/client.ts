@@ -1,3 +1,4 @@
+import { statSync } from "node:fs";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { CallToolResultSchema, ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import {
@@ -45,6 +46,8 @@ export interface SupportDetail {
 const CREATE_TIMEOUT_MS = 30 * 60_000; // VMs are slow: image copy, boot, readiness.
 const OTHER_TIMEOUT_MS = 2 * 60_000;
 const START_TIMEOUT_MS = 60_000;
+// `go run` may download and compile the provider first.
+const GO_START_TIMEOUT_MS = 10 * 60_000;
 
 export function defaultCallTimeoutMs(tool: ProviderToolName): number {
   return tool.endsWith("_create") ? CREATE_TIMEOUT_MS : OTHER_TIMEOUT_MS;
@@ -95,6 +98,11 @@ export class ProviderClient {
 
   /** Spawns the provider, completes the MCP handshake and fetches its capabilities. */
   static async start(options: ProviderClientOptions): Promise<ProviderClient> {
+    if (!isDirectory(options.cwd)) {
+      throw new TestenvError("PROVIDER_SPAWN_FAILED", `cannot start provider "${options.name}": working directory ${options.cwd} does not exist`, {
+        details: { provider: options.name, cwd: options.cwd },
+      });
+    }
     const resolved = resolveEngine(options.engine, { cwd: options.cwd, env: { ...process.env, ...options.env } });
     const stderr = new StderrSink({ ...(options.logFile !== undefined ? { logFile: options.logFile } : {}), ...(options.log ? { log: options.log } : {}) });
     const env = providerEnvironment(process.env, {
@@ -111,7 +119,7 @@ export class ProviderClient {
     });
     const client = new Client({ name: "testenv-vm", version: packageVersion() }, { capabilities: {} });
     client.onerror = (error) => options.log?.warn(`provider "${options.name}": ${error.message}`);
-    const startTimeout = options.startTimeoutMs ?? START_TIMEOUT_MS;
+    const startTimeout = options.startTimeoutMs ?? (options.engine.trim().startsWith("go://") ? GO_START_TIMEOUT_MS : START_TIMEOUT_MS);
     const fail = async (stage: string, error: unknown): Promise<never> => {
       await transport.close();
       await stderr.close();
@@ -137,7 +145,13 @@ export class ProviderClient {
       return fail("failed to fetch capabilities", error);
     }
     options.log?.debug(`provider "${options.name}" started`, { pid: transport.pid, providerName: capabilities.providerName, version: capabilities.version });
-    return new ProviderClient({ options, client, transport, stderr, capabilities });
+    const provider = new ProviderClient({ options, client, transport, stderr, capabilities });
+    transport.onExit((exit) => {
+      if (provider.closing !== undefined) return;
+      const tail = stderr.tail();
+      options.log?.warn(`provider "${options.name}" ${describeExit(exit)} unexpectedly${tail === "" ? "" : `; stderr tail:\n${tail}`}`);
+    });
+    return provider;
   }
 
   /**
@@ -164,8 +178,7 @@ export class ProviderClient {
         await Promise.race([this.transport.exited, new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
         if (this.transport.exit !== undefined) return this.crashed(tool, "during the call");
       }
-      const code = error instanceof McpError ? `JSON-RPC error ${error.code}: ` : "";
-      return failure("PROVIDER_ERROR", `provider "${this.name}" ${tool}: ${code}${errorMessage(error)}`, { tool, provider: this.name });
+      return failure("PROVIDER_ERROR", `provider "${this.name}" ${tool}: ${errorMessage(error)}`, { tool, provider: this.name });
     }
   }
 
@@ -213,6 +226,14 @@ export function supportsIn(capabilities: CapabilitiesResponse, kind: ResourceKin
     if (!resource.keyTypes.some((t) => t.toLowerCase() === detail.keyType?.toLowerCase())) return false;
   }
   return true;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function startFailure(

@@ -101,11 +101,12 @@ export class ChildProcessTransport implements Transport {
         trackChild(child);
         resolve();
       });
-      child.once("error", (error) => {
-        // A spawn failure ('error' without 'spawn') has no exit event; report it as an exit.
-        if (child.pid === undefined) this.recordExit({ code: null, signal: null });
-        reject(error);
+      child.on("error", (error) => {
         this.onerror?.(error);
+        if (child.pid !== undefined) return;
+        // A spawn failure ('error' without 'spawn') has no exit event; report it as one.
+        this.recordExit({ code: null, signal: null });
+        reject(error);
         this.notifyClosed();
       });
       child.once("exit", (code, signal) => {

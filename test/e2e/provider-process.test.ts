@@ -112,7 +112,19 @@ describe("stub provider process", () => {
     const result = await stub.call("vm_create", { name: "v", spec: { memory: 256, vcpus: 0, disk: { size: "1G" }, boot: {} } });
     expect(result.error?.code).toBe("INVALID_SPEC");
     expect(result.error?.message).toContain("spec.vcpus");
-    expect((await stub.call("key_get", { nam: "typo" })).error?.message).toMatch(/name|nam/);
+    const typo = await stub.call("key_get", { nam: "typo" });
+    expect(typo.error?.code).toBe("INVALID_SPEC");
+    expect(typo.error?.message).toContain("name:");
+    expect(typo.error?.message).toContain('"nam"');
+  });
+
+  it("multiplexes concurrent calls over one process", async () => {
+    const stub = await start();
+    await stub.call("network_create", { name: "n", kind: "bridge", spec: { cidr: "10.30.0.0/24" } });
+    const results = await Promise.all(Array.from({ length: 25 }, (_, i) => stub.call("vm_create", vmRequest(`vm-${i}`, ["n"]))));
+    const vms = results.map((r) => r.resource as VMState);
+    expect(vms.map((v) => v.name)).toEqual(Array.from({ length: 25 }, (_, i) => `vm-${i}`));
+    expect(new Set(vms.map((v) => v.ip)).size).toBe(25);
   });
 
   it("shares a file store between two processes", async () => {
@@ -270,8 +282,12 @@ describe("ProviderManager", () => {
     for (const pid of pids) expect(alive(pid)).toBe(false);
   });
 
-  it("names a provider whose engine cannot be found", async () => {
+  it("names a provider whose engine or working directory cannot be found", async () => {
     const manager = new ProviderManager({ cwd: dir });
     await expect(manager.start([{ name: "x", engine: "./nowhere/provider" }])).rejects.toThrow('binary "./nowhere/provider" not found');
+    const elsewhere = new ProviderManager({ cwd: join(dir, "gone") });
+    await expect(elsewhere.start([{ name: "x", engine: "testenv-vm-provider-stub" }])).rejects.toThrow(
+      `cannot start provider "x": working directory ${join(dir, "gone")} does not exist`,
+    );
   });
 });
