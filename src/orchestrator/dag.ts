@@ -1,7 +1,8 @@
-import type { Spec, VMResource } from "../../api/spec.js";
+import type { Spec } from "../../api/spec.js";
 import type { NodeKind, ResourceRef } from "../../api/state.js";
 import { TestenvError } from "../errors.js";
 import { extractTemplateRefs, hasTemplate, type TemplateRef } from "../spec/template.js";
+import { vmNetworkNames } from "../spec/validate.js";
 
 // Which resource waits for which: every template reference in every string of a resource, plus the literal
 // fields that name another resource (network attachTo, VM networks, VM baseImage / defaultBaseImage).
@@ -32,11 +33,6 @@ const CATEGORY_KIND: Partial<Record<TemplateRef["category"], NodeKind>> = {
 
 function describe(ref: NodeId): string {
   return `${ref.kind} ${ref.name}`;
-}
-
-function vmNetworkNames(vm: VMResource): string[] {
-  if (vm.spec.networks !== undefined && vm.spec.networks.length > 0) return vm.spec.networks;
-  return vm.spec.network === undefined || vm.spec.network === "" ? [] : [vm.spec.network];
 }
 
 class Graph {
