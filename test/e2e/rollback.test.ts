@@ -40,8 +40,9 @@ describe("rollback when a phase fails", () => {
     expect(state.status).toBe("failed");
     const errors = state.errors as Json[];
     expect(errors.some((e) => e.resource?.name === "dnsmasq" && e.operation === "create" && String(e.code ?? e.error).includes("PERMISSION_DENIED"))).toBe(true);
-    const records = [...Object.values(state.resources.keys), ...Object.values(state.resources.networks), ...Object.values(state.resources.vms)] as Json[];
-    expect(records.map((r) => r.name).sort()).toEqual(expect.arrayContaining(["bridge", "vm-ssh"]));
+    const resources = state.resources as Record<"keys" | "networks" | "vms", Record<string, Json>>;
+    const records = [...Object.values(resources.keys), ...Object.values(resources.networks), ...Object.values(resources.vms)];
+    expect(records.map((r) => String(r.name)).sort()).toEqual(expect.arrayContaining(["bridge", "vm-ssh"]));
     for (const record of records) expect(record.status, `${record.kind} ${record.name}`).toBe("destroyed");
     expect(state.resources.vms["test-vm"]).toBeUndefined();
 
