@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { run, CommandError } from "./exec.js";
 import { ProviderError } from "../kit/index.js";
 import type { Logger } from "../../src/log.js";
@@ -119,6 +122,18 @@ export class DefaultLibvirtBackend implements LibvirtBackend {
     private readonly log: Logger,
   ) {}
 
+  /** virsh reads XML from a file only (a pipe as /dev/stdin is refused). */
+  private async virshWithXml(command: string, xml: string): Promise<void> {
+    const dir = await mkdtemp(join(tmpdir(), "testenv-vm-xml-"));
+    try {
+      const file = join(dir, "object.xml");
+      await writeFile(file, xml, { mode: 0o600 });
+      await this.virsh([command, file]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
   private virsh(args: readonly string[], timeoutMs = 60_000): Promise<string> {
     return run("virsh", ["-q", "-c", this.uri, ...args], { timeoutMs }).then((result) => result.stdout);
   }
@@ -193,7 +208,7 @@ export class DefaultLibvirtBackend implements LibvirtBackend {
     const hypervisor = await this.native();
     try {
       if (hypervisor) await hypervisor.domainDefineXML(xml);
-      else await run("virsh", ["-q", "-c", this.uri, "define", "/dev/stdin"], { input: xml });
+      else await this.virshWithXml("define", xml);
     } catch (error) {
       throw libvirtError("defining domain", error);
     }
@@ -275,7 +290,7 @@ export class DefaultLibvirtBackend implements LibvirtBackend {
 
   async defineNetwork(xml: string): Promise<void> {
     try {
-      await run("virsh", ["-q", "-c", this.uri, "net-define", "/dev/stdin"], { input: xml });
+      await this.virshWithXml("net-define", xml);
     } catch (error) {
       throw libvirtError("defining network", error);
     }
