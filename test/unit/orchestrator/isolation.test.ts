@@ -295,6 +295,17 @@ describe("subnet reservations", () => {
     expect(octetOf(map["10.0.0"]!)).not.toBe(octet);
   });
 
+  it("keeps an old reservation whose environment is being created (its lock is held, no state file yet)", async () => {
+    const store = new StateStore(stateDir);
+    await store.withLock("creating-env", async () => {
+      const held = await reserveSubnets(stateDir, "creating-env", ["10.0.0"]);
+      const octet = octetOf(held["10.0.0"]!);
+      await backdate(octet);
+      const map = await reserveSubnets(stateDir, findIdWithOctet(octet, "racer"), ["10.0.0"]);
+      expect(octetOf(map["10.0.0"]!)).not.toBe(octet);
+    });
+  });
+
   it("release frees only the environment's own octets", async () => {
     const mine = await reserveSubnets(stateDir, "mine", ["10.0.0", "10.0.1"]);
     const theirs = await reserveSubnets(stateDir, "theirs", ["10.0.0"]);
