@@ -60,8 +60,10 @@ describe("design DAG example over MCP stdio", () => {
     const store = readStubStore(box.store)!;
     const key = store.keys[`${prefix}-vm-ssh`]!;
     expect(key).toBeDefined();
-    const vmRequest = JSON.stringify(store.vms[`${prefix}-test-vm`]);
-    expect(vmRequest).toContain(key.publicKey as string);
+    // The stub picks the VM's ssh key by matching the authorized keys it received against the keys it holds.
+    const vm = store.vms[`${prefix}-test-vm`]!;
+    expect(vm.sshCommand).toContain(`-i ${key.privateKeyPath as string}`);
+    expect(JSON.stringify(state.resources.vms["test-vm"].request)).toContain(key.publicKey as string);
     expect(storedResources(box.store)).toHaveLength(5);
 
     // Progress notifications arrived, one per phase at least.
