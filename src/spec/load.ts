@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { Spec } from "../../api/spec.js";
 import { TestenvError } from "../errors.js";
 import { selectSpecEntry } from "./forge-entry.js";
+import { dropOptionalNulls } from "./nulls.js";
 import type { FieldPath } from "./paths.js";
 import { specInvalid } from "./report.js";
 import { parseYaml } from "./yaml-source.js";
@@ -23,7 +24,7 @@ export interface LoadOptions {
 
 /** Validates the shape of a spec with zod, reporting every problem at once. */
 export function parseSpec(raw: unknown, locate?: LoadedSpec["locate"]): Spec {
-  const result = Spec.safeParse(raw);
+  const result = Spec.safeParse(dropOptionalNulls(Spec, raw));
   if (result.success) return result.data;
   throw specInvalid(zodIssuesToIssues(Spec, result.error.issues, raw, locate));
 }

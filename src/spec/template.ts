@@ -64,19 +64,29 @@ export function hasTemplate(s: string): boolean {
 
 type Segment =
   | { kind: "text"; text: string }
-  | { kind: "action"; raw: string; ref?: TemplateRef; problem?: string; trimLeft: boolean; trimRight: boolean };
+  | { kind: "action"; raw: string; ref?: TemplateRef; literal?: string; problem?: string; trimLeft: boolean; trimRight: boolean };
 
-const ACTION = /\{\{([\s\S]*?)\}\}/g;
+// Quoted strings inside an action are consumed whole, so `{{ "}}" }}` is one action.
+const ACTION = /\{\{((?:"(?:[^"\\]|\\.)*"|`[^`]*`|[^"`])*?)\}\}/g;
 const PATH_EXPRESSION = /^\.[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_-]+)*$/;
-const SUPPORTED = "only field references such as {{ .Keys.<name>.PublicKey }} or {{ .Env.<NAME> }} are supported";
+const SUPPORTED =
+  'only field references such as {{ .Keys.<name>.PublicKey }} or {{ .Env.<NAME> }} are supported; write literal braces as {{ "{{" }}';
+const STRING_LITERAL = /^("(?:[^"\\]|\\.)*"|`[^`]*`)$/;
 
-function parseAction(inner: string, raw: string, path: string): Pick<Extract<Segment, { kind: "action" }>, "ref" | "problem"> {
+function parseAction(inner: string, raw: string, path: string): Pick<Extract<Segment, { kind: "action" }>, "ref" | "literal" | "problem"> {
   const expression = inner.trim();
+  // A Go string constant renders as itself: the escape for literal braces, e.g. {{ "{{" }}.State{{ "}}" }}.
+  if (STRING_LITERAL.test(expression)) {
+    return { literal: expression.startsWith("`") ? expression.slice(1, -1) : (JSON.parse(expression) as string) };
+  }
   if (!PATH_EXPRESSION.test(expression)) return { problem: `unsupported template expression ${raw}; ${SUPPORTED}` };
   const [category = "", ...rest] = expression.slice(1).split(".");
   if (!(ALL_CATEGORIES as readonly string[]).includes(category)) {
     const hint = closestMatch(category, ALL_CATEGORIES);
-    const suggestion = hint === undefined ? `use one of ${ALL_CATEGORIES.map((c) => `.${c}`).join(", ")}` : `did you mean .${hint}?`;
+    const suggestion =
+      hint === undefined
+        ? `use one of ${ALL_CATEGORIES.map((c) => `.${c}`).join(", ")}, or write literal braces as {{ "{{" }}`
+        : `did you mean .${hint}?`;
     return { problem: `unknown template variable .${category} in ${raw}; ${suggestion}` };
   }
   if (category === "DefaultBaseImage") {
@@ -221,6 +231,10 @@ export function renderString(text: string, context: TemplateContext, path: strin
       if (previous?.kind === "action" && previous.trimRight) piece = piece.trimStart();
       if (next?.kind === "action" && next.trimLeft) piece = piece.trimEnd();
       pieces.push(piece);
+      return;
+    }
+    if (segment.literal !== undefined) {
+      pieces.push(segment.literal);
       return;
     }
     if (segment.ref === undefined) throw templateError(path, segment.raw, segment.problem ?? SUPPORTED);

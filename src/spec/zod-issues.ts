@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { Issue } from "../errors.js";
+import { unwrap } from "./nulls.js";
 import { formatPath, valueAt, type FieldPath } from "./paths.js";
 import { suggestionSuffix } from "./suggest.js";
 
@@ -28,13 +29,6 @@ export function describeValue(value: unknown): string {
   return typeof value;
 }
 
-function unwrap(schema: z.ZodType): z.ZodType {
-  let current = schema;
-  while (current instanceof z.ZodOptional || current instanceof z.ZodNullable || current instanceof z.ZodDefault) {
-    current = current.unwrap() as z.ZodType;
-  }
-  return current;
-}
 
 /** The object keys `schema` allows at `path`, or undefined when any key is allowed (free maps). */
 export function allowedKeysAt(schema: z.ZodType, path: FieldPath): string[] | undefined {

@@ -214,6 +214,14 @@ describe("parseSpec", () => {
     expect(spec.keys?.[0]?.providerSpec).toEqual({ anything: { goes: 1 } });
   });
 
+  it("treats null optional fields as absent (an empty `keys:` in YAML) but keeps nullable ones", () => {
+    const { spec } = parseSpecText("providers:\n  - { name: p, engine: e, spec: }\nkeys:\nvms:\nnetworks:\n  - name: n\n    kind: bridge\n    spec: { dhcp: null, mtu: }\n");
+    expect(spec.keys).toBeUndefined();
+    expect(spec.providers[0]?.spec).toBeUndefined();
+    expect(spec.networks?.[0]?.spec).toEqual({ dhcp: null });
+    expect(() => parseSpec({ providers: null })).toThrow(/providers: expected a list, got null/);
+  });
+
   it("rejects a document that is not a mapping", () => {
     const error = catchError(() => parseSpec(null));
     expect(error.issues).toEqual([{ field: "spec", message: "expected a mapping, got null" }]);

@@ -81,6 +81,13 @@ describe("renderTemplates", () => {
     expect(hasTemplate("plain")).toBe(false);
   });
 
+  it("renders Go string constants, the escape for literal braces", () => {
+    const text = `docker inspect --format '{{ "{{" }}.State.Running{{ "}}" }}' {{ \`x\` }}`;
+    expect(renderTemplates(text, emptyTemplateContext())).toBe("docker inspect --format '{{.State.Running}}' x");
+    expect(extractTemplateRefs(text)).toEqual([]);
+    expect(findTemplateSyntaxIssues("--format '{{.State.Running}}'")[0]?.message).toContain('write literal braces as {{ "{{" }}');
+  });
+
   it("supports Go trim markers", () => {
     expect(renderTemplates("a   {{- .Env.FOO -}}   b", emptyTemplateContext({ FOO: "x" }))).toBe("axb");
   });
