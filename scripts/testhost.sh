@@ -76,6 +76,32 @@ stop_pid() {
   done
   say "$comm PID $pid ignored TERM for ${grace}s; sending KILL"
   kill -KILL "$pid" 2>/dev/null || true
+  for ((i = 0; i < 50; i++)); do
+    [[ -e /proc/$pid ]] || return 0
+    sleep 0.1
+  done
+}
+
+# Without udev, /dev/kvm stays 0600 root. libvirt probes QEMU as root (KVM found) but then checks
+# /dev/kvm as libvirt-qemu (no access), declares its capability cache stale and re-probes QEMU on
+# every API call: a define then takes a minute on a loaded host. The fix is what udev would do on
+# a normal Debian host (0660 root:kvm), applied only inside libvirtd's own mount namespace.
+kvm_needs_group_access() {
+  [[ -c /dev/kvm ]] && id libvirt-qemu >/dev/null 2>&1 \
+    && ! runuser -u libvirt-qemu -- test -r /dev/kvm -a -w /dev/kvm 2>/dev/null
+}
+
+# Runs inside `unshare --mount`: bind a 0660 root:kvm node for /dev/kvm, then start libvirtd.
+start_libvirtd_kvm_shim() {
+  local shim=$STATE_DIR/dev group major minor
+  group=$(getent group kvm >/dev/null && echo kvm || id -gn libvirt-qemu)
+  read -r major minor < <(stat -c '%t %T' /dev/kvm)
+  mkdir -p "$shim"
+  mount -t tmpfs -o mode=0755,size=64k tmpfs "$shim"
+  mknod -m 0660 "$shim/kvm" c $((16#$major)) $((16#$minor))
+  chgrp "$group" "$shim/kvm"
+  mount --bind "$shim/kvm" /dev/kvm
+  exec libvirtd -d -p "$LIBVIRTD_PID_FILE"
 }
 
 cmd_check() {
@@ -135,7 +161,12 @@ cmd_up() {
   fi
   if ! live_pid "$LIBVIRTD_PID_FILE" libvirtd >/dev/null; then
     rm -f "$LIBVIRTD_PID_FILE"
-    ip netns exec "$NS" libvirtd -d -p "$LIBVIRTD_PID_FILE"
+    if kvm_needs_group_access; then
+      say "/dev/kvm is not accessible to libvirt-qemu; giving libvirtd a private view of it (0660 root:kvm)"
+      ip netns exec "$NS" unshare --mount --propagation private -- bash "$0" _start-libvirtd-kvm-shim
+    else
+      ip netns exec "$NS" libvirtd -d -p "$LIBVIRTD_PID_FILE"
+    fi
   fi
 
   local deadline=$((SECONDS + TIMEOUT))
@@ -244,5 +275,6 @@ case ${1:-} in
   status) shift; cmd_status "$@" ;;
   exec) shift; cmd_exec "$@" ;;
   check) cmd_check ;;
+  _start-libvirtd-kvm-shim) start_libvirtd_kvm_shim ;;
   *) echo "usage: $0 up|down|status [--quiet]|check|exec -- CMD..." >&2; exit 2 ;;
 esac
