@@ -123,10 +123,10 @@ export async function useTestEnv(options: UseTestEnvOptions = {}): Promise<Envir
       "no testenv-vm environment was provided to this test run: add a globalSetup file that exports setupTestEnv({ spec: ... }) to the vitest config",
     );
   }
-  let environment: Environment | undefined;
+  const opened: { environment?: Environment } = {};
   // Registered before the first await so that vitest attaches the hook to the file being collected.
-  if (options.autoClose !== false) afterAll(async () => environment?.close());
+  if (options.autoClose !== false) afterAll(async () => opened.environment?.close());
   const { autoClose: _autoClose, ...openOptions } = options;
-  environment = await openEnvironment({ artifact: provided.artifact, tmpDir: provided.tmpDir, stateDir: provided.stateDir }, openOptions);
-  return environment;
+  opened.environment = await openEnvironment({ artifact: provided.artifact, tmpDir: provided.tmpDir, stateDir: provided.stateDir }, openOptions);
+  return opened.environment;
 }

@@ -65,7 +65,7 @@ export async function startSshServer(options: LoopbackSshServerOptions): Promise
       if (options.authorizedKeys && !keyMatches(options.authorizedKeys(), ctx.key)) return ctx.reject(["publickey"]);
       if (ctx.signature === undefined || ctx.blob === undefined) return ctx.accept();
       const parsed = utils.parseKey(ctx.key.data);
-      const key = Array.isArray(parsed) ? parsed[0] : parsed;
+      const key: ParsedKey | Error | undefined = Array.isArray(parsed) ? (parsed[0] as ParsedKey | undefined) : parsed;
       if (!key || key instanceof Error || key.verify(ctx.blob, ctx.signature, ctx.hashAlgo) !== true) return ctx.reject(["publickey"]);
       return ctx.accept();
     });
