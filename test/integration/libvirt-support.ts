@@ -30,11 +30,12 @@ export interface ProviderProcess extends AsyncDisposable {
 export function newEnv(tag: string): ProviderEnv {
   const prefix = `t${(Date.now() % 0xfffff).toString(16).padStart(5, "0")}`;
   const root = `/var/lib/testenv-vm-it/${prefix}-${tag}`;
-  mkdirSync(root, { recursive: true, mode: 0o755 });
   return { prefix, testID: `it-${tag}-${prefix}`, artifactDir: `${root}/artifacts`, dataDir: `${root}/data` };
 }
 
 export async function startProvider(env: ProviderEnv): Promise<ProviderProcess> {
+  // Under /var/lib so libvirt-qemu can traverse to disks and seed ISOs (a mkdtemp dir is 0700).
+  mkdirSync(env.dataDir, { recursive: true, mode: 0o755 });
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [LIBVIRT_BIN, "--mcp"],
