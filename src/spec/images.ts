@@ -1,3 +1,5 @@
+import { isWellKnownRef } from "../image/registry.js";
+
 // Image sources a spec may name. The table of well-known references is deliberately small; the image
 // cache owns the download URLs and may replace this table with its own registry.
 
@@ -14,7 +16,7 @@ export const WELL_KNOWN_IMAGES: readonly WellKnownImage[] = [
 ];
 
 export function isWellKnownImageRef(source: string): boolean {
-  return WELL_KNOWN_IMAGES.some((image) => image.ref === source);
+  return isWellKnownRef(source);
 }
 
 export type ImageSourceKind = "well-known" | "https" | "file";
