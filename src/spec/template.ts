@@ -77,7 +77,12 @@ function parseAction(inner: string, raw: string, path: string): Pick<Extract<Seg
   const expression = inner.trim();
   // A Go string constant renders as itself: the escape for literal braces, e.g. {{ "{{" }}.State{{ "}}" }}.
   if (STRING_LITERAL.test(expression)) {
-    return { literal: expression.startsWith("`") ? expression.slice(1, -1) : (JSON.parse(expression) as string) };
+    if (expression.startsWith("`")) return { literal: expression.slice(1, -1) };
+    try {
+      return { literal: JSON.parse(expression) as string };
+    } catch {
+      return { problem: `cannot read the string constant in ${raw}; use \\" and \\\\ escapes only` };
+    }
   }
   if (!PATH_EXPRESSION.test(expression)) return { problem: `unsupported template expression ${raw}; ${SUPPORTED}` };
   const [category = "", ...rest] = expression.slice(1).split(".");
