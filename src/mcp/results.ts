@@ -93,11 +93,11 @@ export function summarizeState(state: EnvironmentState): StateSummary {
   };
 }
 
-/** One-paragraph description of a failure: the message, then every issue that it does not already contain. */
+/** The failure's message, then every issue about a field the message does not already name. */
 export function describeFailure(error: unknown): string {
   const message = errorMessage(error);
   if (!isTestenvError(error) || error.issues.length === 0) return message;
-  const missing = error.issues.filter((issue) => !message.includes(`${issue.field}: ${issue.message}`));
+  const missing = error.issues.filter((issue) => !message.includes(issue.field));
   return missing.length === 0 ? message : `${message}\n${formatIssues(missing)}`;
 }
 

@@ -51,11 +51,18 @@ export async function connectOrchestrator(options: ConnectOptions = {}): Promise
     client,
     pid,
     stderr: () => stderr,
-    call: async (name, args = {}, callOptions = {}) =>
-      (await client.callTool({ name, arguments: args }, CallToolResultSchema, {
-        timeout: callOptions.timeoutMs ?? 110_000,
-        ...(callOptions.onprogress ? { onprogress: callOptions.onprogress, resetTimeoutOnProgress: true } : {}),
-      })) as CallToolResult,
+    call: async (name, args = {}, callOptions = {}) => {
+      try {
+        return (await client.callTool({ name, arguments: args }, CallToolResultSchema, {
+          timeout: callOptions.timeoutMs ?? 110_000,
+          ...(callOptions.onprogress ? { onprogress: callOptions.onprogress, resetTimeoutOnProgress: true } : {}),
+        })) as CallToolResult;
+      } catch (error) {
+        // A lost connection means the orchestrator died: its stderr says why.
+        const message = error instanceof Error ? error.message : String(error);
+        throw new Error(`${name} call failed: ${message}\n--- orchestrator stderr ---\n${stderr.slice(-4000)}`, { cause: error });
+      }
+    },
     close,
     [Symbol.asyncDispose]: close,
   };
