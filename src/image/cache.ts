@@ -1,9 +1,9 @@
-import { chmod, mkdir, readdir, rename, rm, rmdir, stat } from "node:fs/promises";
+import { chmod, readdir, rename, rm, rmdir, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 
 import type { ImageResource } from "../../api/spec.js";
-import { TestenvError } from "../errors.js";
+import { TestenvError, errorMessage } from "../errors.js";
 import { type Logger, createLogger } from "../log.js";
 import {
   type Customization,
@@ -18,7 +18,7 @@ import {
 import { discardPartial, download } from "./download.js";
 import { sha256File, sha256Text } from "./hash.js";
 import { tryAcquireLock, withLock } from "./lock.js";
-import { type CacheEntry, MetadataStore, syncDirectory } from "./metadata.js";
+import { type CacheEntry, MetadataStore, makeSharedDir, syncDirectory } from "./metadata.js";
 import { type ImageProgress, throttledProgress } from "./progress.js";
 import { type WellKnownImage, WELL_KNOWN_IMAGES } from "./registry.js";
 import { classifySource } from "./source.js";
@@ -138,6 +138,20 @@ export class ImageCache {
 
   /** The image on this host, verified: downloaded (or hashed) once, then served from the cache. */
   async ensure(image: ImageResource, options: EnsureOptions = {}): Promise<CachedImage> {
+    try {
+      return await this.ensureImage(image, options);
+    } catch (error) {
+      if (error instanceof TestenvError || options.signal?.aborted) throw error;
+      // Filesystem trouble (EACCES on a shared cache dir, ENOSPC) reaches the user with the image and the dir.
+      throw new TestenvError(
+        "IMAGE_ERROR",
+        `image ${image.name}: ${errorMessage(error)} (image cache ${this.cacheDir}; set imageCacheDir or TESTENV_VM_IMAGE_CACHE_DIR to use another)`,
+        { cause: error },
+      );
+    }
+  }
+
+  private async ensureImage(image: ImageResource, options: EnsureOptions): Promise<CachedImage> {
     const { name, spec } = image;
     const source = classifySource(name, spec.source, {
       rootDir: options.rootDir ?? process.cwd(),
@@ -165,7 +179,7 @@ export class ImageCache {
       signal: options.signal,
       onProgress: options.onProgress,
     };
-    await mkdir(this.cacheDir, { recursive: true, mode: 0o755 });
+    await makeSharedDir(this.cacheDir);
     const base =
       source.kind === "download"
         ? await this.ensureDownloaded(context, source.url)
@@ -183,7 +197,7 @@ export class ImageCache {
 
   /**
    * Removes broken entries (file missing or wrong size), entries matching the options, customized
-   * overlays whose base goes, and unrecorded files (stale partials, replaced versions). Images being
+   * overlays whose base goes or changed, and unrecorded files (stale partials, replaced versions). Images being
    * downloaded right now (their lock is held) are skipped. Local sources are only forgotten, never deleted.
    */
   async prune(options: PruneOptions = {}): Promise<{ removed: CachedImage[] }> {
@@ -192,7 +206,9 @@ export class ImageCache {
     const cutoff = options.unusedForDays === undefined ? undefined : Date.now() - options.unusedForDays * 86_400_000;
     for (const entry of Object.values(images)) {
       const unused = cutoff !== undefined && Date.parse(entry.lastUsedAt) < cutoff;
-      if (options.all || unused || !(await sizeMatches(entry))) doomed.add(entry.key);
+      const base = entry.baseKey === undefined ? undefined : images[entry.baseKey];
+      const staleOverlay = entry.baseKey !== undefined && base?.sha256 !== entry.baseSha256;
+      if (options.all || unused || staleOverlay || !(await sizeMatches(entry))) doomed.add(entry.key);
     }
     for (let grew = true; grew; ) {
       grew = false;
@@ -250,7 +266,7 @@ export class ImageCache {
 
   private async downloadInto(key: string, url: string, context: EnsureContext): Promise<CacheEntry> {
     const dir = join(this.cacheDir, slotOf(key));
-    await mkdir(dir, { recursive: true, mode: 0o755 });
+    await makeSharedDir(dir);
     const fileName = fileNameFromUrl(url);
     const partial = join(dir, `${fileName}.partial`);
     this.log.info(`image ${context.name}: downloading ${url}`);
@@ -363,7 +379,7 @@ export class ImageCache {
         await this.discardBroken(checked);
         const virtCustomize = await requireVirtCustomize(context.name, this.options.env);
         const dir = join(this.cacheDir, slotOf(key));
-        await mkdir(dir, { recursive: true, mode: 0o755 });
+        await makeSharedDir(dir);
         const path = join(dir, `custom-${key.slice(0, 12)}.qcow2`);
         const partial = `${path}.partial`;
         await rm(partial, { force: true });
@@ -396,6 +412,7 @@ export class ImageCache {
             downloadedAt: now,
             lastUsedAt: now,
             baseKey: base.key,
+            baseSha256: base.sha256,
             customize: customizationJson(customize),
           };
           await this.metadata.update((images) => {

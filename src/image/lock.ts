@@ -1,9 +1,9 @@
-import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import lockfile from "proper-lockfile";
 
 import { TestenvError } from "../errors.js";
+import { makeSharedDir } from "./metadata.js";
 
 // Cross-process locks are directories under <cache>/.locks (proper-lockfile uses mkdir, which is atomic on
 // every local filesystem). A holder refreshes the lock's mtime; a lock left by a killed process goes stale
@@ -28,7 +28,7 @@ function lockTarget(locksDir: string, name: string): string {
 }
 
 async function tryLock(locksDir: string, name: string): Promise<HeldLock | undefined> {
-  await mkdir(locksDir, { recursive: true, mode: 0o755 });
+  await makeSharedDir(locksDir);
   const lost = new AbortController();
   try {
     const release = await lockfile.lock(lockTarget(locksDir, name), {

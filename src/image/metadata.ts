@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
+import { chmod, mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 
 import type { Logger } from "../log.js";
@@ -26,6 +26,8 @@ export interface CacheEntry {
   lastUsedAt: string;
   /** Customized overlays: the key of their base entry and the customization they were built with. */
   baseKey?: string;
+  /** The base digest the overlay was built on; when the base's record changes, the overlay is stale. */
+  baseSha256?: string;
   customize?: string;
 }
 
@@ -97,7 +99,7 @@ export class MetadataStore {
 
 /** temp file in the same directory + fsync + rename + fsync of the directory: readers see old or new, never half. */
 export async function writeAtomically(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o755 });
+  await makeSharedDir(dirname(path));
   const temp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
   try {
     const file = await open(temp, "w", 0o644);
@@ -113,6 +115,19 @@ export async function writeAtomically(path: string, text: string): Promise<void>
     throw error;
   }
   await syncDirectory(dirname(path));
+}
+
+/**
+ * mkdir -p, with 0755 on each directory it creates whatever the umask: qemu running as another user
+ * (libvirt-qemu under qemu:///system) must be able to reach the cached images.
+ */
+export async function makeSharedDir(dir: string): Promise<void> {
+  const first = await mkdir(dir, { recursive: true, mode: 0o755 });
+  if (first === undefined) return;
+  for (let current = dir; ; current = dirname(current)) {
+    await chmod(current, 0o755);
+    if (current === first || dirname(current) === current) return;
+  }
 }
 
 export async function syncDirectory(dir: string): Promise<void> {

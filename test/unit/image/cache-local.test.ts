@@ -77,6 +77,26 @@ describe("local sources", () => {
     expect(typo.message).toContain('"ubuntu:24.4" is not a well-known image either (known: ubuntu:24.04, ubuntu:22.04, debian:12, debian:13)');
   });
 
+  it("creates cache directories readable by qemu running as another user, whatever the umask", async () => {
+    await writeFile(join(work, "a.img"), "a");
+    const previous = process.umask(0o077);
+    try {
+      await new ImageCache({ cacheDir: join(cacheDir, "deep") }).ensure(image("a", join(work, "a.img")));
+    } finally {
+      process.umask(previous);
+    }
+    expect((await stat(cacheDir)).mode & 0o777).toBe(0o755);
+    expect((await stat(join(cacheDir, "deep", ".locks"))).mode & 0o777).toBe(0o755);
+  });
+
+  it("reports filesystem failures as IMAGE_ERROR naming the image and the cache dir", async () => {
+    await writeFile(join(work, "a.img"), "a");
+    await writeFile(join(work, "file"), "not a directory");
+    const error = await rejection(new ImageCache({ cacheDir: join(work, "file", "cache") }).ensure(image("a", join(work, "a.img"))));
+    expect(error.code).toBe("IMAGE_ERROR");
+    expect(error.message).toMatch(/^image a: ENOTDIR.*\(image cache .*\/file\/cache; set imageCacheDir or TESTENV_VM_IMAGE_CACHE_DIR/);
+  });
+
   it("refuses other URL schemes", async () => {
     const error = await rejection(new ImageCache({ cacheDir }).ensure(image("s", "s3://bucket/x.img")));
     expect(error.message).toContain("uses s3://");

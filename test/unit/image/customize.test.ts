@@ -81,5 +81,13 @@ describe("customize", () => {
     expect(second.path).toBe(first.path);
     expect((await readFile(argsLog, "utf8")).split("\n").filter((l) => l === "-a")).toHaveLength(1);
     expect((await cache.list()).map((e) => e.path).sort()).toEqual([base, first.path].sort());
+
+    // A changed base makes a new overlay; prune then drops the one built on the old bytes.
+    await run("qemu-img", ["resize", "-q", base, "128M"]);
+    const rebuilt = await cache.ensure({ name: "web", spec });
+    expect(rebuilt.path).not.toBe(first.path);
+    const { removed } = await cache.prune();
+    expect(removed.map((e) => e.path)).toEqual([first.path]);
+    expect((await cache.list()).map((e) => e.path).sort()).toEqual([base, rebuilt.path].sort());
   });
 });
