@@ -26,9 +26,13 @@ export function closestMatch(word: string, candidates: readonly string[]): strin
   return best.distance <= tolerance ? best.candidate : undefined;
 }
 
-/** `; did you mean `x`?` or `; allowed: a, b` (or `; none are defined` when nothing is allowed). */
-export function suggestionSuffix(word: string, candidates: readonly string[], noun = "allowed"): string {
+/**
+ * `; did you mean `x`?` or `; allowed: a, b` (or `; none are defined` when nothing is allowed).
+ * With `alwaysList`, the list follows the suggestion too, for names the user may not remember.
+ */
+export function suggestionSuffix(word: string, candidates: readonly string[], noun = "allowed", alwaysList = false): string {
   const match = closestMatch(word, candidates);
-  if (match !== undefined) return `; did you mean \`${match}\`?`;
-  return candidates.length === 0 ? `; none are defined` : `; ${noun}: ${candidates.join(", ")}`;
+  const list = candidates.length === 0 ? `none are defined` : `${noun}: ${candidates.join(", ")}`;
+  if (match === undefined) return `; ${list}`;
+  return alwaysList ? `; did you mean \`${match}\`? (${list})` : `; did you mean \`${match}\`?`;
 }

@@ -114,7 +114,7 @@ function checkAttachTo(report: Report, path: FieldPath, network: NetworkResource
   if (context.phase === "late") return;
   const names = networkNames(context.spec).filter((name) => name !== network.name);
   if (!names.includes(attachTo)) {
-    report.add(path, `attachTo names network ${JSON.stringify(attachTo)}, which is not defined${suggestionSuffix(attachTo, names, "networks")}`);
+    report.add(path, `attachTo names network ${JSON.stringify(attachTo)}, which is not defined${suggestionSuffix(attachTo, names, "networks", true)}`);
   }
 }
 
@@ -133,7 +133,7 @@ function checkVmNetworks(report: Report, at: FieldPath, vm: VMResource, context:
     const known = context.phase === "early" ? names.includes(value) : logicalNetworkName(value, context.spec, context.prefix) !== undefined;
     if (known) return;
     const what = context.phase === "early" ? `network ${JSON.stringify(value)} is not defined` : `rendered network ${JSON.stringify(value)} is not a network of this spec`;
-    report.add(path, `${what}${suggestionSuffix(value, names, "networks")}`);
+    report.add(path, `${what}${suggestionSuffix(value, names, "networks", true)}`);
   });
 }
 

@@ -67,7 +67,7 @@ function checkProviders(report: Report, spec: Spec): void {
   if (spec.defaultProvider !== undefined) {
     const flagged = defaults.length === 1 ? providers[defaults[0] ?? 0]?.name : undefined;
     if (!names.includes(spec.defaultProvider)) {
-      report.add(["defaultProvider"], `provider ${JSON.stringify(spec.defaultProvider)} is not defined${suggestionSuffix(spec.defaultProvider, names, "providers")}`);
+      report.add(["defaultProvider"], `provider ${JSON.stringify(spec.defaultProvider)} is not defined${suggestionSuffix(spec.defaultProvider, names, "providers", true)}`);
     } else if (flagged !== undefined && flagged !== spec.defaultProvider) {
       report.add(["defaultProvider"], `defaultProvider is ${JSON.stringify(spec.defaultProvider)} but provider ${JSON.stringify(flagged)} is marked default: true; make them agree`);
     }
@@ -75,7 +75,7 @@ function checkProviders(report: Report, spec: Spec): void {
   for (const section of SECTIONS) {
     resourcesOf(spec, section).forEach((resource, index) => {
       if (resource.provider !== undefined && !names.includes(resource.provider)) {
-        report.add([section, index, "provider"], `provider ${JSON.stringify(resource.provider)} is not defined${suggestionSuffix(resource.provider, names, "providers")}`);
+        report.add([section, index, "provider"], `provider ${JSON.stringify(resource.provider)} is not defined${suggestionSuffix(resource.provider, names, "providers", true)}`);
       }
     });
   }
@@ -143,10 +143,10 @@ function templateRefProblem(ref: TemplateRef, spec: Spec): string | undefined {
   const noun = CATEGORY_NOUN[ref.category];
   const names = namesFor(spec, ref.category);
   const name = ref.name ?? "";
-  if (!names.includes(name)) return `${ref.raw} references ${noun} ${JSON.stringify(name)}, which is not defined${suggestionSuffix(name, names, `${noun}s`)}`;
+  if (!names.includes(name)) return `${ref.raw} references ${noun} ${JSON.stringify(name)}, which is not defined${suggestionSuffix(name, names, `${noun}s`, true)}`;
   const fields = TEMPLATE_FIELDS[ref.category];
   const field = ref.field ?? "";
-  if (!fields.includes(field)) return `${ref.raw}: a ${noun} has no field ${field}${suggestionSuffix(field, fields, "fields")}`;
+  if (!fields.includes(field)) return `${ref.raw}: a ${noun} has no field ${field}${suggestionSuffix(field, fields, "fields", true)}`;
   return undefined;
 }
 

@@ -129,7 +129,7 @@ const INVALID: [string, (spec: Raw) => void, string, string][] = [
   ["blank imageCacheDir", (s) => (s.imageCacheDir = "   "), "imageCacheDir", "imageCacheDir is empty"],
   ["empty stateDir", (s) => (s.stateDir = ""), "stateDir", "stateDir is empty"],
   ["blank artifactDir", (s) => (s.artifactDir = "\t"), "artifactDir", "artifactDir is empty"],
-  ["template to a missing key", (s) => (s.vms[0].spec.cloudInit.users[0].sshAuthorizedKeys = ["{{ .Keys.vm-sh.PublicKey }}"]), "vms[0].spec.cloudInit.users[0].sshAuthorizedKeys[0]", 'references key "vm-sh", which is not defined; did you mean `vm-ssh`?'],
+  ["template to a missing key", (s) => (s.vms[0].spec.cloudInit.users[0].sshAuthorizedKeys = ["{{ .Keys.vm-sh.PublicKey }}"]), "vms[0].spec.cloudInit.users[0].sshAuthorizedKeys[0]", 'references key "vm-sh", which is not defined; did you mean `vm-ssh`? (keys: vm-ssh)'],
   ["template to a missing field", (s) => (s.vms[0].spec.readiness.ssh.privateKey = "{{ .Keys.vm-ssh.PrivateKey }}"), "vms[0].spec.readiness.ssh.privateKey", "has no field PrivateKey; did you mean `PrivateKeyPath`?"],
   ["template to a missing network", (s) => (s.vms[0].spec.networks = ["{{ .Networks.nope.Name }}"]), "vms[0].spec.networks[0]", 'network "nope", which is not defined'],
   ["template to a missing vm", (s) => (s.networks[0].spec.dhcp.router = "{{ .VMs.gw.IP }}"), "networks[0].spec.dhcp.router", 'vm "gw", which is not defined'],
@@ -192,7 +192,7 @@ vms:
       ["vms[0].spec.cloudInit.users[0].sshAuthorizedKeys[0]", 19],
     ]);
     expect(error?.message.split("\n")[0]).toBe("spec is invalid (5 problems):");
-    expect(error?.message).toContain('vms[0].spec.network (line 16:7): network "m" is not defined; did you mean `n`?');
+    expect(error?.message).toContain('vms[0].spec.network (line 16:7): network "m" is not defined; did you mean `n`? (networks: n)');
   });
 
   it.each([
