@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import ssh2 from "ssh2";
+import type * as Ssh2 from "ssh2";
 import { KeyType } from "../../api/spec.js";
 import type { KeyCreateRequest, KeyState } from "../../api/provider.js";
 import { invalidSpec } from "../kit/index.js";
@@ -25,7 +25,7 @@ function fingerprintOf(blob: Buffer): string {
 }
 
 /** The state of a key, with fake but well-formed material, or a real key pair when `real` is set. */
-export function planKey(request: KeyCreateRequest, defaultOutputDir: string, real: boolean): KeyPlan {
+export async function planKey(request: KeyCreateRequest, defaultOutputDir: string, real: boolean): Promise<KeyPlan> {
   if (!SAFE_FILE_NAME.test(request.name)) {
     throw invalidSpec(`name: "${request.name}" cannot be a key file name; use letters, digits, '.', '_' and '-'`);
   }
@@ -50,7 +50,7 @@ export function planKey(request: KeyCreateRequest, defaultOutputDir: string, rea
       },
     };
   }
-  const pair = generate(type, request.spec.bits, comment);
+  const pair = await generate(type, request.spec.bits, comment);
   const blob = Buffer.from(pair.public.split(" ")[1] ?? "", "base64");
   return {
     state: { ...base, publicKey: pair.public.trim(), fingerprint: fingerprintOf(blob), providerState: { outputDir, filesWritten: true } },
@@ -58,7 +58,10 @@ export function planKey(request: KeyCreateRequest, defaultOutputDir: string, rea
   };
 }
 
-function generate(type: KeyType, bits: number | undefined, comment: string): { private: string; public: string } {
+async function generate(type: KeyType, bits: number | undefined, comment: string): Promise<{ private: string; public: string }> {
+  // ssh2 takes most of the stub's start-up time; load it only when real keys are wanted.
+  // ssh2 is CommonJS: its exports are the namespace's default.
+  const { default: ssh2 } = (await import("ssh2")) as unknown as { default: typeof Ssh2 };
   if (type === "rsa") {
     const size = bits ?? 4096;
     if (size < 2048 || size > 8192) throw invalidSpec(`spec.bits: rsa keys need 2048-8192 bits, got ${size}`);

@@ -84,7 +84,7 @@ export function createStub(options: StubOptions): ProviderImplementation {
       const exists = await store.transact((data) => request.name in data.keys);
       if (exists) throw alreadyExists("key", request.name);
       // Key generation (rsa 4096) can be slow: do it outside the lock, then commit.
-      const plan = planKey(request, defaultKeyDir, config.writeKeyFiles);
+      const plan = await planKey(request, defaultKeyDir, config.writeKeyFiles);
       return store.transact((data) => {
         if (request.name in data.keys) throw alreadyExists("key", request.name);
         if (plan.files !== undefined) writeKeyFiles(plan.state, plan.files);

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -95,6 +95,15 @@ describe("stub provider process", () => {
     // stdin EOF is enough for a well-behaved provider; its stderr landed in the log file.
     expect(exits).toEqual([[0, null]]);
     expect(readFileSync(logFile, "utf8")).toContain("[provider:stub] serving MCP on stdio");
+  });
+
+  it("writes real key files when writeKeyFiles is set", async () => {
+    const stub = await start({ config: { writeKeyFiles: true } });
+    const key = (await stub.call("key_create", { name: "real", spec: { type: "ed25519", outputDir: join(dir, "keys") } })).resource as KeyState;
+    expect(readFileSync(key.privateKeyPath, "utf8")).toContain("BEGIN OPENSSH PRIVATE KEY");
+    expect(readFileSync(key.publicKeyPath, "utf8")).toBe(`${key.publicKey}\n`);
+    expect((await stub.call("key_delete", { name: "real" })).success).toBe(true);
+    expect(existsSync(key.privateKeyPath)).toBe(false);
   });
 
   it("keeps error codes across the wire", async () => {
