@@ -291,6 +291,7 @@ export class ImageCache {
     await rm(`${partial}.json`, { force: true });
     await syncDirectory(dir);
     const now = new Date().toISOString();
+    // From here on the work is done: recording it is not cancelled, or the bytes would be orphaned.
     const entry: CacheEntry = {
       key,
       kind: "download",
@@ -306,7 +307,7 @@ export class ImageCache {
     };
     await this.metadata.update((images) => {
       images[key] = entry;
-    }, context.signal);
+    });
     this.log.info(`image ${context.name}: cached ${path} (sha256 ${result.sha256}, ${result.size} bytes)`);
     return entry;
   }
@@ -352,7 +353,7 @@ export class ImageCache {
         this.assertPinned(context, entry, path);
         await this.metadata.update((images) => {
           images[key] = entry;
-        }, signal);
+        });
         return entry;
       },
       { signal: context.signal },
@@ -417,7 +418,7 @@ export class ImageCache {
           };
           await this.metadata.update((images) => {
             images[key] = entry;
-          }, signal);
+          });
           return entry;
         } catch (error) {
           await rm(partial, { force: true });

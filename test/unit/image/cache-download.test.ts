@@ -197,6 +197,31 @@ describe("ImageCache downloads", () => {
     expect(await c.list()).toEqual([result]);
     const metadata = JSON.parse(await readFile(join(cacheDir, "metadata.json"), "utf8"));
     expect(metadata.images[result.key].sha256).toBe(digest);
+    // No pinned digest must not mean "download again every time".
+    expect(await cache({ registry, arch: "amd64" }).ensure(image("ubuntu:24.04", undefined, "other"))).toMatchObject({ path: result.path });
+    expect(server.hitsFor("/noble-amd64.img")).toHaveLength(1);
+  });
+
+  it("concurrent ensures of one image in one process download it once", async () => {
+    server.route("/together.img", { body, chunkDelayMs: 5 });
+    const results = await Promise.all([1, 2, 3].map(() => cache().ensure(image(`${server.origin}/together.img`, digest))));
+    expect(new Set(results.map((r) => r.path)).size).toBe(1);
+    expect(server.hitsFor("/together.img")).toHaveLength(1);
+  });
+
+  it("an aborted download (Ctrl-C) releases the lock, keeps the bytes, and the next run resumes", async () => {
+    server.route("/abort.img", { body, chunkDelayMs: 60 });
+    const controller = new AbortController();
+    const aborted = cache().ensure(image(`${server.origin}/abort.img`, digest), {
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.bytes > 0) controller.abort(new Error("interrupted by the user"));
+      },
+    });
+    await expect(aborted).rejects.toThrow("interrupted by the user");
+    const result = await cache().ensure(image(`${server.origin}/abort.img`, digest));
+    expect(sha256(await readFile(result.path))).toBe(digest);
+    expect(server.hitsFor("/abort.img")[1]!.headers.range).toMatch(/^bytes=[1-9]\d*-$/);
   });
 
   it("fetches the pinned version when the cached one has another digest, keeping the old file", async () => {
