@@ -5,6 +5,7 @@ import { selectSpecEntry } from "./forge-entry.js";
 import { dropOptionalNulls } from "./nulls.js";
 import type { FieldPath } from "./paths.js";
 import { specInvalid } from "./report.js";
+import { hasTemplate } from "./template.js";
 import { parseYaml } from "./yaml-source.js";
 import { zodIssuesToIssues, type Locate } from "./zod-issues.js";
 
@@ -22,10 +23,16 @@ export interface LoadOptions {
   name?: string;
 }
 
+/** Key types are case-insensitive; providers get the canonical lower-case form. */
+function normalizeKeyTypes(spec: Spec): Spec {
+  for (const key of spec.keys ?? []) if (!hasTemplate(key.spec.type)) key.spec.type = key.spec.type.toLowerCase();
+  return spec;
+}
+
 /** Validates the shape of a spec with zod, reporting every problem at once. */
 export function parseSpec(raw: unknown, locate?: LoadedSpec["locate"]): Spec {
   const result = Spec.safeParse(dropOptionalNulls(Spec, raw));
-  if (result.success) return result.data;
+  if (result.success) return normalizeKeyTypes(result.data);
   throw specInvalid(zodIssuesToIssues(Spec, result.error.issues, raw, locate));
 }
 

@@ -209,6 +209,11 @@ describe("parseSpec", () => {
     expect(error.issues[0]?.message).toBe("unknown field `zzzzzz`; allowed: name, engine, default, spec");
   });
 
+  it("normalizes key types to lower case", () => {
+    const spec = parseSpec({ providers: [{ name: "p", engine: "e" }], keys: [{ name: "k", spec: { type: "RSA" } }] });
+    expect(spec.keys?.[0]?.spec.type).toBe("rsa");
+  });
+
   it("accepts free-form providerSpec maps", () => {
     const spec = parseSpec({ providers: [{ name: "p", engine: "e" }], keys: [{ name: "k", spec: { type: "rsa" }, providerSpec: { anything: { goes: 1 } } }] });
     expect(spec.keys?.[0]?.providerSpec).toEqual({ anything: { goes: 1 } });
