@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import pLimit from "p-limit";
-import { Client, type ClientChannel, type SFTPWrapper } from "ssh2";
+// ssh2 is CommonJS; Node ESM sees only some of its names as named exports, so take them from the default.
+import ssh2, { type Client, type ClientChannel, type SFTPWrapper } from "ssh2";
 import { errorMessage } from "../errors.js";
 import { ExecTimeoutError, HostKeyMismatchError, SshConnectionError, type SshEndpoint } from "./errors.js";
 import type { KnownHostsStore } from "./known-hosts.js";
@@ -146,7 +147,7 @@ export class SshSession {
       throw new SshConnectionError(endpoint, `cannot read private key ${privateKeyPath}: ${errorMessage(error)}`, { cause: error, retryable: false });
     }
     this.connectCount += 1;
-    const client = new Client();
+    const client = new ssh2.Client();
     return new Promise<Client>((resolve, reject) => {
       let hostKeyError: HostKeyMismatchError | undefined;
       let settled = false;
@@ -158,6 +159,8 @@ export class SshSession {
       };
       client.once("ready", () => {
         settled = true;
+        // Commands are small request/response exchanges: Nagle's algorithm would hold each one back.
+        client.setNoDelay(true);
         this.liveClient = client;
         resolve(client);
       });

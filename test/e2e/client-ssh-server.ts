@@ -2,12 +2,14 @@ import { spawn } from "node:child_process";
 import { closeSync, fstatSync, fchmodSync, mkdirSync, openSync, readSync, readdirSync, chmodSync, rmSync, statSync, writeSync, lstatSync, type Stats } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { isAbsolute, resolve } from "node:path";
-import { Server, utils, type Attributes, type Connection, type ParsedKey, type SFTPWrapper } from "ssh2";
+import ssh2, { type Attributes, type Connection, type ParsedKey, type SFTPWrapper } from "ssh2";
 
 // A real SSH server on 127.0.0.1 for the client library's tests and benchmark: public-key auth with signature
 // checks, exec through `sh -c` (real exit codes, stdout, stderr, stdin, signals) and an SFTP subsystem on the
 // local filesystem (relative paths resolve against `home`, which is also the commands' working directory).
 
+// ssh2 is CommonJS and Node cannot see Server/utils as named ESM exports.
+const { Server, utils } = ssh2;
 const { OPEN_MODE, STATUS_CODE } = utils.sftp;
 
 export interface LoopbackSshServerOptions {
@@ -58,6 +60,7 @@ export async function startSshServer(options: LoopbackSshServerOptions): Promise
   const server = new Server({ hostKeys: [hostKey] }, (client) => {
     connections += 1;
     open.add(client);
+    (client as unknown as { setNoDelay(noDelay: boolean): void }).setNoDelay(true);
     client.on("close", () => open.delete(client));
     client.on("error", () => undefined);
     client.on("authentication", (ctx) => {
