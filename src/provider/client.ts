@@ -26,6 +26,8 @@ export interface ProviderClientOptions {
   config?: Record<string, unknown>;
   /** Added to the allowlisted environment (e.g. TESTENV_VM_NAME_PREFIX). */
   env?: Record<string, string>;
+  /** The environment the allowlist is taken from and the engine is resolved in; default process.env. */
+  parentEnv?: NodeJS.ProcessEnv;
   cwd: string;
   /** Where the provider's stderr goes, usually {artifactDir}/providers/<name>.log. */
   logFile?: string;
@@ -103,9 +105,10 @@ export class ProviderClient {
         details: { provider: options.name, cwd: options.cwd },
       });
     }
-    const resolved = resolveEngine(options.engine, { cwd: options.cwd, env: { ...process.env, ...options.env } });
+    const parentEnv = options.parentEnv ?? process.env;
+    const resolved = resolveEngine(options.engine, { cwd: options.cwd, env: { ...parentEnv, ...options.env } });
     const stderr = new StderrSink({ ...(options.logFile !== undefined ? { logFile: options.logFile } : {}), ...(options.log ? { log: options.log } : {}) });
-    const env = providerEnvironment(process.env, {
+    const env = providerEnvironment(parentEnv, {
       ...options.env,
       TESTENV_VM_PROVIDER_CONFIG: JSON.stringify(options.config ?? {}),
     });

@@ -9,6 +9,8 @@ export interface ProviderManagerOptions {
   cwd: string;
   /** Added to every provider's environment (TESTENV_VM_TEST_ID, TESTENV_VM_NAME_PREFIX, ...). */
   env?: Record<string, string>;
+  /** The environment the allowlist is taken from and engines are resolved in; default process.env. */
+  parentEnv?: NodeJS.ProcessEnv;
   /** Provider stderr goes to {artifactDir}/providers/<name>.log. */
   artifactDir?: string;
   log?: Logger;
@@ -63,6 +65,7 @@ export class ProviderManager {
       cwd: this.options.cwd,
       ...(provider.spec !== undefined ? { config: provider.spec } : {}),
       ...(this.options.env !== undefined ? { env: this.options.env } : {}),
+      ...(this.options.parentEnv !== undefined ? { parentEnv: this.options.parentEnv } : {}),
       ...(this.options.artifactDir !== undefined ? { logFile: join(this.options.artifactDir, "providers", `${safeFileName(provider.name)}.log`) } : {}),
       ...(this.options.callTimeoutMs !== undefined ? { callTimeoutMs: this.options.callTimeoutMs } : {}),
       ...(this.options.closeGraceMs !== undefined ? { closeGraceMs: this.options.closeGraceMs } : {}),
@@ -126,13 +129,13 @@ function detailOf(requirement: SupportRequirement): { networkKind?: string; keyT
 function unsupportedMessage(client: ProviderClient, requirement: SupportRequirement): string {
   const who = `provider "${client.name}" (${client.capabilities.providerName})`;
   if (!client.supports(requirement.kind, requirement.operation)) {
-    return `NOT_IMPLEMENTED: ${who} does not support ${requirement.operation} for ${requirement.kind} resources; use a provider that does`;
+    return `${who} does not support ${requirement.operation} for ${requirement.kind} resources; use a provider that does`;
   }
   const resource = client.capabilities.resources.find((r) => r.kind === requirement.kind);
   if (requirement.networkKind !== undefined && resource?.networkKinds !== undefined) {
-    return `NOT_IMPLEMENTED: ${who} does not support network kind "${requirement.networkKind}" (supported: ${resource.networkKinds.join(", ")})`;
+    return `${who} does not support network kind "${requirement.networkKind}" (supported: ${resource.networkKinds.join(", ")})`;
   }
-  return `NOT_IMPLEMENTED: ${who} does not support key type "${requirement.keyType}" (supported: ${resource?.keyTypes?.join(", ") ?? "none declared"})`;
+  return `${who} does not support key type "${requirement.keyType}" (supported: ${resource?.keyTypes?.join(", ") ?? "none declared"})`;
 }
 
 function safeFileName(name: string): string {

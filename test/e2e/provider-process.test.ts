@@ -225,6 +225,15 @@ describe("providers written for the original", () => {
     expect((await original.call("key_list", {})).error?.message).toBe("empty response from provider");
   });
 
+  it("passes only the allowlisted environment plus the provider's own variables", async () => {
+    const parentEnv = { PATH: process.env.PATH, HOME: "/home/x", AWS_SECRET_ACCESS_KEY: "s3cret", TESTENV_VM_LOG: "info", FORGE_REPO_PATH: "/src/forge" };
+    const original = await start({ name: "orig", engine: FIXTURE, parentEnv, env: { TESTENV_VM_NAME_PREFIX: "tvm-1" }, config: { a: 1 } });
+    const names = (await original.call("vm_list", {})).resource as string[];
+    expect(names.filter((n) => n !== "PWD" && n !== "SHLVL" && n !== "_")).toEqual(
+      ["FORGE_REPO_PATH", "HOME", "PATH", "TESTENV_VM_LOG", "TESTENV_VM_NAME_PREFIX", "TESTENV_VM_PROVIDER_CONFIG"],
+    );
+  });
+
   it("reads non-JSON success text as the resource", async () => {
     const original = await start({ name: "orig", engine: FIXTURE, env: { FIXTURE_RAW_TEXT: "1" } });
     expect(await original.call("vm_get", { name: "v" })).toEqual({ success: true, resource: "plain words" });
