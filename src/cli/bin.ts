@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { packageVersion } from "../mcp/version.js";
-import { UsageError, parseArgs } from "./args.js";
+import { UsageError, helpCommand, parseArgs } from "./args.js";
 import { COMMANDS, engineFor, reportFailure, type CliIo } from "./commands.js";
 import { EXIT, type ExitCode } from "./exit-codes.js";
 import { commandHelp, mainHelp } from "./help.js";
@@ -41,7 +41,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode
     return await command.run({ ...io, args, engine: () => (engine ??= engineFor(io, args)) });
   } catch (error) {
     if (error instanceof UsageError) {
-      io.stderr.write(`testenv-vm ${first}: ${error.message}\n`);
+      const hint = error.message.includes("--help") ? "" : ` (see '${helpCommand(first)}')`;
+      io.stderr.write(`testenv-vm ${first}: ${error.message}${hint}\n`);
       return EXIT.usage;
     }
     return reportFailure(io, first, error);
