@@ -62,8 +62,8 @@ afterEach(async () => {
 
 describe("image cache across processes", () => {
   it("two processes pulling the same image at once download it once and get the same file", async () => {
-    // ~2.5 s of transfer so the second process arrives while the first holds the lock.
-    server.route("/shared.img", { body, chunkDelayMs: 40 });
+    // ~5 s of transfer so the second process arrives while the first holds the lock, even on a busy host.
+    server.route("/shared.img", { body, chunkDelayMs: 80 });
     const args = [join(work, "cache"), `${server.origin}/shared.img`, digest, caPath];
     const [a, b] = await Promise.all([startChild(args).done, startChild(args).done]);
     expect(a.code, a.stderr).toBe(0);
