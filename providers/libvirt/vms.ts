@@ -185,12 +185,15 @@ export class VmService {
       staticIps: nicInfos.map((nic) => nic.staticIp ?? null),
     };
 
+    const started = Date.now();
+    const lap = (step: string) => this.deps.log.debug(`vm ${name}: ${step}`, { ms: Date.now() - started });
     let defined = false;
     try {
       if (await exists(dir)) await rm(dir, { recursive: true, force: true }); // leftovers of a crashed create
       await mkdir(dir, { recursive: true, mode: 0o755 });
       await mkdir(join(consoleLog, ".."), { recursive: true });
       await createDisk(metadata.disk, baseImage, spec.disk.size);
+      lap("disk ready");
       if (metadata.seedIso) {
         const hostname = guestHostname(spec.cloudInit, this.logicalName(name));
         await buildSeedIso(
@@ -201,6 +204,7 @@ export class VmService {
           },
           metadata.seedIso,
         );
+        lap("seed ISO ready");
       }
       await this.deps.backend.defineDomain(
         domainXml({
@@ -224,6 +228,7 @@ export class VmService {
       );
       defined = true;
       await this.deps.backend.startDomain(name);
+      lap(`domain started (${accelerator})`);
     } catch (error) {
       await this.removeEverything(name, metadata, defined);
       throw error;
@@ -234,6 +239,7 @@ export class VmService {
     const ipBudget = wantsSsh ? sshTimeout : readiness?.tcp ? tcpTimeout : (this.deps.ipWaitMs ?? 120_000);
     const ips = await this.waitForIps(name, nicInfos, ipBudget);
     const ip = ips[0];
+    lap(`addresses: ${ips.map((a) => a ?? "-").join(", ") || "no NIC"}`);
     try {
       if (wantsSsh || readiness?.tcp) {
         if (!ip) {
@@ -241,16 +247,27 @@ export class VmService {
         }
         const target: SshTarget | undefined =
           wantsSsh && privateKeyPath && sshUser ? { host: ip, port: 22, user: sshUser, privateKey: await readPrivateKey(privateKeyPath) } : undefined;
-        if (readiness?.ssh?.enabled && target) await waitForSsh(target, sshTimeout, consoleLog);
-        if (readiness?.tcp) await waitForTcp(ip, readiness.tcp.port, tcpTimeout, consoleLog);
-        if (readiness?.cloudInit?.enabled && target) await waitForCloudInit(target, cloudInitTimeout, consoleLog);
+        if (readiness?.ssh?.enabled && target) {
+          await waitForSsh(target, sshTimeout, consoleLog);
+          lap("ssh ready");
+        }
+        if (readiness?.tcp) {
+          await waitForTcp(ip, readiness.tcp.port, tcpTimeout, consoleLog);
+          lap(`tcp ${readiness.tcp.port} open`);
+        }
+        if (readiness?.cloudInit?.enabled && target) {
+          await waitForCloudInit(target, cloudInitTimeout, consoleLog);
+          lap("cloud-init done");
+        }
       }
     } catch (error) {
       // The VM exists and is recorded; the orchestrator's rollback deletes it. Keep it for the console log meanwhile.
       this.deps.log.warn(`vm ${name} readiness failed: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
       throw error;
     }
-    return this.stateOf(name, metadata, ips, uuid);
+    // Readiness took a while: NICs without an address then (a PXE ROM leases only the first) may have one now.
+    const final = ips.some((a) => a === undefined) && (wantsSsh || readiness?.tcp) ? await this.waitForIps(name, nicInfos, 10_000) : ips;
+    return this.stateOf(name, metadata, final.map((a, index) => a ?? ips[index]), uuid);
   }
 
   private async waitForIps(name: string, nics: readonly NicInfo[], budgetMs: number): Promise<(string | undefined)[]> {

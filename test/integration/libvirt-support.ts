@@ -2,7 +2,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { CallToolResultSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 
 // Drives the built libvirt provider binary over real stdio with the official MCP SDK client, and
@@ -56,7 +56,11 @@ export async function startProvider(env: ProviderEnv): Promise<ProviderProcess> 
   const pid = transport.pid ?? -1;
   const raw = async (tool: string, args: Record<string, unknown> = {}, timeoutMs = 300_000) =>
     (await client.callTool({ name: tool, arguments: args }, CallToolResultSchema, { timeout: timeoutMs })) as CallToolResult;
-  const close = () => client.close();
+  const close = async () => {
+    await client.close();
+    // LIBVIRT_IT_LOG=<dir>: keep each provider process's stderr (debug level) for inspection.
+    if (process.env.LIBVIRT_IT_LOG) appendFileSync(`${process.env.LIBVIRT_IT_LOG}/${env.prefix}.log`, stderr);
+  };
   return {
     pid,
     stderr: () => stderr,
