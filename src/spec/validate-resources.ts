@@ -139,9 +139,14 @@ function checkVmNetworks(report: Report, at: FieldPath, vm: VMResource, context:
 
 const URL_LIKE = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//;
 
+/** Every name an image can be referred to by: its name and its alias. */
+export function imageNamesAndAliases(spec: Spec): string[] {
+  return (spec.images ?? []).flatMap((image) => [image.name, ...(image.spec.alias === undefined ? [] : [image.spec.alias])]);
+}
+
 /** A base image is an image name or alias from `images`, or a path to a disk image file. */
 export function baseImageProblem(value: string, spec: Spec): string | undefined {
-  const images = (spec.images ?? []).flatMap((image) => [image.name, ...(image.spec.alias === undefined ? [] : [image.spec.alias])]);
+  const images = imageNamesAndAliases(spec);
   if (value === "" || images.includes(value)) return undefined;
   if (URL_LIKE.test(value) && !value.startsWith("file://")) {
     return `${JSON.stringify(value)} is a URL; declare it under images (source and sha256) and use the image name here`;

@@ -13,7 +13,7 @@ import {
   type TemplateCategory,
   type TemplateRef,
 } from "./template.js";
-import { baseImageProblem, checkKey, checkNetwork, checkVM, type ResourceCheckContext } from "./validate-resources.js";
+import { baseImageProblem, checkKey, imageNamesAndAliases, checkNetwork, checkVM, type ResourceCheckContext } from "./validate-resources.js";
 import type { Locate } from "./zod-issues.js";
 
 export { logicalNetworkName, vmNetworkNames } from "./validate-resources.js";
@@ -128,7 +128,7 @@ function allowedCategories(path: string): readonly TemplateCategory[] {
 }
 
 function namesFor(spec: Spec, category: Exclude<TemplateCategory, "Env" | "DefaultBaseImage">): string[] {
-  if (category === "Images") return (spec.images ?? []).flatMap((image) => [image.name, ...(image.spec.alias === undefined ? [] : [image.spec.alias])]);
+  if (category === "Images") return imageNamesAndAliases(spec);
   const section: Section = category === "Keys" ? "keys" : category === "Networks" ? "networks" : "vms";
   return resourcesOf(spec, section).map((resource) => resource.name);
 }
