@@ -284,32 +284,67 @@ describe("runtime VMs", () => {
   it("deleteVM refuses a VM from the spec", async () => {
     await expect(env.deleteVM("web")).rejects.toThrow(/comes from the spec/);
   });
+});
 
-  it("deleting the environment removes a runtime VM whose test process was SIGKILLed", async () => {
-    const script = join(root, "orphan.mjs");
+describe("a test process that dies", () => {
+  // Its own environment, whose stub takes a while to create VMs, so a process can also be killed half-way.
+  const crashID = `client-crash-${randomBytes(4).toString("hex")}`;
+  const crashStore = join(root, "crash-store.json");
+  const crashState = (): EnvironmentState => JSON.parse(readFileSync(join(stateDir, "state", `testenv-${crashID}.json`), "utf8")) as EnvironmentState;
+  const crashVms = (): string[] => Object.keys(readStubStore(crashStore)?.vms ?? {}).sort();
+
+  /** Starts a process that creates a runtime VM in the crash environment; resolves when `ready()` says so. */
+  async function creator(name: string, ready: (stdout: string) => boolean): Promise<void> {
+    const script = join(root, `${name}.mjs`);
     const clientUrl = pathToFileURL(resolve(import.meta.dirname, "../../dist/src/client/index.js")).href;
     writeFileSync(
       script,
       `import { openEnvironment } from ${JSON.stringify(clientUrl)};\n` +
-        `const env = await openEnvironment({ testID: ${JSON.stringify(testID)}, stateDir: ${JSON.stringify(stateDir)} });\n` +
-        `await env.createVM("orphan", ${JSON.stringify(runtimeSpec("orphan"))});\n` +
+        `const env = await openEnvironment({ testID: ${JSON.stringify(crashID)}, stateDir: ${JSON.stringify(stateDir)} });\n` +
+        `process.stdout.write("opened\\n");\n` +
+        `await env.createVM(${JSON.stringify(name)}, ${JSON.stringify(runtimeSpec(name))});\n` +
         `process.stdout.write("created\\n");\nsetInterval(() => {}, 1000);\n`,
     );
     const child = spawn(process.execPath, [script], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
     let stderr = "";
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    await new Promise<void>((resolveCreated, reject) => {
-      child.stdout.on("data", (chunk: Buffer) => chunk.toString().includes("created") && resolveCreated());
-      child.once("exit", (code) => reject(new Error(`child exited ${code} before creating: ${stderr}`)));
+    const exited = new Promise((r) => child.once("exit", r));
+    await new Promise<void>((resolveReady, reject) => {
+      const poll = setInterval(() => ready(stdout) && (clearInterval(poll), resolveReady()), 50);
+      child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+      child.once("exit", (code) => (clearInterval(poll), reject(new Error(`creator exited ${code}: ${stderr}`))));
     });
     child.kill("SIGKILL");
-    await new Promise((r) => child.once("exit", r));
-    expect(state().resources.vms.orphan).toMatchObject({ status: "ready", runtime: true });
-    expect(storedVms()).toContain(`${env.prefix}-orphan`);
+    await exited;
+  }
 
-    await env.close();
-    await orchestrator.delete({ testID }, { stateDir });
-    expect(storedVms()).toEqual([]);
-    expect(existsSync(join(stateDir, "state", `testenv-${testID}.json`))).toBe(false);
+  it("deleting the environment removes runtime VMs whose creator was SIGKILLed, after and during createVM", async () => {
+    await orchestrator.create({
+      testID: crashID,
+      stage: "e2e",
+      tmpDir,
+      rootDir: root,
+      metadata: {},
+      env: {},
+      spec: {
+        providers: [{ name: "stub", engine: "testenv-vm-provider-stub", spec: { store: crashStore, delayMs: { vm_create: 1500 } } }],
+        keys: [{ name: "vm-ssh", spec: { type: "ed25519" } }],
+        networks: [{ name: "net", kind: "bridge", spec: { cidr: "192.168.100.1/24" } }],
+      },
+    });
+    const prefix = crashState().prefix;
+
+    await creator("orphan", (out) => out.includes("created"));
+    expect(crashState().resources.vms.orphan).toMatchObject({ status: "ready", runtime: true });
+    expect(crashVms()).toEqual([`${prefix}-orphan`]);
+
+    await creator("midway", (out) => out.includes("opened") && crashState().resources.vms.midway?.status === "creating");
+    expect(crashState().resources.vms.midway).toMatchObject({ status: "creating", runtime: true });
+
+    await orchestrator.delete({ testID: crashID }, { stateDir });
+    expect(crashVms()).toEqual([]);
+    expect(readStubStore(crashStore)?.networks).toEqual({});
+    expect(existsSync(join(stateDir, "state", `testenv-${crashID}.json`))).toBe(false);
   });
 });
