@@ -191,10 +191,17 @@ function requestOnce(url: URL, headers: Record<string, string>, options: Downloa
       ...(options.ca === undefined ? {} : { ca: [...rootCertificates, options.ca.toString()] }),
       signal: options.signal,
     });
+    let response: IncomingMessage | undefined;
     req.setTimeout(options.fetchTimeoutMs, () => {
-      req.destroy(new RetryableError(`no data from ${url.href} for ${options.fetchTimeoutMs} ms`));
+      const stalled = new RetryableError(`no data from ${url.href} for ${options.fetchTimeoutMs} ms`);
+      // Fail the body stream with this error first, so the reader reports a stall rather than "aborted".
+      response?.destroy(stalled);
+      req.destroy(stalled);
     });
-    req.once("response", resolve);
+    req.once("response", (res) => {
+      response = res;
+      resolve(res);
+    });
     req.once("error", reject);
     req.end();
   });

@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 
 import type { ImageResource } from "../../../api/spec.js";
 import { TestenvError } from "../../../src/errors.js";
+import { createLogger } from "../../../src/log.js";
 import { type ImageProgress, ImageCache } from "../../../src/image/cache.js";
 import { type TestServer, startServer } from "./https-server.js";
 
@@ -123,6 +124,16 @@ describe("ImageCache downloads", () => {
     expect(sha256(await readFile(result.path))).toBe(sha256(body));
     expect(server.hitsFor("/later.img")[1]!.headers.range).toMatch(/^bytes=[1-9]\d*-$/);
     expect((await filesIn(cacheDir)).some((f) => f.endsWith(".partial"))).toBe(false);
+  });
+
+  it("gives up on a stalled transfer after fetchTimeoutMs and resumes it", async () => {
+    server.route("/stall.img", { body, plan: [{ stallAfter: 128 * 1024 }] });
+    const warnings: string[] = [];
+    const log = { ...createLogger("test"), warn: (message: string) => void warnings.push(message) };
+    const result = await cache({ fetchTimeoutMs: 500, log }).ensure(image(`${server.origin}/stall.img`, digest));
+    expect(warnings.join("\n")).toContain(`no data from ${server.origin}/stall.img for 500 ms`);
+    expect(sha256(await readFile(result.path))).toBe(digest);
+    expect(server.hitsFor("/stall.img")[1]!.headers.range).toMatch(/^bytes=[1-9]\d*-$/);
   });
 
   it("restarts from zero when the server has no validator to resume against", async () => {

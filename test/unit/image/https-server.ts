@@ -13,7 +13,7 @@ import { promisify } from "node:util";
 const run = promisify(execFile);
 
 /** What the server does for one request; requests beyond the plan are served normally. */
-export type Step = "ok" | { status: number } | { cutAfter: number } | { redirect: string };
+export type Step = "ok" | { status: number } | { cutAfter: number } | { stallAfter: number } | { redirect: string };
 
 export interface Route {
   body: Buffer;
@@ -69,7 +69,7 @@ export async function startServer(credentials?: { key: string; cert: string }): 
     if (route === undefined) return void res.writeHead(404).end("no such route");
     if (typeof step === "object" && "status" in step) return void res.writeHead(step.status).end(`planned ${step.status}`);
     if (typeof step === "object" && "redirect" in step) return void res.writeHead(302, { location: step.redirect }).end();
-    serveBody(req, res, route, typeof step === "object" ? step.cutAfter : undefined);
+    serveBody(req, res, route, typeof step === "object" ? step : undefined);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
@@ -87,7 +87,7 @@ export async function startServer(credentials?: { key: string; cert: string }): 
   };
 }
 
-function serveBody(req: IncomingMessage, res: ServerResponse, route: Route, cutAfter: number | undefined): void {
+function serveBody(req: IncomingMessage, res: ServerResponse, route: Route, fault: { cutAfter: number } | { stallAfter: number } | undefined): void {
   const etag = `"${route.body.length}-v1"`;
   const headers: Record<string, string | number> = { "content-type": "application/octet-stream", "last-modified": new Date(0).toUTCString() };
   if (route.etag !== false) headers.etag = etag;
@@ -105,11 +105,13 @@ function serveBody(req: IncomingMessage, res: ServerResponse, route: Route, cutA
   const body = route.body.subarray(start);
   headers["content-length"] = body.length;
   res.writeHead(start > 0 ? 206 : 200, headers);
-  void writeChunks(res, body, route.chunkDelayMs ?? 0, cutAfter);
+  void writeChunks(res, body, route.chunkDelayMs ?? 0, fault);
 }
 
-async function writeChunks(res: ServerResponse, body: Buffer, delayMs: number, cutAfter: number | undefined): Promise<void> {
-  const limit = cutAfter ?? body.length;
+async function writeChunks(res: ServerResponse, body: Buffer, delayMs: number, fault: { cutAfter: number } | { stallAfter: number } | undefined): Promise<void> {
+  const cutAfter = fault && "cutAfter" in fault ? fault.cutAfter : undefined;
+  const stallAfter = fault && "stallAfter" in fault ? fault.stallAfter : undefined;
+  const limit = cutAfter ?? stallAfter ?? body.length;
   for (let offset = 0; offset < limit; offset += 64 * 1024) {
     const chunk = body.subarray(offset, Math.min(offset + 64 * 1024, limit));
     if (!res.write(chunk)) await new Promise((resolve) => res.once("drain", resolve));
@@ -121,5 +123,7 @@ async function writeChunks(res: ServerResponse, body: Buffer, delayMs: number, c
     res.socket?.destroy();
     return;
   }
+  // A stalled transfer: the connection stays open and silent until the client gives up.
+  if (stallAfter !== undefined) return;
   res.end();
 }
