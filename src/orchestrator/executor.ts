@@ -92,7 +92,7 @@ export async function createResource(ctx: ExecutionContext, ref: ResourceRef & {
   let request: Record<string, unknown>;
   try {
     const rendered = renderTemplates(resource, ctx.templates, path);
-    const issues = validateLate(ref.kind, rendered, ctx.spec);
+    const issues = validateLate(ref.kind, rendered, ctx.spec, { prefix: ctx.state.prefix });
     if (issues.length > 0) {
       ctx.state.resources[GROUP_OF[ref.kind]][ref.name] = record;
       return await fail("INVALID_SPEC", `${ref.kind} ${ref.name}: phase 2 validation failed:\n${formatIssues(issues)}`);
