@@ -39,6 +39,8 @@ export interface NetworkRecord {
   dnsmasq?: DnsmasqRecord;
   /** An address we put on someone else's bridge so dnsmasq can serve it; removed on delete. */
   addedAddress?: { iface: string; address: string; prefixLength: number };
+  /** Set until create finished; such a record only tells delete where to look. */
+  creating?: boolean;
 }
 
 export interface NetworkDeps {
@@ -140,57 +142,46 @@ export class NetworkService {
     const name = checkResourceName("network", request.name);
     const plan = planNetwork(request.kind, request.spec);
     if ((await this.record(name)) || (await this.deps.backend.networkXml(name)) !== undefined) throw alreadyExists("network", name);
-    const base: Omit<NetworkRecord, "interfaceName"> = {
+    const bridged = plan.kind === "dnsmasq" || plan.forwardMode === "bridge";
+    const iface = bridged ? await this.resolveAttach(plan.attachTo ?? "") : this.bridgeNameFor(name);
+    if (!bridged && (await getLink(iface))) throw alreadyExists("bridge interface", iface);
+    let record: NetworkRecord = {
       name,
       requestedKind: plan.requestedKind,
       kind: plan.kind,
       ...(plan.forwardMode ? { forwardMode: plan.forwardMode } : {}),
+      interfaceName: iface,
       ...(plan.attachTo ? { attachTo: plan.attachTo } : {}),
       ...(plan.ip ? { cidr: plan.ip.cidr, gateway: plan.ip.gateway, prefixLength: plan.ip.prefixLength } : {}),
       createdAt: new Date().toISOString(),
+      creating: true,
     };
-    let record: NetworkRecord;
-    if (plan.kind === "bridge") {
-      const iface = this.bridgeNameFor(name);
-      if (await getLink(iface)) throw alreadyExists("bridge interface", iface);
-      await createBridge(iface, plan.mtu);
-      try {
+    // Recorded before anything exists, so a delete after a crash mid-create still knows what to look for.
+    await this.deps.records.write("networks", name, record);
+    try {
+      if (plan.kind === "bridge") {
+        await createBridge(iface, plan.mtu);
         if (plan.ip) await addAddress(iface, plan.ip.gateway, plan.ip.prefixLength);
         await setUp(iface);
-      } catch (error) {
-        await deleteLink(iface).catch(() => undefined);
-        throw error;
-      }
-      record = { ...base, interfaceName: iface };
-    } else if (plan.kind === "libvirt") {
-      const bridged = plan.forwardMode === "bridge";
-      const iface = bridged ? await this.resolveAttach(plan.attachTo ?? "") : this.bridgeNameFor(name);
-      if (!bridged && (await getLink(iface))) throw alreadyExists("bridge interface", iface);
-      await this.deps.backend.defineNetwork(libvirtNetworkXml({ name, plan, bridge: iface }));
-      let extra: Partial<NetworkRecord> = {};
-      try {
+      } else if (plan.kind === "libvirt") {
+        await this.deps.backend.defineNetwork(libvirtNetworkXml({ name, plan, bridge: iface }));
         await this.deps.backend.startNetwork(name);
-        if (bridged && (plan.dhcp || plan.dns || plan.tftp)) extra = await this.startDnsmasqFor(name, iface, plan);
-      } catch (error) {
-        await this.deps.backend.destroyNetwork(name).catch(() => undefined);
-        await this.deps.backend.undefineNetwork(name).catch(() => undefined);
-        throw error;
+        if (bridged && (plan.dhcp || plan.dns || plan.tftp)) record = { ...record, ...(await this.startDnsmasqFor(name, iface, plan)) };
+      } else {
+        record = { ...record, ...(await this.startDnsmasqFor(name, iface, plan)) };
       }
-      record = { ...base, interfaceName: iface, ...extra };
-    } else {
-      const iface = await this.resolveAttach(plan.attachTo ?? "");
-      record = { ...base, interfaceName: iface, ...(await this.startDnsmasqFor(name, iface, plan)) };
-    }
-    try {
+      delete record.creating;
       await this.deps.records.write("networks", name, record);
     } catch (error) {
-      await this.teardown(record);
+      await this.teardown(record).catch((cleanup: unknown) => this.deps.log.warn(`cleanup of network ${name} failed: ${String(cleanup)}`));
+      await this.deps.records.remove("networks", name);
       throw error;
     }
     return this.stateOf(record);
   }
 
   private async status(record: NetworkRecord): Promise<"active" | "inactive" | "missing"> {
+    if (record.creating) return "missing";
     if (record.kind === "libvirt") {
       if ((await this.deps.backend.networkXml(record.name)) === undefined) return "missing";
       if (!(await this.deps.backend.networkActive(record.name))) return "inactive";
@@ -278,11 +269,21 @@ export class NetworkService {
     return states;
   }
 
-  private async teardown(record: NetworkRecord): Promise<void> {
-    if (record.dnsmasq) {
-      await stopDnsmasq(record.dnsmasq.identity);
-      await rm(record.dnsmasq.dir, { recursive: true, force: true });
+  /** A dnsmasq started for `name` whose identity never reached the record (crash mid-create): found by its pid file. */
+  private async orphanDnsmasq(name: string): Promise<ProcessIdentity | undefined> {
+    const pidFile = join(this.deps.dataDir, "dnsmasq", name, "dnsmasq.pid");
+    try {
+      const identity = await readIdentity(Number((await readFile(pidFile, "utf8")).trim()));
+      return identity?.cmdline.includes(`--pid-file=${pidFile}`) ? identity : undefined;
+    } catch {
+      return undefined;
     }
+  }
+
+  private async teardown(record: NetworkRecord): Promise<void> {
+    const dnsmasq = record.dnsmasq?.identity ?? (await this.orphanDnsmasq(record.name));
+    if (dnsmasq) await stopDnsmasq(dnsmasq);
+    await rm(join(this.deps.dataDir, "dnsmasq", record.name), { recursive: true, force: true });
     if (record.addedAddress) await removeAddress(record.addedAddress.iface, record.addedAddress.address, record.addedAddress.prefixLength);
     if (record.kind === "libvirt") {
       await this.deps.backend.destroyNetwork(record.name);
