@@ -8,6 +8,8 @@ import { createLogger, type Logger } from "../../src/log.js";
 export interface ProviderContext {
   /** ProviderConfig.spec from the user's spec (TESTENV_VM_PROVIDER_CONFIG, JSON). */
   config: Record<string, unknown>;
+  /** ProviderConfig.name in the user's spec (TESTENV_VM_PROVIDER_NAME), for messages that point at the spec. */
+  configName: string | undefined;
   testID: string | undefined;
   prefix: string | undefined;
   artifactDir: string | undefined;
@@ -17,6 +19,7 @@ export interface ProviderContext {
 
 export const PROVIDER_ENV = {
   config: "TESTENV_VM_PROVIDER_CONFIG",
+  configName: "TESTENV_VM_PROVIDER_NAME",
   testID: "TESTENV_VM_TEST_ID",
   prefix: "TESTENV_VM_NAME_PREFIX",
   artifactDir: "TESTENV_VM_ARTIFACT_DIR",
@@ -43,6 +46,7 @@ export function readProviderContext(providerName: string, env: NodeJS.ProcessEnv
   }
   return {
     config,
+    configName: env[PROVIDER_ENV.configName] || undefined,
     testID: env[PROVIDER_ENV.testID] || undefined,
     prefix: env[PROVIDER_ENV.prefix] || undefined,
     artifactDir: env[PROVIDER_ENV.artifactDir] || undefined,
@@ -55,7 +59,8 @@ export function readProviderContext(providerName: string, env: NodeJS.ProcessEnv
 export function parseProviderConfig<T>(schema: z.ZodType<T>, context: ProviderContext, providerName: string): T {
   const result = schema.safeParse(context.config);
   if (!result.success) {
-    const fields = result.error.issues.map((i) => `providers[${providerName}].spec.${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
+    const name = context.configName ?? providerName;
+    const fields = result.error.issues.map((i) => `providers[${name}].spec.${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
     throw new ProviderConfigError(`invalid provider config: ${fields}`);
   }
   return result.data;

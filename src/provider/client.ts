@@ -111,6 +111,7 @@ export class ProviderClient {
     const env = providerEnvironment(parentEnv, {
       ...options.env,
       TESTENV_VM_PROVIDER_CONFIG: JSON.stringify(options.config ?? {}),
+      TESTENV_VM_PROVIDER_NAME: options.name,
     });
     const transport = new ChildProcessTransport({
       command: resolved.command,

@@ -207,7 +207,7 @@ describe("stub provider process", () => {
     expect((error as TestenvError).code).toBe("PROVIDER_SPAWN_FAILED");
     expect((error as TestenvError).message).toContain('failed to start provider "misconfigured"');
     expect((error as TestenvError).message).toContain("exited with code 1");
-    expect((error as TestenvError).message).toContain("providers[stub].spec.sshEndpoint.port");
+    expect((error as TestenvError).message).toContain("providers[misconfigured].spec.sshEndpoint.port");
   });
 });
 
@@ -230,7 +230,7 @@ describe("providers written for the original", () => {
     const original = await start({ name: "orig", engine: FIXTURE, parentEnv, env: { TESTENV_VM_NAME_PREFIX: "tvm-1" }, config: { a: 1 } });
     const names = (await original.call("vm_list", {})).resource as string[];
     expect(names.filter((n) => n !== "PWD" && n !== "SHLVL" && n !== "_")).toEqual(
-      ["FORGE_REPO_PATH", "HOME", "PATH", "TESTENV_VM_LOG", "TESTENV_VM_NAME_PREFIX", "TESTENV_VM_PROVIDER_CONFIG"],
+      ["FORGE_REPO_PATH", "HOME", "PATH", "TESTENV_VM_LOG", "TESTENV_VM_NAME_PREFIX", "TESTENV_VM_PROVIDER_CONFIG", "TESTENV_VM_PROVIDER_NAME"],
     );
   });
 
@@ -290,7 +290,7 @@ describe("ProviderManager", () => {
     expect(error).toBeInstanceOf(TestenvError);
     expect((error as TestenvError).code).toBe("PROVIDER_SPAWN_FAILED");
     expect((error as TestenvError).message).toContain('failed to start provider "bad"');
-    expect((error as TestenvError).message).toContain("providers[stub].spec.faults");
+    expect((error as TestenvError).message).toContain("providers[bad].spec.faults");
     expect(manager.names()).toEqual([]);
     expect(readFileSync(join(dir, "artifacts", "providers", "bad.log"), "utf8")).toContain("invalid provider config");
     // The good one's log shows it started, and it is gone now.
