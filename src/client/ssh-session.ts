@@ -70,7 +70,14 @@ export class SshSession {
     );
     this.sftpSession = opening;
     opening.then(
-      (sftp) => sftp.once("close", () => this.sftpSession === opening && (this.sftpSession = undefined)),
+      (sftp) => {
+        const forget = (): void => {
+          if (this.sftpSession === opening) this.sftpSession = undefined;
+        };
+        sftp.once("close", forget);
+        // A failed SFTP session must not take the process down; the next transfer opens a new one.
+        sftp.on("error", forget);
+      },
       () => this.sftpSession === opening && (this.sftpSession = undefined),
     );
     return opening;
@@ -218,8 +225,17 @@ function collect(
       exitCode = code;
       if (signalName !== undefined) signal = signalName;
     });
+    channel.on("error", (error: Error) => {
+      if (timer) clearTimeout(timer);
+      reject(new SshConnectionError(endpoint, `channel failed while running ${commandLine}: ${error.message}`, { cause: error, retryable: false }));
+    });
     channel.once("close", () => {
       if (timer) clearTimeout(timer);
+      if (exitCode === null && signal === undefined) {
+        // No exit status: the connection went away under the command, which may or may not have run.
+        reject(new SshConnectionError(endpoint, `connection lost while running ${commandLine}; it may or may not have run`, { retryable: false }));
+        return;
+      }
       resolve({ stdout: text(stdout), stderr: text(stderr), exitCode, ...(signal === undefined ? {} : { signal }) });
     });
     if (options.timeoutMs !== undefined) {

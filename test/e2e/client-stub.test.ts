@@ -7,7 +7,7 @@ import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TestEnvArtifact } from "../../api/forge.js";
 import type { EnvironmentState } from "../../api/state.js";
-import { ExecError, ExecTimeoutError, HostKeyMismatchError, openEnvironment, type Environment, type VMSpec } from "../../src/client/index.js";
+import { ExecError, ExecTimeoutError, HostKeyMismatchError, SshConnectionError, openEnvironment, type Environment, type VMSpec } from "../../src/client/index.js";
 import { Orchestrator } from "../../src/orchestrator/orchestrator.js";
 import { readStubStore } from "../helpers/stub-store.js";
 import { generateHostKey, startSshServer, type LoopbackSshServer } from "./client-ssh-server.js";
@@ -174,6 +174,19 @@ describe("exec", () => {
     await new Promise((r) => setTimeout(r, 100));
     expect((await vm.exec("echo again")).stdout).toBe("again\n");
     expect(vm.connectionCount).toBe(2);
+  });
+
+  it("a connection lost under a running command is an SshConnectionError, not a result", async () => {
+    await using own = await openEnvironment({ testID, stateDir });
+    const vm = own.vm("web");
+    await vm.exec("true");
+    const running = vm.exec("sleep 5; echo done").catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 300));
+    server.dropConnections();
+    const error = await running;
+    expect(error).toBeInstanceOf(SshConnectionError);
+    expect((error as SshConnectionError).message).toMatch(/may or may not have run/);
+    expect((await vm.exec("echo back")).stdout).toBe("back\n");
   });
 
   it("waitReady returns once SSH works (no cloud-init on this host)", async () => {
