@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -104,6 +104,29 @@ describe("stub provider process", () => {
     expect(readFileSync(key.publicKeyPath, "utf8")).toBe(`${key.publicKey}\n`);
     expect((await stub.call("key_delete", { name: "real" })).success).toBe(true);
     expect(existsSync(key.privateKeyPath)).toBe(false);
+  });
+
+  it("returns results larger than the original's 64 KiB line limit intact", async () => {
+    const stub = await start();
+    const comment = "c".repeat(500);
+    for (let i = 0; i < 150; i++) expect((await stub.call("key_create", { name: `key-${i}`, spec: { type: "rsa", comment } })).success).toBe(true);
+    const listed = (await stub.call("key_list", {})).resource as KeyState[];
+    expect(JSON.stringify(listed).length).toBeGreaterThan(64 * 1024);
+    expect(listed).toHaveLength(150);
+  });
+
+  it("starts a go:// engine through the go toolchain on PATH", async () => {
+    // A stand-in `go` that runs the stub for `go run <module>@<version> --mcp`, recording its argv.
+    const binDir = join(dir, "fake-go");
+    mkdirSync(binDir);
+    writeFileSync(
+      join(binDir, "go"),
+      `#!/bin/sh\necho "$@" > "${join(dir, "go-argv")}"\nshift 2\nexec "${process.execPath}" "${STUB_BIN}" "$@"\n`,
+      { mode: 0o755 },
+    );
+    const stub = await start({ name: "go", engine: "go://github.com/acme/tool/cmd/provider@v1.2.3", parentEnv: { PATH: binDir } });
+    expect(stub.capabilities.providerName).toBe("stub");
+    expect(readFileSync(join(dir, "go-argv"), "utf8")).toBe("run github.com/acme/tool/cmd/provider@v1.2.3 --mcp\n");
   });
 
   it("keeps error codes across the wire", async () => {
