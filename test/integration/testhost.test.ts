@@ -76,6 +76,7 @@ describeIfTestHost("libvirt test host + tiny image (plain virsh)", () => {
   let key: Buffer;
   let publicKey: string;
   const domains: string[] = [];
+  let subnet = ""; // "192.168.N" of the test network
 
   beforeAll(async () => {
     images = ensureTestImages(["tiny", "pxe"]);
@@ -124,6 +125,7 @@ describeIfTestHost("libvirt test host + tiny image (plain virsh)", () => {
       try {
         await virsh("net-define", file);
         await virsh("net-start", NET);
+        subnet = `192.168.${octet}`;
         return;
       } catch (err) {
         lastError = err;
@@ -133,7 +135,8 @@ describeIfTestHost("libvirt test host + tiny image (plain virsh)", () => {
     throw new Error(`could not start a libvirt network for the test: ${String(lastError)}`);
   }
 
-  async function makeSeed(name: string, hostname: string): Promise<string> {
+  // networkConfig: optional network-config (v2) file content
+  async function makeSeed(name: string, hostname: string, networkConfig?: string): Promise<string> {
     const seedDir = mkdtempSync(path.join(work, `seed-${name}-`));
     writeFileSync(path.join(seedDir, "meta-data"), `instance-id: iid-${name}\nlocal-hostname: ignored-${name}\n`);
     writeFileSync(
@@ -141,6 +144,7 @@ describeIfTestHost("libvirt test host + tiny image (plain virsh)", () => {
       [
         "#cloud-config",
         `hostname: ${hostname}`,
+        "disable_root: false", // real cloud-init would otherwise put a "login as debian" command on root's key
         "users:",
         "  - default",
         "  - name: tester",
@@ -156,23 +160,30 @@ describeIfTestHost("libvirt test host + tiny image (plain virsh)", () => {
         "",
       ].join("\n"),
     );
+    const files = [path.join(seedDir, "user-data"), path.join(seedDir, "meta-data")];
+    if (networkConfig !== undefined) {
+      writeFileSync(path.join(seedDir, "network-config"), networkConfig);
+      files.push(path.join(seedDir, "network-config"));
+    }
     const iso = path.join(work, `${name}-seed.iso`);
-    await run("xorriso", [
-      "-as", "genisoimage", "-output", iso, "-volid", "CIDATA", "-joliet", "-rock",
-      path.join(seedDir, "user-data"), path.join(seedDir, "meta-data"),
-    ]);
+    await run("xorriso", ["-as", "genisoimage", "-output", iso, "-volid", "CIDATA", "-joliet", "-rock", ...files]);
     return iso;
   }
 
-  async function boot(firmware: "bios" | "efi" | "pxe"): Promise<Booted> {
-    const name = firmware;
-    const dom = `tvmth-${firmware}-${SUFFIX}`;
+  async function boot(
+    firmware: "bios" | "efi" | "pxe",
+    image: "tiny" | "debian-ci" = "tiny",
+    secondNic?: { mac: string; networkConfig: string },
+  ): Promise<Booted> {
+    const name = image === "tiny" ? firmware : image;
+    const dom = `tvmth-${name}-${SUFFIX}`;
     domains.push(dom);
-    const seed = await makeSeed(firmware, `th-${firmware}`);
+    const seed = await makeSeed(name, `th-${name}`, secondNic?.networkConfig);
     let disk = "";
     if (firmware !== "pxe") {
       const overlay = path.join(work, `${name}.qcow2`);
-      await run("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", images.tiny, overlay]);
+      const base = image === "tiny" ? images.tiny : images.debianCi;
+      await run("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", base, overlay]);
       disk = `<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${overlay}'/><target dev='vda' bus='virtio'/></disk>`;
     }
     const os =
@@ -183,8 +194,8 @@ describeIfTestHost("libvirt test host + tiny image (plain virsh)", () => {
         : `<os><type arch='x86_64' machine='pc'>hvm</type><boot dev='${firmware === "pxe" ? "network" : "hd"}'/></os>`;
     const xml = `<domain type='qemu'>
   <name>${dom}</name>
-  <memory unit='MiB'>256</memory>
-  <vcpu>1</vcpu>
+  <memory unit='MiB'>${image === "tiny" ? 256 : 1024}</memory>
+  <vcpu>${image === "tiny" ? 1 : 2}</vcpu>
   ${os}
   <features><acpi/><apic/></features>
   <on_poweroff>destroy</on_poweroff>
@@ -194,6 +205,7 @@ describeIfTestHost("libvirt test host + tiny image (plain virsh)", () => {
     <disk type='file' device='cdrom'><driver name='qemu' type='raw'/><source file='${seed}'/>
       <target dev='sda' bus='scsi'/><readonly/></disk>
     <interface type='network'><source network='${NET}'/><model type='virtio'/></interface>
+    ${secondNic ? `<interface type='network'><mac address='${secondNic.mac}'/><source network='${NET}'/><model type='virtio'/></interface>` : ""}
     <serial type='pty'><log file='${path.join(work, `${name}.serial.log`)}' append='off'/><target port='0'/></serial>
     <console type='pty'><target type='serial' port='0'/></console>
     <memballoon model='none'/>
@@ -204,25 +216,25 @@ describeIfTestHost("libvirt test host + tiny image (plain virsh)", () => {
     await virsh("define", file);
     const t0 = Date.now();
     await virsh("start", dom);
-    const ip = await waitFor(`an IPv4 lease for ${dom}`, 300_000, async () => {
+    const ip = await waitFor(`an IPv4 lease for ${dom}`, 900_000, async () => {
       const out = await virsh("domifaddr", dom).catch(() => "");
       return /ipv4\s+([\d.]+)\//.exec(out)?.[1];
     });
     const secondsToIp = (Date.now() - t0) / 1000;
-    await waitFor(`SSH on ${ip}`, 300_000, () =>
+    await waitFor(`SSH on ${ip}`, 900_000, () =>
       sshExec(ip, "root", key, "true").then(
         () => true,
         () => undefined,
       ),
     );
     const secondsToSsh = (Date.now() - t0) / 1000;
-    process.stderr.write(`testhost: ${firmware} tiny VM: IP after ${secondsToIp.toFixed(1)} s, SSH after ${secondsToSsh.toFixed(1)} s\n`);
+    process.stderr.write(`testhost: ${firmware} ${image} VM: IP after ${secondsToIp.toFixed(1)} s, SSH after ${secondsToSsh.toFixed(1)} s\n`);
     return { ip, secondsToIp, secondsToSsh };
   }
 
   async function expectSeedApplied(ip: string, hostname: string): Promise<void> {
     expect((await sshExec(ip, "root", key, "hostname")).trim()).toBe(hostname);
-    expect((await sshExec(ip, "root", key, "cloud-init status --wait")).trim()).toBe("status: done");
+    expect((await sshExec(ip, "root", key, "cloud-init status --wait")).trim()).toContain("status: done");
     expect(await sshExec(ip, "root", key, "cat /etc/testenv/hello.txt")).toBe("written by write_files\n");
     expect((await sshExec(ip, "root", key, "stat -c %a /etc/testenv/hello.txt")).trim()).toBe("600");
     expect((await sshExec(ip, "root", key, "cat /root/runcmd-ok")).trim()).toBe(`runcmd ran on ${hostname}`);
@@ -234,9 +246,15 @@ describeIfTestHost("libvirt test host + tiny image (plain virsh)", () => {
     expect((await sshExec(ip, "tester", key, "id -un")).trim()).toBe("tester");
   }
 
-  it("boots the tiny image with BIOS and applies the NoCloud seed", async () => {
-    const { ip } = await boot("bios");
+  it("boots the tiny image with BIOS and applies the NoCloud seed (DHCP eth0, static eth1)", async () => {
+    const mac = "52:54:00:7e:57:01";
+    // eth0: no entry, so DHCP; the second NIC is matched by MAC and gets a static address below the DHCP range
+    const networkConfig = `version: 2\nethernets:\n  second:\n    match:\n      macaddress: "${mac}"\n    addresses: [${subnet}.5/24]\n`;
+    const { ip } = await boot("bios", "tiny", { mac, networkConfig });
     await expectSeedApplied(ip, "th-bios");
+    const addrs = await sshExec(ip, "root", key, "ip -4 -o addr show");
+    expect(addrs).toMatch(new RegExp(`eth0\\s+inet ${ip.replace(/\./g, "\\.")}/24`));
+    expect(addrs).toMatch(new RegExp(`eth1\\s+inet ${subnet.replace(/\./g, "\\.")}\\.5/24`));
   });
 
   it("boots the tiny image with UEFI (OVMF, secure boot off)", async () => {
@@ -250,4 +268,11 @@ describeIfTestHost("libvirt test host + tiny image (plain virsh)", () => {
     expect((await sshExec(ip, "root", key, "cat /proc/cmdline"))).toContain("console=ttyS0");
     await expectSeedApplied(ip, "th-pxe");
   });
+
+  it("boots the debian-ci image and real cloud-init applies the same NoCloud seed", async () => {
+    images = ensureTestImages("debian-ci");
+    const { ip } = await boot("bios", "debian-ci");
+    expect(await sshExec(ip, "root", key, "cloud-init --version 2>&1")).toMatch(/cloud-init \d+/);
+    await expectSeedApplied(ip, "th-debian-ci");
+  }, 1_500_000); // real cloud-init under TCG: ~75 s to SSH on an idle host, ~5 min on a loaded one
 });
