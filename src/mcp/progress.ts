@@ -20,7 +20,8 @@ export function progressReporter(
   return (event) => {
     progress += 1;
     const finished = event.kind === "phase" && event.status === "done" && event.phase !== undefined && event.phase === event.totalPhases;
-    const where = event.phase !== undefined && event.totalPhases !== undefined ? `[phase ${event.phase}/${event.totalPhases}] ` : "";
+    // Phase events already say "phase k/n"; resource events get it as a prefix so each line stands alone.
+    const where = event.kind !== "phase" && event.phase !== undefined && event.totalPhases !== undefined ? `[phase ${event.phase}/${event.totalPhases}] ` : "";
     send({
       method: "notifications/progress",
       params: { progressToken, progress, ...(finished ? { total: progress } : {}), message: `${where}${event.message}` },
