@@ -146,6 +146,8 @@ async function attemptDownload(options: DownloadOptions): Promise<DownloadResult
         bytes += chunk.length;
         options.onBytes?.(bytes, total);
       }
+      // Without Content-Length the last chunk may have been throttled away: report the end once.
+      if (total === undefined) options.onBytes?.(bytes, bytes);
       await file.sync();
     } finally {
       await file.close();
