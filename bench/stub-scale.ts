@@ -14,6 +14,8 @@ interface Measurement {
   deleteMs: number;
   phaseMs: number[];
   maxRssMiB: number;
+  /** CPU time of the orchestrator process (user + system): comparable across machines under load. */
+  cpuMs: number;
 }
 
 /** `count` resources: half keys, a tenth networks, the rest VMs spread over the networks (3 phases). */
@@ -54,6 +56,7 @@ async function measure(kind: "scale" | "latency", count: number): Promise<Measur
   try {
     const orchestrator = new Orchestrator({ rootDir: root, env: { ...process.env, TESTENV_VM_STATE_DIR: join(root, "state"), TESTENV_VM_LOG: "error" } });
     const spec = kind === "scale" ? scaleSpec(count) : latencySpec(count, 200);
+    const cpuBefore = process.cpuUsage();
     const phaseStarted = new Map<number, number>();
     const phaseMs: number[] = [];
     const started = performance.now();
@@ -71,7 +74,8 @@ async function measure(kind: "scale" | "latency", count: number): Promise<Measur
     const deleteStarted = performance.now();
     await orchestrator.delete({ testID: `bench-${kind}-${count}`, metadata: {} });
     const deleteMs = performance.now() - deleteStarted;
-    return { resources: count, createMs, deleteMs, phaseMs, maxRssMiB: process.resourceUsage().maxRSS / 1024 };
+    const cpu = process.cpuUsage(cpuBefore);
+    return { resources: count, createMs, deleteMs, phaseMs, maxRssMiB: process.resourceUsage().maxRSS / 1024, cpuMs: (cpu.user + cpu.system) / 1000 };
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
@@ -93,12 +97,12 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(measurement)}\n`);
     return;
   }
-  process.stdout.write("resources  create ms  delete ms  ms/resource  peak RSS MiB\n");
+  process.stdout.write("resources  create ms  delete ms  ms/resource  orchestrator CPU ms  peak RSS MiB\n");
   const sizes = (process.argv[2] ?? "10,100,1000").split(",").map(Number);
   for (const size of sizes) {
     const m = child("scale", size);
     process.stdout.write(
-      `${String(size).padStart(9)}  ${m.createMs.toFixed(0).padStart(9)}  ${m.deleteMs.toFixed(0).padStart(9)}  ${(m.createMs / size).toFixed(2).padStart(11)}  ${m.maxRssMiB.toFixed(0).padStart(12)}\n`,
+      `${String(size).padStart(9)}  ${m.createMs.toFixed(0).padStart(9)}  ${m.deleteMs.toFixed(0).padStart(9)}  ${(m.createMs / size).toFixed(2).padStart(11)}  ${m.cpuMs.toFixed(0).padStart(19)}  ${m.maxRssMiB.toFixed(0).padStart(12)}\n`,
     );
   }
   const one = child("latency", 1);
