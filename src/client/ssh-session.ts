@@ -49,14 +49,35 @@ export class SshSession {
   }
 
   async exec(commandLine: string, options: { stdin?: string | Buffer; timeoutMs?: number } = {}): Promise<RawExecResult> {
+    const started = Date.now();
     return this.channels(async () => {
-      const channel = await this.withLiveClient(
+      const opening = this.withLiveClient(
         (client) =>
           new Promise<ClientChannel>((resolve, reject) => {
             client.exec(commandLine, (error, stream) => (error ? reject(error) : resolve(stream)));
           }),
       );
-      return collect(channel, this.options.endpoint, commandLine, options);
+      if (options.timeoutMs === undefined) return collect(await opening, this.options.endpoint, commandLine, options);
+      // The timeout covers connecting too: an unreachable VM must not hold the caller for the handshake timeout.
+      const timeoutMs = options.timeoutMs;
+      let timer: NodeJS.Timeout | undefined;
+      const expired = new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(
+          () => reject(new ExecTimeoutError(this.options.endpoint, commandLine, timeoutMs, { stdout: "", stderr: "" })),
+          Math.max(0, timeoutMs - (Date.now() - started)),
+        );
+      });
+      let channel: ClientChannel;
+      try {
+        channel = await Promise.race([opening, expired]);
+      } catch (error) {
+        // A channel that opens after the deadline is closed at once rather than left running unobserved.
+        opening.then((late) => late.close(), () => undefined);
+        throw error;
+      } finally {
+        clearTimeout(timer);
+      }
+      return collect(channel, this.options.endpoint, commandLine, { ...options, timeoutMs: Math.max(1, timeoutMs - (Date.now() - started)) });
     });
   }
 

@@ -3,7 +3,7 @@ import { dirname, posix } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { SFTPWrapper } from "ssh2";
 import { TestenvError, errorMessage } from "../errors.js";
-import { ExecError, FileTransferError, HostKeyMismatchError, type SshEndpoint } from "./errors.js";
+import { ExecError, FileTransferError, HostKeyMismatchError, SshConnectionError, type SshEndpoint } from "./errors.js";
 import type { KnownHostsStore } from "./known-hosts.js";
 import { buildRemoteCommand } from "./shell-command.js";
 import { SshSession } from "./ssh-session.js";
@@ -50,6 +50,16 @@ export interface WriteFileOptions {
 const CLOUD_INIT_DONE =
   "if [ -e /run/cloud-init/result.json ] || [ -e /var/lib/cloud/instance/boot-finished ]; then exit 0; " +
   "elif command -v cloud-init >/dev/null 2>&1; then exit 3; else exit 0; fi";
+
+/** While a VM boots, SSH refuses, drops and rejects keys; a changed host key or a missing key file will not get better. */
+function worthRetrying(error: unknown): boolean {
+  if (error instanceof HostKeyMismatchError) return false;
+  if (error instanceof SshConnectionError) {
+    const reason = error.details.reason;
+    return !(typeof reason === "string" && reason.startsWith("cannot read private key"));
+  }
+  return !(error instanceof TestenvError) || error.code === "SSH_ERROR" || error.code === "TIMEOUT";
+}
 
 /** SFTP has no `~`; a path relative to the login directory is the same thing. */
 function remotePath(path: string): string {
@@ -183,7 +193,7 @@ export class VmHandle implements AsyncDisposable {
         if (result.exitCode === 0) return;
         lastError = new Error(result.exitCode === 3 ? "cloud-init has not finished yet" : `cloud-init check exited ${result.exitCode}`);
       } catch (error) {
-        if (error instanceof HostKeyMismatchError || (error instanceof TestenvError && !error.retryable && error.code !== "TIMEOUT")) throw error;
+        if (!worthRetrying(error)) throw error;
         lastError = error;
       }
       await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));

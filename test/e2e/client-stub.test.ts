@@ -194,6 +194,29 @@ describe("exec", () => {
   });
 });
 
+describe("waitReady", () => {
+  it("waits for cloud-init where it is installed and has not finished, then times out naming the stage", async () => {
+    const bin = join(root, "cloud-init-bin");
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, "cloud-init"), "#!/bin/sh\nexit 0\n");
+    chmodSync(join(bin, "cloud-init"), 0o755);
+    await using booting = await startSshServer({ home, env: { PATH: `${bin}:${process.env.PATH ?? ""}` } });
+    const vm = env.vm("web", { port: booting.port });
+    const error = await vm.waitReady({ timeoutMs: 1_500, cloudInit: true }).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/not ready within 1500 ms \(waiting for cloud-init\): cloud-init has not finished yet/);
+    await vm.waitReady({ timeoutMs: 5_000, cloudInit: false });
+    await vm.close();
+  });
+
+  it("times out while SSH is unreachable", async () => {
+    const closed = await startSshServer({ home });
+    const port = closed.port;
+    await closed.close();
+    const error = await env.vm("web", { port }).waitReady({ timeoutMs: 1_000 }).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/not ready within 1000 ms \(waiting for ssh\)/);
+  });
+});
+
 describe("files over SFTP", () => {
   it("writeFile/readFile with mode, creating parent directories", async () => {
     const remote = join(home, "deep", "dir", "script.sh");
