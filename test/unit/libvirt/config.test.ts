@@ -6,7 +6,7 @@ import { capabilities } from "../../../providers/libvirt/provider.js";
 import type { ProviderContext } from "../../../providers/kit/index.js";
 
 function context(config: Record<string, unknown>, prefix?: string): ProviderContext {
-  return { config, testID: "t", prefix, artifactDir: "/art", stateDir: undefined, log: createLogger("test") };
+  return { config, configName: undefined, testID: "t", prefix, artifactDir: "/art", stateDir: undefined, log: createLogger("test") };
 }
 
 describe("provider config", () => {
