@@ -50,6 +50,8 @@ const OTHER_TIMEOUT_MS = 2 * 60_000;
 const START_TIMEOUT_MS = 60_000;
 // `go run` may download and compile the provider first.
 const GO_START_TIMEOUT_MS = 10 * 60_000;
+/** A provider that crashed is restarted for later calls (rollback needs it), at most this many times. */
+export const MAX_PROVIDER_RESTARTS = 3;
 
 export function defaultCallTimeoutMs(tool: ProviderToolName): number {
   return tool.endsWith("_create") ? CREATE_TIMEOUT_MS : OTHER_TIMEOUT_MS;
@@ -61,36 +63,89 @@ function describeExit(exit: ExitInfo): string {
   return "could not be started";
 }
 
+/** One running provider process and the MCP session over its stdio. */
+interface Session {
+  client: Client;
+  transport: ChildProcessTransport;
+  capabilities: CapabilitiesResponse;
+}
+
+interface Launch {
+  options: ProviderClientOptions;
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  stderr: StderrSink;
+}
+
+/** Spawns the process, completes the MCP handshake and fetches capabilities; on failure the process is gone. */
+async function openSession(launch: Launch): Promise<Session> {
+  const { options, stderr } = launch;
+  const transport = new ChildProcessTransport({
+    command: launch.command,
+    args: launch.args,
+    cwd: options.cwd,
+    env: launch.env,
+    onStderr: (chunk) => stderr.write(chunk),
+    ...(options.closeGraceMs !== undefined ? { graceMs: options.closeGraceMs } : {}),
+  });
+  const client = new Client({ name: "testenv-vm", version: packageVersion() }, { capabilities: {} });
+  client.onerror = (error) => options.log?.warn(`provider "${options.name}": ${error.message}`);
+  const startTimeout = options.startTimeoutMs ?? (options.engine.trim().startsWith("go://") ? GO_START_TIMEOUT_MS : START_TIMEOUT_MS);
+  const fail = async (stage: string, error: unknown): Promise<never> => {
+    await transport.close();
+    throw startFailure(options, launch.command, stage, errorMessage(error), transport.exit, stderr.tail());
+  };
+
+  try {
+    await client.connect(transport, { timeout: startTimeout });
+  } catch (error) {
+    return fail("MCP initialization failed", error);
+  }
+  try {
+    const raw = await client.request({ method: "tools/call", params: { name: "provider_capabilities", arguments: {} } }, CallToolResultSchema, {
+      timeout: startTimeout,
+    });
+    const result = decodeToolResult(raw);
+    if (!result.success) throw new Error(`${result.error?.code}: ${result.error?.message}`);
+    const parsed = CapabilitiesResponse.safeParse(result.resource);
+    if (!parsed.success) throw new Error(`invalid capabilities: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+    options.log?.debug(`provider "${options.name}" started`, { pid: transport.pid, providerName: parsed.data.providerName, version: parsed.data.version });
+    return { client, transport, capabilities: parsed.data };
+  } catch (error) {
+    return fail("failed to fetch capabilities", error);
+  }
+}
+
 /** One provider process, spoken to over MCP on stdio. */
 export class ProviderClient {
   readonly name: string;
   readonly engine: string;
   capabilities: CapabilitiesResponse;
 
-  private readonly client: Client;
-  private readonly transport: ChildProcessTransport;
+  private readonly launch: Launch;
+  private session: Session;
   private readonly stderr: StderrSink;
   private readonly callTimeoutMs: number | undefined;
+  private readonly exitListeners: Array<(code: number | null, signal: string | null) => void> = [];
+  private restarts = 0;
+  private restarting: Promise<boolean> | undefined;
   private closing: Promise<void> | undefined;
 
-  private constructor(parts: {
-    options: ProviderClientOptions;
-    client: Client;
-    transport: ChildProcessTransport;
-    stderr: StderrSink;
-    capabilities: CapabilitiesResponse;
-  }) {
-    this.name = parts.options.name;
-    this.engine = parts.options.engine;
-    this.callTimeoutMs = parts.options.callTimeoutMs;
-    this.client = parts.client;
-    this.transport = parts.transport;
-    this.stderr = parts.stderr;
-    this.capabilities = parts.capabilities;
+  private constructor(launch: Launch, session: Session) {
+    this.name = launch.options.name;
+    this.engine = launch.options.engine;
+    this.callTimeoutMs = launch.options.callTimeoutMs;
+    this.launch = launch;
+    this.stderr = launch.stderr;
+    this.session = session;
+    this.capabilities = session.capabilities;
+    this.watch(session);
   }
 
+  /** The pid of the current provider process. */
   get pid(): number | undefined {
-    return this.transport.pid;
+    return this.session.transport.pid;
   }
 
   /** The last ~4 KiB the provider wrote to stderr. */
@@ -113,62 +168,60 @@ export class ProviderClient {
       TESTENV_VM_PROVIDER_CONFIG: JSON.stringify(options.config ?? {}),
       TESTENV_VM_PROVIDER_NAME: options.name,
     });
-    const transport = new ChildProcessTransport({
-      command: resolved.command,
-      args: resolved.args,
-      cwd: options.cwd,
-      env,
-      onStderr: (chunk) => stderr.write(chunk),
-      ...(options.closeGraceMs !== undefined ? { graceMs: options.closeGraceMs } : {}),
-    });
-    const client = new Client({ name: "testenv-vm", version: packageVersion() }, { capabilities: {} });
-    client.onerror = (error) => options.log?.warn(`provider "${options.name}": ${error.message}`);
-    const startTimeout = options.startTimeoutMs ?? (options.engine.trim().startsWith("go://") ? GO_START_TIMEOUT_MS : START_TIMEOUT_MS);
-    const fail = async (stage: string, error: unknown): Promise<never> => {
-      await transport.close();
+    const launch: Launch = { options, command: resolved.command, args: resolved.args, env, stderr };
+    try {
+      return new ProviderClient(launch, await openSession(launch));
+    } catch (error) {
       await stderr.close();
-      throw startFailure(options, resolved.command, stage, errorMessage(error), transport.exit, stderr.tail());
-    };
+      throw error;
+    }
+  }
 
-    try {
-      await client.connect(transport, { timeout: startTimeout });
-    } catch (error) {
-      return fail("MCP initialization failed", error);
-    }
-    let capabilities: CapabilitiesResponse;
-    try {
-      const raw = await client.request({ method: "tools/call", params: { name: "provider_capabilities", arguments: {} } }, CallToolResultSchema, {
-        timeout: startTimeout,
-      });
-      const result = decodeToolResult(raw);
-      if (!result.success) throw new Error(`${result.error?.code}: ${result.error?.message}`);
-      const parsed = CapabilitiesResponse.safeParse(result.resource);
-      if (!parsed.success) throw new Error(`invalid capabilities: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
-      capabilities = parsed.data;
-    } catch (error) {
-      return fail("failed to fetch capabilities", error);
-    }
-    options.log?.debug(`provider "${options.name}" started`, { pid: transport.pid, providerName: capabilities.providerName, version: capabilities.version });
-    const provider = new ProviderClient({ options, client, transport, stderr, capabilities });
-    transport.onExit((exit) => {
-      if (provider.closing !== undefined) return;
-      const tail = stderr.tail();
-      options.log?.warn(`provider "${options.name}" ${describeExit(exit)} unexpectedly${tail === "" ? "" : `; stderr tail:\n${tail}`}`);
+  private watch(session: Session): void {
+    session.transport.onExit((exit) => {
+      for (const listener of this.exitListeners) listener(exit.code, exit.signal);
+      if (this.closing !== undefined) return;
+      const tail = this.stderr.tail();
+      this.launch.options.log?.warn(`provider "${this.name}" ${describeExit(exit)} unexpectedly${tail === "" ? "" : `; stderr tail:\n${tail}`}`);
     });
-    return provider;
+  }
+
+  /** After a crash, starts a fresh process so that later calls (rollback, delete) can still be served. */
+  private restart(): Promise<boolean> {
+    this.restarting ??= (async () => {
+      if (this.restarts >= MAX_PROVIDER_RESTARTS || this.closing !== undefined) return false;
+      this.restarts += 1;
+      this.launch.options.log?.warn(`restarting provider "${this.name}" (restart ${this.restarts} of ${MAX_PROVIDER_RESTARTS})`);
+      try {
+        const session = await openSession(this.launch);
+        this.session = session;
+        this.capabilities = session.capabilities;
+        this.watch(session);
+        return true;
+      } catch (error) {
+        this.launch.options.log?.warn(`provider "${this.name}" could not be restarted: ${errorMessage(error)}`);
+        return false;
+      }
+    })().finally(() => {
+      this.restarting = undefined;
+    });
+    return this.restarting;
   }
 
   /**
    * Calls one tool. Provider-side failures, timeouts and crashes come back as `success: false`
-   * with a code; this never throws for them.
+   * with a code; this never throws for them. A call made after the process crashed restarts it first.
    */
   async call(tool: ProviderToolName, args: unknown, options: { timeoutMs?: number } = {}): Promise<OperationResult> {
     const timeoutMs = options.timeoutMs ?? this.callTimeoutMs ?? defaultCallTimeoutMs(tool);
-    if (this.transport.exit !== undefined) return this.crashed(tool, "before the call");
     if (this.closing !== undefined) return failure("PROVIDER_ERROR", `provider "${this.name}" is closed; ${tool} was not sent`);
+    if (this.session.transport.exit !== undefined && !(await this.restart())) {
+      return this.crashed(this.session, tool, `and could not be restarted (${this.restarts} restarts); ${tool} was not sent`);
+    }
+    const session = this.session;
     const params = args === undefined ? { name: tool } : { name: tool, arguments: args as Record<string, unknown> };
     try {
-      const raw = await this.client.request({ method: "tools/call", params }, CallToolResultSchema, { timeout: timeoutMs });
+      const raw = await session.client.request({ method: "tools/call", params }, CallToolResultSchema, { timeout: timeoutMs });
       return decodeToolResult(raw);
     } catch (error) {
       if (error instanceof McpError && error.code === (ErrorCode.RequestTimeout as number)) {
@@ -178,20 +231,20 @@ export class ProviderClient {
           { tool, provider: this.name, timeoutMs },
         );
       }
-      if (this.transport.exit !== undefined || (error instanceof McpError && error.code === (ErrorCode.ConnectionClosed as number))) {
-        await Promise.race([this.transport.exited, new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
-        if (this.transport.exit !== undefined) return this.crashed(tool, "during the call");
+      if (session.transport.exit !== undefined || (error instanceof McpError && error.code === (ErrorCode.ConnectionClosed as number))) {
+        await Promise.race([session.transport.exited, new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
+        if (session.transport.exit !== undefined) return this.crashed(session, tool, `during ${tool}`);
       }
       return failure("PROVIDER_ERROR", `provider "${this.name}" ${tool}: ${errorMessage(error)}`, { tool, provider: this.name });
     }
   }
 
-  private crashed(tool: ProviderToolName, when: string): OperationResult {
-    const exit = this.transport.exit ?? { code: null, signal: null };
+  private crashed(session: Session, tool: ProviderToolName, when: string): OperationResult {
+    const exit = session.transport.exit ?? { code: null, signal: null };
     const tail = this.stderr.tail();
     return failure(
       "PROVIDER_ERROR",
-      `provider "${this.name}" (${this.engine}) ${describeExit(exit)} ${when} (${tool})${tail === "" ? "; it wrote nothing to stderr" : `; stderr tail:\n${tail}`}`,
+      `provider "${this.name}" (${this.engine}) ${describeExit(exit)} ${when}${tail === "" ? "; it wrote nothing to stderr" : `; stderr tail:\n${tail}`}`,
       { tool, provider: this.name, exitCode: exit.code, signal: exit.signal },
     );
   }
@@ -204,18 +257,23 @@ export class ProviderClient {
   /** stdin EOF, wait, SIGTERM, wait, SIGKILL. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      // A restart in progress finishes first, so its process is the one closed.
+      await this.restarting;
       try {
-        await this.client.close();
+        await this.session.client.close();
       } finally {
-        await this.transport.close();
+        await this.session.transport.close();
         await this.stderr.close();
       }
     })();
     return this.closing;
   }
 
+  /** Called each time a provider process of this client exits (restarts included). */
   onExit(listener: (code: number | null, signal: string | null) => void): void {
-    this.transport.onExit((exit) => listener(exit.code, exit.signal));
+    this.exitListeners.push(listener);
+    const exit = this.session.transport.exit;
+    if (exit !== undefined) listener(exit.code, exit.signal);
   }
 }
 

@@ -8,7 +8,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { PROVIDER_TOOLS, type KeyState, type NetworkState, type VMState } from "../../api/provider.js";
 import { TestenvError } from "../../src/errors.js";
-import { ProviderClient, type ProviderClientOptions } from "../../src/provider/client.js";
+import { MAX_PROVIDER_RESTARTS, ProviderClient, type ProviderClientOptions } from "../../src/provider/client.js";
 import { ProviderManager } from "../../src/provider/manager.js";
 
 // The real stub bin (dist/) over real stdio, through ProviderClient, as the orchestrator runs it.
@@ -185,18 +185,34 @@ describe("stub provider process", () => {
     expect((await stub.call("key_list", {})).success).toBe(true);
   });
 
-  it("reports a crash mid-call as PROVIDER_ERROR with exit code and stderr tail", async () => {
-    const stub = await start({ name: "crashy", config: { exitOn: { tool: "vm_create", name: "doomed", code: 3 } } });
+  it("reports a crash mid-call as PROVIDER_ERROR with exit code and stderr tail, then restarts for later calls", async () => {
+    const stub = await start({ name: "crashy", config: { store: join(dir, "store.json"), exitOn: { tool: "vm_create", name: "doomed", code: 3 } } });
+    const firstPid = stub.pid;
     const exits: Array<[number | null, string | null]> = [];
     stub.onExit((code, signal) => exits.push([code, signal]));
+    expect((await stub.call("network_create", { name: "tvm-x-net", kind: "bridge", spec: {} })).success).toBe(true);
     const result = await stub.call("vm_create", vmRequest("tvm-x-doomed", []));
     expect(result.success).toBe(false);
     expect(result.error?.code).toBe("PROVIDER_ERROR");
-    expect(result.error?.message).toContain('provider "crashy" (testenv-vm-provider-stub) exited with code 3 during the call (vm_create)');
+    expect(result.error?.message).toContain('provider "crashy" (testenv-vm-provider-stub) exited with code 3 during vm_create');
     expect(result.error?.message).toContain("exiting with code 3: exitOn vm_create");
     expect(exits).toEqual([[3, null]]);
-    const after = await stub.call("vm_list", {});
-    expect(after.error?.message).toContain("exited with code 3 before the call (vm_list)");
+    // Rollback must still reach the provider: the next call runs in a fresh process that sees the same store.
+    expect((await stub.call("network_delete", { name: "tvm-x-net" })).success).toBe(true);
+    expect(stub.pid).not.toBe(firstPid);
+  });
+
+  it("gives up restarting a provider that keeps crashing", async () => {
+    const stub = await start({ name: "flaky", config: { exitOn: { tool: "vm_list", code: 4 } } });
+    const pids = new Set<number>();
+    for (let attempt = 0; attempt <= MAX_PROVIDER_RESTARTS; attempt++) {
+      expect((await stub.call("vm_list", {})).error?.message).toContain("exited with code 4 during vm_list");
+      pids.add(stub.pid!);
+    }
+    expect(pids.size).toBe(MAX_PROVIDER_RESTARTS + 1);
+    const refused = await stub.call("key_list", {});
+    expect(refused.error?.code).toBe("PROVIDER_ERROR");
+    expect(refused.error?.message).toContain(`exited with code 4 and could not be restarted (${MAX_PROVIDER_RESTARTS} restarts); key_list was not sent`);
   });
 
   it("prints its version, and refuses to run without --mcp", async () => {
