@@ -31,7 +31,8 @@ describeIfTestHost("e2e_libvirt: the design's 4-resource environment over MCP", 
     const progress: string[] = [];
     const result = await createOverMcp(ws, fourResourceSpec({ baseImage: images.tiny, hostname: "four-vm" }), (m) => progress.push(m));
     expect(result.isError, textOf(result)).toBeFalsy();
-    artifact = result.structuredContent;
+    const created = result.structuredContent as Json;
+    artifact = created;
     const state = readState(ws);
     prefix = state.prefix as string;
     expect(state.status).toBe("ready");
@@ -40,15 +41,15 @@ describeIfTestHost("e2e_libvirt: the design's 4-resource environment over MCP", 
     // Real resources under the environment's prefix.
     const domain = `${prefix}-test-vm`;
     expect(execFileSync("virsh", ["-q", "-c", "qemu:///system", "domstate", domain], { encoding: "utf8" }).trim()).toBe("running");
-    const bridge = artifact.metadata["testenv-vm.network.bridge.interface"] as string;
+    const bridge = created.metadata["testenv-vm.network.bridge.interface"] as string;
     expect(bridge.startsWith(`${prefix}-`)).toBe(true);
-    const ip = artifact.metadata["testenv-vm.vm.test-vm.ip"] as string;
+    const ip = created.metadata["testenv-vm.vm.test-vm.ip"] as string;
     // The orchestrator moved 192.168.100.0/24 to the environment's own /24.
     expect(ip).toMatch(new RegExp(`^192\\.168\\.${String(state.subnetOctet)}\\.`));
-    expect(artifact.env.TESTENV_VM_TEST_VM_IP).toBe(ip);
+    expect(created.env.TESTENV_VM_TEST_VM_IP).toBe(ip);
 
     // Forge resolves files against its tmpDir; the key is a real 0600 private key that the VM accepts.
-    const keyPath = artifactFile(ws, artifact, "testenv-vm.key.vm-ssh");
+    const keyPath = artifactFile(ws, created, "testenv-vm.key.vm-ssh");
     expect(statSync(keyPath).mode & 0o777).toBe(0o600);
     const out = await sshRun(ip, keyPath, "hostname; cat /proc/sys/kernel/osrelease");
     expect(out.code).toBe(0);
