@@ -1,9 +1,9 @@
 import { execFile } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { Client } from "ssh2";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { ensureTestImages, type TestImages } from "../helpers/images.js";
 import { describeIfTestHost } from "../helpers/testhost.js";
 
@@ -14,6 +14,7 @@ const run = promisify(execFile);
 const URI = "qemu:///system";
 const SUFFIX = `${process.pid.toString(36)}${Date.now().toString(36).slice(-4)}`;
 const NET = `tvmth-${SUFFIX}`;
+const BRIDGE = `tvth${SUFFIX.slice(-8)}`; // at most 15 characters
 
 async function virsh(...args: string[]): Promise<string> {
   const { stdout } = await run("virsh", ["-q", "-c", URI, ...args], { timeout: 60_000 });
@@ -89,16 +90,23 @@ describeIfTestHost("libvirt test host + tiny image (plain virsh)", () => {
     await defineNetwork();
   });
 
-  afterAll(async () => {
-    for (const dom of domains) {
+  // Each test stops its VM when done: idle TCG guests still cost CPU on a small host.
+  afterEach(async () => {
+    for (const dom of domains.splice(0)) {
       await virshQuiet("destroy", dom);
       await virshQuiet("undefine", "--nvram", dom);
     }
+  });
+
+  afterAll(async () => {
     await virshQuiet("net-destroy", NET);
     await virshQuiet("net-undefine", NET);
     if (work) rmSync(work, { recursive: true, force: true });
     const left = `${await virsh("list", "--all", "--name")}\n${await virsh("net-list", "--all", "--name")}`;
     expect(left).not.toContain(SUFFIX);
+    const { stdout: links } = await run("ip", ["-o", "link", "show"]);
+    expect(links).not.toContain(BRIDGE);
+    expect(existsSync(work)).toBe(false);
   });
 
   // A free /24 in 192.168.200-249 (other suites may have networks up in the same libvirtd).
@@ -110,7 +118,7 @@ describeIfTestHost("libvirt test host + tiny image (plain virsh)", () => {
       const xml = `<network xmlns:dnsmasq='http://libvirt.org/schemas/network/dnsmasq/1.0'>
   <name>${NET}</name>
   <forward mode='nat'/>
-  <bridge name='tvth${SUFFIX.slice(-8)}' stp='off' delay='0'/>
+  <bridge name='${BRIDGE}' stp='off' delay='0'/>
   <ip address='192.168.${octet}.1' netmask='255.255.255.0'>
     <tftp root='${tftp}'/>
     <dhcp>
