@@ -38,7 +38,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode
     // The CLI's own progress lines tell the story; orchestrator logs stay for --verbose.
     if (io.env.TESTENV_VM_LOG === undefined) process.env.TESTENV_VM_LOG = args.flags.verbose === true ? "debug" : "warn";
     let engine: ReturnType<typeof engineFor> | undefined;
-    return await command.run({ ...io, args, engine: () => (engine ??= engineFor(io, args)) });
+    return await command.run({ ...io, args, engine: () => (engine ??= engineFor(io, args, first)) });
   } catch (error) {
     if (error instanceof UsageError) {
       const hint = error.message.includes("--help") ? "" : ` (see '${helpCommand(first)}')`;

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { CreateInput, TestEnvArtifact } from "../../api/index.js";
@@ -174,8 +175,8 @@ registerCommand("create", {
 
 registerCommand("delete", {
   summary: "delete an environment from its state file (no spec needed)",
-  usage: "testenv-vm delete --id <testID> [--state-dir dir] [--json]",
-  flags: ["id", "state-dir", ...COMMON],
+  usage: "testenv-vm delete --id <testID> [--state-dir dir | --spec forge.yaml] [--json]",
+  flags: ["id", "state-dir", "spec", "name", ...COMMON],
   async run(context) {
     rejectPositionals(context, "delete");
     const testID = requireID(context, "delete");
@@ -222,8 +223,8 @@ function printValidation(context: CommandContext, issues: readonly Issue[]): Exi
 
 registerCommand("status", {
   summary: "show an environment and the state of each resource",
-  usage: "testenv-vm status --id <testID> [--state-dir dir] [--json]",
-  flags: ["id", "state-dir", ...COMMON],
+  usage: "testenv-vm status --id <testID> [--state-dir dir | --spec forge.yaml] [--json]",
+  flags: ["id", "state-dir", "spec", "name", ...COMMON],
   async run(context) {
     rejectPositionals(context, "status");
     const testID = requireID(context, "status");
@@ -262,8 +263,8 @@ export function formatStatus(summary: StateSummary): string {
 
 registerCommand("list", {
   summary: "list the environments in the state dir",
-  usage: "testenv-vm list [--state-dir dir] [--json]",
-  flags: ["state-dir", ...COMMON],
+  usage: "testenv-vm list [--state-dir dir | --spec forge.yaml] [--json]",
+  flags: ["state-dir", "spec", "name", ...COMMON],
   async run(context) {
     rejectPositionals(context, "list");
     try {
@@ -285,13 +286,37 @@ export function formatList(environments: readonly EnvironmentSummary[]): string 
 }
 
 /**
- * The orchestrator a command runs against, with --state-dir taking precedence over the environment.
- * Imported on first use so --help and usage errors stay fast and work even without a build of the engine.
+ * The state dir a command without a spec argument should look in, resolved like create resolves it:
+ * --state-dir, then TESTENV_VM_STATE_DIR, then the spec's stateDir (from --spec or ./forge.yaml when it exists),
+ * then the orchestrator's default. Without the spec step, `delete` of an environment created with a custom
+ * stateDir would find nothing and report it "already gone" while its resources live on.
  */
-export async function engineFor(io: CliIo, args: ParsedArgs): Promise<Engine> {
-  const { Orchestrator } = await import("../orchestrator/orchestrator.js");
-  const stateDir = stringFlag(args.flags, "state-dir");
-  const env = stateDir === undefined ? io.env : { ...io.env, TESTENV_VM_STATE_DIR: resolve(io.cwd, stateDir) };
-  return new Orchestrator({ rootDir: io.cwd, env, log: createLogger("testenv-vm") });
+async function stateDirFor(io: CliIo, args: ParsedArgs, lookInSpec: boolean): Promise<string | undefined> {
+  const explicit = stringFlag(args.flags, "state-dir");
+  if (explicit !== undefined) return resolve(io.cwd, explicit);
+  if (io.env.TESTENV_VM_STATE_DIR || !lookInSpec) return undefined;
+  const given = stringFlag(args.flags, "spec");
+  const path = resolve(io.cwd, given ?? "forge.yaml");
+  if (given === undefined && !existsSync(path)) return undefined;
+  const name = stringFlag(args.flags, "name");
+  try {
+    const loaded = await loadSpecFile(path, name === undefined ? {} : { name });
+    return loaded.spec.stateDir === undefined ? undefined : resolve(io.cwd, loaded.spec.stateDir);
+  } catch (error) {
+    // An unrelated or broken ./forge.yaml must not stop a delete; a spec the user named must load.
+    if (given !== undefined) throw error;
+    return undefined;
+  }
 }
 
+/**
+ * The orchestrator a command runs against, with the state dir resolved as above.
+ * Imported on first use so --help and usage errors stay fast and work even without a build of the engine.
+ */
+export async function engineFor(io: CliIo, args: ParsedArgs, command: string): Promise<Engine> {
+  const { Orchestrator } = await import("../orchestrator/orchestrator.js");
+  // create and validate read the spec themselves; the orchestrator applies its stateDir.
+  const stateDir = await stateDirFor(io, args, command !== "create" && command !== "validate");
+  const env = stateDir === undefined ? io.env : { ...io.env, TESTENV_VM_STATE_DIR: stateDir };
+  return new Orchestrator({ rootDir: io.cwd, env, log: createLogger("testenv-vm") });
+}

@@ -82,6 +82,21 @@ describe("testenv-vm CLI", () => {
     expect(again.stdout).toContain("already gone");
   });
 
+  it("delete, status and list find an environment whose spec sets stateDir, from ./forge.yaml", async () => {
+    using box = sandbox("cli-statedir");
+    writeForgeYaml(box, { ...designExample(box.store), stateDir: "custom-state" });
+    const id = testID("cli");
+    const created = await cli(box, ["create", "--id", id, "--quiet"]);
+    expect(created.code, created.stderr).toBe(0);
+    expect(existsSync(join(box.root, "custom-state/state", `testenv-${id}.json`))).toBe(true);
+    const status = await cli(box, ["status", "--id", id, "--json"]);
+    expect(status.code, status.stderr).toBe(0);
+    const deleted = await cli(box, ["delete", "--id", id, "--json"]);
+    expect(deleted.code, deleted.stderr).toBe(0);
+    expect(JSON.parse(deleted.stdout)).toMatchObject({ deleted: 5, alreadyGone: false });
+    expect(storedResources(box.store)).toEqual([]);
+  });
+
   it("a failed create exits 1 and says what was rolled back", async () => {
     using box = sandbox("cli-fail");
     const spec = designExample(box.store, { faults: [{ tool: "vm_create", code: "TIMEOUT", message: "injected: no IP" }] });
