@@ -59,3 +59,5 @@ export type ConfigValidateOutput = z.infer<typeof ConfigValidateOutput>;
 
 /** Metadata keys testenv-vm writes into the artifact so a later delete can find the environment. */
 export const METADATA_STATE_DIR = "testenv-vm.stateDir";
+/** The environment id, so a test process under Forge can find its environment from FORGE_METADATA_* alone. */
+export const METADATA_TEST_ID = "testenv-vm.testID";

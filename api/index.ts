@@ -46,6 +46,7 @@ export {
   CreateInput,
   DeleteInput,
   METADATA_STATE_DIR,
+  METADATA_TEST_ID,
   TestEnvArtifact,
   ValidationError,
 } from "./forge.js";

@@ -1,5 +1,5 @@
 import { relative } from "node:path";
-import { METADATA_STATE_DIR, type TestEnvArtifact } from "../../api/forge.js";
+import { METADATA_STATE_DIR, METADATA_TEST_ID, type TestEnvArtifact } from "../../api/forge.js";
 import type { EnvironmentState, ResourceRecord } from "../../api/state.js";
 
 // The artifact Forge reads (contract §1.3). Names are logical; `files` are relative to Forge's tmpDir (a fix:
@@ -27,7 +27,7 @@ function ordered(records: Record<string, ResourceRecord>, order: readonly string
 
 export function buildArtifact(state: EnvironmentState): TestEnvArtifact {
   const files: Record<string, string> = {};
-  const metadata: Record<string, string> = { [METADATA_STATE_DIR]: state.stateDir };
+  const metadata: Record<string, string> = { [METADATA_STATE_DIR]: state.stateDir, [METADATA_TEST_ID]: state.id };
   const managedResources: string[] = [];
   const env: Record<string, string> = { TESTENV_VM_NAME_PREFIX: state.prefix };
   const set = (target: Record<string, string>, key: string, value: string): void => {
