@@ -117,9 +117,13 @@ $guest" "$HERE/debian-ci/build.sh"
 }
 
 gc() {
-  local d keep
-  for d in "$CACHE"/*-*/; do
-    d=${d%/}
+  local d keep kind
+  for kind in tiny pxe debian-ci; do   # wait for running builds; the locks are released on exit
+    exec {fd}> "$CACHE/.lock-$kind"
+    flock "$fd"
+  done
+  for d in "$CACHE"/*-*; do
+    [[ -d $d && ! -L $d && $(basename "$d") =~ ^(tiny|pxe|debian-ci)-[0-9a-f]{16}$ ]] || continue
     keep=0
     for link in "$CACHE"/tiny "$CACHE"/pxe "$CACHE"/debian-ci; do
       [[ -L $link && $(readlink "$link") == "$(basename "$d")" ]] && keep=1
