@@ -236,7 +236,7 @@ cmd_down() {
     ip netns delete "$NS" || say "could not delete namespace $NS"
   fi
   rm -f "$STATE_DIR/netns"
-  rmdir "$STATE_DIR" 2>/dev/null || true
+  rmdir "$STATE_DIR/dev" "$STATE_DIR" 2>/dev/null || true
   say "down: namespace $NS"
 }
 
