@@ -113,7 +113,7 @@ export class VmService {
       ...(uuid ? { uuid } : {}),
       consoleOutput: metadata.consoleLog,
       ...(ip && user && metadata.privateKeyPath
-        ? { sshCommand: `ssh -i ${metadata.privateKeyPath} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null ${user}@${ip}` }
+        ? { sshCommand: `ssh -i ${shellQuote(metadata.privateKeyPath)} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null ${shellQuote(user)}@${ip}` }
         : {}),
       ...(user ? { sshUser: user } : {}),
       accelerator: metadata.accelerator,
@@ -350,6 +350,11 @@ export class VmService {
       delete: (name, force) => this.delete(name, force),
     };
   }
+}
+
+/** Quotes for a POSIX shell only when needed, so the usual command stays readable. */
+export function shellQuote(value: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, "'\\''")}'`;
 }
 
 async function readPrivateKey(path: string): Promise<string> {

@@ -5,6 +5,7 @@ import { parseIpJson } from "../../../providers/libvirt/net/host.js";
 import { parseCidr, defaultRange } from "../../../providers/libvirt/net/ipv4.js";
 import { parseSize } from "../../../providers/libvirt/vm/disk.js";
 import { consoleTail, parseDuration } from "../../../providers/libvirt/vm/readiness.js";
+import { shellQuote } from "../../../providers/libvirt/vms.js";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -64,5 +65,12 @@ describe("KVM probe payload", () => {
     expect(sector.length).toBe(512);
     expect([sector[510], sector[511]]).toEqual([0x55, 0xaa]);
     expect([...sector.subarray(0, 4)]).toEqual([0xb0, 0x01, 0xe6, 0xf4]);
+  });
+});
+
+describe("sshCommand quoting", () => {
+  it("leaves plain paths alone and quotes the rest for a POSIX shell", () => {
+    expect(shellQuote("/tmp/keys/8abab3-vm-ssh")).toBe("/tmp/keys/8abab3-vm-ssh");
+    expect(shellQuote("/tmp/my keys/it's")).toBe("'/tmp/my keys/it'\\''s'");
   });
 });
