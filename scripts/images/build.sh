@@ -41,11 +41,16 @@ fetch_deb() {
   echo "$deb"
 }
 
-# Content hash of a kind's inputs: the files that build it (by path and content) plus extra text.
+# Bump when this file changes what ends up in an image (permissions, layout); other edits here must
+# not invalidate the cache (a debian-ci rebuild costs minutes).
+CACHE_FORMAT=1
+
+# Content hash of a kind's inputs: the files under <kind>/ (by path and content) plus extra text.
 inputs_hash() {
   local kind=$1 extra=$2
   {
-    (cd "$HERE" && find build.sh "$kind" -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
+    echo "format $CACHE_FORMAT"
+    (cd "$HERE" && find "$kind" -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
     printf '%s\n' "$extra"
   } | sha256sum | cut -c1-16
 }
@@ -107,13 +112,17 @@ build_pxe() {
 $(pkg_versions pxelinux syslinux-common)" "$HERE/pxe/build.sh" "$tiny"
 }
 
+# The guest's packages come from the mirror: key them by the versions the host's apt lists offer.
+debian_ci_extra() {
+  pkg_versions mmdebstrap syslinux syslinux-common mtools fdisk e2fsprogs qemu-utils
+  local p
+  for p in cloud-init openssh-server systemd "$(cloud_kernel_pkg | cut -d= -f1)"; do
+    echo "guest $p=$(apt-cache policy "$p" 2>/dev/null | awk '/Candidate:/{print $2}')"
+  done
+}
+
 build_debian_ci() {
-  # the guest's packages come from the mirror: key them by the versions the host's apt lists offer
-  local guest
-  guest=$(for p in cloud-init openssh-server systemd "$(cloud_kernel_pkg | cut -d= -f1)"; do
-    echo "guest $p=$(apt-cache policy "$p" 2>/dev/null | awk '/Candidate:/{print $2}')"; done)
-  build_cached debian-ci "$(pkg_versions mmdebstrap syslinux syslinux-common mtools fdisk e2fsprogs qemu-utils)
-$guest" "$HERE/debian-ci/build.sh"
+  build_cached debian-ci "$(debian_ci_extra)" "$HERE/debian-ci/build.sh"
 }
 
 gc() {
@@ -140,6 +149,8 @@ for what in "$@"; do
     debian-ci) build_debian_ci ;;
     all) build_tiny; build_pxe; build_debian_ci ;;
     gc) gc ;;
+    hash:tiny) echo "tiny-$(inputs_hash tiny "$(tiny_extra)")" ;;
+    hash:debian-ci) echo "debian-ci-$(inputs_hash debian-ci "$(debian_ci_extra)")" ;;
     *) die "unknown image '$what' (tiny, pxe, debian-ci, all, gc)" ;;
   esac
 done

@@ -18,6 +18,7 @@ locale: false
 grub_dpkg: {enabled: false}
 ssh_genkeytypes: [ed25519, ecdsa]
 '
+bootstrap() {
 mmdebstrap --variant=minbase --quiet \
   --include=linux-image-cloud-amd64,systemd-sysv,udev,dbus,cloud-init,openssh-server,ifupdown,isc-dhcp-client,iproute2,sudo,netbase,ca-certificates \
   --customize-hook='echo "LABEL=ciroot / ext4 defaults,errors=remount-ro 0 1" > "$1/etc/fstab"' \
@@ -28,6 +29,12 @@ mmdebstrap --variant=minbase --quiet \
   --customize-hook='rm -rf "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*' \
   bookworm "$R" \
   "deb $MIRROR bookworm main" "deb $MIRROR bookworm-updates main" "deb $SECURITY_MIRROR bookworm-security main" < /dev/null
+}
+# one retry: a mirror hiccup during 'apt-get update' should not fail a CI run
+if ! bootstrap; then
+  echo "debian-ci: mmdebstrap failed; retrying once in 10 s" >&2
+  sleep 10; rm -rf "$R"; bootstrap
+fi
 
 KV=$(ls "$R/lib/modules")
 [[ $(wc -w <<< "$KV") -eq 1 ]] || { echo "debian-ci: expected one kernel, found: $KV" >&2; exit 1; }
