@@ -1,9 +1,10 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { relative } from "node:path";
 import { afterEach, beforeAll, expect, it } from "vitest";
 import { namePrefix } from "../../src/orchestrator/isolation.js";
 import { ensureTestImages, type TestImages } from "../helpers/images.js";
-import { waitForNoLeaks } from "../helpers/leaks.js";
+import { filesUnder, waitForNoLeaks } from "../helpers/leaks.js";
 import { describeIfTestHost } from "../helpers/testhost.js";
 import { connectOrchestrator, createArgs, deleteIfLeft, deleteOverMcp, fourResourceSpec, leakScope, readState, stateFile, textOf, workspace, type Workspace } from "./support.js";
 
@@ -87,8 +88,11 @@ describeIfTestHost("e2e_libvirt: fault injection with real VMs", () => {
     expect(textOf(result)).toMatch(/^Create failed: /);
     expect(textOf(result)).toContain("PROVIDER_ERROR");
     // Rolled back by the same orchestrator (a new provider process deletes what the dead one made).
+    // The failed environment keeps only its logs (for debugging) until delete.
     const scope = leakScope(ws, prefix);
-    expect(await waitForNoLeaks(scope)).toEqual([]);
+    const { artifactDir, ...resources } = scope;
+    expect(await waitForNoLeaks(resources)).toEqual([]);
+    expect(filesUnder(artifactDir!).map((file) => relative(artifactDir!, file)).sort()).toEqual(["providers/libvirt.log", "testenv-vm.log"]);
     expect(readState(ws).status).toBe("failed");
 
     const deleted = await deleteOverMcp(ws);
