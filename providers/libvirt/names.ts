@@ -61,3 +61,9 @@ export function checkHostname(value: string, field: string): string {
   if (!HOSTNAME.test(value) || value.length > 253) throw invalidSpec(`${field}: "${value}" is not a valid host name`);
   return value;
 }
+
+/** A unique-local IPv6 /64 prefix (fdxx:xxxx:xxxx:xxxx) derived from a network name. */
+export function deriveUla(networkName: string): string {
+  const h = hex(`ula:${networkName}`, 14);
+  return `fd${h.slice(0, 2)}:${h.slice(2, 6)}:${h.slice(6, 10)}:${h.slice(10, 14)}`;
+}

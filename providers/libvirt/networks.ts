@@ -5,10 +5,10 @@ import type { Logger } from "../../src/log.js";
 import { ProviderError, alreadyExists, busy, notFound, type ResourceHandlers } from "../kit/index.js";
 import type { LibvirtBackend } from "./backend.js";
 import { domainsUsingNetwork } from "./inventory.js";
-import { checkResourceName, deriveBridgeName } from "./names.js";
+import { checkResourceName, deriveBridgeName, deriveUla } from "./names.js";
 import type { RecordStore } from "./records.js";
 import { dnsmasqArgv, parseDnsmasqLeases, readIdentity, sameProcess, startDnsmasq, stopDnsmasq, type DnsmasqFiles, type ProcessIdentity } from "./net/dnsmasq.js";
-import { addAddress, createBridge, deleteLink, getLink, removeAddress, setUp } from "./net/host.js";
+import { addAddress, addIpv6Address, createBridge, deleteLink, getLink, removeAddress, removeIpv6Address, setUp } from "./net/host.js";
 import { contains } from "./net/ipv4.js";
 import { libvirtNetworkXml, parseNetworkXml } from "./net/libvirt-xml.js";
 import { planNetwork, type NetworkPlan } from "./net/plan.js";
@@ -39,6 +39,8 @@ export interface NetworkRecord {
   dnsmasq?: DnsmasqRecord;
   /** An address we put on someone else's bridge so dnsmasq can serve it; removed on delete. */
   addedAddress?: { iface: string; address: string; prefixLength: number };
+  /** A ULA we put on the bridge so dnsmasq can send router advertisements (fast iPXE); removed on delete. */
+  addedIpv6?: { iface: string; cidr: string };
   /** Set until create finished; such a record only tells delete where to look. */
   creating?: boolean;
 }
@@ -108,7 +110,11 @@ export class NetworkService {
     return leases;
   }
 
-  private async startDnsmasqFor(name: string, iface: string, plan: NetworkPlan): Promise<{ dnsmasq: DnsmasqRecord; addedAddress?: NetworkRecord["addedAddress"] }> {
+  private async startDnsmasqFor(
+    name: string,
+    iface: string,
+    plan: NetworkPlan,
+  ): Promise<{ dnsmasq: DnsmasqRecord; addedAddress?: NetworkRecord["addedAddress"]; addedIpv6?: NetworkRecord["addedIpv6"] }> {
     const ip = plan.ip;
     if (!ip) throw new ProviderError("INVALID_SPEC", "spec.cidr: dnsmasq needs the bridge's subnet");
     const link = await getLink(iface);
@@ -127,11 +133,18 @@ export class NetworkService {
     // dnsmasq opens its log after dropping privileges to nobody.
     await writeFile(files.logFile, "", { mode: 0o640 });
     if (process.getuid?.() === 0) await chown(files.logFile, NOBODY, 0).catch(() => undefined);
-    const argv = dnsmasqArgv({ iface, plan, files });
+    // PXE clients running iPXE wait ~16 s for an IPv6 router unless one answers; a ULA lets dnsmasq be it.
+    let addedIpv6: NetworkRecord["addedIpv6"];
+    if (plan.tftp) {
+      const cidr = `${deriveUla(name)}::1/64`;
+      if (await addIpv6Address(iface, cidr)) addedIpv6 = { iface, cidr };
+    }
+    const argv = dnsmasqArgv({ iface, plan, files, routerAdvertisements: addedIpv6 !== undefined });
     try {
       const identity = await startDnsmasq(this.deps.dnsmasqBinary ?? "dnsmasq", argv, files.pidFile);
-      return { dnsmasq: { identity, files, dir, iface }, ...(addedAddress ? { addedAddress } : {}) };
+      return { dnsmasq: { identity, files, dir, iface }, ...(addedAddress ? { addedAddress } : {}), ...(addedIpv6 ? { addedIpv6 } : {}) };
     } catch (error) {
+      if (addedIpv6) await removeIpv6Address(iface, addedIpv6.cidr);
       if (addedAddress) await removeAddress(iface, addedAddress.address, addedAddress.prefixLength);
       await rm(dir, { recursive: true, force: true });
       throw error;
@@ -285,6 +298,7 @@ export class NetworkService {
     if (dnsmasq) await stopDnsmasq(dnsmasq);
     await rm(join(this.deps.dataDir, "dnsmasq", record.name), { recursive: true, force: true });
     if (record.addedAddress) await removeAddress(record.addedAddress.iface, record.addedAddress.address, record.addedAddress.prefixLength);
+    if (record.addedIpv6) await removeIpv6Address(record.addedIpv6.iface, record.addedIpv6.cidr);
     if (record.kind === "libvirt") {
       await this.deps.backend.destroyNetwork(record.name);
       await this.deps.backend.undefineNetwork(record.name);

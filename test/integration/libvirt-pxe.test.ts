@@ -81,6 +81,8 @@ describeIfTestHost("libvirt provider: PXE from a dnsmasq network, multi-NIC", ()
     const log = readFileSync(dm.providerState.dnsmasq.logFile, "utf8");
     expect(log).toMatch(/sent \S*boot\.ipxe to 192\.168\.231\.77/);
     expect(log).toMatch(/sent \S*vmlinuz to 192\.168\.231\.77/);
+    // IPv6 router advertisements answer iPXE's router solicitation (otherwise it waits ~16 s before TFTP).
+    expect(log).toContain("RTR-ADVERT");
 
     const out = await sshExec({ host: vm.ip, port: 22, user: "root", privateKey: readFileSync(key.privateKeyPath, "utf8") }, "hostname", 30_000);
     expect(out.stdout.trim()).toBe("pxe-it");

@@ -16,6 +16,11 @@ export interface DnsmasqInput {
   iface: string;
   plan: NetworkPlan;
   files: DnsmasqFiles;
+  /**
+   * Send IPv6 router advertisements (the bridge needs an IPv6 address). QEMU's iPXE ROM otherwise waits
+   * ~16 s for an IPv6 router before it fetches its boot file.
+   */
+  routerAdvertisements?: boolean;
 }
 
 export function dnsmasqArgv(input: DnsmasqInput): string[] {
@@ -56,6 +61,7 @@ export function dnsmasqArgv(input: DnsmasqInput): string[] {
     const domain = dhcp.domain ?? dns?.domain;
     if (domain) args.push(`--dhcp-option=option:domain-name,${domain}`);
   }
+  if (input.routerAdvertisements) args.push("--enable-ra", `--dhcp-range=::,constructor:${input.iface},ra-only`);
   const tftp = plan.tftp;
   if (tftp && dhcp) {
     const server = dhcp.nextServer;

@@ -62,6 +62,20 @@ export async function addAddress(name: string, address: string, prefixLength: nu
   await runOrFail(`adding ${address}/${prefixLength} to ${name}`, "ip", ["addr", "add", `${address}/${prefixLength}`, "dev", name]);
 }
 
+/** Adds an IPv6 address without duplicate address detection; false when the host has IPv6 off on that link. */
+export async function addIpv6Address(name: string, cidr: string): Promise<boolean> {
+  try {
+    await run("ip", ["-6", "addr", "add", cidr, "dev", name, "nodad"]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function removeIpv6Address(name: string, cidr: string): Promise<void> {
+  await run("ip", ["-6", "addr", "del", cidr, "dev", name]).catch(() => undefined);
+}
+
 export async function removeAddress(name: string, address: string, prefixLength: number): Promise<void> {
   await run("ip", ["addr", "del", `${address}/${prefixLength}`, "dev", name]).catch(() => undefined);
 }

@@ -85,6 +85,12 @@ describe("dnsmasq argv", () => {
     );
   });
 
+  it("router advertisements only when asked (the bridge then has a ULA)", () => {
+    const plan = planNetwork("dnsmasq", { attachTo: "br0", cidr: "10.0.0.1/24", dhcp: {}, tftp: { root: "/srv", ipxeScript: "boot.ipxe" } });
+    expect(dnsmasqArgv({ iface: "br", files, plan, routerAdvertisements: true })).toEqual(expect.arrayContaining(["--enable-ra", "--dhcp-range=::,constructor:br,ra-only"]));
+    expect(dnsmasqArgv({ iface: "br", files, plan })).not.toContain("--enable-ra");
+  });
+
   it("every argument is a single --option (no shell, no spaces to split)", () => {
     const argv = dnsmasqArgv({ iface: "br", files, plan: planNetwork("dnsmasq", { attachTo: "br0", cidr: "10.0.0.1/24", dhcp: {} }) });
     for (const arg of argv) expect(arg).toMatch(/^--[a-z-]+(=\S+)?$/);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkResourceName, deriveBridgeName, deriveMac, normalizeMac } from "../../../providers/libvirt/names.js";
+import { checkResourceName, deriveBridgeName, deriveMac, deriveUla, normalizeMac } from "../../../providers/libvirt/names.js";
 
 describe("bridge names", () => {
   it("stay within 15 characters and start with the environment prefix", () => {
@@ -41,5 +41,13 @@ describe("resource names", () => {
   });
   it("accepts provider-level names", () => {
     expect(checkResourceName("vm", "8abab3-test-vm_1.a")).toBe("8abab3-test-vm_1.a");
+  });
+});
+
+describe("ULA prefixes", () => {
+  it("are fd00::/8 /64 prefixes, stable per network", () => {
+    expect(deriveUla("8abab3-pxe")).toMatch(/^fd[0-9a-f]{2}:[0-9a-f]{4}:[0-9a-f]{4}:[0-9a-f]{4}$/);
+    expect(deriveUla("8abab3-pxe")).toBe(deriveUla("8abab3-pxe"));
+    expect(deriveUla("8abab3-pxe")).not.toBe(deriveUla("8abab3-pxe2"));
   });
 });
