@@ -64,28 +64,51 @@ function providerFailure(result: OperationResult, fallback: string): { code: str
   return { code: result.error?.code ?? "PROVIDER_ERROR", message: result.error?.message ?? fallback };
 }
 
-/** Creates one key/network/VM: render just in time, Phase 2 validation, provider call, state and context update. */
-export async function createResource(ctx: ExecutionContext, ref: ResourceRef & { kind: ResourceKind }, resource: KeyResource | NetworkResource | VMResource, options: { runtime?: boolean } = {}): Promise<ResourceFailure | undefined> {
-  const path = `${GROUP_OF[ref.kind]}.${ref.name}`;
+/**
+ * Records a resource as `pending` before its phase starts, so that a crash at any later point leaves a state
+ * file that names it: delete then asks its provider to delete it (NOT_FOUND counts as deleted).
+ */
+export function planRecord(ctx: ExecutionContext, ref: ResourceRef & { kind: ResourceKind }, resource: KeyResource | NetworkResource | VMResource, options: { runtime?: boolean } = {}): ResourceRecord {
   const providerName = resolveProviderName(ctx.spec, resource);
-  const client = ctx.providers.get(providerName);
   const record: ResourceRecord = {
     kind: ref.kind,
     name: ref.name,
     providerName: prefixName(ctx.state.prefix, ref.name),
     provider: providerName,
-    engine: client.engine,
-    status: "creating",
+    engine: ctx.providers.get(providerName).engine,
+    status: "pending",
     updatedAt: now(),
     ...(options.runtime ? { runtime: true } : {}),
   };
-  const fail = async (code: string, message: string): Promise<ResourceFailure> => {
-    record.status = "failed";
-    record.error = message;
-    record.errorCode = code;
-    record.updatedAt = now();
-    recordError(ctx.state, { resource: { kind: ref.kind, name: ref.name, provider: providerName }, operation: "create", code, error: message });
+  ctx.state.resources[GROUP_OF[ref.kind]][ref.name] = record;
+  return record;
+}
+
+/** Saves in the background; the phase end awaits a save that includes every change. */
+function persistSoon(ctx: ExecutionContext): void {
+  ctx.persist().catch((error: unknown) => ctx.log.warn(`state save failed (retried at the end of the phase): ${errorMessage(error)}`));
+}
+
+/** Creates one key/network/VM: render just in time, Phase 2 validation, provider call, state and context update. */
+export async function createResource(ctx: ExecutionContext, ref: ResourceRef & { kind: ResourceKind }, resource: KeyResource | NetworkResource | VMResource, options: { runtime?: boolean } = {}): Promise<ResourceFailure | undefined> {
+  const path = `${GROUP_OF[ref.kind]}.${ref.name}`;
+  let record = ctx.state.resources[GROUP_OF[ref.kind]][ref.name];
+  if (!record || record.status === "destroyed") {
+    record = planRecord(ctx, ref, resource, options);
     await ctx.persist();
+  }
+  const planned = record;
+  const providerName = planned.provider;
+  const client = ctx.providers.get(providerName);
+  planned.status = "creating";
+  planned.updatedAt = now();
+  const fail = (code: string, message: string): ResourceFailure => {
+    planned.status = "failed";
+    planned.error = message;
+    planned.errorCode = code;
+    planned.updatedAt = now();
+    recordError(ctx.state, { resource: { kind: ref.kind, name: ref.name, provider: providerName }, operation: "create", code, error: message });
+    persistSoon(ctx);
     return { ref, code, message };
   };
 
@@ -93,10 +116,7 @@ export async function createResource(ctx: ExecutionContext, ref: ResourceRef & {
   try {
     const rendered = renderTemplates(resource, ctx.templates, path);
     const issues = validateLate(ref.kind, rendered, ctx.spec, { prefix: ctx.state.prefix });
-    if (issues.length > 0) {
-      ctx.state.resources[GROUP_OF[ref.kind]][ref.name] = record;
-      return await fail("INVALID_SPEC", `${ref.kind} ${ref.name}: phase 2 validation failed:\n${formatIssues(issues)}`);
-    }
+    if (issues.length > 0) return fail("INVALID_SPEC", `${ref.kind} ${ref.name}: phase 2 validation failed:\n${formatIssues(issues)}`);
     request =
       ref.kind === "key"
         ? keyRequest(rendered as KeyResource, ctx.requestContext)
@@ -104,13 +124,9 @@ export async function createResource(ctx: ExecutionContext, ref: ResourceRef & {
           ? networkRequest(rendered as NetworkResource, ctx.requestContext)
           : vmRequest(rendered as VMResource, ctx.requestContext);
   } catch (error) {
-    ctx.state.resources[GROUP_OF[ref.kind]][ref.name] = record;
-    return await fail(isTestenvError(error) ? error.code : "INTERNAL", `${ref.kind} ${ref.name}: ${errorMessage(error)}`);
+    return fail(isTestenvError(error) ? error.code : "INTERNAL", `${ref.kind} ${ref.name}: ${errorMessage(error)}`);
   }
-
-  record.request = request;
-  ctx.state.resources[GROUP_OF[ref.kind]][ref.name] = record;
-  await ctx.persist();
+  planned.request = request;
 
   const result = await client.call(`${ref.kind}_create`, request);
   if (!result.success) {
@@ -118,13 +134,13 @@ export async function createResource(ctx: ExecutionContext, ref: ResourceRef & {
     return fail(code, `${ref.kind} ${ref.name} (provider ${providerName}): ${code}: ${message}`);
   }
   const stateObject = result.resource && typeof result.resource === "object" ? (result.resource as Record<string, unknown>) : {};
-  if (typeof stateObject.name === "string" && stateObject.name !== record.providerName) record.providerName = stateObject.name;
-  record.state = stateObject;
-  record.status = "ready";
-  record.createdAt = now();
-  record.updatedAt = record.createdAt;
-  addRecordToContext(ctx.templates, record);
-  await ctx.persist();
+  if (typeof stateObject.name === "string" && stateObject.name !== planned.providerName) planned.providerName = stateObject.name;
+  planned.state = stateObject;
+  planned.status = "ready";
+  planned.createdAt = now();
+  planned.updatedAt = planned.createdAt;
+  addRecordToContext(ctx.templates, planned);
+  persistSoon(ctx);
   return undefined;
 }
 
@@ -153,6 +169,12 @@ export async function createPhases(ctx: ExecutionContext, phases: ResourceRef[][
   for (const [index, phase] of phases.entries()) {
     const phaseNumber = index + 1;
     safeEmit(ctx.onProgress, { kind: "phase", status: "start", phase: phaseNumber, totalPhases: phases.length, message: `phase ${phaseNumber}/${phases.length}: ${phase.map((r) => `${r.kind} ${r.name}`).join(", ")}` });
+    for (const ref of phase) {
+      if (ref.kind === "image") continue;
+      const resource = specResource(ctx.spec, ref);
+      if (resource) planRecord(ctx, ref as ResourceRef & { kind: ResourceKind }, resource);
+    }
+    await ctx.persist();
     const failures = await Promise.all(
       phase.map((ref) =>
         limit(async () => {
@@ -175,6 +197,7 @@ export async function createPhases(ctx: ExecutionContext, phases: ResourceRef[][
         }),
       ),
     );
+    await ctx.persist();
     const failed = failures.filter((f): f is ResourceFailure => f !== undefined);
     if (failed.length > 0) return failed;
     safeEmit(ctx.onProgress, { kind: "phase", status: "done", phase: phaseNumber, totalPhases: phases.length, message: `phase ${phaseNumber}/${phases.length} done` });
@@ -239,10 +262,12 @@ export async function deletePhases(options: {
             options.log.warn(`${operation}: could not delete ${ref.kind} ${ref.name}: ${code}: ${message}`);
             safeEmit(options.onProgress, { kind: operation === "rollback" ? "rollback" : "delete", status: "failed", resource: ref, message: `${ref.kind} ${ref.name}: ${code}: ${message}` });
           }
-          await options.persist();
+          // A crash before the next save only means a later delete gets NOT_FOUND for this resource.
+          options.persist().catch((error: unknown) => options.log.warn(`state save failed (retried at the end of the phase): ${errorMessage(error)}`));
         }),
       ),
     );
+    await options.persist();
   }
   return { deleted, remaining };
 }

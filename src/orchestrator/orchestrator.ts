@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { z } from "zod";
+import type { z } from "zod";
 import { CreateInput, DeleteInput, METADATA_STATE_DIR, type ConfigValidateOutput, type TestEnvArtifact } from "../../api/forge.js";
 import type { Operation } from "../../api/provider.js";
 import { VMResource, type ProviderConfig, type Spec } from "../../api/spec.js";

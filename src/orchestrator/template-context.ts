@@ -3,7 +3,7 @@ import { emptyTemplateContext, type TemplateContext } from "../spec/template.js"
 
 // The template context holds what earlier resources produced, by logical name. Values come from provider states.
 
-const str = (value: unknown): string => (typeof value === "string" ? value : value === undefined || value === null ? "" : String(value));
+const str = (value: unknown): string => (typeof value === "string" ? value : typeof value === "number" || typeof value === "boolean" ? String(value) : "");
 
 export function keyContextEntry(record: ResourceRecord): Record<string, string> {
   const state = record.state ?? {};
