@@ -153,6 +153,8 @@ describeIfTestHost("libvirt test host + tiny image (plain virsh)", () => {
         "#cloud-config",
         `hostname: ${hostname}`,
         "disable_root: false", // real cloud-init would otherwise put a "login as debian" command on root's key
+        "ssh_authorized_keys:", // real cloud-init gives root only the top-level keys (the tiny image: all keys)
+        `  - ${publicKey}`,
         "users:",
         "  - default",
         "  - name: tester",
