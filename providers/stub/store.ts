@@ -1,6 +1,5 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import lockfile from "proper-lockfile";
 import type { KeyState, NetworkState, VMState } from "../../api/provider.js";
 
 export interface StubData {
@@ -41,6 +40,8 @@ export class FileStore implements StubStore {
   }
 
   async transact<T>(work: (data: StubData) => T): Promise<T> {
+    // Loaded on first use: proper-lockfile (graceful-fs) costs ~0.2 s of start-up that the in-memory stub never needs.
+    const lockfile = await import("proper-lockfile");
     const release = await lockfile.lock(this.path, {
       realpath: false,
       stale: 10_000,
