@@ -2,6 +2,7 @@
 import { packageVersion } from "../mcp/version.js";
 import { UsageError, helpCommand, parseArgs } from "./args.js";
 import { COMMANDS, engineFor, reportFailure, type CliIo } from "./commands.js";
+import "./images.js";
 import { EXIT, type ExitCode } from "./exit-codes.js";
 import { commandHelp, mainHelp } from "./help.js";
 

@@ -9,6 +9,7 @@ import { summarizeState, type StateSummary } from "../mcp/results.js";
 import type { Engine, EnvironmentSummary } from "../mcp/engine.js";
 import { loadSpecFile, type LoadedSpec } from "../spec/load.js";
 import { parsePath } from "../spec/paths.js";
+import { extractTemplateRefs } from "../spec/template.js";
 import { UsageError, booleanFlag, stringFlag, type FlagName, type ParsedArgs } from "./args.js";
 import { EXIT, exitCodeFor, type ExitCode } from "./exit-codes.js";
 import { progressPrinter } from "./progress.js";
@@ -49,6 +50,20 @@ export function registerCommand(name: string, definition: CommandDefinition): vo
 export function defaultTestID(stage: string, date = new Date()): string {
   const day = date.toISOString().slice(0, 10).replaceAll("-", "");
   return `test-${stage}-${day}-${randomBytes(4).toString("hex")}`;
+}
+
+/**
+ * At a terminal, `{{ .Env.X }}` reads the caller's environment (Forge passes its own accumulated env instead).
+ * Only the variables the spec references are passed, so the state file never stores the rest of the environment.
+ */
+export function referencedEnv(rawSpec: unknown, env: NodeJS.ProcessEnv): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const ref of extractTemplateRefs(rawSpec)) {
+    if (ref.category !== "Env" || ref.name === undefined) continue;
+    const value = env[ref.name];
+    if (value !== undefined) result[ref.name] = value;
+  }
+  return result;
 }
 
 function writeJson(context: CliIo, value: unknown): void {
@@ -159,6 +174,7 @@ registerCommand("create", {
         rootDir: context.cwd,
         metadata: {},
         spec: loaded.raw as Record<string, unknown>,
+        env: referencedEnv(loaded.raw, context.env),
         ...(booleanFlag(context.args.flags, "keep-on-failure") ? { keepOnFailure: true } : {}),
       };
       const started = Date.now();
