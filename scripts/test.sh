@@ -1,12 +1,31 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: lint, typecheck, schema drift, unit, e2e (stub),
-# then the libvirt stages inside a network namespace when the host can run them.
+# The whole test suite, as CI runs it: lint, typecheck, schema drift, unit, e2e (stub), then the libvirt
+# stages (integration, e2e_libvirt) inside a network namespace when this machine can run them.
+# In CI (CI=true) a machine that cannot run the libvirt stages is a failure, not a skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+step() { printf '\n=== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
+
+step "lint"
 npm run --silent lint
+step "typecheck"
 npm run --silent typecheck
+step "build"
 npm run --silent build
 export TESTENV_VM_SKIP_BUILD=1
+step "unit"
 npx vitest run --project unit
+step "e2e (stub provider, MCP over stdio)"
 npx vitest run --project e2e
+
+step "libvirt stages"
+if reason=$(bash scripts/testhost.sh check 2>&1); then
+  bash scripts/test-libvirt.sh
+elif [[ "${CI:-}" == "true" || "${TESTENV_VM_REQUIRE_LIBVIRT:-}" == "1" ]]; then
+  echo "test: the libvirt stages cannot run here: $reason" >&2
+  exit 1
+else
+  echo "test: libvirt stages skipped: $reason"
+fi
+step "done"
