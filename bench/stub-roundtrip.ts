@@ -89,7 +89,7 @@ async function main(): Promise<void> {
     rmSync(root, { recursive: true, force: true });
   }
   const fmt = (values: number[]): string => `median ${median(values).toFixed(0)} ms (min ${Math.min(...values).toFixed(0)}, max ${Math.max(...values).toFixed(0)}, n=${values.length})`;
-  process.stdout.write(`design example create+delete, one MCP connection (provider spawned per call): ${fmt(connected)}\n`);
+  process.stdout.write(`design example create+delete, one MCP connection (provider spawned by create, reused by delete): ${fmt(connected)}\n`);
   process.stdout.write(`design example create+delete, a new orchestrator process per call (Forge): ${fmt(forgeLike)}\n`);
   process.stdout.write(`goal: median <= 500 ms (one connection): ${median(connected) <= 500 ? "met" : "NOT met"}\n`);
 }

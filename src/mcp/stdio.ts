@@ -1,6 +1,7 @@
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { Orchestrator } from "../orchestrator/orchestrator.js";
 import { createLogger } from "../log.js";
+import { ProviderPool } from "../provider/pool.js";
 import { createMcpServer } from "./server.js";
 
 /**
@@ -20,7 +21,9 @@ export async function runMcpServer(): Promise<void> {
     running.add(settled);
     void settled.then(() => running.delete(settled));
   };
-  const server = createMcpServer(new Orchestrator({ log }), { log, track });
+  // An agent's delete right after its create reuses the providers the create started.
+  const providerPool = new ProviderPool({ idleMs: 30_000, log });
+  const server = createMcpServer(new Orchestrator({ log, providerPool }), { log, track });
 
   let stopping = false;
   const shutdown = async (reason: string, exitCode: number): Promise<void> => {
@@ -30,6 +33,7 @@ export async function runMcpServer(): Promise<void> {
       log.info(`${reason}: waiting for ${running.size} running operation(s) before exit`);
       await Promise.all(running);
     }
+    await providerPool.closeAll().catch(() => undefined);
     await server.close().catch(() => undefined);
     process.exit(exitCode);
   };

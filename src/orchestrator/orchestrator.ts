@@ -10,6 +10,7 @@ import { STATE_VERSION, type EnvironmentState, type EnvironmentStatus, type Reso
 import { TestenvError, errorMessage, formatIssues, type Issue } from "../errors.js";
 import { createLogger, type Logger } from "../log.js";
 import { ProviderManager } from "../provider/manager.js";
+import type { ProviderPool } from "../provider/pool.js";
 import { parseSpec } from "../spec/load.js";
 import { emptyTemplateContext } from "../spec/template.js";
 import { assertValidEarly, resolveProviderName, validateEarly } from "../spec/validate.js";
@@ -28,6 +29,8 @@ export interface OrchestratorOptions {
   rootDir?: string;
   env?: NodeJS.ProcessEnv;
   log?: Logger;
+  /** Keep provider processes between operations (a long-lived MCP server); closed by the owner. */
+  providerPool?: ProviderPool;
 }
 
 export interface CreateOptions {
@@ -140,11 +143,17 @@ export class Orchestrator {
   readonly #rootDir: string;
   readonly #env: NodeJS.ProcessEnv;
   readonly #log: Logger;
+  readonly #pool: ProviderPool | undefined;
 
   constructor(options: OrchestratorOptions = {}) {
     this.#rootDir = resolve(options.rootDir ?? process.cwd());
     this.#env = options.env ?? process.env;
     this.#log = options.log ?? createLogger();
+    this.#pool = options.providerPool;
+  }
+
+  #providers(options: { cwd: string; env: Record<string, string>; artifactDir: string; log: Logger }): ProviderManager {
+    return new ProviderManager({ ...options, ...(this.#pool ? { pool: this.#pool } : {}) });
   }
 
   /** Phase 1 only: parse, validate, build the DAG. Never spawns a provider. */
@@ -223,7 +232,7 @@ export class Orchestrator {
         errors: [],
         env: input.env ?? {},
       };
-      const providers = new ProviderManager({ cwd: rootDir, env: providerEnv(state), artifactDir, log });
+      const providers = this.#providers({ cwd: rootDir, env: providerEnv(state), artifactDir, log });
       let stateSaved = false;
       try {
         await providers.start(spec.providers);
@@ -372,7 +381,7 @@ export class Orchestrator {
       await store.save(state);
       planWithStrays(state);
       const needed = new Set(liveRecords(state).map((r) => r.provider));
-      const providers = new ProviderManager({ cwd: state.rootDir, env: providerEnv(state), artifactDir: state.artifactDir, log });
+      const providers = this.#providers({ cwd: state.rootDir, env: providerEnv(state), artifactDir: state.artifactDir, log });
       try {
         for (const config of state.providers.filter((p) => needed.has(p.name))) {
           await providers.start([config]).catch((error: unknown) => log.error(`delete ${testID}: provider ${config.name} did not start: ${errorMessage(error)}`));
@@ -454,7 +463,7 @@ export class Orchestrator {
     });
     const { state, specWith, config } = reserved;
     const log = this.#log.child("runtime");
-    const providers = new ProviderManager({ cwd: state.rootDir, env: providerEnv(state), artifactDir: state.artifactDir, log });
+    const providers = this.#providers({ cwd: state.rootDir, env: providerEnv(state), artifactDir: state.artifactDir, log });
     let failure: ResourceFailure | undefined;
     try {
       if (!config) throw new TestenvError("SPEC_INVALID", `vm ${vm.name}: provider is not defined in the environment`);
@@ -504,7 +513,7 @@ export class Orchestrator {
       const record = state.resources.vms[name];
       if (!record || record.status === "destroyed") throw new TestenvError("NOT_FOUND", `vm ${name} not found in environment ${testID}`);
       const config = state.providers.find((p) => p.name === record.provider);
-      const providers = new ProviderManager({ cwd: state.rootDir, env: providerEnv(state), artifactDir: state.artifactDir, log: this.#log });
+      const providers = this.#providers({ cwd: state.rootDir, env: providerEnv(state), artifactDir: state.artifactDir, log: this.#log });
       try {
         if (!config) throw new TestenvError("SPEC_INVALID", `vm ${name}: provider ${record.provider} is not in the state`);
         await providers.start([config]);

@@ -4,6 +4,7 @@ import type { ProviderConfig, ResourceKind } from "../../api/spec.js";
 import { TestenvError, errorMessage, type Issue } from "../errors.js";
 import type { Logger } from "../log.js";
 import { ProviderClient } from "./client.js";
+import type { ProviderPool } from "./pool.js";
 
 export interface ProviderManagerOptions {
   cwd: string;
@@ -16,6 +17,8 @@ export interface ProviderManagerOptions {
   log?: Logger;
   callTimeoutMs?: number;
   closeGraceMs?: number;
+  /** Reuse provider processes across operations of a long-lived orchestrator (MCP server). */
+  pool?: ProviderPool;
 }
 
 export interface SupportRequirement {
@@ -32,6 +35,7 @@ export interface SupportRequirement {
 export class ProviderManager {
   private readonly options: ProviderManagerOptions;
   private readonly clients = new Map<string, ProviderClient>();
+  private readonly poolKeys = new Map<ProviderClient, string>();
 
   constructor(options: ProviderManagerOptions) {
     this.options = options;
@@ -48,7 +52,7 @@ export class ProviderManager {
     const started = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
     const failed = results.flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
     if (failed.length > 0) {
-      await Promise.all(started.map((client) => client.close()));
+      await Promise.all(started.map((client) => (this.poolKeys.delete(client), client.close())));
       const first = failed[0];
       if (first instanceof TestenvError && failed.length === 1) throw first;
       const message = failed.map((error) => errorMessage(error)).join("\n");
@@ -58,6 +62,15 @@ export class ProviderManager {
   }
 
   private async startOne(provider: ProviderConfig): Promise<ProviderClient> {
+    const pool = this.options.pool;
+    if (!pool) return this.spawn(provider);
+    const key = JSON.stringify([provider.name, provider.engine, provider.spec ?? null, this.options.env ?? {}, this.options.cwd, this.options.artifactDir ?? ""]);
+    const client = await pool.acquire(key, () => this.spawn(provider));
+    this.poolKeys.set(client, key);
+    return client;
+  }
+
+  private async spawn(provider: ProviderConfig): Promise<ProviderClient> {
     const log = this.options.log?.child(`provider:${provider.name}`);
     const client = await ProviderClient.start({
       name: provider.name,
@@ -115,7 +128,13 @@ export class ProviderManager {
   async closeAll(): Promise<void> {
     const clients = [...this.clients.values()];
     this.clients.clear();
-    await Promise.all(clients.map((client) => client.close()));
+    await Promise.all(
+      clients.map((client) => {
+        const key = this.poolKeys.get(client);
+        this.poolKeys.delete(client);
+        return key !== undefined && this.options.pool ? this.options.pool.release(key, client) : client.close();
+      }),
+    );
   }
 }
 
