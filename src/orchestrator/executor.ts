@@ -222,6 +222,8 @@ export async function deletePhases(options: {
   persist(): Promise<void>;
   onProgress?: ProgressListener;
   log: Logger;
+  /** Providers that could not be started, with the reason: their resources stay recorded and are reported. */
+  unavailable?: ReadonlyMap<string, string>;
 }): Promise<DeletionOutcome> {
   const { state, providers, operation } = options;
   const limit = pLimit(options.concurrency);
@@ -239,8 +241,12 @@ export async function deletePhases(options: {
           record.status = "destroying";
           record.updatedAt = now();
           let result: OperationResult;
+          const notStarted = options.unavailable?.get(record.provider);
           try {
-            result = await providers.get(record.provider).call(`${ref.kind}_delete`, { name: record.providerName });
+            result =
+              notStarted !== undefined
+                ? { success: false, error: { code: "PROVIDER_ERROR", message: `provider ${record.provider} could not be started: ${notStarted}`, retryable: true } }
+                : await providers.get(record.provider).call(`${ref.kind}_delete`, { name: record.providerName });
           } catch (error) {
             result = { success: false, error: { code: "PROVIDER_ERROR", message: errorMessage(error), retryable: false } };
           }

@@ -381,13 +381,20 @@ export class Orchestrator {
       await store.save(state);
       planWithStrays(state);
       const needed = new Set(liveRecords(state).map((r) => r.provider));
-      const providers = this.#providers({ cwd: state.rootDir, env: providerEnv(state), artifactDir: state.artifactDir, log });
+      // The project dir may be gone by now (a CI workspace); engines are then resolved from the state dir.
+      const cwd = existsSync(state.rootDir) ? state.rootDir : stateDir;
+      if (cwd !== state.rootDir) log.warn(`delete ${testID}: rootDir ${state.rootDir} no longer exists; starting providers from ${cwd}`);
+      const providers = this.#providers({ cwd, env: providerEnv(state), artifactDir: state.artifactDir, log });
+      const unavailable = new Map<string, string>();
       try {
         for (const config of state.providers.filter((p) => needed.has(p.name))) {
-          await providers.start([config]).catch((error: unknown) => log.error(`delete ${testID}: provider ${config.name} did not start: ${errorMessage(error)}`));
+          await providers.start([config]).catch((error: unknown) => {
+            unavailable.set(config.name, errorMessage(error));
+            log.error(`delete ${testID}: provider ${config.name} did not start: ${errorMessage(error)}`);
+          });
         }
         const writer = createStateWriter(store, () => state);
-        const outcome = await deletePhases({ state, providers, concurrency: state.spec.concurrency ?? DEFAULT_CONCURRENCY, operation: "delete", persist: () => writer.write(), log, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+        const outcome = await deletePhases({ state, providers, concurrency: state.spec.concurrency ?? DEFAULT_CONCURRENCY, operation: "delete", persist: () => writer.write(), log, unavailable, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
         if (outcome.remaining.length > 0) {
           state.status = "failed";
           await writer.write();

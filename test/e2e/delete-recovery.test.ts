@@ -1,0 +1,63 @@
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { Orchestrator } from "../../src/orchestrator/orchestrator.js";
+import { TestenvError } from "../../src/errors.js";
+import { createLogger } from "../../src/log.js";
+import { storedResources } from "../helpers/stub-store.js";
+import { sandbox, testID } from "./env.js";
+import { designExample } from "./specs.js";
+
+// Delete works from the state file alone, even when the world around it changed after create.
+
+const quiet = createLogger("test");
+
+/** A provider engine at a path of the test's own: a tiny bin that runs the real stub. */
+function writeProviderBin(path: string): void {
+  writeFileSync(path, `#!/usr/bin/env node\nawait import(${JSON.stringify(resolve("dist/providers/stub/bin.js"))});\n`, { mode: 0o755 });
+}
+
+describe("delete after the world changed", () => {
+  it("deletes when the project dir (rootDir) the environment was created from is gone", async () => {
+    using box = sandbox("gone-root");
+    const project = join(box.root, "project");
+    mkdirSync(project);
+    const id = testID();
+    const env = { ...process.env, ...box.env, TESTENV_VM_LOG: "error" };
+    await new Orchestrator({ rootDir: project, env, log: quiet }).create({ testID: id, stage: "e2e", tmpDir: box.tmpDir, spec: designExample(box.store) });
+    expect(storedResources(box.store)).toHaveLength(5);
+    rmSync(project, { recursive: true });
+
+    const result = await new Orchestrator({ rootDir: box.root, env, log: quiet }).delete({ testID: id });
+    expect(result).toMatchObject({ deleted: 5, alreadyGone: false });
+    expect(storedResources(box.store)).toEqual([]);
+    expect(existsSync(box.stateFile(id))).toBe(false);
+  });
+
+  it("keeps the state and names the cause when a recorded provider cannot be started", async () => {
+    using box = sandbox("gone-provider");
+    const id = testID();
+    // The provider's engine is a path that will disappear before delete.
+    const bin = join(box.root, "my-provider.js");
+    writeProviderBin(bin);
+    const spec = designExample(box.store);
+    (spec.providers as Array<Record<string, unknown>>)[0]!.engine = bin;
+    const env = { ...process.env, ...box.env, TESTENV_VM_LOG: "error" };
+    await new Orchestrator({ rootDir: box.root, env, log: quiet }).create({ testID: id, stage: "e2e", tmpDir: box.tmpDir, spec });
+    rmSync(bin);
+
+    const error = await new Orchestrator({ rootDir: box.root, env, log: quiet }).delete({ testID: id }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TestenvError);
+    expect((error as TestenvError).code).toBe("DELETE_INCOMPLETE");
+    expect((error as TestenvError).message).toContain("could not be started");
+    expect((error as TestenvError).message).toContain("5 resource(s) are left");
+    expect(box.readState(id).status).toBe("failed");
+    expect(storedResources(box.store)).toHaveLength(5);
+
+    // Put the provider back: the next delete finishes the job.
+    writeProviderBin(bin);
+    await new Orchestrator({ rootDir: box.root, env, log: quiet }).delete({ testID: id });
+    expect(storedResources(box.store)).toEqual([]);
+    expect(existsSync(box.stateFile(id))).toBe(false);
+  });
+});
