@@ -23,6 +23,8 @@ export type LibvirtProviderConfig = z.infer<typeof LibvirtProviderConfig>;
 export interface ResolvedConfig {
   uri: string;
   dataDir: string;
+  /** dataDir is the per-environment default (not configured), so the provider may remove it when empty. */
+  dataDirIsDefault: boolean;
   accelerator: "auto" | "kvm" | "tcg";
   machine: string;
   cpuModel: string | undefined;
@@ -44,6 +46,7 @@ export function resolveConfig(context: ProviderContext, env: NodeJS.ProcessEnv =
   return {
     uri: config.uri ?? (env[URI_ENV] || "qemu:///system"),
     dataDir: config.dataDir ?? defaultDataDir(context.prefix, env),
+    dataDirIsDefault: config.dataDir === undefined && context.prefix !== undefined,
     accelerator: config.accelerator,
     machine: config.machine ?? "pc",
     cpuModel: config.cpuModel,

@@ -1,4 +1,4 @@
-import { mkdir } from "node:fs/promises";
+import { mkdir, readdir, rm, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { CapabilitiesResponse } from "../../api/provider.js";
 import type { ProviderContext, ProviderImplementation } from "../kit/index.js";
@@ -56,6 +56,28 @@ export async function createLibvirtProvider(context: ProviderContext, options: L
     keys,
     networks: networks.handlers(),
     vms: vms.handlers(),
-    shutdown: () => backend.close(),
+    shutdown: async () => {
+      await backend.close();
+      await removeIfNoFiles(config.dataDir, config.dataDirIsDefault);
+    },
   };
+}
+
+/**
+ * Once an environment is deleted its data dir holds only empty folders; remove them so nothing carrying the
+ * prefix is left. Anything holding a file (another provider process still at work) is left alone. The dir itself
+ * goes only when it is the per-environment default, never a dataDir the user configured.
+ */
+async function removeIfNoFiles(dir: string, removeRoot: boolean): Promise<void> {
+  const hasFile = async (path: string): Promise<boolean> => {
+    const entries = await readdir(path, { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+      if (!entry.isDirectory() || (await hasFile(join(path, entry.name)))) return true;
+    }
+    return false;
+  };
+  if (await hasFile(dir)) return;
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  await Promise.all(entries.map((entry) => rm(join(dir, entry.name), { recursive: true, force: true })));
+  if (removeRoot) await rmdir(dir).catch(() => undefined);
 }
