@@ -278,12 +278,12 @@ export class VmService {
       ips = await discoverIps(this.deps.backend, this.deps.networks, name, nics, { useStatic: false });
       if (ips[0] !== undefined || Date.now() >= deadline) break;
       if (!(await this.deps.backend.domainRunning(name))) break;
-      await sleep(500);
+      await sleep(250);
     }
     // Secondary NICs get a short grace period; their DHCP usually lands within a second of the first.
     const graceEnd = Math.min(deadline, Date.now() + 5000);
     while (ips.some((ip) => ip === undefined) && Date.now() < graceEnd) {
-      await sleep(500);
+      await sleep(250);
       ips = await discoverIps(this.deps.backend, this.deps.networks, name, nics, { useStatic: false });
     }
     return ips.map((ip, index) => ip ?? nics[index]?.staticIp);

@@ -111,7 +111,8 @@ export async function waitForSsh(target: SshTarget, timeoutMs: number, consoleLo
     const result = await sshExec(target, "echo testenv-ssh-ready", Math.max(5000, Math.min(20_000, deadline - Date.now())));
     if (result.stdout.includes("testenv-ssh-ready")) return true;
     throw new Error(`ssh command exited ${String(result.code)}: ${result.stderr.trim()}`);
-  });
+    // A refused connection (sshd not up yet) answers at once: retry soon, it is cheap.
+  }, 250);
   if (!outcome.value) throw await readinessTimeout(`SSH ${target.user}@${target.host}:${target.port}`, timeoutMs, consoleLog, outcome.lastError);
 }
 
