@@ -1,11 +1,12 @@
 import { createHash } from "node:crypto";
-import { chmod, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import ssh2 from "ssh2";
 import type { KeyCreateRequest, KeyState } from "../../api/provider.js";
 import { ProviderError, alreadyExists, busy, invalidSpec, notFound, type ResourceHandlers } from "../kit/index.js";
 import { checkResourceName } from "./names.js";
 import type { RecordStore } from "./records.js";
+import { pathExists } from "./fs.js";
 
 // SSH keys generated in-process (ssh2) in OpenSSH format. Files are the truth; a record in dataDir says
 // where they are, because a fresh process only gets the key's name.
@@ -65,14 +66,6 @@ export function generateKeyPair(params: KeyParams, comment: string | undefined):
   });
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export interface KeyDeps {
   records: RecordStore;
@@ -98,7 +91,7 @@ async function stateOf(record: KeyRecord): Promise<KeyState> {
 
 /** The record when both of its files are still there. */
 async function present(record: KeyRecord | undefined): Promise<KeyRecord | undefined> {
-  return record !== undefined && (await exists(record.privateKeyPath)) && (await exists(record.publicKeyPath)) ? record : undefined;
+  return record !== undefined && (await pathExists(record.privateKeyPath)) && (await pathExists(record.publicKeyPath)) ? record : undefined;
 }
 
 export function createKeyHandlers(deps: KeyDeps): ResourceHandlers<KeyCreateRequest, KeyState> {
@@ -110,7 +103,7 @@ export function createKeyHandlers(deps: KeyDeps): ResourceHandlers<KeyCreateRequ
       const dir = request.spec.outputDir ?? deps.defaultDir;
       const privateKeyPath = join(dir, name);
       const publicKeyPath = `${privateKeyPath}.pub`;
-      if ((await present(await load(name))) !== undefined || (await exists(privateKeyPath))) throw alreadyExists("key", name);
+      if ((await present(await load(name))) !== undefined || (await pathExists(privateKeyPath))) throw alreadyExists("key", name);
       const pair = await generateKeyPair(params, request.spec.comment);
       await mkdir(dir, { recursive: true, mode: 0o755 });
       // wx: never overwrite a key someone else put there in the meantime.
@@ -150,7 +143,7 @@ export function createKeyHandlers(deps: KeyDeps): ResourceHandlers<KeyCreateRequ
         const users = await deps.vmsUsingKey(name);
         if (users.length > 0) throw busy("key", name, `VM ${users.join(", ")}`);
       }
-      const hadFiles = (await exists(record.privateKeyPath)) || (await exists(record.publicKeyPath));
+      const hadFiles = (await pathExists(record.privateKeyPath)) || (await pathExists(record.publicKeyPath));
       await rm(record.privateKeyPath, { force: true });
       await rm(record.publicKeyPath, { force: true });
       await deps.records.remove("keys", name);

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { mkdir, readFile, rm, stat } from "node:fs/promises";
+import { mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { VMCreateRequest, VMState } from "../../api/provider.js";
 import type { Logger } from "../../src/log.js";
@@ -18,6 +18,7 @@ import { domainXml, type NicAttachment } from "./vm/domain-xml.js";
 import { discoverIps, type NicInfo } from "./vm/ip.js";
 import { parseMetadata, type DomainMetadata } from "./vm/metadata.js";
 import { DEFAULT_TIMEOUTS, parseDuration, readinessTimeout, waitForCloudInit, waitForSsh, waitForTcp, type SshTarget } from "./vm/readiness.js";
+import { pathExists } from "./fs.js";
 
 // VMs: overlay disk + NoCloud seed + domain XML, started through libvirt. Everything delete needs is in
 // the domain's <metadata>, so any process can find and remove it.
@@ -34,14 +35,6 @@ export interface VmDeps {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export class VmService {
   constructor(private readonly deps: VmDeps) {}
@@ -189,7 +182,7 @@ export class VmService {
     const lap = (step: string) => this.deps.log.debug(`vm ${name}: ${step}`, { ms: Date.now() - started });
     let defined = false;
     try {
-      if (await exists(dir)) await rm(dir, { recursive: true, force: true }); // leftovers of a crashed create
+      if (await pathExists(dir)) await rm(dir, { recursive: true, force: true }); // leftovers of a crashed create
       await mkdir(dir, { recursive: true, mode: 0o755 });
       await mkdir(join(consoleLog, ".."), { recursive: true });
       await createDisk(metadata.disk, baseImage, spec.disk.size);
@@ -337,7 +330,7 @@ export class VmService {
     if (xml !== undefined && !metadata) {
       throw new ProviderError("PERMISSION_DENIED", `domain "${name}" was not created by testenv-vm (no testenv metadata); not deleting it`);
     }
-    const leftovers = (await exists(this.vmDir(name))) || (await exists(this.consoleLog(name)));
+    const leftovers = (await pathExists(this.vmDir(name))) || (await pathExists(this.consoleLog(name)));
     if (xml === undefined && !leftovers) throw notFound("vm", name);
     await this.removeEverything(name, metadata, xml !== undefined);
   }
