@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "coverage/**", "eslint.config.js", "scripts/*.mjs", "test/fixtures/**/*.mjs", "tsconfig.*.tmp.json"] },
+  { ignores: ["dist/**", "node_modules/**", "coverage/**", ".layers-scratch-*/**", "eslint.config.js", ".dependency-cruiser.cjs", "scripts/*.mjs", "test/fixtures/**/*.mjs", "tsconfig.*.tmp.json"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -19,7 +19,7 @@ export default tseslint.config(
   },
   {
     // stdout belongs to the MCP protocol in every shipped process.
-    files: ["src/**/*.ts", "providers/**/*.ts", "api/**/*.ts"],
+    files: ["src/**/*.ts", "providers/**/*.ts", "api/**/*.ts", "lib/**/*.ts"],
     ignores: ["src/cli/**"],
     rules: { "no-console": "error" },
   },

@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 
 const mib = Number(process.argv[2] ?? 256);
 const root = mkdtempSync(join(tmpdir(), "tvm-bench-image-"));
-const cli = fileURLToPath(new URL("../src/cli/bin.js", import.meta.url));
+const cli = fileURLToPath(new URL("../src/bin.js", import.meta.url));
 const key = join(root, "key.pem");
 const cert = join(root, "cert.pem");
 execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert], { stdio: "ignore" });

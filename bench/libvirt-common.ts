@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdtempSync, realpathSync, rmSync } from "node:f
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 
-const BIN = resolve(import.meta.dirname, "../src/cli/bin.js");
+const BIN = resolve(import.meta.dirname, "../src/bin.js");
 const LONG_CALL = 900_000;
 
 /** The tiny test image (scripts/images/build.sh tiny), symlink resolved. */

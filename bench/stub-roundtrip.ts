@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 
-const BIN = resolve(import.meta.dirname, "../src/cli/bin.js");
+const BIN = resolve(import.meta.dirname, "../src/bin.js");
 const runs = Number(process.argv[2] ?? 7);
 
 function designExample(): Record<string, unknown> {

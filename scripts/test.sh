@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: lint, typecheck, schema drift, unit, e2e (stub), then the libvirt
+# The whole test suite, as CI runs it: lint, layering, typecheck, schema drift, unit, e2e (stub), then the libvirt
 # stages (integration, e2e_libvirt) inside a network namespace when this machine can run them.
 # In CI (CI=true) a machine that cannot run the libvirt stages is a failure, not a skip.
 set -euo pipefail
@@ -9,6 +9,8 @@ step() { printf '\n=== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
 
 step "lint"
 npm run --silent lint
+step "layers (dependency-cruiser)"
+npm run --silent check:layers
 step "typecheck"
 npm run --silent typecheck
 step "build"

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { createLogger, type Logger } from "../../src/log.js";
+import { createLogger, type Logger } from "../../lib/log.js";
 
 /**
  * What a provider process knows about the environment it serves. The orchestrator passes it in

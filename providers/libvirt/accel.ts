@@ -1,9 +1,9 @@
-import { execFile } from "node:child_process";
+import { CommandError, run } from "../../lib/run.js";
 import { access, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { constants } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Logger } from "../../src/log.js";
+import type { Logger } from "../../lib/log.js";
 
 // KVM only when it really works. /dev/kvm can exist and still hang guests (nested virtualisation), so the
 // probe boots a 512-byte payload that leaves through isa-debug-exit and must finish within a short
@@ -28,20 +28,21 @@ export function probeBootSector(): Buffer {
 
 const PROBE_TIMEOUT_MS = 3_000; // a working KVM finishes in ~0.1 s, TCG in ~0.2 s; the broken one here takes 7 s+
 
-function runProbe(imagePath: string): Promise<{ ok: boolean; reason: string }> {
-  return new Promise((resolve) => {
-    const args = [
-      "-accel", "kvm", "-nodefaults", "-no-user-config", "-display", "none", "-m", "16",
-      "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-      "-drive", `file=${imagePath},format=raw,if=floppy`, "-boot", "a",
-    ];
-    execFile("qemu-system-x86_64", args, { timeout: PROBE_TIMEOUT_MS, killSignal: "SIGKILL" }, (error) => {
-      const code = error && typeof error.code === "number" ? error.code : error ? null : 0;
-      if (code === 3) resolve({ ok: true, reason: "KVM ran the probe payload" });
-      else if (error?.killed) resolve({ ok: false, reason: `KVM probe did not finish within ${PROBE_TIMEOUT_MS} ms` });
-      else resolve({ ok: false, reason: `KVM probe failed: ${error?.message.split("\n").slice(-2).join(" ") ?? `exit ${String(code)}`}` });
-    });
-  });
+async function runProbe(imagePath: string): Promise<{ ok: boolean; reason: string }> {
+  const args = [
+    "-accel", "kvm", "-nodefaults", "-no-user-config", "-display", "none", "-m", "16",
+    "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+    "-drive", `file=${imagePath},format=raw,if=floppy`, "-boot", "a",
+  ];
+  try {
+    await run("qemu-system-x86_64", args, { timeoutMs: PROBE_TIMEOUT_MS, killSignal: "SIGKILL" });
+    return { ok: false, reason: "KVM probe exited 0 without running the payload" };
+  } catch (error) {
+    // The payload writes 1 to isa-debug-exit, which makes qemu exit with (1 << 1) | 1 = 3.
+    if (error instanceof CommandError && error.exitCode === 3) return { ok: true, reason: "KVM ran the probe payload" };
+    if (error instanceof CommandError && error.timedOut) return { ok: false, reason: `KVM probe did not finish within ${PROBE_TIMEOUT_MS} ms` };
+    return { ok: false, reason: `KVM probe failed: ${(error as Error).message.split("\n").slice(-2).join(" ")}` };
+  }
 }
 
 async function bootId(): Promise<string> {

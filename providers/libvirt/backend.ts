@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { run, CommandError } from "./exec.js";
 import { ProviderError } from "../kit/index.js";
-import type { Logger } from "../../src/log.js";
+import type { Logger } from "../../lib/log.js";
 
 // The one seam between the provider and libvirt. Domains go through @unraid/libvirt (N-API) when it
 // loads; networks, leases, interface addresses and undefine-with-nvram go through virsh, which the

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { packageVersion } from "../../src/provider/package-root.js";
+import { packageVersion } from "../../lib/package.js";
 import { runProviderMain } from "../kit/index.js";
 import { createLibvirtProvider } from "./provider.js";
 

@@ -1,7 +1,7 @@
 import { chown, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { NetworkCreateRequest, NetworkState } from "../../api/provider.js";
-import type { Logger } from "../../src/log.js";
+import type { Logger } from "../../lib/log.js";
 import { ProviderError, alreadyExists, busy, notFound, type ResourceHandlers } from "../kit/index.js";
 import type { LibvirtBackend } from "./backend.js";
 import { domainsUsingNetwork } from "./inventory.js";

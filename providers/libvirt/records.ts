@@ -1,5 +1,6 @@
-import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { removeFileDurably, writeJsonAtomic } from "../../lib/durable-file.js";
 import { checkResourceName } from "./names.js";
 
 // Small JSON records in dataDir for what libvirt and the host cannot tell us (a key's files, a network's
@@ -30,15 +31,11 @@ export class RecordStore {
   }
 
   async write(kind: RecordKind, name: string, value: unknown): Promise<void> {
-    await mkdir(this.dir(kind), { recursive: true, mode: 0o755 });
-    const target = this.path(kind, name);
-    const temp = `${target}.${process.pid}.tmp`;
-    await writeFile(temp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o644 });
-    await rename(temp, target);
+    await writeJsonAtomic(this.path(kind, name), value, { mode: 0o644, makeDirs: 0o755 });
   }
 
   async remove(kind: RecordKind, name: string): Promise<void> {
-    await rm(this.path(kind, name), { force: true });
+    await removeFileDurably(this.path(kind, name));
   }
 
   async names(kind: RecordKind): Promise<string[]> {

@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { VMCreateRequest, VMState } from "../../api/provider.js";
-import type { Logger } from "../../src/log.js";
+import type { Logger } from "../../lib/log.js";
+import { retryUntil } from "../../lib/retry.js";
 import { ProviderError, alreadyExists, invalidSpec, notFound, type ResourceHandlers } from "../kit/index.js";
 import { chooseAccelerator } from "./accel.js";
 import type { LibvirtBackend } from "./backend.js";
@@ -33,7 +34,6 @@ export interface VmDeps {
   ipWaitMs?: number;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 
 export class VmService {
@@ -265,19 +265,22 @@ export class VmService {
 
   private async waitForIps(name: string, nics: readonly NicInfo[], budgetMs: number): Promise<(string | undefined)[]> {
     if (nics.length === 0) return [];
-    const deadline = Date.now() + budgetMs;
+    const started = Date.now();
+    const discover = () => discoverIps(this.deps.backend, this.deps.networks, name, nics, { useStatic: false });
     let ips: (string | undefined)[] = [];
-    for (;;) {
-      ips = await discoverIps(this.deps.backend, this.deps.networks, name, nics, { useStatic: false });
-      if (ips[0] !== undefined || Date.now() >= deadline) break;
-      if (!(await this.deps.backend.domainRunning(name))) break;
-      await sleep(250);
-    }
+    // false ends the wait early: a domain that is no longer running will not lease anything.
+    await retryUntil(async () => {
+      ips = await discover();
+      if (ips[0] !== undefined) return true;
+      return (await this.deps.backend.domainRunning(name)) ? undefined : false;
+    }, { timeoutMs: budgetMs, intervalMs: 250 });
     // Secondary NICs get a short grace period; their DHCP usually lands within a second of the first.
-    const graceEnd = Math.min(deadline, Date.now() + 5000);
-    while (ips.some((ip) => ip === undefined) && Date.now() < graceEnd) {
-      await sleep(250);
-      ips = await discoverIps(this.deps.backend, this.deps.networks, name, nics, { useStatic: false });
+    if (ips.some((ip) => ip === undefined)) {
+      const graceMs = Math.max(0, Math.min(budgetMs - (Date.now() - started), 5000));
+      await retryUntil(async () => {
+        ips = await discover();
+        return ips.every((ip) => ip !== undefined) ? true : undefined;
+      }, { timeoutMs: graceMs, intervalMs: 250 });
     }
     return ips.map((ip, index) => ip ?? nics[index]?.staticIp);
   }

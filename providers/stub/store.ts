@@ -1,6 +1,10 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { KeyState, NetworkState, VMState } from "../../api/provider.js";
+import { writeFileAtomic } from "../../lib/durable-file.js";
+import { withFileLock } from "../../lib/file-lock.js";
+import { ProviderError } from "../kit/index.js";
 
 export interface StubData {
   keys: Record<string, KeyState>;
@@ -25,7 +29,7 @@ export class MemoryStore implements StubStore {
   }
 }
 
-/** State in a JSON file, locked with proper-lockfile and replaced atomically on every change. */
+/** State in a JSON file, under the cross-process lock and replaced atomically (fsynced) on every change. */
 export class FileStore implements StubStore {
   private readonly path: string;
 
@@ -40,26 +44,14 @@ export class FileStore implements StubStore {
   }
 
   async transact<T>(work: (data: StubData) => T): Promise<T> {
-    // Loaded on first use: proper-lockfile (graceful-fs) costs ~0.2 s of start-up that the in-memory stub never needs.
-    const lockfile = await import("proper-lockfile");
-    const release = await lockfile.lock(this.path, {
-      realpath: false,
-      stale: 10_000,
-      retries: { retries: 200, minTimeout: 5, maxTimeout: 100, factor: 1.5 },
-    });
-    try {
-      const before = readFileSync(this.path, "utf8");
+    const busy = () => new ProviderError("RESOURCE_BUSY", `stub store ${this.path} stayed locked by another process for 30 s`);
+    return withFileLock(this.path, { waitMs: 30_000, busy }, async () => {
+      const before = await readFile(this.path, "utf8");
       const data = { ...emptyData(), ...(JSON.parse(before) as Partial<StubData>) };
       const result = work(data);
       const after = `${JSON.stringify(data, null, 2)}\n`;
-      if (after !== before) {
-        const temporary = `${this.path}.${process.pid}.tmp`;
-        writeFileSync(temporary, after, { mode: 0o600 });
-        renameSync(temporary, this.path);
-      }
+      if (after !== before) await writeFileAtomic(this.path, after, { mode: 0o600 });
       return result;
-    } finally {
-      await release();
-    }
+    });
   }
 }

@@ -9,7 +9,7 @@ import type {
   VMCreateRequest,
   VMState,
 } from "../../api/provider.js";
-import { packageVersion } from "../../src/provider/package-root.js";
+import { packageVersion } from "../../lib/package.js";
 import { ProviderError, alreadyExists, busy, invalidSpec, notFound, type ProviderContext, type ProviderImplementation } from "../kit/index.js";
 import type { StubConfig } from "./config.js";
 import {

@@ -1,7 +1,8 @@
-import { createHash, randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
-import lockfile from "proper-lockfile";
+import { readTextIfExists, writeJsonAtomic } from "../../lib/durable-file.js";
+import { withFileLock } from "../../lib/file-lock.js";
 import { TestenvError } from "../errors.js";
 import { HostKeyMismatchError, type SshEndpoint } from "./errors.js";
 
@@ -83,30 +84,22 @@ export class KnownHostsStore {
 
   private async update<T>(change: (file: KnownHostsFile) => { result: T; changed: boolean }): Promise<T> {
     await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
-    const release = await lockfile.lock(this.path, {
-      realpath: false,
-      stale: 10_000,
-      update: 2_000,
-      retries: { retries: 100, factor: 1.2, minTimeout: 20, maxTimeout: 500, randomize: true },
-    });
-    try {
+    const busy = () =>
+      new TestenvError("STATE_LOCKED", `known hosts file ${this.path} stayed locked by another process for 30 s; retry`, {
+        retryable: true,
+        details: { path: this.path },
+      });
+    return withFileLock(this.path, { waitMs: 30_000, busy }, async () => {
       const file = await this.read();
       const { result, changed } = change(file);
       if (changed) await this.write(file);
       return result;
-    } finally {
-      await release();
-    }
+    });
   }
 
   private async read(): Promise<KnownHostsFile> {
-    let text: string;
-    try {
-      text = await readFile(this.path, "utf8");
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return { version: 1, hosts: {} };
-      throw error;
-    }
+    const text = await readTextIfExists(this.path);
+    if (text === undefined) return { version: 1, hosts: {} };
     try {
       const parsed = JSON.parse(text) as Partial<KnownHostsFile>;
       if (typeof parsed.hosts !== "object" || parsed.hosts === null) throw new Error("no 'hosts' object");
@@ -121,13 +114,6 @@ export class KnownHostsStore {
   }
 
   private async write(file: KnownHostsFile): Promise<void> {
-    const temp = `${this.path}.${randomBytes(6).toString("hex")}.tmp`;
-    try {
-      await writeFile(temp, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
-      await rename(temp, this.path);
-    } catch (error) {
-      await rm(temp, { force: true });
-      throw error;
-    }
+    await writeJsonAtomic(this.path, file, { mode: 0o600 });
   }
 }

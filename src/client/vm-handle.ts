@@ -1,7 +1,7 @@
 import { mkdir, stat } from "node:fs/promises";
 import { dirname, posix } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { SFTPWrapper } from "ssh2";
+import { clampMs, retryUntil } from "../../lib/retry.js";
 import { TestenvError, errorMessage } from "../errors.js";
 import { ExecError, FileTransferError, HostKeyMismatchError, SshConnectionError, type SshEndpoint } from "./errors.js";
 import type { KnownHostsStore } from "./known-hosts.js";
@@ -177,28 +177,24 @@ export class VmHandle implements AsyncDisposable {
    */
   async waitReady(options: WaitReadyOptions = {}): Promise<void> {
     const timeoutMs = options.timeoutMs ?? 180_000;
-    const deadline = Date.now() + timeoutMs;
     const waitCloudInit = options.cloudInit ?? this.target.cloudInit;
-    let delay = 200;
-    let lastError: unknown;
     let stage: "ssh" | "cloud-init" = "ssh";
-    while (Date.now() < deadline) {
-      try {
+    const outcome = await retryUntil(
+      async (attempt) => {
+        const commandTimeoutMs = clampMs(attempt.remainingMs(), 1_000, 30_000);
         if (stage === "ssh") {
-          await this.exec("true", { timeoutMs: Math.max(1_000, Math.min(30_000, deadline - Date.now())) });
-          if (!waitCloudInit) return;
+          await this.exec("true", { timeoutMs: commandTimeoutMs });
+          if (!waitCloudInit) return true;
           stage = "cloud-init";
         }
-        const result = await this.exec(CLOUD_INIT_DONE, { timeoutMs: Math.max(1_000, Math.min(30_000, deadline - Date.now())) });
-        if (result.exitCode === 0) return;
-        lastError = new Error(result.exitCode === 3 ? "cloud-init has not finished yet" : `cloud-init check exited ${result.exitCode}`);
-      } catch (error) {
-        if (!worthRetrying(error)) throw error;
-        lastError = error;
-      }
-      await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
-      delay = Math.min(delay * 2, 2_000);
-    }
+        const result = await this.exec(CLOUD_INIT_DONE, { timeoutMs: commandTimeoutMs });
+        if (result.exitCode === 0) return true;
+        throw new Error(result.exitCode === 3 ? "cloud-init has not finished yet" : `cloud-init check exited ${result.exitCode}`);
+      },
+      { timeoutMs, intervalMs: 200, backoff: 2, maxIntervalMs: 2_000, retryable: worthRetrying },
+    );
+    if (outcome.ok) return;
+    const lastError = outcome.lastError;
     throw new TestenvError(
       "TIMEOUT",
       `vm "${this.name}" (${this.host}:${this.port}) was not ready within ${timeoutMs} ms (waiting for ${stage}): ${errorMessage(lastError)}`,

@@ -4,7 +4,7 @@ import { isAbsolute, join, relative, resolve, sep } from "node:path";
 
 import type { ImageResource } from "../../api/spec.js";
 import { TestenvError, errorMessage } from "../errors.js";
-import { type Logger, createLogger } from "../log.js";
+import { type Logger, createLogger } from "../../lib/log.js";
 import {
   type Customization,
   buildOverlay,
@@ -18,7 +18,8 @@ import {
 import { discardPartial, download } from "./download.js";
 import { sha256File, sha256Text } from "./hash.js";
 import { tryAcquireLock, withLock } from "./lock.js";
-import { type CacheEntry, MetadataStore, makeSharedDir, syncDirectory } from "./metadata.js";
+import { makeDirs, syncDirectory } from "../../lib/durable-file.js";
+import { type CacheEntry, MetadataStore } from "./metadata.js";
 import { type ImageProgress, throttledProgress } from "./progress.js";
 import { type WellKnownImage, WELL_KNOWN_IMAGES } from "./registry.js";
 import { classifySource } from "./source.js";
@@ -179,7 +180,7 @@ export class ImageCache {
       signal: options.signal,
       onProgress: options.onProgress,
     };
-    await makeSharedDir(this.cacheDir);
+    await makeDirs(this.cacheDir, 0o755);
     const base =
       source.kind === "download"
         ? await this.ensureDownloaded(context, source.url)
@@ -266,7 +267,7 @@ export class ImageCache {
 
   private async downloadInto(key: string, url: string, context: EnsureContext): Promise<CacheEntry> {
     const dir = join(this.cacheDir, slotOf(key));
-    await makeSharedDir(dir);
+    await makeDirs(dir, 0o755);
     const fileName = fileNameFromUrl(url);
     const partial = join(dir, `${fileName}.partial`);
     this.log.info(`image ${context.name}: downloading ${url}`);
@@ -380,7 +381,7 @@ export class ImageCache {
         await this.discardBroken(checked);
         const virtCustomize = await requireVirtCustomize(context.name, this.options.env);
         const dir = join(this.cacheDir, slotOf(key));
-        await makeSharedDir(dir);
+        await makeDirs(dir, 0o755);
         const path = join(dir, `custom-${key.slice(0, 12)}.qcow2`);
         const partial = `${path}.partial`;
         await rm(partial, { force: true });

@@ -1,14 +1,12 @@
-import { execFile } from "node:child_process";
 import { constants } from "node:fs";
 import { access } from "node:fs/promises";
 import { delimiter, join } from "node:path";
-import { promisify } from "node:util";
 
 import { TestenvError } from "../errors.js";
-import type { Logger } from "../log.js";
+import type { Logger } from "../../lib/log.js";
+import { run } from "../../lib/run.js";
 import { sha256Text } from "./hash.js";
 
-const run = promisify(execFile);
 
 export interface Customization {
   packages?: string[] | undefined;
@@ -92,7 +90,7 @@ export async function buildOverlay(options: BuildOverlayOptions): Promise<void> 
 
 async function runTool(options: BuildOverlayOptions, command: string, args: string[]): Promise<void> {
   try {
-    const { stderr } = await run(command, args, { env: options.env ?? process.env, signal: options.signal, maxBuffer: 64 * 1024 * 1024 });
+    const { stderr } = await run(command, args, { env: options.env ?? process.env, timeoutMs: 0, ...(options.signal ? { signal: options.signal } : {}) });
     if (stderr.trim() !== "") options.log.debug(`${command}: ${stderr.trim()}`);
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr?.trim();

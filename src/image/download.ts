@@ -6,7 +6,7 @@ import { rootCertificates } from "node:tls";
 import { setTimeout as sleep } from "node:timers/promises";
 
 import { TestenvError, errorMessage } from "../errors.js";
-import type { Logger } from "../log.js";
+import type { Logger } from "../../lib/log.js";
 import { hashInto } from "./hash.js";
 import { writeAtomically } from "./metadata.js";
 

@@ -1,21 +1,13 @@
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
-import lockfile from "proper-lockfile";
-
+import { acquireFileLock, type HeldLock } from "../../lib/file-lock.js";
+import { makeDirs } from "../../lib/durable-file.js";
 import { TestenvError } from "../errors.js";
-import { makeSharedDir } from "./metadata.js";
 
-// Cross-process locks are directories under <cache>/.locks (proper-lockfile uses mkdir, which is atomic on
-// every local filesystem). A holder refreshes the lock's mtime; a lock left by a killed process goes stale
-// after STALE_MS and is taken over, so a crash never wedges the cache.
+// Image cache locks live under <cache>/.locks, one per image slot plus one for metadata.json. A download is slow,
+// so a killed holder's lock goes stale later than a state lock does.
 const STALE_MS = 20_000;
-const POLL_MS = 150;
 
-export interface HeldLock {
-  /** Aborted when the lock is lost (taken over as stale), so the holder stops writing. */
-  readonly signal: AbortSignal;
-  release(): Promise<void>;
-}
+export type { HeldLock } from "../../lib/file-lock.js";
 
 export interface LockOptions {
   signal?: AbortSignal;
@@ -23,49 +15,23 @@ export interface LockOptions {
   onWait?: () => void;
 }
 
-function lockTarget(locksDir: string, name: string): string {
-  return join(locksDir, name);
+async function lock(locksDir: string, name: string, options: LockOptions & { waitMs?: number }): Promise<HeldLock | undefined> {
+  // 0755: the cache is shared with qemu running as another user.
+  await makeDirs(locksDir, 0o755);
+  return acquireFileLock(join(locksDir, name), { staleMs: STALE_MS, ...options });
 }
 
-async function tryLock(locksDir: string, name: string): Promise<HeldLock | undefined> {
-  await makeSharedDir(locksDir);
-  const lost = new AbortController();
-  try {
-    const release = await lockfile.lock(lockTarget(locksDir, name), {
-      realpath: false,
-      stale: STALE_MS,
-      retries: 0,
-      onCompromised: (error) => lost.abort(error),
-    });
-    return {
-      signal: lost.signal,
-      release: async () => {
-        // A compromised lock is already gone; releasing it again would throw ERELEASED.
-        if (!lost.signal.aborted) await release();
-      },
-    };
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ELOCKED") return undefined;
-    throw error;
-  }
-}
-
-/** Waits (polling, abortable) until the named lock is ours. */
+/** Waits (abortable) until the named lock is ours. */
 export async function acquireLock(locksDir: string, name: string, options: LockOptions = {}): Promise<HeldLock> {
-  let waited = false;
-  for (;;) {
-    options.signal?.throwIfAborted();
-    const held = await tryLock(locksDir, name);
-    if (held !== undefined) return held;
-    if (!waited) options.onWait?.();
-    waited = true;
-    await sleep(POLL_MS + Math.floor(Math.random() * POLL_MS), undefined, { signal: options.signal });
-  }
+  const held = await lock(locksDir, name, options);
+  // Without a waitMs the wait only ends by success or abort.
+  if (held === undefined) throw new TestenvError("INTERNAL", `image cache lock "${name}" was not taken`);
+  return held;
 }
 
 /** The lock if it is free now, else undefined (used by prune, which must never wait on a download). */
 export async function tryAcquireLock(locksDir: string, name: string): Promise<HeldLock | undefined> {
-  return tryLock(locksDir, name);
+  return lock(locksDir, name, { waitMs: 0 });
 }
 
 /** Runs `fn` holding the named lock; `fn` gets a signal that aborts if the lock is lost or the caller aborts. */

@@ -1,8 +1,8 @@
-import { randomBytes } from "node:crypto";
-import { chmod, mkdir, open, readFile, rename, rm } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { writeFileAtomic } from "../../lib/durable-file.js";
 
-import type { Logger } from "../log.js";
+import type { Logger } from "../../lib/log.js";
 import { withLock } from "./lock.js";
 
 // metadata.json is shared by every process using the cache. Each change re-reads the file under a lock,
@@ -97,46 +97,7 @@ export class MetadataStore {
   }
 }
 
-/** temp file in the same directory + fsync + rename + fsync of the directory: readers see old or new, never half. */
+/** metadata and sidecar files: atomic, readable by qemu (0644), parents created 0755. */
 export async function writeAtomically(path: string, text: string): Promise<void> {
-  await makeSharedDir(dirname(path));
-  const temp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-  try {
-    const file = await open(temp, "w", 0o644);
-    try {
-      await file.writeFile(text, "utf8");
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
-  await syncDirectory(dirname(path));
-}
-
-/**
- * mkdir -p, with 0755 on each directory it creates whatever the umask: qemu running as another user
- * (libvirt-qemu under qemu:///system) must be able to reach the cached images.
- */
-export async function makeSharedDir(dir: string): Promise<void> {
-  const first = await mkdir(dir, { recursive: true, mode: 0o755 });
-  if (first === undefined) return;
-  for (let current = dir; ; current = dirname(current)) {
-    await chmod(current, 0o755);
-    if (current === first || dirname(current) === current) return;
-  }
-}
-
-export async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, "r");
-  try {
-    await handle.sync();
-  } catch {
-    // Some filesystems refuse fsync on directories; the rename is still atomic there.
-  } finally {
-    await handle.close();
-  }
+  await writeFileAtomic(path, text, { mode: 0o644, makeDirs: 0o755 });
 }

@@ -1,6 +1,6 @@
 import type { ServerNotification } from "@modelcontextprotocol/sdk/types.js";
-import type { Logger } from "../log.js";
-import type { ProgressEvent } from "./engine.js";
+import type { Logger } from "../../lib/log.js";
+import type { ProgressEvent } from "../orchestrator/progress.js";
 
 type SendNotification = (notification: ServerNotification) => Promise<void>;
 

@@ -3,9 +3,9 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { resolve } from "node:path";
 import { z } from "zod";
 import { errorMessage, isTestenvError } from "../errors.js";
-import { createLogger, type Logger } from "../log.js";
+import { createLogger, type Logger } from "../../lib/log.js";
 import { loadSpecFile } from "../spec/load.js";
-import type { Engine } from "./engine.js";
+import type { Engine } from "../orchestrator/orchestrator.js";
 import {
   ConfigValidateToolInput,
   CreateToolInput,
@@ -20,8 +20,9 @@ import {
   parseValidateArgs,
 } from "./inputs.js";
 import { progressReporter } from "./progress.js";
-import { TEXT, failureResult, normalizeArtifact, summarizeState } from "./results.js";
-import { packageVersion } from "./version.js";
+import { normalizeArtifact, summarizeState } from "../orchestrator/summary.js";
+import { TEXT, failureResult } from "./results.js";
+import { packageVersion } from "../../lib/package.js";
 
 export interface McpServerOptions {
   log?: Logger;

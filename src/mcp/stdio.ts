@@ -1,6 +1,6 @@
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { Orchestrator } from "../orchestrator/orchestrator.js";
-import { createLogger } from "../log.js";
+import { createLogger } from "../../lib/log.js";
 import { ProviderPool } from "../provider/pool.js";
 import { createMcpServer } from "./server.js";
 

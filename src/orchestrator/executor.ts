@@ -3,7 +3,7 @@ import type { OperationResult } from "../../api/provider.js";
 import type { KeyResource, NetworkResource, ResourceKind, Spec, VMResource } from "../../api/spec.js";
 import type { EnvironmentState, ErrorRecord, ResourceRecord, ResourceRef } from "../../api/state.js";
 import { errorMessage, formatIssues, isTestenvError } from "../errors.js";
-import type { Logger } from "../log.js";
+import type { Logger } from "../../lib/log.js";
 import type { ProviderManager } from "../provider/manager.js";
 import { renderTemplates, type TemplateContext } from "../spec/template.js";
 import { resolveProviderName, validateLate } from "../spec/validate.js";

@@ -5,22 +5,24 @@ import { join, resolve } from "node:path";
 import type { z } from "zod";
 import { CreateInput, DeleteInput, METADATA_STATE_DIR, type ConfigValidateOutput, type TestEnvArtifact } from "../../api/forge.js";
 import type { Operation } from "../../api/provider.js";
-import { VMResource, type ProviderConfig, type Spec } from "../../api/spec.js";
-import { STATE_VERSION, type EnvironmentState, type EnvironmentStatus, type ResourceRecord, type ResourceRef } from "../../api/state.js";
+import { VMResource, type Spec } from "../../api/spec.js";
+import { STATE_VERSION, type EnvironmentState, type ResourceRecord } from "../../api/state.js";
 import { TestenvError, errorMessage, formatIssues, type Issue } from "../errors.js";
-import { createLogger, type Logger } from "../log.js";
+import { createLogger, type Logger } from "../../lib/log.js";
 import { ProviderManager } from "../provider/manager.js";
 import type { ProviderPool } from "../provider/pool.js";
 import { parseSpec } from "../spec/load.js";
 import { emptyTemplateContext } from "../spec/template.js";
 import { assertValidEarly, resolveProviderName, validateEarly } from "../spec/validate.js";
-import { createStateWriter, resolveStateDir, StateStore, validateTestID } from "../state/store.js";
+import { createStateWriter, resolveStateDir, StateStore, validateTestID } from "../state/index.js";
 import { buildArtifact } from "./artifact.js";
 import { buildDag } from "./dag.js";
 import { createPhases, createResource, DEFAULT_CONCURRENCY, deletePhases, planWithStrays, type ExecutionContext, type ImageResolver, type ResourceFailure } from "./executor.js";
-import { computeSubnetPlan, isolateSpec, namePrefix, releaseSubnets, reserveSubnets } from "./isolation.js";
+import { computeSubnetPlan, isolateSpec, namePrefix } from "./isolation.js";
+import { releaseSubnets, reserveSubnets } from "./subnet-reservations.js";
 import { safeEmit, type ProgressListener } from "./progress.js";
 import { contextFromState, resolveDefaultBaseImage } from "./template-context.js";
+import { summarize, unreadableSummary, type EnvironmentSummary } from "./summary.js";
 
 export type { ProgressEvent, ProgressListener } from "./progress.js";
 
@@ -49,19 +51,6 @@ export interface DeleteResult {
   /** No state was found: nothing to do (delete is idempotent). */
   alreadyGone: boolean;
   stateDir?: string;
-}
-
-export interface EnvironmentSummary {
-  testID: string;
-  stage: string;
-  status: EnvironmentStatus;
-  stateFile: string;
-  createdAt: string;
-  updatedAt: string;
-  prefix: string;
-  artifactDir: string;
-  resources: Array<{ kind: string; name: string; providerName: string; status: string; provider: string; ip?: string }>;
-  error?: string;
 }
 
 const now = (): string => new Date().toISOString();
@@ -435,7 +424,7 @@ export class Orchestrator {
     const entries = await store.list();
     return entries.map(({ testID, state, error }) => {
       if (!state) {
-        return { testID, stage: "", status: "failed", stateFile: store.statePath(testID), createdAt: "", updatedAt: "", prefix: "", artifactDir: "", resources: [], error: error?.message ?? "unreadable state" };
+        return unreadableSummary(testID, store.statePath(testID), error?.message ?? "unreadable state");
       }
       return summarize(state, store.statePath(testID));
     });
@@ -546,26 +535,5 @@ function isProviderCode(code: string): code is "PROVIDER_ERROR" {
   return PROVIDER_CODES.has(code);
 }
 
-export function summarize(state: EnvironmentState, stateFile: string): EnvironmentSummary {
-  const records: ResourceRecord[] = [...Object.values(state.resources.keys), ...Object.values(state.resources.networks), ...Object.values(state.resources.vms)];
-  return {
-    testID: state.id,
-    stage: state.stage,
-    status: state.status,
-    stateFile,
-    createdAt: state.createdAt,
-    updatedAt: state.updatedAt,
-    prefix: state.prefix,
-    artifactDir: state.artifactDir,
-    resources: records.map((r) => ({
-      kind: r.kind,
-      name: r.name,
-      providerName: r.providerName,
-      status: r.status,
-      provider: r.provider,
-      ...(typeof r.state?.ip === "string" && r.state.ip !== "" ? { ip: r.state.ip } : {}),
-    })),
-  };
-}
-
-export type { ProviderConfig, ResourceRef };
+/** The part of the orchestrator the surfaces (MCP server, CLI) drive; tests can hand in a double. */
+export type Engine = Pick<Orchestrator, "create" | "delete" | "validate" | "status" | "list">;

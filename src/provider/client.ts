@@ -9,10 +9,10 @@ import {
 } from "../../api/provider.js";
 import type { ResourceKind } from "../../api/spec.js";
 import { TestenvError, errorMessage } from "../errors.js";
-import type { Logger } from "../log.js";
+import type { Logger } from "../../lib/log.js";
 import { decodeToolResult, failure } from "./decode.js";
 import { providerEnvironment } from "./env.js";
-import { packageVersion } from "./package-root.js";
+import { packageVersion } from "../../lib/package.js";
 import { resolveEngine } from "./resolve.js";
 import { StderrSink } from "./stderr-sink.js";
 import { ChildProcessTransport, type ExitInfo } from "./transport.js";

@@ -21,3 +21,9 @@ export function findInPath(name: string, env: NodeJS.ProcessEnv, cwd: string): s
   }
   return undefined;
 }
+
+/** How to start a provider process: `command` with `args` (which end with `--mcp`). */
+export interface ResolvedEngine {
+  command: string;
+  args: string[];
+}

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { TestenvError } from "../errors.js";
 import { findInPath } from "./executable.js";
-import type { ResolvedEngine } from "./resolve.js";
+import type { ResolvedEngine } from "./executable.js";
 
 // go:// engines, resolved exactly like the original (contract §1.5 and §12), so specs written for it keep working.
 

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type { Operation } from "../../api/provider.js";
 import type { ProviderConfig, ResourceKind } from "../../api/spec.js";
 import { TestenvError, errorMessage, type Issue } from "../errors.js";
-import type { Logger } from "../log.js";
+import type { Logger } from "../../lib/log.js";
 import { ProviderClient } from "./client.js";
 import type { ProviderPool } from "./pool.js";
 

@@ -1,15 +1,11 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { TestenvError } from "../errors.js";
-import { findInPath, isExecutableFile } from "./executable.js";
+import { findInPath, isExecutableFile, type ResolvedEngine } from "./executable.js";
 import { GO_SCHEME, resolveGoEngine } from "./go-engine.js";
-import { packageRoot } from "./package-root.js";
+import { packageRoot } from "../../lib/package.js";
 
-/** How to start a provider process: `command` with `args` (which end with `--mcp`). */
-export interface ResolvedEngine {
-  command: string;
-  args: string[];
-}
+export type { ResolvedEngine } from "./executable.js";
 
 /** Provider binaries shipped in this package, usable by bare name without any PATH set-up. */
 export const OWN_PROVIDER_BINS: Readonly<Record<string, string>> = {

@@ -1,6 +1,6 @@
 import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
 import { dirname } from "node:path";
-import type { Logger } from "../log.js";
+import type { Logger } from "../../lib/log.js";
 
 const TAIL_BYTES = 4096;
 

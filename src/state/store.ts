@@ -1,16 +1,15 @@
-import { mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { mkdir, readdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { z } from "zod";
 import { EnvironmentState, STATE_VERSION } from "../../api/state.js";
 import { TestenvError, errorMessage, type Issue } from "../errors.js";
-import { createLogger } from "../log.js";
-import { syncDirectory, writeFileAtomic } from "./atomic-file.js";
-import { DEFAULT_LOCK_STALE_MS, acquireFileLock } from "./lock.js";
+import { createLogger } from "../../lib/log.js";
+import { readTextIfExists, removeFileDurably, writeFileAtomic } from "../../lib/durable-file.js";
+import { DEFAULT_LOCK_STALE_MS, isFileLocked, withFileLock } from "../../lib/file-lock.js";
 import { validateTestID } from "./paths.js";
 
 // Also reachable from here, so that callers need one import for the whole state API (index.ts has them all too).
 export { resolveStateDir, validateTestID } from "./paths.js";
-export { createStateWriter, type StateWriter } from "./writer.js";
 
 const log = createLogger("testenv-vm:state");
 
@@ -51,14 +50,8 @@ export class StateStore {
   /** undefined when the environment has no state file; STATE_CORRUPT when the file cannot be trusted. */
   async load(testID: string): Promise<EnvironmentState | undefined> {
     const path = this.statePath(testID);
-    let text: string;
-    try {
-      text = await readFile(path, "utf8");
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-      throw error;
-    }
-    return parseStateFile(path, testID, text);
+    const text = await readTextIfExists(path);
+    return text === undefined ? undefined : parseStateFile(path, testID, text);
   }
 
   async save(state: EnvironmentState): Promise<void> {
@@ -67,18 +60,11 @@ export class StateStore {
     // Serialised before the first await: the file holds the state as it was at this call.
     const text = `${JSON.stringify(state, null, 2)}\n`;
     await this.ensureDir();
-    await writeFileAtomic(path, text, 0o600);
+    await writeFileAtomic(path, text, { mode: 0o600 });
   }
 
   async remove(testID: string): Promise<void> {
-    const path = this.statePath(testID);
-    try {
-      await rm(path);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
-      throw error;
-    }
-    await syncDirectory(this.dir);
+    await removeFileDurably(this.statePath(testID));
   }
 
   /** Every environment with a state file, sorted by testID; unreadable files are reported, not skipped. */
@@ -108,6 +94,25 @@ export class StateStore {
   }
 
   /**
+   * Whether the environment may still own what it reserved: a state file that is not destroyed (an unreadable one
+   * counts, since it may list live resources), or a create or delete holding its lock before its first save.
+   */
+  async isLive(testID: string): Promise<boolean> {
+    try {
+      validateTestID(testID);
+    } catch {
+      return false;
+    }
+    try {
+      const state = await this.load(testID);
+      if (state !== undefined && state.status !== "destroyed") return true;
+    } catch {
+      return true;
+    }
+    return isFileLocked(this.statePath(testID), this.lockStaleMs);
+  }
+
+  /**
    * Runs fn while holding the environment's cross-process lock (not re-entrant). Waits up to waitMs for another
    * holder, then fails with STATE_LOCKED. A holder killed with SIGKILL stops refreshing the lock; it goes stale
    * after lockStaleMs and is taken over.
@@ -115,27 +120,21 @@ export class StateStore {
   async withLock<T>(testID: string, fn: () => Promise<T>, options: { waitMs?: number } = {}): Promise<T> {
     const path = this.statePath(testID);
     await this.ensureDir();
-    const release = await acquireFileLock(path, {
-      waitMs: options.waitMs ?? DEFAULT_LOCK_WAIT_MS,
-      staleMs: this.lockStaleMs,
-    });
-    if (release === undefined) {
-      const lockPath = `${path}.lock`;
-      throw new TestenvError(
+    const lockPath = `${path}.lock`;
+    const busy = () =>
+      new TestenvError(
         "STATE_LOCKED",
         `environment ${testID} is locked by another testenv-vm process (create or delete in progress); ` +
           `wait for it or stop it, then retry. A lock whose process died frees itself after ` +
           `${Math.round(this.lockStaleMs / 1000)} s (lock: ${lockPath})`,
         { retryable: true, details: { testID, lockPath } },
       );
-    }
-    try {
-      return await fn();
-    } finally {
-      await release().catch((error: unknown) =>
-        log.warn("could not release state lock", { testID, error: errorMessage(error) }),
-      );
-    }
+    const waitMs = options.waitMs ?? DEFAULT_LOCK_WAIT_MS;
+    return withFileLock(path, { waitMs, staleMs: this.lockStaleMs, busy }, (held) => {
+      // The holder's work is better finished than torn: a lost lock (event loop stalled, lock removed) is logged.
+      held.signal.addEventListener("abort", () => log.warn("state lock lost while held", { testID, lockPath }));
+      return fn();
+    });
   }
 
   private ensureDir(): Promise<void> {

@@ -1,5 +1,9 @@
 import type { EnvironmentState } from "../../api/state.js";
-import type { StateStore } from "./store.js";
+
+/** Where the writer saves to: the StateStore, or a double in tests. */
+export interface StateSaver {
+  save(state: EnvironmentState): Promise<void>;
+}
 
 export interface StateWriter {
   /** Resolves once a save that includes every change made before this call has completed. */
@@ -11,7 +15,7 @@ export interface StateWriter {
  * while one save is in flight all further requests share a single follow-up save instead of queueing N of them.
  * `snapshot` is read when a save starts, so the follow-up carries every change made up to then.
  */
-export function createStateWriter(store: Pick<StateStore, "save">, snapshot: () => EnvironmentState): StateWriter {
+export function createStateWriter(store: StateSaver, snapshot: () => EnvironmentState): StateWriter {
   let running: Promise<void> | undefined;
   let queued: Promise<void> | undefined;
 

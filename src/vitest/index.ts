@@ -6,7 +6,7 @@ import type { TestProject } from "vitest/node";
 import { METADATA_STATE_DIR, type TestEnvArtifact } from "../../api/forge.js";
 import { openEnvironment, type Environment, type OpenEnvironmentOptions } from "../client/environment.js";
 import { TestenvError, errorMessage } from "../errors.js";
-import { createLogger } from "../log.js";
+import { createLogger } from "../../lib/log.js";
 import { resolveStateDir } from "../state/paths.js";
 
 // testenv-vm/vitest: one environment per test run. setupTestEnv() goes in `globalSetup`: it creates the environment

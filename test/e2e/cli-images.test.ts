@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { defaultImageName } from "../../src/cli/images.js";
 
 const run = promisify(execFile);
-const BIN = resolve("dist/src/cli/bin.js");
+const BIN = resolve("dist/src/bin.js");
 
 async function cli(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   try {

@@ -3,7 +3,7 @@ import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Orchestrator } from "../../src/orchestrator/orchestrator.js";
 import { TestenvError } from "../../src/errors.js";
-import { createLogger } from "../../src/log.js";
+import { createLogger } from "../../lib/log.js";
 import { storedResources } from "../helpers/stub-store.js";
 import { sandbox, testID } from "./env.js";
 import { designExample } from "./specs.js";

@@ -4,7 +4,7 @@ import { CallToolResultSchema, type CallToolResult, type Progress } from "@model
 import { resolve } from "node:path";
 
 /** The built orchestrator bin, exactly what Forge starts (`testenv-vm --mcp`). */
-export const ORCHESTRATOR_BIN = resolve(import.meta.dirname, "../../dist/src/cli/bin.js");
+export const ORCHESTRATOR_BIN = resolve(import.meta.dirname, "../../dist/src/bin.js");
 
 export interface OrchestratorConnection extends AsyncDisposable {
   client: Client;
@@ -22,7 +22,7 @@ export interface ConnectOptions {
 }
 
 /**
- * Starts `node dist/src/cli/bin.js --mcp` and connects the official MCP SDK client over real stdio.
+ * Starts `node dist/src/bin.js --mcp` and connects the official MCP SDK client over real stdio.
  * `await using` closes it (stdin closed, then the SDK's SIGTERM/SIGKILL fallback).
  */
 export async function connectOrchestrator(options: ConnectOptions = {}): Promise<OrchestratorConnection> {

@@ -1,5 +1,6 @@
 import { readFile, rm } from "node:fs/promises";
 import { run } from "../exec.js";
+import { retryUntil } from "../../../lib/retry.js";
 import { ProviderError } from "../../kit/index.js";
 import type { NetworkPlan } from "./plan.js";
 
@@ -113,8 +114,6 @@ async function readPidFile(path: string): Promise<number | undefined> {
   }
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Starts dnsmasq (it daemonizes) and returns who it is once its pid file names a live process. */
 export async function startDnsmasq(binary: string, argv: readonly string[], pidFile: string): Promise<ProcessIdentity> {
   await rm(pidFile, { force: true });
@@ -123,12 +122,11 @@ export async function startDnsmasq(binary: string, argv: readonly string[], pidF
   } catch (error) {
     throw new ProviderError("PROVIDER_ERROR", `dnsmasq did not start: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
-  for (let attempt = 0; attempt < 50; attempt++) {
+  const started = await retryUntil(async () => {
     const pid = await readPidFile(pidFile);
-    const identity = pid === undefined ? undefined : await readIdentity(pid);
-    if (identity) return identity;
-    await sleep(100);
-  }
+    return pid === undefined ? undefined : await readIdentity(pid);
+  }, { timeoutMs: 5000, intervalMs: 100 });
+  if (started.ok) return started.value;
   throw new ProviderError("PROVIDER_ERROR", `dnsmasq started but wrote no usable pid file at ${pidFile}`);
 }
 
@@ -136,10 +134,8 @@ export async function startDnsmasq(binary: string, argv: readonly string[], pidF
 export async function stopDnsmasq(recorded: ProcessIdentity): Promise<boolean> {
   if (!sameProcess(recorded, await readIdentity(recorded.pid))) return false;
   process.kill(recorded.pid, "SIGTERM");
-  for (let attempt = 0; attempt < 50; attempt++) {
-    await sleep(100);
-    if (!sameProcess(recorded, await readIdentity(recorded.pid))) return true;
-  }
+  const gone = async () => (sameProcess(recorded, await readIdentity(recorded.pid)) ? undefined : true);
+  if ((await retryUntil(gone, { timeoutMs: 5000, intervalMs: 100 })).ok) return true;
   if (sameProcess(recorded, await readIdentity(recorded.pid))) process.kill(recorded.pid, "SIGKILL");
   return true;
 }

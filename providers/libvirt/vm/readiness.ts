@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { connect } from "node:net";
 import ssh2 from "ssh2";
+import { clampMs, retryUntil } from "../../../lib/retry.js";
 import { ProviderError, invalidSpec } from "../../kit/index.js";
 
 // Readiness checks, each with its own deadline. A timeout says where the console log is and what it
@@ -24,7 +25,6 @@ export function parseDuration(value: string | undefined, fallbackMs: number, fie
 
 export const DEFAULT_TIMEOUTS = { ssh: 180_000, tcp: 180_000, cloudInit: 600_000 } as const;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 // eslint-disable-next-line no-control-regex
 const ANSI = /\u001b\[[0-9;?]*[A-Za-z]|\u001b[()][A-Za-z0-9]|\u001b[=>c]/g;
 
@@ -91,29 +91,19 @@ export function sshExec(target: SshTarget, command: string, timeoutMs: number): 
   });
 }
 
-async function until<T>(deadline: number, attempt: () => Promise<T | undefined>, interval = 1000): Promise<{ value?: T; lastError?: string }> {
-  let lastError: string | undefined;
-  for (;;) {
-    try {
-      const value = await attempt();
-      if (value !== undefined) return { value };
-    } catch (error) {
-      lastError = error instanceof Error ? error.message : String(error);
-    }
-    if (Date.now() + interval >= deadline) return lastError === undefined ? {} : { lastError };
-    await sleep(interval);
-  }
+function lastMessage(error: unknown): string | undefined {
+  if (error === undefined) return undefined;
+  return error instanceof Error ? error.message : JSON.stringify(error);
 }
 
 export async function waitForSsh(target: SshTarget, timeoutMs: number, consoleLog: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  const outcome = await until(deadline, async () => {
-    const result = await sshExec(target, "echo testenv-ssh-ready", Math.max(5000, Math.min(20_000, deadline - Date.now())));
+  // A refused connection (sshd not up yet) answers at once: retry soon, it is cheap.
+  const outcome = await retryUntil(async (attempt) => {
+    const result = await sshExec(target, "echo testenv-ssh-ready", clampMs(attempt.remainingMs(), 5000, 20_000));
     if (result.stdout.includes("testenv-ssh-ready")) return true;
     throw new Error(`ssh command exited ${String(result.code)}: ${result.stderr.trim()}`);
-    // A refused connection (sshd not up yet) answers at once: retry soon, it is cheap.
-  }, 250);
-  if (!outcome.value) throw await readinessTimeout(`SSH ${target.user}@${target.host}:${target.port}`, timeoutMs, consoleLog, outcome.lastError);
+  }, { timeoutMs, intervalMs: 250 });
+  if (!outcome.ok) throw await readinessTimeout(`SSH ${target.user}@${target.host}:${target.port}`, timeoutMs, consoleLog, lastMessage(outcome.lastError));
 }
 
 export function tcpOpen(host: string, port: number, timeoutMs: number): Promise<boolean> {
@@ -130,9 +120,8 @@ export function tcpOpen(host: string, port: number, timeoutMs: number): Promise<
 }
 
 export async function waitForTcp(host: string, port: number, timeoutMs: number, consoleLog: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  const outcome = await until(deadline, async () => ((await tcpOpen(host, port, 3000)) ? true : undefined), 500);
-  if (!outcome.value) throw await readinessTimeout(`TCP ${host}:${port}`, timeoutMs, consoleLog, outcome.lastError ?? "connection refused or timed out");
+  const outcome = await retryUntil(async () => ((await tcpOpen(host, port, 3000)) ? true : undefined), { timeoutMs, intervalMs: 500 });
+  if (!outcome.ok) throw await readinessTimeout(`TCP ${host}:${port}`, timeoutMs, consoleLog, lastMessage(outcome.lastError) ?? "connection refused or timed out");
 }
 
 // cloud-init status --wait: 0 done, 2 done with recoverable errors (cloud-init ≥ 23.4), 1 failed.
@@ -142,12 +131,10 @@ const CLOUD_INIT_WAIT =
   "cat /run/cloud-init/result.json 2>/dev/null; exit $rc";
 
 export async function waitForCloudInit(target: SshTarget, timeoutMs: number, consoleLog: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
   let failure: ExecResult | undefined;
-  const outcome = await until(
-    deadline,
-    async () => {
-      const result = await sshExec(target, CLOUD_INIT_WAIT, Math.max(5000, deadline - Date.now()));
+  const outcome = await retryUntil(
+    async (attempt) => {
+      const result = await sshExec(target, CLOUD_INIT_WAIT, Math.max(5000, attempt.remainingMs()));
       if (result.code === 0 || result.code === 2) return true;
       if (result.code === 1) {
         failure = result;
@@ -155,10 +142,10 @@ export async function waitForCloudInit(target: SshTarget, timeoutMs: number, con
       }
       throw new Error(`cloud-init status exited ${String(result.code)}`);
     },
-    2000,
+    { timeoutMs, intervalMs: 2000 },
   );
   if (failure) {
     throw new ProviderError("PROVIDER_ERROR", `cloud-init finished with errors on ${target.host}: ${failure.stdout.trim() || failure.stderr.trim() || "see /var/log/cloud-init.log in the guest"}; console log: ${consoleLog}`);
   }
-  if (!outcome.value) throw await readinessTimeout(`cloud-init on ${target.host}`, timeoutMs, consoleLog, outcome.lastError);
+  if (!outcome.ok) throw await readinessTimeout(`cloud-init on ${target.host}`, timeoutMs, consoleLog, lastMessage(outcome.lastError));
 }

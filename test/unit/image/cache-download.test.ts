@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 
 import type { ImageResource } from "../../../api/spec.js";
 import { TestenvError } from "../../../src/errors.js";
-import { createLogger } from "../../../src/log.js";
+import { createLogger } from "../../../lib/log.js";
 import { type ImageProgress, ImageCache } from "../../../src/image/cache.js";
 import { type TestServer, startServer } from "./https-server.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createLogger } from "../../../src/log.js";
+import { createLogger } from "../../../lib/log.js";
 import { chooseAccelerator } from "../../../providers/libvirt/accel.js";
 import { resolveConfig } from "../../../providers/libvirt/config.js";
 import { capabilities } from "../../../providers/libvirt/provider.js";

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseCreateArgs, parseDeleteArgs, parseStatusArgs } from "../../../src/mcp/inputs.js";
-import { describeFailure, normalizeArtifact } from "../../../src/mcp/results.js";
+import { describeFailure } from "../../../src/mcp/results.js";
+import { normalizeArtifact } from "../../../src/orchestrator/summary.js";
 import { TestenvError } from "../../../src/errors.js";
 
 const base = { testID: "test-e2e-1", stage: "e2e", tmpDir: "/tmp/x", spec: { providers: [] } };

@@ -9,11 +9,10 @@ import {
   isolateSpec,
   namePrefix,
   prefixName,
-  releaseSubnets,
-  reserveSubnets,
   rewriteAddresses,
   subnetOctet,
 } from "../../../src/orchestrator/isolation.js";
+import { releaseSubnets, reserveSubnets } from "../../../src/orchestrator/subnet-reservations.js";
 import { TestenvError } from "../../../src/errors.js";
 import { StateStore } from "../../../src/state/index.js";
 import { sampleState } from "../state/fixture.js";

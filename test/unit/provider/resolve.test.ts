@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { TestenvError } from "../../../src/errors.js";
-import { packageRoot } from "../../../src/provider/package-root.js";
+import { packageRoot } from "../../../lib/package.js";
 import { resolveEngine } from "../../../src/provider/resolve.js";
 
 let dir: string;

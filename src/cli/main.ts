@@ -1,18 +1,12 @@
-#!/usr/bin/env node
-import { packageVersion } from "../mcp/version.js";
+import { packageVersion } from "../../lib/package.js";
 import { UsageError, helpCommand, parseArgs } from "./args.js";
 import { COMMANDS, engineFor, reportFailure, type CliIo } from "./commands.js";
 import "./images.js";
 import { EXIT, type ExitCode } from "./exit-codes.js";
 import { commandHelp, mainHelp } from "./help.js";
 
-/** The testenv-vm bin: `--mcp` for Forge and MCP clients, subcommands for people and scripts. */
-export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode | "serving"> {
-  if (argv.includes("--mcp")) {
-    const { runMcpServer } = await import("../mcp/stdio.js");
-    await runMcpServer();
-    return "serving";
-  }
+/** The CLI: subcommands for people and scripts. Returns the exit code. */
+export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode> {
   const first = argv[0];
   if (first === "--version" || first === "-v" || first === "version") {
     io.stdout.write(`testenv-vm ${packageVersion()}\n`);
@@ -50,13 +44,13 @@ export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode
   }
 }
 
-const io: CliIo = { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd(), env: process.env };
-main(process.argv.slice(2), io).then(
-  (code) => {
-    if (code !== "serving") process.exitCode = code;
-  },
-  (error: unknown) => {
+/** Runs the CLI in this process: the one top-level catch, which turns anything unexpected into exit code 1. */
+export async function runCli(argv: readonly string[]): Promise<void> {
+  const io: CliIo = { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd(), env: process.env };
+  try {
+    process.exitCode = await main(argv, io);
+  } catch (error) {
     process.stderr.write(`testenv-vm: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exitCode = EXIT.failed;
-  },
-);
+  }
+}

@@ -1,0 +1,61 @@
+import { execFile } from "node:child_process";
+
+// Every short-lived external command runs through here: argv arrays only, never a shell, with a bounded run time.
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  /** Default 120 s; 0 lets the command run as long as it takes (then give a signal). */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  input?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Signal sent when the time is up (default SIGTERM). */
+  killSignal?: NodeJS.Signals;
+}
+
+export class CommandError extends Error {
+  override name = "CommandError";
+  constructor(
+    readonly command: string,
+    readonly args: readonly string[],
+    /** The exit code; null when killed by a signal or when the command could not be started. */
+    readonly exitCode: number | null,
+    readonly stderr: string,
+    readonly timedOut: boolean,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function run(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      command,
+      [...args],
+      {
+        timeout: options.timeoutMs ?? 120_000,
+        killSignal: options.killSignal ?? "SIGTERM",
+        maxBuffer: 64 * 1024 * 1024,
+        env: options.env ?? process.env,
+        encoding: "utf8",
+        ...(options.signal ? { signal: options.signal } : {}),
+      },
+      (error, stdout, stderr) => {
+        if (error) {
+          const code = typeof error.code === "number" ? error.code : null;
+          const why = error.killed ? "timed out" : code === null ? error.message : `exited with ${code}`;
+          const detail = stderr.trim() || stdout.trim();
+          reject(new CommandError(command, args, code, stderr, error.killed === true, `${command} ${args.join(" ")} ${why}${detail ? `: ${detail}` : ""}`));
+          return;
+        }
+        resolve({ stdout, stderr });
+      },
+    );
+    if (options.input !== undefined) child.stdin?.end(options.input);
+  });
+}

@@ -1,0 +1,183 @@
+import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { withFileLock } from "../../lib/file-lock.js";
+import { TestenvError } from "../errors.js";
+import { StateStore } from "../state/store.js";
+import { validateTestID } from "../state/paths.js";
+import { OCTET_COUNT, OCTET_MIN, subnetOctet, threeOctets } from "./isolation.js";
+
+// Reservations of third octets: {stateDir}/state/subnets/<octet>, one file per octet, created with O_EXCL, so
+// concurrent creates of one state dir never take the same subnet.
+
+/** A reservation younger than this counts as live even without a state file: its create may not have saved yet. */
+export const RESERVATION_GRACE_MS = 60_000;
+const SUBNET_LOCK_WAIT_MS = 30_000;
+
+interface Reservation {
+  octet: number;
+  testID?: string;
+  prefix?: string;
+  ageMs: number;
+}
+
+function subnetsDir(stateDir: string): string {
+  return join(resolve(stateDir), "state", "subnets");
+}
+
+function candidateOctets(first: number): number[] {
+  const start = first - OCTET_MIN;
+  return Array.from({ length: OCTET_COUNT }, (_, i) => OCTET_MIN + ((start + i) % OCTET_COUNT));
+}
+
+/**
+ * Reserves one third octet per prefix and returns `"a.b.c" → "a.b.<octet>"`. The first prefix prefers
+ * subnetOctet(testID); the others take the next free octets (wrapping in [20, 219]). Octets held by a live
+ * environment of the same stateDir are never taken; reservations of environments without a live state file are
+ * reclaimed. Calling it again for the same testID returns the same mapping.
+ */
+export async function reserveSubnets(
+  stateDir: string,
+  testID: string,
+  prefixes: string[],
+): Promise<Record<string, string>> {
+  validateTestID(testID);
+  const wanted = [...new Set(prefixes)];
+  if (wanted.length === 0) return {};
+  for (const prefix of wanted) {
+    if (threeOctets(`${prefix}.0`) !== prefix) {
+      throw new TestenvError("INTERNAL", `subnet prefix ${JSON.stringify(prefix)} is not of the form a.b.c`);
+    }
+  }
+  const dir = subnetsDir(stateDir);
+  return withSubnetLock(dir, async () => {
+    const reservations = await readReservations(dir);
+    const octetOf = new Map<string, number>();
+    for (const r of reservations.values()) {
+      if (r.testID === testID && r.prefix !== undefined) octetOf.set(r.prefix, r.octet);
+    }
+    const missing = wanted.filter((prefix) => !octetOf.has(prefix));
+    const liveness = new Map<string, Promise<boolean>>();
+    const candidates = candidateOctets(subnetOctet(testID));
+    for (const octet of candidates) {
+      const prefix = missing[0];
+      if (prefix === undefined) break;
+      const held = reservations.get(octet);
+      if (held !== undefined) {
+        if (held.testID === testID) continue;
+        if (await isLiveReservation(stateDir, held, liveness)) continue;
+        await rm(join(dir, String(octet)), { force: true });
+      }
+      if (await claim(dir, octet, testID, prefix)) {
+        octetOf.set(prefix, octet);
+        missing.shift();
+      }
+    }
+    if (missing.length > 0) {
+      throw new TestenvError(
+        "RESOURCE_BUSY",
+        `no free subnet octet for environment ${testID}: all ${OCTET_COUNT} octets in [${OCTET_MIN}, ` +
+          `${OCTET_MIN + OCTET_COUNT - 1}] are held by live environments in ${resolve(stateDir)}; ` +
+          `delete finished environments, or use another state dir`,
+        { retryable: true, details: { testID, needed: wanted.length } },
+      );
+    }
+    const map: Record<string, string> = {};
+    for (const prefix of wanted) map[prefix] = replaceThirdOctet(prefix, octetOf.get(prefix) ?? 0);
+    return map;
+  });
+}
+
+export async function releaseSubnets(stateDir: string, testID: string): Promise<void> {
+  validateTestID(testID);
+  const dir = subnetsDir(stateDir);
+  await withSubnetLock(dir, async () => {
+    for (const r of (await readReservations(dir)).values()) {
+      if (r.testID === testID) await rm(join(dir, String(r.octet)), { force: true });
+    }
+  });
+}
+
+function replaceThirdOctet(prefix: string, octet: number): string {
+  const [a, b] = prefix.split(".");
+  return `${a}.${b}.${octet}`;
+}
+
+async function withSubnetLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  // O_EXCL alone makes claiming a free octet race-free; the lock makes reclaiming a dead one race-free too
+  // (without it, two reclaimers could each delete the other's fresh reservation).
+  const busy = () =>
+    new TestenvError(
+      "STATE_LOCKED",
+      `subnet reservations in ${dir} are locked by another testenv-vm process; retry, or remove ${dir}.lock ` +
+        `if no testenv-vm process is running`,
+      { retryable: true },
+    );
+  return withFileLock(dir, { waitMs: SUBNET_LOCK_WAIT_MS, busy }, fn);
+}
+
+async function claim(dir: string, octet: number, testID: string, prefix: string): Promise<boolean> {
+  const content = `${JSON.stringify({ testID, prefix, pid: process.pid, createdAt: new Date().toISOString() })}\n`;
+  try {
+    await writeFile(join(dir, String(octet)), content, { flag: "wx", mode: 0o600 });
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw error;
+  }
+}
+
+async function readReservations(dir: string): Promise<Map<number, Reservation>> {
+  const reservations = new Map<number, Reservation>();
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return reservations;
+    throw error;
+  }
+  for (const name of names) {
+    if (!/^\d{2,3}$/.test(name)) continue;
+    const octet = Number(name);
+    if (octet < OCTET_MIN || octet >= OCTET_MIN + OCTET_COUNT) continue;
+    const path = join(dir, name);
+    try {
+      const [text, info] = await Promise.all([readFile(path, "utf8"), stat(path)]);
+      reservations.set(octet, { octet, ageMs: Date.now() - info.mtimeMs, ...parseReservation(text) });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    }
+  }
+  return reservations;
+}
+
+function parseReservation(text: string): { testID?: string; prefix?: string } {
+  try {
+    const json = JSON.parse(text) as { testID?: unknown; prefix?: unknown };
+    return {
+      ...(typeof json.testID === "string" ? { testID: json.testID } : {}),
+      ...(typeof json.prefix === "string" ? { prefix: json.prefix } : {}),
+    };
+  } catch {
+    // A holder killed between create and write leaves an empty file: no owner, reclaimable after the grace.
+    return {};
+  }
+}
+
+async function isLiveReservation(
+  stateDir: string,
+  reservation: Reservation,
+  memo: Map<string, Promise<boolean>>,
+): Promise<boolean> {
+  if (reservation.ageMs < RESERVATION_GRACE_MS) return true;
+  const holder = reservation.testID;
+  if (holder === undefined) return false;
+  let live = memo.get(holder);
+  if (live === undefined) {
+    live = new StateStore(stateDir).isLive(holder);
+    memo.set(holder, live);
+  }
+  return live;
+}
+
+
