@@ -110,6 +110,10 @@ export const NetworkResource = z.strictObject({
   name: str("Network name, used in templates as {{ .Networks.<name>.IP }}."),
   kind: str("bridge, libvirt or dnsmasq (nat and isolated: libvirt networks with that forward mode)."),
   provider: str("Provider that creates the network; default: the default provider.").optional(),
+  external: str(
+    "The real name of an existing network or host bridge (e.g. libvirt's `default`, `br0`) that this environment " +
+      "attaches to but never creates, changes or deletes. Its spec stays empty; its name is not prefixed.",
+  ).optional(),
   spec: NetworkSpec,
   providerSpec: freeMap("Provider-specific options, passed through unchanged.").optional(),
 }).describe("A network.");

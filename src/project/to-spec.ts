@@ -1,0 +1,163 @@
+import { parse as parseYaml } from "yaml";
+import type { ProjectEnv } from "../../api/project-env.js";
+import type { Spec } from "../../api/spec.js";
+import { TestenvError, type Issue } from "../errors.js";
+import type { ProjectIdentity } from "./identity.js";
+
+// A project folder's `.env` becomes an ordinary spec, so that one engine (validation, DAG, state, providers,
+// rollback) serves project folders, forge.yaml and agents alike. Resource names are fixed; the VM carries the
+// instance name so that `virsh list` shows which folder a domain belongs to.
+
+export const PROJECT_KEY = "ssh";
+export const PROJECT_NETWORK = "net";
+
+type CloudInit = NonNullable<Spec["vms"]>[number]["spec"]["cloudInit"] & object;
+
+/** The parts of the user's own `#cloud-config` that the guest seed can carry; the rest is named, not dropped. */
+export interface UserCloudConfig {
+  users: NonNullable<CloudInit["users"]>;
+  packages: string[];
+  runcmd: string[];
+  writeFiles: NonNullable<CloudInit["writeFiles"]>;
+  hostname?: string;
+}
+
+const SUPPORTED_KEYS = ["users", "packages", "runcmd", "write_files", "hostname"];
+
+function cloudConfigError(path: string, issues: Issue[]): TestenvError {
+  return new TestenvError("SPEC_INVALID", `CLOUD_CONFIG ${path} cannot be used; nothing was created`, { issues, details: { path } });
+}
+
+const strings = (value: unknown): value is string[] => Array.isArray(value) && value.every((item) => typeof item === "string");
+
+/** Reads the user's `#cloud-config` (YAML). Keys we cannot carry into the seed are an error naming them. */
+export function parseUserCloudConfig(text: string, path: string): UserCloudConfig {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text, { maxAliasCount: 100 });
+  } catch (error) {
+    throw cloudConfigError(path, [{ field: "CLOUD_CONFIG", message: `is not valid YAML: ${(error as Error).message.split("\n")[0] ?? ""}` }]);
+  }
+  if (doc === null || doc === undefined) return { users: [], packages: [], runcmd: [], writeFiles: [] };
+  if (typeof doc !== "object" || Array.isArray(doc)) {
+    throw cloudConfigError(path, [{ field: "CLOUD_CONFIG", message: "must be a #cloud-config mapping (users:, packages:, runcmd:, ...)" }]);
+  }
+  const record = doc as Record<string, unknown>;
+  const issues: Issue[] = [];
+  const unsupported = Object.keys(record).filter((key) => !SUPPORTED_KEYS.includes(key));
+  if (unsupported.length > 0) {
+    issues.push({ field: "CLOUD_CONFIG", message: `keys ${unsupported.join(", ")} are not supported yet; supported: ${SUPPORTED_KEYS.join(", ")}` });
+  }
+  const users: UserCloudConfig["users"] = [];
+  for (const [index, user] of (Array.isArray(record.users) ? record.users : []).entries()) {
+    // cloud-init's `- default` means the image's default user; the seed always has ours, so it adds nothing.
+    if (user === "default") continue;
+    const entry = user as Record<string, unknown> | null;
+    if (typeof entry?.name !== "string") {
+      issues.push({ field: `CLOUD_CONFIG.users[${index}]`, message: "needs a name" });
+      continue;
+    }
+    users.push({
+      name: entry.name,
+      ...(typeof entry.sudo === "string" ? { sudo: entry.sudo } : {}),
+      ...(typeof entry.shell === "string" ? { shell: entry.shell } : {}),
+      ...(typeof entry.groups === "string" ? { groups: entry.groups.split(",").map((g) => g.trim()) } : strings(entry.groups) ? { groups: entry.groups } : {}),
+      ...(strings(entry.ssh_authorized_keys) ? { sshAuthorizedKeys: entry.ssh_authorized_keys } : {}),
+    });
+  }
+  for (const key of ["packages", "runcmd"] as const) {
+    if (record[key] !== undefined && !strings(record[key])) issues.push({ field: `CLOUD_CONFIG.${key}`, message: "must be a list of strings" });
+  }
+  const writeFiles: UserCloudConfig["writeFiles"] = [];
+  for (const [index, file] of (Array.isArray(record.write_files) ? record.write_files : []).entries()) {
+    const entry = file as Record<string, unknown> | null;
+    if (typeof entry?.path !== "string" || typeof entry.content !== "string") {
+      issues.push({ field: `CLOUD_CONFIG.write_files[${index}]`, message: "needs a path and a content string" });
+      continue;
+    }
+    writeFiles.push({
+      path: entry.path,
+      content: entry.content,
+      ...(typeof entry.permissions === "string" ? { permissions: entry.permissions } : {}),
+      ...(typeof entry.owner === "string" ? { owner: entry.owner } : {}),
+    });
+  }
+  if (issues.length > 0) throw cloudConfigError(path, issues);
+  return {
+    users,
+    packages: strings(record.packages) ? record.packages : [],
+    runcmd: strings(record.runcmd) ? record.runcmd : [],
+    writeFiles,
+    ...(typeof record.hostname === "string" ? { hostname: record.hostname } : {}),
+  };
+}
+
+export interface ProjectSpecInput {
+  env: ProjectEnv;
+  identity: ProjectIdentity;
+  /** The login user (SSH_USER or the caller's user name). */
+  sshUser: string;
+  /** IMAGE as a path resolved against the folder, when it is one. */
+  imagePath?: string;
+  cloudConfig?: UserCloudConfig;
+}
+
+const WELL_KNOWN = /^[a-z][a-z0-9-]*:[0-9][0-9.]*$/;
+
+function baseImage(env: ProjectEnv, imagePath: string | undefined): { images: Spec["images"]; baseImage: string } {
+  if (imagePath !== undefined) return { images: undefined, baseImage: imagePath };
+  const source = { source: env.IMAGE, ...(env.IMAGE_SHA256 === undefined ? {} : { sha256: env.IMAGE_SHA256.toLowerCase() }) };
+  if (WELL_KNOWN.test(env.IMAGE) || env.IMAGE.startsWith("https://")) return { images: [{ name: "base", spec: source }], baseImage: "base" };
+  return { images: undefined, baseImage: env.IMAGE };
+}
+
+/** The VM instance of a project folder as a spec: an SSH key, the existing network, one VM that reaches SSH. */
+export function projectSpec(input: ProjectSpecInput): Spec {
+  const { env, identity, sshUser, cloudConfig } = input;
+  const { images, baseImage: base } = baseImage(env, input.imagePath);
+  const ourUser = {
+    name: sshUser,
+    sshAuthorizedKeys: [`{{ .Keys.${PROJECT_KEY}.PublicKey }}`],
+    ...(sshUser === "root" ? {} : { sudo: "ALL=(ALL) NOPASSWD:ALL", shell: "/bin/bash" }),
+  };
+  const otherUsers = (cloudConfig?.users ?? []).filter((user) => user.name !== sshUser);
+  const mergedOurs = cloudConfig?.users.find((user) => user.name === sshUser);
+  const users = [
+    { ...mergedOurs, ...ourUser, sshAuthorizedKeys: [...ourUser.sshAuthorizedKeys, ...(mergedOurs?.sshAuthorizedKeys ?? [])] },
+    ...otherUsers,
+  ];
+  return {
+    providers: [{ name: "libvirt", engine: "testenv-vm-provider-libvirt" }],
+    keys: [{ name: PROJECT_KEY, spec: { type: "ed25519", comment: `testenv-vm ${identity.name}` } }],
+    networks: [
+      {
+        name: PROJECT_NETWORK,
+        kind: env.NETWORK_TYPE === "default" ? "libvirt" : "bridge",
+        external: env.NETWORK_TYPE === "default" ? env.NETWORK : env.BRIDGE,
+        spec: {},
+      },
+    ],
+    ...(images === undefined ? {} : { images }),
+    vms: [
+      {
+        name: identity.name,
+        spec: {
+          memory: env.MEMORY,
+          vcpus: env.CPUS,
+          networks: [PROJECT_NETWORK],
+          disk: { baseImage: base, size: `${env.DISK}G` },
+          cloudInit: {
+            hostname: cloudConfig?.hostname ?? identity.name,
+            users,
+            ...(cloudConfig && cloudConfig.packages.length > 0 ? { packages: cloudConfig.packages } : {}),
+            ...(cloudConfig && cloudConfig.runcmd.length > 0 ? { runcmd: cloudConfig.runcmd } : {}),
+            ...(cloudConfig && cloudConfig.writeFiles.length > 0 ? { writeFiles: cloudConfig.writeFiles } : {}),
+          },
+          readiness: {
+            ssh: { enabled: true, user: sshUser, privateKey: `{{ .Keys.${PROJECT_KEY}.PrivateKeyPath }}`, timeout: `${env.READY_TIMEOUT}s` },
+          },
+        },
+      },
+    ],
+  };
+}

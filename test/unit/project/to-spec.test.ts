@@ -1,0 +1,93 @@
+import { describe, expect, it } from "vitest";
+import { Spec } from "../../../api/spec.js";
+import { TestenvError } from "../../../src/errors.js";
+import { parseEnvFile } from "../../../src/project/env-file.js";
+import { projectIdentity, sanitizeName } from "../../../src/project/identity.js";
+import { parseUserCloudConfig, projectSpec } from "../../../src/project/to-spec.js";
+import { validateEarly } from "../../../src/spec/validate.js";
+
+const env = (extra = "") => parseEnvFile(`INFRA_TYPE=vm\nMEMORY=768\nCPUS=2\nDISK=12\n${extra}`, "/p/.env").env;
+
+describe("projectIdentity", () => {
+  it("is the folder's readable name plus a hash of its absolute path", () => {
+    const a = projectIdentity("/home/me/work/project1");
+    const b = projectIdentity("/srv/other/project1");
+    expect(a.name).toMatch(/^project1-[0-9a-f]{6}$/);
+    expect(b.name).toMatch(/^project1-[0-9a-f]{6}$/);
+    expect(a.name).not.toBe(b.name);
+    expect(projectIdentity("/home/me/work/project1/").name).toBe(a.name);
+  });
+
+  it("NAME overrides it", () => {
+    expect(projectIdentity("/x/y", "box").name).toBe("box");
+  });
+
+  it("sanitises folder names into something libvirt and podman accept", () => {
+    expect(sanitizeName("My Project (copy)")).toBe("my-project-copy");
+    expect(sanitizeName("___")).toBe("project");
+    expect(sanitizeName("a".repeat(60))).toHaveLength(24);
+  });
+});
+
+describe("projectSpec", () => {
+  const identity = projectIdentity("/home/me/work/project1");
+
+  it("is a spec the engine accepts: key, the existing network, one VM of exactly the asked size", () => {
+    const spec = projectSpec({ env: env(), identity, sshUser: "dev" });
+    expect(Spec.safeParse(spec).success).toBe(true);
+    expect(validateEarly(spec)).toEqual([]);
+    const vm = spec.vms?.[0];
+    expect(vm?.name).toBe(identity.name);
+    expect(vm?.spec).toMatchObject({ memory: 768, vcpus: 2, disk: { size: "12G", baseImage: "base" }, networks: ["net"] });
+    expect(spec.networks?.[0]).toMatchObject({ name: "net", kind: "libvirt", external: "default", spec: {} });
+    expect(spec.images?.[0]).toMatchObject({ name: "base", spec: { source: "debian:12" } });
+    expect(vm?.spec.readiness?.ssh).toMatchObject({ enabled: true, user: "dev", timeout: "600s" });
+    expect(vm?.spec.cloudInit?.users?.[0]).toMatchObject({ name: "dev", sudo: "ALL=(ALL) NOPASSWD:ALL", sshAuthorizedKeys: ["{{ .Keys.ssh.PublicKey }}"] });
+  });
+
+  it("uses an existing bridge in bridge mode and a local image path as is", () => {
+    const spec = projectSpec({ env: env("NETWORK_TYPE=bridge\nBRIDGE=br7\nIMAGE=images/tiny.qcow2\n"), identity, sshUser: "root", imagePath: "/home/me/work/project1/images/tiny.qcow2" });
+    expect(spec.networks?.[0]).toMatchObject({ kind: "bridge", external: "br7" });
+    expect(spec.images).toBeUndefined();
+    expect(spec.vms?.[0]?.spec.disk.baseImage).toBe("/home/me/work/project1/images/tiny.qcow2");
+    expect(spec.vms?.[0]?.spec.cloudInit?.users?.[0]).toEqual({ name: "root", sshAuthorizedKeys: ["{{ .Keys.ssh.PublicKey }}"] });
+  });
+
+  it("merges the user's own #cloud-config: users, packages, runcmd, write_files, hostname", () => {
+    const cloudConfig = parseUserCloudConfig(
+      [
+        "#cloud-config",
+        "hostname: base",
+        "users:",
+        "  - default",
+        "  - name: dev",
+        "    ssh_authorized_keys: [ssh-ed25519 AAAAmine]",
+        "  - name: av",
+        "    sudo: ALL=(ALL) NOPASSWD:ALL",
+        "    groups: wheel, docker",
+        "packages: [git, tmux]",
+        "runcmd: [touch /etc/marker]",
+        "write_files:",
+        "  - path: /etc/motd",
+        "    content: hello",
+      ].join("\n"),
+      "cloud.yaml",
+    );
+    const init = projectSpec({ env: env(), identity, sshUser: "dev", cloudConfig }).vms?.[0]?.spec.cloudInit;
+    expect(init?.hostname).toBe("base");
+    expect(init?.users?.map((u) => u.name)).toEqual(["dev", "av"]);
+    expect(init?.users?.[0]?.sshAuthorizedKeys).toEqual(["{{ .Keys.ssh.PublicKey }}", "ssh-ed25519 AAAAmine"]);
+    expect(init?.users?.[1]).toMatchObject({ groups: ["wheel", "docker"] });
+    expect(init).toMatchObject({ packages: ["git", "tmux"], runcmd: ["touch /etc/marker"], writeFiles: [{ path: "/etc/motd", content: "hello" }] });
+  });
+
+  it("names the cloud-config keys it cannot carry instead of dropping them", () => {
+    try {
+      parseUserCloudConfig("ssh_pwauth: true\nbootcmd: [x]\n", "cloud.yaml");
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(TestenvError);
+      expect((error as TestenvError).issues[0]?.message).toMatch(/keys ssh_pwauth, bootcmd are not supported yet/);
+    }
+  });
+});
