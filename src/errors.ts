@@ -21,6 +21,7 @@ export type TestenvErrorCode =
   | "DELETE_INCOMPLETE"
   | "IMAGE_ERROR"
   | "SSH_ERROR"
+  | "PROVISION_FAILED"
   | "INTERNAL";
 
 export interface Issue {
