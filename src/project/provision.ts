@@ -61,8 +61,8 @@ function runTeed(command: string, args: readonly string[], options: ProvisionOpt
       lines.push(...complete);
       if (lines.length > 2000) lines.splice(0, lines.length - 2000);
     };
-    child.stdout.on("data", take);
-    child.stderr.on("data", take);
+    child.stdout?.on("data", take);
+    child.stderr?.on("data", take);
     child.on("error", (error) => {
       log.end();
       reject(error);
