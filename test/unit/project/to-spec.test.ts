@@ -91,3 +91,15 @@ describe("projectSpec", () => {
     }
   });
 });
+
+describe("envTemplate", () => {
+  it("is itself a valid .env, and documents every key", async () => {
+    const { envTemplate, envReferenceTable } = await import("../../../src/project/env-template.js");
+    const { PROJECT_ENV_KEYS } = await import("../../../api/project-env.js");
+    expect(parseEnvFile(envTemplate(), "template").env.INFRA_TYPE).toBe("vm");
+    for (const key of PROJECT_ENV_KEYS) {
+      expect(envTemplate()).toContain(`${key}=`);
+      expect(envReferenceTable()).toContain(`| \`${key}\` |`);
+    }
+  });
+});
