@@ -5,35 +5,23 @@ import type { EnvironmentState, ErrorRecord, ResourceRecord, ResourceRef } from 
 import { errorMessage, formatIssues, isTestenvError } from "../errors.js";
 import type { Logger } from "../../lib/log.js";
 import type { ProviderManager } from "../provider/manager.js";
-import { renderTemplates, type TemplateContext } from "../spec/template.js";
+import { renderTemplates } from "../spec/template.js";
 import { resolveProviderName, validateLate } from "../spec/validate.js";
 import { safeEmit, type ProgressListener } from "./progress.js";
-import { keyRequest, networkRequest, vmRequest, type RequestContext } from "./requests.js";
+import type { ExecutionContext } from "./execution-context.js";
+import { keyRequest, networkRequest, vmRequest } from "./requests.js";
 import { addImageToContext, addRecordToContext, resolveDefaultBaseImage } from "./template-context.js";
 import { prefixName } from "./isolation.js";
 
 export const DEFAULT_CONCURRENCY = 8;
 
+/** How many provider calls of one phase run at once. */
+function concurrencyOf(spec: Spec): number {
+  return spec.concurrency ?? DEFAULT_CONCURRENCY;
+}
+
 export type ResourceGroup = "keys" | "networks" | "vms";
 export const GROUP_OF: Record<ResourceKind, ResourceGroup> = { key: "keys", network: "networks", vm: "vms" };
-
-export interface ImageResolver {
-  resolve(name: string): Promise<{ name: string; path: string; alias?: string }>;
-}
-
-export interface ExecutionContext {
-  state: EnvironmentState;
-  /** The subnet-isolated spec: what gets rendered and sent. */
-  spec: Spec;
-  providers: ProviderManager;
-  images: ImageResolver;
-  templates: TemplateContext;
-  requestContext: RequestContext;
-  concurrency: number;
-  log: Logger;
-  persist(): Promise<void>;
-  onProgress?: ProgressListener;
-}
 
 export interface ResourceFailure {
   ref: ResourceRef;
@@ -119,10 +107,10 @@ export async function createResource(ctx: ExecutionContext, ref: ResourceRef & {
     if (issues.length > 0) return fail("INVALID_SPEC", `${ref.kind} ${ref.name}: phase 2 validation failed:\n${formatIssues(issues)}`);
     request =
       ref.kind === "key"
-        ? keyRequest(rendered as KeyResource, ctx.requestContext)
+        ? keyRequest(rendered as KeyResource, ctx)
         : ref.kind === "network"
-          ? networkRequest(rendered as NetworkResource, ctx.requestContext)
-          : vmRequest(rendered as VMResource, ctx.requestContext);
+          ? networkRequest(rendered as NetworkResource, ctx)
+          : vmRequest(rendered as VMResource, ctx);
   } catch (error) {
     return fail(isTestenvError(error) ? error.code : "INTERNAL", `${ref.kind} ${ref.name}: ${errorMessage(error)}`);
   }
@@ -165,7 +153,7 @@ async function createImage(ctx: ExecutionContext, ref: ResourceRef): Promise<Res
  * later phase starts.
  */
 export async function createPhases(ctx: ExecutionContext, phases: ResourceRef[][]): Promise<ResourceFailure[]> {
-  const limit = pLimit(ctx.concurrency);
+  const limit = pLimit(concurrencyOf(ctx.spec));
   for (const [index, phase] of phases.entries()) {
     const phaseNumber = index + 1;
     safeEmit(ctx.onProgress, { kind: "phase", status: "start", phase: phaseNumber, totalPhases: phases.length, message: `phase ${phaseNumber}/${phases.length}: ${phase.map((r) => `${r.kind} ${r.name}`).join(", ")}` });
@@ -217,7 +205,6 @@ export interface DeletionOutcome {
 export async function deletePhases(options: {
   state: EnvironmentState;
   providers: ProviderManager;
-  concurrency: number;
   operation: "rollback" | "delete";
   persist(): Promise<void>;
   onProgress?: ProgressListener;
@@ -226,7 +213,7 @@ export async function deletePhases(options: {
   unavailable?: ReadonlyMap<string, string>;
 }): Promise<DeletionOutcome> {
   const { state, providers, operation } = options;
-  const limit = pLimit(options.concurrency);
+  const limit = pLimit(concurrencyOf(state.spec));
   const deleted: ResourceRecord[] = [];
   const remaining: ResourceRecord[] = [];
   const phases = [...state.executionPlan.phases].reverse();

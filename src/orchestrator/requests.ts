@@ -1,6 +1,7 @@
 import { isAbsolute, resolve } from "node:path";
 import type { KeyCreateRequest, NetworkCreateRequest, ProviderVMSpec, VMCreateRequest } from "../../api/provider.js";
 import type { KeyResource, NetworkResource, Spec, VMResource } from "../../api/spec.js";
+import type { EnvironmentState } from "../../api/state.js";
 import { logicalNetworkName, vmNetworkNames } from "../spec/validate.js";
 import type { TemplateContext } from "../spec/template.js";
 import { prefixName } from "./isolation.js";
@@ -8,12 +9,12 @@ import { prefixName } from "./isolation.js";
 // Turns a rendered (and subnet-isolated) spec resource into the request its provider receives.
 // Provider-level names are `<prefix>-<name>`; paths are absolute; defaults the original never applied are applied here.
 
+/** The part of the execution context a request is built from (an ExecutionContext is one). */
 export interface RequestContext {
+  /** The subnet-isolated spec. */
   spec: Spec;
-  prefix: string;
-  rootDir: string;
-  artifactDir: string;
   templates: TemplateContext;
+  state: Pick<EnvironmentState, "prefix" | "rootDir" | "artifactDir">;
 }
 
 const DEFAULT_TIMEOUTS = { ssh: "3m", tcp: "3m", cloudInit: "10m" } as const;
@@ -22,11 +23,11 @@ const absolute = (path: string, base: string): string => (isAbsolute(path) ? pat
 
 export function keyRequest(key: KeyResource, ctx: RequestContext): KeyCreateRequest {
   return {
-    name: prefixName(ctx.prefix, key.name),
+    name: prefixName(ctx.state.prefix, key.name),
     spec: {
       ...key.spec,
       type: key.spec.type.toLowerCase(),
-      outputDir: absolute(key.spec.outputDir ?? "keys", key.spec.outputDir ? ctx.rootDir : ctx.artifactDir),
+      outputDir: absolute(key.spec.outputDir ?? "keys", key.spec.outputDir ? ctx.state.rootDir : ctx.state.artifactDir),
     },
     ...(key.providerSpec ? { providerSpec: key.providerSpec } : {}),
   };
@@ -35,8 +36,8 @@ export function keyRequest(key: KeyResource, ctx: RequestContext): KeyCreateRequ
 /** A literal attachTo naming a network of this spec becomes that network's provider-level name. */
 function attachTarget(value: string | undefined, ctx: RequestContext): string | undefined {
   if (value === undefined || value === "") return undefined;
-  const logical = logicalNetworkName(value, ctx.spec, ctx.prefix);
-  return logical === undefined ? value : prefixName(ctx.prefix, logical);
+  const logical = logicalNetworkName(value, ctx.spec, ctx.state.prefix);
+  return logical === undefined ? value : prefixName(ctx.state.prefix, logical);
 }
 
 export function networkRequest(network: NetworkResource, ctx: RequestContext): NetworkCreateRequest {
@@ -44,9 +45,9 @@ export function networkRequest(network: NetworkResource, ctx: RequestContext): N
   const attachTo = attachTarget(spec.attachTo, ctx);
   if (attachTo === undefined) delete spec.attachTo;
   else spec.attachTo = attachTo;
-  if (spec.tftp?.root) spec.tftp = { ...spec.tftp, root: absolute(spec.tftp.root, ctx.rootDir) };
+  if (spec.tftp?.root) spec.tftp = { ...spec.tftp, root: absolute(spec.tftp.root, ctx.state.rootDir) };
   return {
-    name: prefixName(ctx.prefix, network.name),
+    name: prefixName(ctx.state.prefix, network.name),
     kind: network.kind,
     spec,
     ...(network.providerSpec ? { providerSpec: network.providerSpec } : {}),
@@ -59,7 +60,7 @@ export function resolveBaseImage(value: string | undefined, ctx: RequestContext)
   if (wanted === undefined || wanted === "") return undefined;
   const image = ctx.templates.Images[wanted];
   if (image?.Path) return image.Path;
-  return absolute(wanted, ctx.rootDir);
+  return absolute(wanted, ctx.state.rootDir);
 }
 
 function readiness(vm: VMResource, ctx: RequestContext): ProviderVMSpec["readiness"] {
@@ -72,7 +73,7 @@ function readiness(vm: VMResource, ctx: RequestContext): ProviderVMSpec["readine
       ...given.ssh,
       timeout: given.ssh.timeout || DEFAULT_TIMEOUTS.ssh,
       ...(given.ssh.user || firstUser ? { user: given.ssh.user || firstUser } : {}),
-      ...(given.ssh.privateKey ? { privateKey: absolute(given.ssh.privateKey, ctx.rootDir) } : {}),
+      ...(given.ssh.privateKey ? { privateKey: absolute(given.ssh.privateKey, ctx.state.rootDir) } : {}),
     };
   }
   if (given.tcp) result.tcp = { ...given.tcp, timeout: given.tcp.timeout || DEFAULT_TIMEOUTS.tcp };
@@ -82,8 +83,8 @@ function readiness(vm: VMResource, ctx: RequestContext): ProviderVMSpec["readine
 
 export function vmRequest(vm: VMResource, ctx: RequestContext): VMCreateRequest {
   const networks = vmNetworkNames(vm).map((value) => {
-    const logical = logicalNetworkName(value, ctx.spec, ctx.prefix);
-    return prefixName(ctx.prefix, logical ?? value);
+    const logical = logicalNetworkName(value, ctx.spec, ctx.state.prefix);
+    return prefixName(ctx.state.prefix, logical ?? value);
   });
   const baseImage = resolveBaseImage(vm.spec.disk.baseImage, ctx);
   const cloudInit = vm.spec.cloudInit ? { ...vm.spec.cloudInit, hostname: vm.spec.cloudInit.hostname ?? vm.name } : undefined;
@@ -103,7 +104,7 @@ export function vmRequest(vm: VMResource, ctx: RequestContext): VMCreateRequest 
   const ready = readiness(vm, ctx);
   if (ready) spec.readiness = ready;
   return {
-    name: prefixName(ctx.prefix, vm.name),
+    name: prefixName(ctx.state.prefix, vm.name),
     spec,
     ...(vm.providerSpec ? { providerSpec: vm.providerSpec } : {}),
   };

@@ -20,8 +20,9 @@ interface Reservation {
   ageMs: number;
 }
 
+/** Beside the state files, so that the store decides where those are. */
 function subnetsDir(stateDir: string): string {
-  return join(resolve(stateDir), "state", "subnets");
+  return join(new StateStore(stateDir).dir, "subnets");
 }
 
 function candidateOctets(first: number): number[] {

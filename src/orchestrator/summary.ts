@@ -2,11 +2,22 @@ import type { TestEnvArtifact } from "../../api/forge.js";
 import type { EnvironmentState, EnvironmentStatus, ResourceRecord } from "../../api/state.js";
 
 // What the surfaces show of an environment, built from its state: the full status (every resource with its
-// provider state, for `status`) and the one-line row of `list`. Both walk the resources the same way.
+// provider state, for `status`), the one-line row of `list`, and the records named in error messages. All walk
+// the resources the same way.
 
 /** Every resource of the state: keys, then networks, then VMs, each in recorded order. */
 export function resourceRecords(state: EnvironmentState): ResourceRecord[] {
   return [...Object.values(state.resources.keys), ...Object.values(state.resources.networks), ...Object.values(state.resources.vms)];
+}
+
+/** The resources that may still exist: every record not yet destroyed. */
+export function liveRecords(state: EnvironmentState): ResourceRecord[] {
+  return resourceRecords(state).filter((record) => record.status !== "destroyed");
+}
+
+/** Records for an error message: `vm web (3f2a1c-web: reason), ...`. */
+export function describeRecords(records: readonly ResourceRecord[]): string {
+  return records.map((r) => `${r.kind} ${r.name} (${r.providerName}${r.error ? `: ${r.error}` : ""})`).join(", ");
 }
 
 function stringMap(value: unknown): Record<string, string> {

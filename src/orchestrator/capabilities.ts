@@ -1,0 +1,15 @@
+import type { Spec } from "../../api/spec.js";
+import type { SupportRequirement } from "../provider/manager.js";
+import { resolveProviderName } from "../spec/validate.js";
+
+/** What the providers must support for this spec: create and delete of every key type, network kind and VM. */
+export function capabilityRequirements(spec: Spec): SupportRequirement[] {
+  const requirements: SupportRequirement[] = [];
+  const both = (base: Omit<SupportRequirement, "operation">): void => {
+    requirements.push({ ...base, operation: "create" }, { ...base, operation: "delete" });
+  };
+  (spec.keys ?? []).forEach((key, i) => both({ provider: resolveProviderName(spec, key), kind: "key", keyType: key.spec.type.toLowerCase(), resource: `keys[${i}]` }));
+  (spec.networks ?? []).forEach((network, i) => both({ provider: resolveProviderName(spec, network), kind: "network", networkKind: network.kind, resource: `networks[${i}]` }));
+  (spec.vms ?? []).forEach((vm, i) => both({ provider: resolveProviderName(spec, vm), kind: "vm", resource: `vms[${i}]` }));
+  return requirements;
+}

@@ -1,0 +1,164 @@
+import { existsSync } from "node:fs";
+import { mkdir, rm } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { CreateInput, type TestEnvArtifact } from "../../api/forge.js";
+import type { Spec } from "../../api/spec.js";
+import { STATE_VERSION, type EnvironmentState } from "../../api/state.js";
+import { TestenvError, formatIssues } from "../errors.js";
+import { parseSpec } from "../spec/load.js";
+import { assertValidEarly } from "../spec/validate.js";
+import { createStateWriter, validateTestID, type StateStore } from "../state/index.js";
+import { buildArtifact } from "./artifact.js";
+import { capabilityRequirements } from "./capabilities.js";
+import { failCreate } from "./create-failure.js";
+import { buildDag } from "./dag.js";
+import type { EngineDeps } from "./deps.js";
+import { storeForCreate } from "./environment-store.js";
+import { executionContext } from "./execution-context.js";
+import { createPhases } from "./executor.js";
+import { parseInput, requireField } from "./input.js";
+import { computeSubnetPlan, namePrefix } from "./isolation.js";
+import type { ProgressListener } from "./progress.js";
+import { providersFor } from "./providers.js";
+import { hashSpec } from "./spec-hash.js";
+import { releaseSubnets, reserveSubnets } from "./subnet-reservations.js";
+import { describeRecords, liveRecords } from "./summary.js";
+
+export interface CreateOptions {
+  onProgress?: ProgressListener;
+  /** Keep what was created when create fails (debugging); same as cleanupOnFailure: false. */
+  keepOnFailure?: boolean;
+}
+
+const now = (): string => new Date().toISOString();
+
+/** Precedence: keep-on-failure flag, then TESTENV_VM_CLEANUP_ON_FAILURE, then spec.cleanupOnFailure, then true. */
+export function cleanupOnFailure(spec: Spec, env: NodeJS.ProcessEnv, keepOnFailure: boolean | undefined): boolean {
+  if (keepOnFailure) return false;
+  const fromEnv = env.TESTENV_VM_CLEANUP_ON_FAILURE?.trim().toLowerCase();
+  if (fromEnv === "false" || fromEnv === "0" || fromEnv === "no") return false;
+  if (fromEnv === "true" || fromEnv === "1" || fromEnv === "yes") return true;
+  return spec.cleanupOnFailure ?? true;
+}
+
+function checkedInput(rawInput: CreateInput): CreateInput & { spec: NonNullable<CreateInput["spec"]> } {
+  const input = parseInput(CreateInput, rawInput, "create");
+  requireField(input.testID, "testID");
+  requireField(input.stage, "stage");
+  requireField(input.tmpDir, "tmpDir");
+  validateTestID(input.testID);
+  if (!input.spec) {
+    throw new TestenvError("INPUT_INVALID", "missing required field 'spec': pass the testenv-vm spec (providers, keys, networks, vms)", {
+      issues: [{ field: "spec", message: "required" }],
+    });
+  }
+  return { ...input, spec: input.spec };
+}
+
+/**
+ * A state for this testID already exists: the same spec, ready, is returned as it is (create is idempotent); a
+ * failed or destroyed one with nothing left is created again (undefined); anything else is a conflict.
+ */
+function reuseExisting(existing: EnvironmentState, specHash: string, store: StateStore): TestEnvArtifact | undefined {
+  const id = existing.id;
+  if (existing.specHash !== specHash) {
+    throw new TestenvError(
+      "STATE_CONFLICT",
+      `environment ${id} already exists (status ${existing.status}, created ${existing.createdAt}) with a different spec; delete it first (testenv-vm delete --id ${id}) or use another testID`,
+      { details: { stateFile: store.statePath(id) } },
+    );
+  }
+  if (existing.status === "ready") return existing.artifact ?? buildArtifact(existing);
+  const live = liveRecords(existing);
+  if ((existing.status === "failed" || existing.status === "destroyed") && live.length === 0) return undefined;
+  throw new TestenvError(
+    "STATE_CONFLICT",
+    `environment ${id} exists in status ${existing.status} with ${live.length} resource(s) that may still exist (${describeRecords(live)}); run delete for it first (testenv-vm delete --id ${id})`,
+    { details: { stateFile: store.statePath(id) } },
+  );
+}
+
+/** Phases 1-3: validate, reserve, then create every resource phase by phase; rolls back on failure. */
+export async function createEnvironment(deps: EngineDeps, rawInput: CreateInput, options: CreateOptions = {}): Promise<TestEnvArtifact> {
+  const input = checkedInput(rawInput);
+  const spec = parseSpec(input.spec);
+  assertValidEarly(spec);
+  const phases = buildDag(spec).phases();
+
+  const testID = input.testID;
+  const rootDir = resolve(deps.rootDir, input.rootDir || ".");
+  const store = storeForCreate(deps, rootDir, spec.stateDir);
+  const stateDir = store.stateDir;
+  const tmpDir = resolve(rootDir, input.tmpDir);
+  const artifactDir = spec.artifactDir ? resolve(rootDir, spec.artifactDir, testID) : join(tmpDir, testID);
+  const specHash = hashSpec(spec);
+  const cleanup = cleanupOnFailure(spec, deps.env, options.keepOnFailure ?? input.keepOnFailure);
+
+  return store.withLock(testID, async () => {
+    const existing = await store.load(testID);
+    if (existing) {
+      const reused = reuseExisting(existing, specHash, store);
+      if (reused) return reused;
+    }
+    const prefix = namePrefix(testID);
+    const subnets = await reserveSubnets(stateDir, testID, computeSubnetPlan(spec));
+    const artifactDirExisted = existsSync(artifactDir);
+    await mkdir(artifactDir, { recursive: true, mode: 0o755 });
+    const log = deps.log.withFile(join(artifactDir, "testenv-vm.log"));
+    log.info(`create ${testID}: ${phases.length} phases, prefix ${prefix}`, { stateDir, artifactDir });
+
+    const state: EnvironmentState = {
+      version: STATE_VERSION,
+      id: testID,
+      stage: input.stage,
+      status: "creating",
+      createdAt: now(),
+      updatedAt: now(),
+      specHash,
+      spec,
+      providers: spec.providers,
+      prefix,
+      subnetOctet: Number(Object.values(subnets)[0]?.split(".")[2] ?? 0),
+      subnets,
+      stateDir,
+      artifactDir,
+      tmpDir,
+      rootDir,
+      resources: { keys: {}, networks: {}, vms: {} },
+      executionPlan: { phases: phases.map((resources) => ({ resources })) },
+      errors: [],
+      env: input.env ?? {},
+    };
+    const providers = providersFor(deps, state, log);
+    let stateSaved = false;
+    try {
+      await providers.start(spec.providers);
+      const unsupported = providers.checkSupport(capabilityRequirements(spec));
+      if (unsupported.length > 0) {
+        throw new TestenvError("NOT_IMPLEMENTED", `the providers cannot create this environment; nothing was created:\n${formatIssues(unsupported)}`, { issues: unsupported });
+      }
+      await store.save(state);
+      stateSaved = true;
+      const writer = createStateWriter(store, () => state);
+      const persist = (): Promise<void> => writer.write();
+      const ctx = executionContext({ state, providers, env: deps.env, log, persist, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+      const failures = await createPhases(ctx, phases);
+      if (failures.length === 0) {
+        state.status = "ready";
+        state.artifact = buildArtifact(state);
+        await writer.write();
+        log.info(`create ${testID}: ready`);
+        return state.artifact;
+      }
+      throw await failCreate({ state, store, failures, providers, cleanup, persist, log, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+    } catch (error) {
+      if (!stateSaved) {
+        await releaseSubnets(stateDir, testID).catch(() => undefined);
+        if (!artifactDirExisted) await rm(artifactDir, { recursive: true, force: true }).catch(() => undefined);
+      }
+      throw error;
+    } finally {
+      await providers.closeAll();
+    }
+  });
+}

@@ -1,0 +1,12 @@
+import type { Logger } from "../../lib/log.js";
+import type { ProviderPool } from "../provider/pool.js";
+
+/** What every use case gets from its owner (the Orchestrator facade), resolved once: no defaults left to apply. */
+export interface EngineDeps {
+  /** Absolute; where relative paths resolve when an input names no rootDir. */
+  rootDir: string;
+  env: NodeJS.ProcessEnv;
+  log: Logger;
+  /** Provider processes kept between operations (a long-lived MCP server); closed by the owner. */
+  providerPool?: ProviderPool;
+}

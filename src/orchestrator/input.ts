@@ -1,0 +1,23 @@
+import type { z } from "zod";
+import { TestenvError, formatIssues, type Issue } from "../errors.js";
+
+// Checks of what a surface hands in (CLI flags, MCP arguments, library calls), before anything else runs.
+
+function inputIssues(error: z.ZodError): Issue[] {
+  return error.issues.map((issue) => ({ field: issue.path.join(".") || "(input)", message: issue.message }));
+}
+
+export function parseInput<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    const issues = inputIssues(parsed.error);
+    throw new TestenvError("INPUT_INVALID", `${what} input is invalid:\n${formatIssues(issues)}`, { issues });
+  }
+  return parsed.data;
+}
+
+export function requireField(value: string, field: string): void {
+  if (value.trim() === "") {
+    throw new TestenvError("INPUT_INVALID", `missing required field '${field}'`, { issues: [{ field, message: "required" }] });
+  }
+}
