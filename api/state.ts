@@ -35,6 +35,8 @@ export const ResourceRecord = z.object({
   errorCode: z.string().optional(),
   /** Created at runtime through the client library, not from the spec. */
   runtime: z.boolean().optional(),
+  /** An existing network the environment uses (spec `external`): looked up, never created or deleted. */
+  external: z.boolean().optional(),
   createdAt: z.string().optional(),
   updatedAt: z.string(),
 });

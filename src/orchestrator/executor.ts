@@ -9,7 +9,7 @@ import { renderTemplates } from "../spec/template.js";
 import { resolveProviderName, validateLate } from "../spec/validate.js";
 import { safeEmit, type ProgressListener } from "./progress.js";
 import type { ExecutionContext } from "./execution-context.js";
-import { keyRequest, networkRequest, vmRequest } from "./requests.js";
+import { keyRequest, networkProviderName, networkRequest, vmRequest } from "./requests.js";
 import { addImageToContext, addRecordToContext, resolveDefaultBaseImage } from "./template-context.js";
 import { prefixName } from "./isolation.js";
 
@@ -58,15 +58,17 @@ function providerFailure(result: OperationResult, fallback: string): { code: str
  */
 export function planRecord(ctx: ExecutionContext, ref: ResourceRef & { kind: ResourceKind }, resource: KeyResource | NetworkResource | VMResource, options: { runtime?: boolean } = {}): ResourceRecord {
   const providerName = resolveProviderName(ctx.spec, resource);
+  const external = ref.kind === "network" && isExternal(resource as NetworkResource);
   const record: ResourceRecord = {
     kind: ref.kind,
     name: ref.name,
-    providerName: prefixName(ctx.state.prefix, ref.name),
+    providerName: ref.kind === "network" ? networkProviderName(ref.name, ctx) : prefixName(ctx.state.prefix, ref.name),
     provider: providerName,
     engine: ctx.providers.get(providerName).engine,
     status: "pending",
     updatedAt: now(),
     ...(options.runtime ? { runtime: true } : {}),
+    ...(external ? { external: true } : {}),
   };
   ctx.state.resources[GROUP_OF[ref.kind]][ref.name] = record;
   return record;
@@ -100,6 +102,8 @@ export async function createResource(ctx: ExecutionContext, ref: ResourceRef & {
     return { ref, code, message };
   };
 
+  if (planned.external === true) return useExternalNetwork(ctx, planned, fail);
+
   let request: Record<string, unknown>;
   try {
     const rendered = renderTemplates(resource, ctx.templates, path);
@@ -124,6 +128,25 @@ export async function createResource(ctx: ExecutionContext, ref: ResourceRef & {
   const stateObject = result.resource && typeof result.resource === "object" ? (result.resource as Record<string, unknown>) : {};
   if (typeof stateObject.name === "string" && stateObject.name !== planned.providerName) planned.providerName = stateObject.name;
   planned.state = stateObject;
+  planned.status = "ready";
+  planned.createdAt = now();
+  planned.updatedAt = planned.createdAt;
+  addRecordToContext(ctx.templates, planned);
+  persistSoon(ctx);
+  return undefined;
+}
+
+const isExternal = (network: NetworkResource): boolean => network.external !== undefined && network.external !== "";
+
+/** An external network is looked up, never created: it must exist, and its state feeds the templates. */
+async function useExternalNetwork(ctx: ExecutionContext, planned: ResourceRecord, fail: (code: string, message: string) => ResourceFailure): Promise<ResourceFailure | undefined> {
+  const result = await ctx.providers.get(planned.provider).call("network_get", { name: planned.providerName });
+  if (!result.success) {
+    const { code, message } = providerFailure(result, "provider returned no error detail");
+    const hint = code === "NOT_FOUND" ? `; it is external (used, never created): create it first, or name an existing network or bridge` : "";
+    return fail(code === "NOT_FOUND" ? "DEPENDENCY_FAILED" : code, `network ${planned.name}: external network "${planned.providerName}" (provider ${planned.provider}): ${code}: ${message}${hint}`);
+  }
+  planned.state = result.resource && typeof result.resource === "object" ? (result.resource as Record<string, unknown>) : {};
   planned.status = "ready";
   planned.createdAt = now();
   planned.updatedAt = planned.createdAt;
@@ -231,7 +254,9 @@ export async function deletePhases(options: {
           const notStarted = options.unavailable?.get(record.provider);
           try {
             result =
-              notStarted !== undefined
+              record.external === true
+                ? { success: true } // never ours to delete
+                : notStarted !== undefined
                 ? { success: false, error: { code: "PROVIDER_ERROR", message: `provider ${record.provider} could not be started: ${notStarted}`, retryable: true } }
                 : await providers.get(record.provider).call(`${ref.kind}_delete`, { name: record.providerName });
           } catch (error) {

@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import type { ConfigValidateOutput, CreateInput, DeleteInput, TestEnvArtifact } from "../../api/forge.js";
+import type { VMState } from "../../api/provider.js";
 import type { VMResource } from "../../api/spec.js";
 import type { EnvironmentState, ResourceRecord } from "../../api/state.js";
 import { createLogger, type Logger } from "../../lib/log.js";
@@ -8,6 +9,7 @@ import { createEnvironment, type CreateOptions } from "./create.js";
 import { deleteEnvironment, type DeleteOptions, type DeleteResult } from "./delete.js";
 import type { EngineDeps } from "./deps.js";
 import type { ProgressListener } from "./progress.js";
+import { liveVM, powerVM, type LiveVM, type PowerAction, type PowerOptions } from "./power.js";
 import { createRuntimeVM, deleteRuntimeVM } from "./runtime-vms.js";
 import { environmentStatus, listEnvironments } from "./status.js";
 import type { EnvironmentSummary } from "./summary.js";
@@ -19,6 +21,7 @@ import { validateSpec } from "./validate.js";
 export { cleanupOnFailure } from "./create.js";
 export type { CreateOptions } from "./create.js";
 export type { DeleteOptions, DeleteResult } from "./delete.js";
+export type { LiveVM, LiveVMStatus, PowerAction, PowerOptions } from "./power.js";
 export { hashSpec } from "./spec-hash.js";
 export type { ProgressEvent, ProgressListener } from "./progress.js";
 
@@ -71,6 +74,16 @@ export class Orchestrator {
 
   deleteRuntimeVM(testID: string, name: string, options: { stateDir?: string } = {}): Promise<void> {
     return deleteRuntimeVM(this.#deps, testID, name, options);
+  }
+
+  /** Starts or stops a VM of a ready environment (graceful stop with a timeout, then forced; the disk is kept). */
+  vmPower(testID: string, vmName: string, action: PowerAction, options: PowerOptions = {}): Promise<VMState> {
+    return powerVM(this.#deps, testID, vmName, action, options);
+  }
+
+  /** A VM's live state from its provider: running, stopped, or missing when the provider no longer has it. */
+  vmLive(testID: string, vmName: string, options: { stateDir?: string } = {}): Promise<LiveVM> {
+    return liveVM(this.#deps, testID, vmName, options);
   }
 }
 

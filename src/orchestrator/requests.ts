@@ -33,11 +33,17 @@ export function keyRequest(key: KeyResource, ctx: RequestContext): KeyCreateRequ
   };
 }
 
+/** The name a provider knows a spec network by: `<prefix>-<name>`, or the real name of an external network. */
+export function networkProviderName(logical: string, ctx: Pick<RequestContext, "spec" | "state">): string {
+  const external = ctx.spec.networks?.find((network) => network.name === logical)?.external;
+  return external !== undefined && external !== "" ? external : prefixName(ctx.state.prefix, logical);
+}
+
 /** A literal attachTo naming a network of this spec becomes that network's provider-level name. */
 function attachTarget(value: string | undefined, ctx: RequestContext): string | undefined {
   if (value === undefined || value === "") return undefined;
   const logical = logicalNetworkName(value, ctx.spec, ctx.state.prefix);
-  return logical === undefined ? value : prefixName(ctx.state.prefix, logical);
+  return logical === undefined ? value : networkProviderName(logical, ctx);
 }
 
 export function networkRequest(network: NetworkResource, ctx: RequestContext): NetworkCreateRequest {
@@ -84,7 +90,7 @@ function readiness(vm: VMResource, ctx: RequestContext): ProviderVMSpec["readine
 export function vmRequest(vm: VMResource, ctx: RequestContext): VMCreateRequest {
   const networks = vmNetworkNames(vm).map((value) => {
     const logical = logicalNetworkName(value, ctx.spec, ctx.state.prefix);
-    return prefixName(ctx.state.prefix, logical ?? value);
+    return logical === undefined ? prefixName(ctx.state.prefix, value) : networkProviderName(logical, ctx);
   });
   const baseImage = resolveBaseImage(vm.spec.disk.baseImage, ctx);
   const cloudInit = vm.spec.cloudInit ? { ...vm.spec.cloudInit, hostname: vm.spec.cloudInit.hostname ?? vm.name } : undefined;

@@ -86,8 +86,20 @@ function checkDhcp(report: Report, at: FieldPath, network: NetworkResource, cidr
   });
 }
 
+const EXTERNAL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
+
 export function checkNetwork(report: Report, at: FieldPath, network: NetworkResource, context: ResourceCheckContext): void {
   const spec = network.spec;
+  if (network.external !== undefined) {
+    if (!EXTERNAL_NAME.test(network.external)) {
+      report.add([...at, "external"], `external must be the name of an existing network or bridge (letters, digits, _ . : -, at most 64); got ${JSON.stringify(network.external)}`);
+    }
+    const set = Object.keys(spec).filter((key) => spec[key as keyof typeof spec] !== undefined);
+    if (set.length > 0) {
+      report.add([...at, "spec"], `an external network is used as it is: remove ${set.join(", ")} from its spec (testenv-vm never changes a network it did not create)`);
+    }
+    return;
+  }
   if (network.kind.trim() === "") report.add([...at, "kind"], "kind is empty; use bridge, libvirt or dnsmasq (or nat / isolated)");
   report.check([...at, "spec", "cidr"], spec.cidr, cidrProblem);
   const cidr = isLiteral(spec.cidr) ? parseCidr(spec.cidr) : undefined;

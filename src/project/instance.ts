@@ -1,0 +1,324 @@
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { TestEnvArtifact } from "../../api/forge.js";
+import type { VMState } from "../../api/provider.js";
+import type { EnvironmentState } from "../../api/state.js";
+import { readTextIfExists, writeJsonAtomic } from "../../lib/durable-file.js";
+import { TestenvError, errorMessage } from "../errors.js";
+import type { Orchestrator, ProgressListener } from "../orchestrator/orchestrator.js";
+import type { Project } from "./load.js";
+import { appendMetric, StepTimer, type MetricRecord } from "./metrics.js";
+import { provision as runProvision, type ProvisionKind } from "./provision.js";
+import { sshCommandLine, type SshEndpoint } from "./ssh-command.js";
+import { PROJECT_KEY } from "./to-spec.js";
+
+// The verbs of a project folder as use cases over the engine: `up` creates or starts, `stop`/`start` keep the
+// disk, `rm` removes everything the instance made and nothing else. What the engine does not record (what the
+// instance was created from, whether it was provisioned) lives in .testenv-vm/project.json.
+
+/** The engine operations a project needs; the Orchestrator, or a double in tests. */
+export type ProjectEngine = Pick<Orchestrator, "create" | "delete" | "status" | "vmPower" | "vmLive">;
+
+export type LiveStatus = "running" | "stopped" | "absent" | "missing";
+
+interface ProjectRecord {
+  version: 1;
+  instance: string;
+  createdAt: string;
+  /** The .env keys the instance was created from. */
+  createdWith: Record<string, string>;
+  provision?: { status: "ok" | "failed"; at: string; kind: ProvisionKind; step?: string; error?: string };
+}
+
+export interface InstanceStatus {
+  instance: string;
+  status: LiveStatus;
+  ip?: string;
+  ssh?: string;
+  provision?: ProjectRecord["provision"];
+  /** The last run of each verb, from metrics.jsonl. */
+  environment?: EnvironmentState["status"];
+}
+
+export interface UpResult extends InstanceStatus {
+  action: "created" | "started" | "already-running";
+  steps: Record<string, number>;
+  durationMs: number;
+}
+
+export interface ProjectIo {
+  /** One line of progress for a person (a TTY), or nothing. */
+  progress?: (line: string) => void;
+  /** Where provisioning output streams (the terminal), or nothing with --json. */
+  echo?: NodeJS.WritableStream;
+  onEngineProgress?: ProgressListener;
+  signal?: AbortSignal;
+}
+
+const STAGE = "project";
+
+export class ProjectInstance {
+  constructor(
+    readonly project: Project,
+    private readonly engine: ProjectEngine,
+    private readonly io: ProjectIo = {},
+  ) {}
+
+  private get name(): string {
+    return this.project.identity.name;
+  }
+
+  private get stateDir(): string {
+    return this.project.layout.stateDir;
+  }
+
+  private recordPath(): string {
+    return join(this.project.layout.root, "project.json");
+  }
+
+  private async readRecord(): Promise<ProjectRecord | undefined> {
+    const text = await readTextIfExists(this.recordPath());
+    if (text === undefined) return undefined;
+    try {
+      return JSON.parse(text) as ProjectRecord;
+    } catch (error) {
+      throw new TestenvError("STATE_CORRUPT", `${this.recordPath()} is not valid JSON (${errorMessage(error)}); fix it, or run testenv-vm rm and up again`, {
+        details: { path: this.recordPath() },
+      });
+    }
+  }
+
+  private async writeRecord(record: ProjectRecord): Promise<void> {
+    await writeJsonAtomic(this.recordPath(), record, { mode: 0o600 });
+  }
+
+  /** .testenv-vm/ exists and keeps itself out of git. */
+  private async ensureLayout(): Promise<void> {
+    await mkdir(this.project.layout.root, { recursive: true, mode: 0o700 });
+    await writeFile(this.project.layout.gitignore, "# testenv-vm's per-instance state, keys and logs\n*\n", { mode: 0o644 });
+  }
+
+  private async environment(): Promise<EnvironmentState | undefined> {
+    try {
+      return await this.engine.status(this.name, { stateDir: this.stateDir });
+    } catch (error) {
+      if (error instanceof TestenvError && error.code === "STATE_NOT_FOUND") return undefined;
+      throw error;
+    }
+  }
+
+  private async live(): Promise<{ status: LiveStatus; vm?: VMState; privateKeyPath?: string }> {
+    const environment = await this.environment();
+    if (environment === undefined) return { status: "absent" };
+    const key = environment.resources.keys[PROJECT_KEY]?.state?.privateKeyPath;
+    const keyPath = typeof key === "string" ? { privateKeyPath: key } : {};
+    if (environment.status !== "ready") return { status: "missing", ...keyPath };
+    const live = await this.engine.vmLive(this.name, this.name, { stateDir: this.stateDir });
+    return { status: live.status, ...(live.state === undefined ? {} : { vm: live.state }), ...keyPath };
+  }
+
+  private endpoint(live: { vm?: VMState; privateKeyPath?: string }): SshEndpoint | undefined {
+    if (live.vm?.ip === undefined || live.privateKeyPath === undefined) return undefined;
+    return {
+      host: live.vm.ip,
+      port: live.vm.sshPort ?? 22,
+      user: this.project.sshUser,
+      privateKeyPath: live.privateKeyPath,
+      knownHostsPath: join(this.project.layout.root, "known_hosts"),
+    };
+  }
+
+  /** What `ssh` and the provisioner log in to; a clear error when the instance is not running. */
+  async sshEndpoint(): Promise<SshEndpoint> {
+    const live = await this.live();
+    if (live.status !== "running") {
+      throw new TestenvError("NOT_FOUND", `instance ${this.name} is ${live.status}; run testenv-vm up first`, { details: { instance: this.name, status: live.status } });
+    }
+    const endpoint = this.endpoint(live);
+    if (endpoint === undefined) throw new TestenvError("NOT_FOUND", `instance ${this.name} is running but has no IP address yet; wait a moment and retry, or see testenv-vm status`);
+    return endpoint;
+  }
+
+  async status(): Promise<InstanceStatus> {
+    const [live, record] = await Promise.all([this.live(), this.readRecord()]);
+    const endpoint = this.endpoint(live);
+    return {
+      instance: this.name,
+      status: live.status,
+      ...(live.vm?.ip === undefined ? {} : { ip: live.vm.ip }),
+      ...(endpoint === undefined || live.status !== "running" ? {} : { ssh: sshCommandLine(endpoint) }),
+      ...(record?.provision === undefined ? {} : { provision: record.provision }),
+    };
+  }
+
+  /** Keys whose values differ from what the instance was created with. */
+  private changedKeys(record: ProjectRecord | undefined): string[] {
+    if (record === undefined) return [];
+    const keys = new Set([...Object.keys(record.createdWith), ...Object.keys(this.project.given)]);
+    return [...keys]
+      .filter((key) => (record.createdWith[key] ?? "") !== (this.project.given[key] ?? ""))
+      .map((key) => `${key}: ${JSON.stringify(record.createdWith[key] ?? "(unset)")} → ${JSON.stringify(this.project.given[key] ?? "(unset)")}`);
+  }
+
+  async up(options: { recreate?: boolean; keepOnFailure?: boolean } = {}): Promise<UpResult> {
+    const timer = new StepTimer();
+    return this.metered("up", timer, async () => {
+      await this.ensureLayout();
+      let record = await this.readRecord();
+      let live = await this.live();
+      const changed = live.status === "absent" ? [] : this.changedKeys(record);
+      if (changed.length > 0) {
+        if (!options.recreate) {
+          throw new TestenvError(
+            "STATE_CONFLICT",
+            `instance ${this.name} was created from a different .env:\n  ${changed.join("\n  ")}\n` +
+              `nothing was changed; run testenv-vm up --recreate to remove it and create it anew (its disk is lost), or restore the old values`,
+            { details: { instance: this.name, changed } },
+          );
+        }
+        this.io.progress?.(`.env changed (${changed.length} key(s)): removing ${this.name} to recreate it`);
+        await timer.time("remove", () => this.removeAll());
+        record = undefined;
+        live = { status: "absent" };
+      }
+      let action: UpResult["action"];
+      if (live.status === "running") {
+        action = "already-running";
+        this.io.progress?.(`${this.name} is already running; nothing changed`);
+      } else if (live.status === "stopped") {
+        this.io.progress?.(`starting ${this.name}`);
+        await timer.time("start", () => this.engine.vmPower(this.name, this.name, "start", { stateDir: this.stateDir }));
+        action = "started";
+      } else {
+        if (live.status === "missing") {
+          this.io.progress?.(`${this.name}'s VM is gone (state says it exists): removing what is left, then creating it again`);
+          await timer.time("remove", () => this.removeAll());
+        }
+        this.io.progress?.(`creating ${this.name} (${this.project.env.MEMORY} MiB, ${this.project.env.CPUS} vCPU, ${this.project.env.DISK} GiB)`);
+        await timer.time("create", () => this.create(options.keepOnFailure === true));
+        record = { version: 1, instance: this.name, createdAt: new Date().toISOString(), createdWith: this.project.given };
+        await this.writeRecord(record);
+        action = "created";
+      }
+      if (this.project.provisionScript !== undefined && record?.provision?.status !== "ok") {
+        await timer.time("provision", () => this.provisionOnce(record));
+      }
+      const status = await this.status();
+      return { ...status, action, steps: timer.steps, durationMs: timer.elapsedMs() };
+    });
+  }
+
+  private async create(keepOnFailure: boolean): Promise<TestEnvArtifact> {
+    return this.engine.create(
+      { testID: this.name, stage: STAGE, tmpDir: this.project.layout.tmpDir, rootDir: this.project.folder, spec: this.project.spec as Record<string, unknown> },
+      { keepOnFailure, ...(this.io.onEngineProgress ? { onProgress: this.io.onEngineProgress } : {}) },
+    );
+  }
+
+  /** Runs provisioning and records its outcome; a failure keeps the instance and is rethrown. */
+  private async provisionOnce(existing: ProjectRecord | undefined): Promise<void> {
+    const script = this.project.provisionScript;
+    const scriptName = this.project.env.PROVISION_SCRIPT;
+    if (script === undefined || scriptName === undefined) return;
+    const record = existing ?? { version: 1 as const, instance: this.name, createdAt: new Date().toISOString(), createdWith: this.project.given };
+    this.io.progress?.(`provisioning ${this.name} with ${scriptName}`);
+    const endpoint = await this.sshEndpoint();
+    try {
+      const kind = await runProvision({
+        scriptPath: script,
+        scriptName,
+        instance: this.name,
+        endpoint,
+        workDir: this.project.layout.root,
+        logPath: this.project.layout.provisionLog,
+        ...(this.io.echo ? { echo: this.io.echo } : {}),
+        ...(this.io.signal ? { signal: this.io.signal } : {}),
+      });
+      await this.writeRecord({ ...record, provision: { status: "ok", at: new Date().toISOString(), kind } });
+    } catch (error) {
+      const step = error instanceof TestenvError && typeof error.details.step === "string" ? error.details.step : scriptName;
+      const kind = scriptName.match(/\.ya?ml$/i) ? "ansible" : "script";
+      await this.writeRecord({ ...record, provision: { status: "failed", at: new Date().toISOString(), kind, step, error: errorMessage(error).split("\n")[0] ?? "" } });
+      throw error;
+    }
+  }
+
+  async provision(): Promise<InstanceStatus> {
+    const timer = new StepTimer();
+    return this.metered("provision", timer, async () => {
+      if (this.project.provisionScript === undefined) {
+        throw new TestenvError("SPEC_INVALID", `${this.project.envPath} sets no PROVISION_SCRIPT; add PROVISION_SCRIPT=<script or playbook> to provision`, {
+          issues: [{ field: "PROVISION_SCRIPT", message: "not set" }],
+        });
+      }
+      const record = await this.readRecord();
+      await timer.time("provision", () => this.provisionOnce(record));
+      return this.status();
+    });
+  }
+
+  async stop(): Promise<InstanceStatus & { stopMethod: string }> {
+    const timer = new StepTimer();
+    return this.metered("stop", timer, async () => {
+      const live = await this.live();
+      if (live.status === "absent") throw new TestenvError("NOT_FOUND", `instance ${this.name} does not exist; nothing to stop (testenv-vm up creates it)`);
+      if (live.status === "missing") throw new TestenvError("NOT_FOUND", `instance ${this.name}'s VM is gone although its state exists; run testenv-vm rm, then up`);
+      const stopped = await timer.time("stop", () =>
+        this.engine.vmPower(this.name, this.name, "stop", { stateDir: this.stateDir, timeoutSeconds: this.project.env.STOP_TIMEOUT }),
+      );
+      const stopMethod = typeof stopped.stopMethod === "string" ? stopped.stopMethod : "graceful";
+      return { ...(await this.status()), stopMethod };
+    });
+  }
+
+  async start(): Promise<InstanceStatus> {
+    const timer = new StepTimer();
+    return this.metered("start", timer, async () => {
+      const live = await this.live();
+      if (live.status === "absent") throw new TestenvError("NOT_FOUND", `instance ${this.name} does not exist; run testenv-vm up to create it`);
+      if (live.status === "stopped") await timer.time("start", () => this.engine.vmPower(this.name, this.name, "start", { stateDir: this.stateDir }));
+      return this.status();
+    });
+  }
+
+  /** Removes the VM, its key and the folder's .testenv-vm/; idempotent. Never touches the network it used. */
+  async rm(): Promise<{ instance: string; removed: boolean }> {
+    const timer = new StepTimer();
+    const existed = (await this.environment()) !== undefined;
+    await timer.time("remove", () => this.removeAll());
+    // The metrics file went with .testenv-vm/: nothing to append to. The result says what happened.
+    return { instance: this.name, removed: existed };
+  }
+
+  private async removeAll(): Promise<void> {
+    await this.engine.delete({ testID: this.name, metadata: { "testenv-vm.stateDir": this.stateDir } });
+    await rm(this.project.layout.root, { recursive: true, force: true });
+  }
+
+  /** Runs a verb and appends its metrics line, whatever the outcome. */
+  private async metered<T>(verb: string, timer: StepTimer, work: () => Promise<T>): Promise<T> {
+    const finish = async (outcome: MetricRecord["outcome"], error?: unknown) => {
+      try {
+        await appendMetric(this.project.layout.metrics, {
+          verb,
+          instance: this.name,
+          startedAt: timer.startedAt.toISOString(),
+          durationMs: timer.elapsedMs(),
+          outcome,
+          steps: timer.steps,
+          ...(error === undefined ? {} : { error: errorMessage(error).split("\n")[0] ?? "" }),
+        });
+      } catch {
+        // Metrics never fail a verb (a read-only folder, a removed .testenv-vm).
+      }
+    };
+    try {
+      const result = await work();
+      await finish((result as { action?: string }).action === "already-running" ? "noop" : "ok");
+      return result;
+    } catch (error) {
+      await finish(this.io.signal?.aborted ? "interrupted" : "failed", error);
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,110 @@
+import { constants } from "node:fs";
+import { access, readFile } from "node:fs/promises";
+import { userInfo } from "node:os";
+import { isAbsolute, join, resolve } from "node:path";
+import type { ProjectEnv } from "../../api/project-env.js";
+import type { Spec } from "../../api/spec.js";
+import { TestenvError, type Issue } from "../errors.js";
+import { ENV_FILE, parseEnvFile } from "./env-file.js";
+import { projectIdentity, type ProjectIdentity } from "./identity.js";
+import { projectLayout, type ProjectLayout } from "./layout.js";
+import { parseUserCloudConfig, projectSpec } from "./to-spec.js";
+
+// A project folder as the verbs see it: its `.env`, checked together with the files it names, and the spec it
+// becomes. Nothing here creates anything.
+
+export interface Project {
+  folder: string;
+  envPath: string;
+  env: ProjectEnv;
+  /** The keys as written, recorded at creation so that `up` can say what changed. */
+  given: Record<string, string>;
+  identity: ProjectIdentity;
+  layout: ProjectLayout;
+  sshUser: string;
+  spec: Spec;
+  /** PROVISION_SCRIPT resolved against the folder. */
+  provisionScript?: string;
+}
+
+function defaultSshUser(): string {
+  try {
+    const name = userInfo().username;
+    return /^[a-z_][a-z0-9_-]{0,31}$/.test(name) ? name : "dev";
+  } catch {
+    return "dev";
+  }
+}
+
+async function readable(path: string): Promise<boolean> {
+  try {
+    await access(path, constants.R_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function loadProject(folder: string): Promise<Project> {
+  const absolute = resolve(folder);
+  const envPath = join(absolute, ENV_FILE);
+  let text: string;
+  try {
+    text = await readFile(envPath, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "does not exist" : `cannot be read (${code ?? "error"})`;
+    throw new TestenvError(
+      "SPEC_NOT_FOUND",
+      `${envPath} ${why}: run testenv-vm init in ${absolute} for a commented template, or pass --dir <project folder>`,
+      { cause: error, details: { path: envPath } },
+    );
+  }
+  const { env, given } = parseEnvFile(text, envPath);
+  const issues: Issue[] = [];
+  const provisionScript = env.PROVISION_SCRIPT === undefined ? undefined : join(absolute, env.PROVISION_SCRIPT);
+  if (provisionScript !== undefined && !(await readable(provisionScript))) {
+    issues.push({ field: "PROVISION_SCRIPT", message: `${provisionScript} does not exist or cannot be read; create it or fix the path` });
+  }
+  let cloudConfig;
+  if (env.CLOUD_CONFIG !== undefined) {
+    const path = join(absolute, env.CLOUD_CONFIG);
+    if (await readable(path)) cloudConfig = parseUserCloudConfig(await readFile(path, "utf8"), path);
+    else issues.push({ field: "CLOUD_CONFIG", message: `${path} does not exist or cannot be read; create it or fix the path` });
+  }
+  const isPath = env.IMAGE.startsWith("/") || env.IMAGE.startsWith(".") || /\.(qcow2|img|raw)$/i.test(env.IMAGE);
+  const imagePath = isPath ? (isAbsolute(env.IMAGE) ? env.IMAGE : join(absolute, env.IMAGE)) : undefined;
+  if (imagePath !== undefined && !(await readable(imagePath))) {
+    issues.push({ field: "IMAGE", message: `${imagePath} does not exist or cannot be read; give a well-known name (debian:12), an existing file, or an https URL` });
+  }
+  if (env.INFRA_TYPE === "container") {
+    issues.push({ field: "INFRA_TYPE", message: "container instances need the podman provider, which is not available yet; use INFRA_TYPE=vm" });
+  }
+  if (env.FIXED_IP !== undefined) {
+    issues.push({ field: "FIXED_IP", message: "fixed addresses are not supported yet; remove FIXED_IP (the address is shown by testenv-vm status)" });
+  }
+  if (env.PORTS.length > 0) {
+    issues.push({ field: "PORTS", message: "port forwards are not supported yet; remove PORTS and reach the instance at its address (testenv-vm status)" });
+  }
+  if (issues.length > 0) {
+    throw new TestenvError("SPEC_INVALID", `${envPath} has ${issues.length} problem(s); nothing was created`, { issues, details: { path: envPath } });
+  }
+  const identity = projectIdentity(absolute, env.NAME);
+  const sshUser = env.SSH_USER ?? defaultSshUser();
+  const layout = projectLayout(absolute);
+  const spec = {
+    ...projectSpec({ env, identity, sshUser, ...(imagePath === undefined ? {} : { imagePath }), ...(cloudConfig === undefined ? {} : { cloudConfig }) }),
+    stateDir: layout.stateDir,
+  };
+  return {
+    folder: absolute,
+    envPath,
+    env,
+    given,
+    identity,
+    layout,
+    sshUser,
+    spec,
+    ...(provisionScript === undefined ? {} : { provisionScript }),
+  };
+}
