@@ -406,8 +406,9 @@ export class VmService {
           if (attempt.number % SHUTDOWN_RESEND_POLLS === 0) await backend.shutdownDomain(name);
           return undefined;
         },
-        // A libvirt error here is not "not yet": report it rather than destroy a domain we cannot see.
-        { timeoutMs: request.timeoutSeconds * 1000, intervalMs: STOP_POLL_MS, retryable: () => false },
+        // One interval more than the timeout: retryUntil stops once less than an interval is left, and the guest
+        // is owed the whole timeout. A libvirt error here is not "not yet": report it, never destroy blind.
+        { timeoutMs: request.timeoutSeconds * 1000 + STOP_POLL_MS, intervalMs: STOP_POLL_MS, retryable: () => false },
       );
       if (outcome.ok) return "graceful";
       log.info(`vm ${name}: still running ${request.timeoutSeconds}s after the ACPI shutdown request; forcing it off`);

@@ -38,7 +38,7 @@ export const StubConfig = z.strictObject({
    * VMs (names matched like faults' names) whose guest ignores the ACPI shutdown request: a vm_stop
    * without force ends "forced", as on a real provider after timeoutSeconds (the stub does not wait).
    */
-  ignoreShutdown: z.array(z.string().min(1)).default([]),
+  ignoreShutdown: z.array(z.string().min(1)).optional(),
   /** Report this endpoint as every VM's SSH address (e.g. a loopback sshd in client-library tests). */
   sshEndpoint: z
     .strictObject({

@@ -172,7 +172,7 @@ export function createStub(options: StubOptions): ProviderImplementation {
         const vm = data.vms[request.name];
         if (vm === undefined) throw notFound("vm", request.name);
         const stopMethod: StopMethod =
-          vm.status === "stopped" ? "already-stopped" : request.force || config.ignoreShutdown.some((pattern) => nameMatches(pattern, vm.name)) ? "forced" : "graceful";
+          vm.status === "stopped" ? "already-stopped" : request.force || (config.ignoreShutdown ?? []).some((pattern) => nameMatches(pattern, vm.name)) ? "forced" : "graceful";
         vm.status = "stopped";
         return { ...vm, stopMethod };
       }),
