@@ -36,8 +36,11 @@ export {
   PROVIDER_TOOLS,
   ProviderVMSpec,
   ResourceCapability,
+  StopMethod,
   VMCreateRequest,
+  VMStartRequest,
   VMState,
+  VMStopRequest,
 } from "./provider.js";
 export type { ProviderToolName } from "./provider.js";
 export {

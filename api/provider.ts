@@ -2,8 +2,9 @@ import { z } from "zod";
 import { OperationError } from "./errors.js";
 import { BootDevice, CloudInitSpec, Firmware, KeySpec, NetworkSpec, ReadinessSpec } from "./spec.js";
 
-// The provider protocol: 13 MCP tools, each answering an OperationResult.
+// The provider protocol: 15 MCP tools, each answering an OperationResult.
 // Requests carry provider-level (prefixed) names and fully rendered specs.
+// vm_start / vm_stop came after the original's 13: a provider that lacks them answers NOT_IMPLEMENTED.
 
 export const PROVIDER_TOOLS = [
   "provider_capabilities",
@@ -19,10 +20,13 @@ export const PROVIDER_TOOLS = [
   "key_get",
   "key_list",
   "key_delete",
+  "vm_start",
+  "vm_stop",
 ] as const;
 export type ProviderToolName = (typeof PROVIDER_TOOLS)[number];
 
-export const Operation = z.enum(["create", "get", "list", "delete"]);
+/** start/stop are declared on the vm resource only, by providers that serve vm_start/vm_stop. */
+export const Operation = z.enum(["create", "get", "list", "delete", "start", "stop"]);
 export type Operation = z.infer<typeof Operation>;
 
 export const ResourceCapability = z.object({
@@ -86,10 +90,32 @@ export type VMCreateRequest = z.infer<typeof VMCreateRequest>;
 
 export const GetRequest = z.strictObject({ name: z.string().min(1) });
 export type GetRequest = z.infer<typeof GetRequest>;
+/** filter: equality on top-level scalar fields of the state, e.g. {status: "running"}; every pair must match. */
 export const ListRequest = z.strictObject({ filter: z.record(z.string(), z.unknown()).optional() });
 export type ListRequest = z.infer<typeof ListRequest>;
+/** force: delete even while other resources use it (RESOURCE_BUSY otherwise). */
 export const DeleteRequest = z.strictObject({ name: z.string().min(1), force: z.boolean().optional() });
 export type DeleteRequest = z.infer<typeof DeleteRequest>;
+
+export const VMStartRequest = z.strictObject({
+  name: z.string().min(1),
+  /** Wait for the readiness checks the VM was created with again (its IP may be discovered anew). */
+  waitReady: z.boolean().default(true),
+});
+export type VMStartRequest = z.infer<typeof VMStartRequest>;
+
+export const VMStopRequest = z.strictObject({
+  name: z.string().min(1),
+  /** How long the guest gets to power off after the ACPI shutdown request before it is forced off. */
+  timeoutSeconds: z.number().min(1).max(3600).default(60),
+  /** Power off at once, without asking the guest. */
+  force: z.boolean().default(false),
+});
+export type VMStopRequest = z.infer<typeof VMStopRequest>;
+
+/** How vm_stop ended: the guest powered off, it was powered off (force, or the timeout passed), or it was off already. */
+export const StopMethod = z.enum(["graceful", "forced", "already-stopped"]);
+export type StopMethod = z.infer<typeof StopMethod>;
 
 export const KeyState = z.looseObject({
   name: z.string(),
@@ -119,6 +145,7 @@ export type NetworkState = z.infer<typeof NetworkState>;
 
 export const VMState = z.looseObject({
   name: z.string(),
+  /** running | stopped | creating | error | unknown (a string: providers written for the original may say more). */
   status: z.string(),
   ip: z.string().optional(),
   mac: z.string().optional(),
@@ -134,6 +161,8 @@ export const VMState = z.looseObject({
   /** "kvm" or "tcg": how the VM is actually accelerated. */
   accelerator: z.string().optional(),
   createdAt: z.string().optional(),
+  /** Only in vm_stop's answer. */
+  stopMethod: StopMethod.optional(),
   providerState: z.record(z.string(), z.unknown()).optional(),
 });
 export type VMState = z.infer<typeof VMState>;

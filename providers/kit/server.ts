@@ -8,6 +8,8 @@ import {
   ListRequest,
   NetworkCreateRequest,
   VMCreateRequest,
+  VMStartRequest,
+  VMStopRequest,
   type CapabilitiesResponse,
   type KeyState,
   type NetworkState,
@@ -16,21 +18,31 @@ import {
   type VMState,
 } from "../../api/provider.js";
 import { ProviderError } from "./errors.js";
+import { applyListFilter, checkListFilter } from "./filter.js";
 import type { ProviderContext } from "./context.js";
 
 /** The four operations of one resource kind. A provider leaves out a kind it does not serve. */
 export interface ResourceHandlers<Request, State> {
   create(request: Request): Promise<State>;
   get(name: string): Promise<State>;
+  /** The kit applies `filter` to what this returns; a handler may use it to look at less. */
   list(filter: Record<string, unknown> | undefined): Promise<State[]>;
   delete(name: string, force: boolean): Promise<void>;
+}
+
+/** VMs may also be powered on and off; a provider without these answers NOT_IMPLEMENTED. */
+export interface VMHandlers extends ResourceHandlers<VMCreateRequest, VMState> {
+  /** Powers the VM on (no-op when it runs) and, with waitReady, waits for its readiness checks again. */
+  start?(request: VMStartRequest): Promise<VMState>;
+  /** Powers the VM off, keeping its disks; the answer carries stopMethod. */
+  stop?(request: VMStopRequest): Promise<VMState>;
 }
 
 export interface ProviderImplementation {
   capabilities(): CapabilitiesResponse;
   keys?: ResourceHandlers<KeyCreateRequest, KeyState>;
   networks?: ResourceHandlers<NetworkCreateRequest, NetworkState>;
-  vms?: ResourceHandlers<VMCreateRequest, VMState>;
+  vms?: VMHandlers;
   /** Called once when the process is asked to stop. */
   shutdown?(): Promise<void>;
 }
@@ -40,60 +52,100 @@ interface ToolDefinition {
   input: z.ZodType;
   destructive: boolean;
   readOnly: boolean;
+  idempotent: boolean;
   run(impl: ProviderImplementation, args: unknown): Promise<unknown>;
 }
 
 // The original Go client reads lines of at most 64 KiB; keep the text form under that.
 const MAX_TEXT_BYTES = 60 * 1024;
 
-function handlersFor<R, S>(handlers: ResourceHandlers<R, S> | undefined, kind: string, operation: string): ResourceHandlers<R, S> {
-  if (!handlers) {
-    throw new ProviderError("NOT_IMPLEMENTED", `operation "${operation}" not implemented for resource "${kind}"`);
-  }
-  return handlers;
+type ResourceKind = "key" | "network" | "vm";
+
+/** One operation on one resource kind: its schema and hints, and the handler method that serves it (if any). */
+interface OperationSpec<H> {
+  operation: string;
+  description: string;
+  input: z.ZodType;
+  destructive: boolean;
+  readOnly: boolean;
+  /** Default: read-only and destructive tools are idempotent, create is not. */
+  idempotent?: boolean;
+  /** The handler's method for this operation, or undefined when the provider does not implement it. */
+  method(handlers: H): ((args: never) => Promise<unknown>) | undefined;
 }
 
-function resourceTools<R, S>(
-  kind: "key" | "network" | "vm",
-  createInput: z.ZodType<R>,
-  pick: (impl: ProviderImplementation) => ResourceHandlers<R, S> | undefined,
-): Record<string, ToolDefinition> {
-  const tools: Record<string, ToolDefinition> = {
-    [`${kind}_create`]: {
-      description: `Create a ${kind}.`,
-      input: createInput,
-      destructive: false,
-      readOnly: false,
-      run: (impl, args) => handlersFor(pick(impl), kind, "create").create(args as R),
-    },
-    [`${kind}_get`]: {
-      description: `Get a ${kind}'s state by name.`,
-      input: GetRequest,
-      destructive: false,
-      readOnly: true,
-      run: (impl, args) => handlersFor(pick(impl), kind, "get").get((args as GetRequest).name),
-    },
-    [`${kind}_list`]: {
+/** The one way a tool is made: `<kind>_<operation>`, NOT_IMPLEMENTED when the kind or the method is missing. */
+function operationTools<H>(kind: ResourceKind, pick: (impl: ProviderImplementation) => H | undefined, specs: readonly OperationSpec<H>[]): Record<string, ToolDefinition> {
+  const tools: Record<string, ToolDefinition> = {};
+  for (const spec of specs) {
+    tools[`${kind}_${spec.operation}`] = {
+      description: spec.description,
+      input: spec.input,
+      destructive: spec.destructive,
+      readOnly: spec.readOnly,
+      idempotent: spec.idempotent ?? (spec.readOnly || spec.destructive),
+      run: (impl, args) => {
+        const handlers = pick(impl);
+        const method = handlers === undefined ? undefined : spec.method(handlers);
+        if (method === undefined) {
+          return Promise.reject(new ProviderError("NOT_IMPLEMENTED", `operation "${spec.operation}" not implemented for resource "${kind}"`));
+        }
+        return (method as (args: unknown) => Promise<unknown>)(args);
+      },
+    };
+  }
+  return tools;
+}
+
+function crudSpecs<R, S>(kind: ResourceKind, createInput: z.ZodType<R>): OperationSpec<ResourceHandlers<R, S>>[] {
+  return [
+    { operation: "create", description: `Create a ${kind}.`, input: createInput, destructive: false, readOnly: false, method: (h) => (args: R) => h.create(args) },
+    { operation: "get", description: `Get a ${kind}'s state by name.`, input: GetRequest, destructive: false, readOnly: true, method: (h) => (args: GetRequest) => h.get(args.name) },
+    {
+      operation: "list",
       description: `List ${kind}s.`,
       input: ListRequest,
       destructive: false,
       readOnly: true,
-      run: (impl, args) => handlersFor(pick(impl), kind, "list").list((args as ListRequest).filter),
+      method: (h) => async (args: ListRequest) => {
+        checkListFilter(args.filter);
+        return applyListFilter(await h.list(args.filter), args.filter);
+      },
     },
-    [`${kind}_delete`]: {
+    {
+      operation: "delete",
       description: `Delete a ${kind}. NOT_FOUND when it does not exist.`,
       input: DeleteRequest,
       destructive: true,
       readOnly: false,
-      run: async (impl, args) => {
-        const request = args as DeleteRequest;
-        await handlersFor(pick(impl), kind, "delete").delete(request.name, request.force ?? false);
+      method: (h) => async (args: DeleteRequest) => {
+        await h.delete(args.name, args.force ?? false);
         return undefined;
       },
     },
-  };
-  return tools;
+  ];
 }
+
+const vmPowerSpecs: OperationSpec<VMHandlers>[] = [
+  {
+    operation: "start",
+    description: "Power a stopped VM on and (waitReady, default) wait for its readiness checks again. A running VM is left as it is.",
+    input: VMStartRequest,
+    destructive: false,
+    readOnly: false,
+    idempotent: true,
+    method: (h) => h.start?.bind(h),
+  },
+  {
+    operation: "stop",
+    description: "Power a VM off, keeping its disks: ACPI shutdown, then forced after timeoutSeconds (force: at once). The answer's stopMethod says which.",
+    input: VMStopRequest,
+    destructive: false,
+    readOnly: false,
+    idempotent: true,
+    method: (h) => h.stop?.bind(h),
+  },
+];
 
 const toolTable: Record<string, ToolDefinition> = {
   provider_capabilities: {
@@ -101,11 +153,12 @@ const toolTable: Record<string, ToolDefinition> = {
     input: z.strictObject({}),
     destructive: false,
     readOnly: true,
+    idempotent: true,
     run: (impl) => Promise.resolve(impl.capabilities()),
   },
-  ...resourceTools("key", KeyCreateRequest, (impl) => impl.keys),
-  ...resourceTools("network", NetworkCreateRequest, (impl) => impl.networks),
-  ...resourceTools("vm", VMCreateRequest, (impl) => impl.vms),
+  ...operationTools("key", (impl) => impl.keys, crudSpecs("key", KeyCreateRequest)),
+  ...operationTools("network", (impl) => impl.networks, crudSpecs("network", NetworkCreateRequest)),
+  ...operationTools("vm", (impl) => impl.vms, [...crudSpecs<VMCreateRequest, VMState>("vm", VMCreateRequest), ...vmPowerSpecs]),
 };
 export const TOOL_DEFINITIONS = toolTable as Record<ProviderToolName, ToolDefinition>;
 
@@ -164,7 +217,7 @@ export function createProviderServer(impl: ProviderImplementation, info: { name:
       name,
       description: tool.description,
       inputSchema: z.toJSONSchema(tool.input, { io: "input", unrepresentable: "any" }) as { type: "object" },
-      annotations: { destructiveHint: tool.destructive, readOnlyHint: tool.readOnly, idempotentHint: tool.readOnly || tool.destructive },
+      annotations: { destructiveHint: tool.destructive, readOnlyHint: tool.readOnly, idempotentHint: tool.idempotent },
     })),
   }));
   server.setRequestHandler(CallToolRequestSchema, async (request) =>

@@ -31,6 +31,8 @@ export interface LibvirtBackend {
   domainRunning(name: string): Promise<boolean>;
   defineDomain(xml: string): Promise<void>;
   startDomain(name: string): Promise<void>;
+  /** Asks the guest to power off (ACPI power button) and returns at once; fine when it is not running. */
+  shutdownDomain(name: string): Promise<void>;
   /** Stops the domain hard; fine when it is not running. */
   destroyDomain(name: string): Promise<void>;
   /** Removes the definition, its NVRAM and TPM state; fine when it does not exist. */
@@ -101,6 +103,7 @@ interface NativeDomain {
   getInfo(): Promise<{ state: number }>;
   getName(): Promise<string>;
   create(): Promise<void>;
+  shutdown(): Promise<void>;
   destroy(): Promise<void>;
 }
 
@@ -112,7 +115,8 @@ interface NativeHypervisor {
   domainDefineXML(xml: string): Promise<NativeDomain>;
 }
 
-const RUNNING_STATES = new Set([1, 2, 3, 7]); // running, blocked, paused, pmsuspended
+// running, blocked, paused, shutting down (the guest still runs), pmsuspended; as virsh's domstate list below.
+const RUNNING_STATES = new Set([1, 2, 3, 4, 7]);
 
 export class DefaultLibvirtBackend implements LibvirtBackend {
   private hypervisor: Promise<NativeHypervisor | undefined> | undefined;
@@ -221,6 +225,17 @@ export class DefaultLibvirtBackend implements LibvirtBackend {
       else await this.virsh(["start", name], 120_000);
     } catch (error) {
       throw libvirtError(`starting domain ${name}`, error);
+    }
+  }
+
+  async shutdownDomain(name: string): Promise<void> {
+    try {
+      const domain = await this.lookup(name);
+      if (domain) await domain.shutdown();
+      else await this.virsh(["shutdown", name]);
+    } catch (error) {
+      if (matches(error, NOT_RUNNING_PATTERNS)) return;
+      throw libvirtError(`shutting down domain ${name}`, error);
     }
   }
 

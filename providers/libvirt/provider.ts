@@ -1,6 +1,6 @@
 import { mkdir, readdir, rm, rmdir } from "node:fs/promises";
 import { join } from "node:path";
-import type { CapabilitiesResponse } from "../../api/provider.js";
+import type { CapabilitiesResponse, Operation } from "../../api/provider.js";
 import type { ProviderContext, ProviderImplementation } from "../kit/index.js";
 import { DefaultLibvirtBackend, type LibvirtBackend } from "./backend.js";
 import { PROVIDER_NAME, resolveConfig, type ResolvedConfig } from "./config.js";
@@ -18,14 +18,14 @@ export interface LibvirtProviderOptions {
 }
 
 export function capabilities(version: string): CapabilitiesResponse {
-  const operations = ["create", "get", "list", "delete"] as ("create" | "get" | "list" | "delete")[];
+  const operations: Operation[] = ["create", "get", "list", "delete"];
   return {
     providerName: PROVIDER_NAME,
     version,
     resources: [
       { kind: "key", operations, keyTypes: ["ed25519", "rsa", "ecdsa"] },
       { kind: "network", operations, networkKinds: NETWORK_KINDS },
-      { kind: "vm", operations, vmFeatures: ["bios", "uefi", "secureBoot", "tpm", "pxe", "multiNic", "cloudInit", "readiness.ssh", "readiness.tcp", "readiness.cloudInit", "consoleLog"] },
+      { kind: "vm", operations: [...operations, "start", "stop"], vmFeatures: ["bios", "uefi", "secureBoot", "tpm", "pxe", "multiNic", "cloudInit", "readiness.ssh", "readiness.tcp", "readiness.cloudInit", "consoleLog"] },
     ],
   };
 }

@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { VMCreateRequest, VMState } from "../../api/provider.js";
+import type { StopMethod, VMCreateRequest, VMStartRequest, VMState, VMStopRequest } from "../../api/provider.js";
 import type { Logger } from "../../lib/log.js";
 import { retryUntil } from "../../lib/retry.js";
-import { ProviderError, alreadyExists, invalidSpec, notFound, type ResourceHandlers } from "../kit/index.js";
+import { ProviderError, alreadyExists, invalidSpec, notFound, type VMHandlers } from "../kit/index.js";
 import { chooseAccelerator } from "./accel.js";
 import type { LibvirtBackend } from "./backend.js";
 import type { ResolvedConfig } from "./config.js";
@@ -17,7 +17,7 @@ import { buildSeedIso, guestHostname, metaData, networkConfig, staticAddress, us
 import { createDisk } from "./vm/disk.js";
 import { domainXml, type NicAttachment } from "./vm/domain-xml.js";
 import { discoverIps, type NicInfo } from "./vm/ip.js";
-import { parseMetadata, type DomainMetadata } from "./vm/metadata.js";
+import { parseMetadata, type DomainMetadata, type Readiness } from "./vm/metadata.js";
 import { DEFAULT_TIMEOUTS, parseDuration, readinessTimeout, waitForCloudInit, waitForSsh, waitForTcp, type SshTarget } from "./vm/readiness.js";
 import { pathExists } from "./fs.js";
 
@@ -34,7 +34,30 @@ export interface VmDeps {
   ipWaitMs?: number;
 }
 
+/** How often vm_stop looks whether the guest has powered off. */
+const STOP_POLL_MS = 500;
+/** Every this many polls the ACPI request is sent again: one sent while the guest was still booting is lost. */
+const SHUTDOWN_RESEND_POLLS = 20;
 
+/** A VM's readiness checks with their deadlines, validated once at create. */
+interface ReadinessPlan {
+  spec: Readiness | undefined;
+  /** SSH login is needed: for the SSH check itself or to ask cloud-init. */
+  wantsSsh: boolean;
+  sshTimeout: number;
+  tcpTimeout: number;
+  cloudInitTimeout: number;
+}
+
+function planReadiness(spec: Readiness | undefined): ReadinessPlan {
+  return {
+    spec,
+    wantsSsh: spec?.ssh?.enabled === true || spec?.cloudInit?.enabled === true,
+    sshTimeout: parseDuration(spec?.ssh?.timeout, DEFAULT_TIMEOUTS.ssh, "spec.readiness.ssh.timeout"),
+    tcpTimeout: parseDuration(spec?.tcp?.timeout, DEFAULT_TIMEOUTS.tcp, "spec.readiness.tcp.timeout"),
+    cloudInitTimeout: parseDuration(spec?.cloudInit?.timeout, DEFAULT_TIMEOUTS.cloudInit, "spec.readiness.cloudInit.timeout"),
+  };
+}
 
 export class VmService {
   constructor(private readonly deps: VmDeps) {}
@@ -139,15 +162,13 @@ export class VmService {
     const firmware = spec.boot.firmware ?? "bios";
     if (spec.boot.secureBoot && firmware !== "uefi") throw invalidSpec("spec.boot.secureBoot needs firmware uefi");
     const readiness = spec.readiness;
-    const sshTimeout = parseDuration(readiness?.ssh?.timeout, DEFAULT_TIMEOUTS.ssh, "spec.readiness.ssh.timeout");
-    const tcpTimeout = parseDuration(readiness?.tcp?.timeout, DEFAULT_TIMEOUTS.tcp, "spec.readiness.tcp.timeout");
-    const cloudInitTimeout = parseDuration(readiness?.cloudInit?.timeout, DEFAULT_TIMEOUTS.cloudInit, "spec.readiness.cloudInit.timeout");
+    const plan = planReadiness(readiness);
 
     const authorized = (spec.cloudInit?.users ?? []).flatMap((user) => user.sshAuthorizedKeys ?? []);
     const keys = await this.matchKeys(authorized);
     const sshUser = readiness?.ssh?.user ?? spec.cloudInit?.users?.[0]?.name;
     const privateKeyPath = readiness?.ssh?.privateKey ?? keys[0]?.privateKeyPath;
-    const wantsSsh = readiness?.ssh?.enabled === true || readiness?.cloudInit?.enabled === true;
+    const wantsSsh = plan.wantsSsh;
     if (wantsSsh && !privateKeyPath) {
       throw invalidSpec("spec.readiness.ssh.privateKey: SSH readiness needs a private key (e.g. {{ .Keys.<name>.PrivateKeyPath }})");
     }
@@ -176,6 +197,7 @@ export class VmService {
       ...(sshUser ? { sshUser } : {}),
       ...(privateKeyPath ? { privateKeyPath } : {}),
       staticIps: nicInfos.map((nic) => nic.staticIp ?? null),
+      ...(readiness ? { readiness } : {}),
     };
 
     const started = Date.now();
@@ -228,6 +250,17 @@ export class VmService {
     }
 
     const uuid = /<uuid>([^<]+)<\/uuid>/.exec((await this.deps.backend.domainXml(name)) ?? "")?.[1];
+    const ips = await this.waitUntilReady(name, metadata, nicInfos, plan, lap);
+    return this.stateOf(name, metadata, ips, uuid);
+  }
+
+  /**
+   * After the domain started (create or vm_start): its addresses, then the readiness checks. Failing, the VM
+   * stays as it is (the orchestrator's rollback deletes it; its console log is kept meanwhile).
+   */
+  private async waitUntilReady(name: string, metadata: DomainMetadata, nicInfos: readonly NicInfo[], plan: ReadinessPlan, lap: (step: string) => void): Promise<(string | undefined)[]> {
+    const { spec: readiness, wantsSsh, sshTimeout, tcpTimeout, cloudInitTimeout } = plan;
+    const { consoleLog, privateKeyPath, sshUser } = metadata;
     // IPs: wait for the first NIC (bounded), then take what the others have by then.
     const ipBudget = wantsSsh ? sshTimeout : readiness?.tcp ? tcpTimeout : (this.deps.ipWaitMs ?? 120_000);
     const ips = await this.waitForIps(name, nicInfos, ipBudget);
@@ -254,13 +287,12 @@ export class VmService {
         }
       }
     } catch (error) {
-      // The VM exists and is recorded; the orchestrator's rollback deletes it. Keep it for the console log meanwhile.
       this.deps.log.warn(`vm ${name} readiness failed: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
       throw error;
     }
     // Readiness took a while: NICs without an address then (a PXE ROM leases only the first) may have one now.
     const final = ips.some((a) => a === undefined) && (wantsSsh || readiness?.tcp) ? await this.waitForIps(name, nicInfos, 10_000) : ips;
-    return this.stateOf(name, metadata, final.map((a, index) => a ?? ips[index]), uuid);
+    return final.map((a, index) => a ?? ips[index]);
   }
 
   private async waitForIps(name: string, nics: readonly NicInfo[], budgetMs: number): Promise<(string | undefined)[]> {
@@ -338,12 +370,62 @@ export class VmService {
     await this.removeEverything(name, metadata, xml !== undefined);
   }
 
-  handlers(): ResourceHandlers<VMCreateRequest, VMState> {
+  /** Powers the domain on with its disks as they are, then waits for the readiness it was created with. */
+  async start(request: VMStartRequest): Promise<VMState> {
+    const name = checkResourceName("vm", request.name);
+    const found = await this.ours(name);
+    if (!found) throw notFound("vm", name);
+    if (await this.deps.backend.domainRunning(name)) return this.get(name);
+    // A network deleted with force since: say so, instead of libvirt's "network not found" from deep inside start.
+    for (const network of found.metadata.networks) await this.deps.networks.attachmentFor(network);
+    const started = Date.now();
+    const lap = (step: string) => this.deps.log.debug(`vm ${name}: ${step}`, { ms: Date.now() - started });
+    await this.deps.backend.startDomain(name);
+    lap("domain started again");
+    if (!request.waitReady) return this.get(name);
+    const ips = await this.waitUntilReady(name, found.metadata, await this.nicInfos(found.metadata), planReadiness(found.metadata.readiness), lap);
+    return this.stateOf(name, found.metadata, ips, /<uuid>([^<]+)<\/uuid>/.exec(found.xml)?.[1]);
+  }
+
+  /** Powers the domain off and keeps everything else; the answer says how it went off. */
+  async stop(request: VMStopRequest): Promise<VMState> {
+    const name = checkResourceName("vm", request.name);
+    if (!(await this.ours(name))) throw notFound("vm", name);
+    const stopMethod = await this.powerOff(name, request);
+    return { ...(await this.get(name)), stopMethod };
+  }
+
+  private async powerOff(name: string, request: VMStopRequest): Promise<StopMethod> {
+    const { backend, log } = this.deps;
+    if (!(await backend.domainRunning(name))) return "already-stopped";
+    if (!request.force) {
+      await backend.shutdownDomain(name);
+      const outcome = await retryUntil(
+        async (attempt) => {
+          if (!(await backend.domainRunning(name))) return true;
+          if (attempt.number % SHUTDOWN_RESEND_POLLS === 0) await backend.shutdownDomain(name);
+          return undefined;
+        },
+        // One interval more than the timeout: retryUntil stops once less than an interval is left, and the guest
+        // is owed the whole timeout. A libvirt error here is not "not yet": report it, never destroy blind.
+        { timeoutMs: request.timeoutSeconds * 1000 + STOP_POLL_MS, intervalMs: STOP_POLL_MS, retryable: () => false },
+      );
+      if (outcome.ok) return "graceful";
+      log.info(`vm ${name}: still running ${request.timeoutSeconds}s after the ACPI shutdown request; forcing it off`);
+    }
+    await backend.destroyDomain(name);
+    if (await backend.domainRunning(name)) throw new ProviderError("PROVIDER_ERROR", `vm "${name}" is still running after it was forced off (virsh destroy); see the libvirt log`);
+    return "forced";
+  }
+
+  handlers(): VMHandlers {
     return {
       create: (request) => this.create(request),
       get: (name) => this.get(name),
       list: () => this.list(),
       delete: (name, force) => this.delete(name, force),
+      start: (request) => this.start(request),
+      stop: (request) => this.stop(request),
     };
   }
 }

@@ -34,6 +34,11 @@ export const StubConfig = z.strictObject({
   faults: z.array(Fault).default([]),
   delayMs: z.union([Milliseconds, z.partialRecord(Tool, Milliseconds)]).optional(),
   exitOn: ExitOn.optional(),
+  /**
+   * VMs (names matched like faults' names) whose guest ignores the ACPI shutdown request: a vm_stop
+   * without force ends "forced", as on a real provider after timeoutSeconds (the stub does not wait).
+   */
+  ignoreShutdown: z.array(z.string().min(1)).optional(),
   /** Report this endpoint as every VM's SSH address (e.g. a loopback sshd in client-library tests). */
   sshEndpoint: z
     .strictObject({

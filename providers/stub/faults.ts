@@ -1,5 +1,5 @@
 import type { ProviderToolName } from "../../api/provider.js";
-import { ProviderError, type ProviderImplementation, type ResourceHandlers } from "../kit/index.js";
+import { ProviderError, type ProviderImplementation, type ResourceHandlers, type VMHandlers } from "../kit/index.js";
 import type { ExitOn, Fault, StubConfig } from "./config.js";
 
 // Fault injection for tests: fail, delay or crash on chosen tools and resource names.
@@ -65,9 +65,21 @@ export function withFaults(impl: ProviderImplementation, config: StubConfig, hoo
     };
   }
 
+  function wrapVMs(handlers: VMHandlers | undefined): VMHandlers | undefined {
+    const crud = wrap("vm", handlers);
+    if (handlers === undefined || crud === undefined) return undefined;
+    const start = handlers.start?.bind(handlers);
+    const stop = handlers.stop?.bind(handlers);
+    return {
+      ...crud,
+      ...(start ? { start: (request) => around("vm_start", request.name, () => start(request)) } : {}),
+      ...(stop ? { stop: (request) => around("vm_stop", request.name, () => stop(request)) } : {}),
+    };
+  }
+
   const keys = wrap("key", impl.keys);
   const networks = wrap("network", impl.networks);
-  const vms = wrap("vm", impl.vms);
+  const vms = wrapVMs(impl.vms);
   return {
     capabilities: () => {
       maybeExit(config.exitOn, "provider_capabilities", undefined, "before");

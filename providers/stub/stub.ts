@@ -6,12 +6,16 @@ import type {
   KeyState,
   NetworkCreateRequest,
   NetworkState,
+  StopMethod,
   VMCreateRequest,
+  VMStartRequest,
   VMState,
+  VMStopRequest,
 } from "../../api/provider.js";
 import { packageVersion } from "../../lib/package.js";
 import { ProviderError, alreadyExists, busy, invalidSpec, notFound, type ProviderContext, type ProviderImplementation } from "../kit/index.js";
 import type { StubConfig } from "./config.js";
+import { nameMatches } from "./faults.js";
 import {
   allocate,
   allocateMac,
@@ -30,6 +34,7 @@ import type { StubData, StubStore } from "./store.js";
 export const STUB_NETWORK_KINDS = ["bridge", "libvirt", "dnsmasq", "nat", "isolated"] as const;
 export const STUB_KEY_TYPES = ["ed25519", "rsa", "ecdsa"] as const;
 const OPERATIONS = ["create", "get", "list", "delete"] as const;
+const VM_OPERATIONS = [...OPERATIONS, "start", "stop"] as const;
 
 // Networks without a cidr get a /24 of their own in 192.168.100-199.0/24; VMs without networks share this one.
 const DEFAULT_POOL_BASE = "192.168.100.0";
@@ -42,7 +47,7 @@ export function stubCapabilities(): CapabilitiesResponse {
     resources: [
       { kind: "key", operations: [...OPERATIONS], keyTypes: [...STUB_KEY_TYPES] },
       { kind: "network", operations: [...OPERATIONS], networkKinds: [...STUB_NETWORK_KINDS] },
-      { kind: "vm", operations: [...OPERATIONS] },
+      { kind: "vm", operations: [...VM_OPERATIONS] },
     ],
   };
 }
@@ -62,6 +67,12 @@ function networkPool(network: NetworkState): { first: number; last: number } {
 function vmNetworks(vm: VMState): string[] {
   const networks = vm.providerState?.networks;
   return Array.isArray(networks) ? (networks as string[]) : [];
+}
+
+/** Keys whose public key the VM's cloud-init users authorize: they are in use while the VM exists. */
+function vmKeys(vm: VMState): string[] {
+  const keys = vm.providerState?.keys;
+  return Array.isArray(keys) ? (keys as string[]) : [];
 }
 
 function sorted<T extends { name: string }>(records: Record<string, T>): T[] {
@@ -99,10 +110,12 @@ export function createStub(options: StubOptions): ProviderImplementation {
         return key;
       }),
     list: () => store.transact((data) => sorted(data.keys)),
-    delete: (name: string) =>
+    delete: (name: string, force: boolean) =>
       store.transact((data) => {
         const key = data.keys[name];
         if (key === undefined) throw notFound("key", name);
+        const user = force ? undefined : Object.values(data.vms).find((v) => vmKeys(v).includes(name));
+        if (user !== undefined) throw busy("key", name, `vm "${user.name}"`);
         removeKeyFiles(key);
         delete data.keys[name];
       }),
@@ -117,9 +130,13 @@ export function createStub(options: StubOptions): ProviderImplementation {
         return network;
       }),
     list: () => store.transact((data) => sorted(data.networks)),
-    delete: (name: string) =>
+    delete: (name: string, force: boolean) =>
       store.transact((data) => {
         if (data.networks[name] === undefined) throw notFound("network", name);
+        if (force) {
+          delete data.networks[name];
+          return;
+        }
         const vm = Object.values(data.vms).find((v) => vmNetworks(v).includes(name));
         if (vm !== undefined) throw busy("network", name, `vm "${vm.name}"`);
         const child = Object.values(data.networks).find((n) => (n.providerState as NetworkProviderState | undefined)?.attachTo === name);
@@ -141,6 +158,23 @@ export function createStub(options: StubOptions): ProviderImplementation {
       store.transact((data) => {
         if (data.vms[name] === undefined) throw notFound("vm", name);
         delete data.vms[name];
+      }),
+    // Power changes only flip the status: the stub has no guest to wait for, so waitReady changes nothing.
+    start: (request: VMStartRequest) =>
+      store.transact((data) => {
+        const vm = data.vms[request.name];
+        if (vm === undefined) throw notFound("vm", request.name);
+        vm.status = "running";
+        return vm;
+      }),
+    stop: (request: VMStopRequest) =>
+      store.transact((data): VMState => {
+        const vm = data.vms[request.name];
+        if (vm === undefined) throw notFound("vm", request.name);
+        const stopMethod: StopMethod =
+          vm.status === "stopped" ? "already-stopped" : request.force || (config.ignoreShutdown ?? []).some((pattern) => nameMatches(pattern, vm.name)) ? "forced" : "graceful";
+        vm.status = "stopped";
+        return { ...vm, stopMethod };
       }),
   };
 
@@ -255,7 +289,8 @@ function createVM(data: StubData, request: VMCreateRequest, config: StubConfig):
   const user = config.sshEndpoint?.user ?? spec.readiness?.ssh?.user ?? spec.cloudInit?.users?.[0]?.name ?? "root";
   const ip = config.sshEndpoint?.host ?? primaryIp ?? "";
   const port = config.sshEndpoint?.port;
-  const privateKey = spec.readiness?.ssh?.privateKey ?? keyForUsers(data, spec.cloudInit?.users ?? []);
+  const authorized = keysForUsers(data, spec.cloudInit?.users ?? []);
+  const privateKey = spec.readiness?.ssh?.privateKey ?? authorized[0]?.privateKeyPath;
   const sshCommand = ["ssh", ...(privateKey !== undefined ? ["-i", privateKey] : []), ...(port !== undefined && port !== 22 ? ["-p", String(port)] : []), `${user}@${ip}`].join(" ");
 
   const state: VMState = {
@@ -274,6 +309,7 @@ function createVM(data: StubData, request: VMCreateRequest, config: StubConfig):
       networks: attached,
       memory: spec.memory,
       vcpus: spec.vcpus,
+      ...(authorized.length > 0 ? { keys: authorized.map((key) => key.name) } : {}),
       ...(primaryIp !== undefined && primaryIp !== ip ? { networkIp: primaryIp } : {}),
     },
   };
@@ -308,8 +344,8 @@ function detachedAddress(data: StubData, vm: string): string {
   return formatIPv4(address);
 }
 
-/** The private key of a stub key whose public key a cloud-init user authorizes. */
-function keyForUsers(data: StubData, users: ReadonlyArray<{ sshAuthorizedKeys?: string[] | undefined }>): string | undefined {
+/** The stub keys whose public key a cloud-init user authorizes, in store order. */
+function keysForUsers(data: StubData, users: ReadonlyArray<{ sshAuthorizedKeys?: string[] | undefined }>): KeyState[] {
   const authorized = new Set(users.flatMap((u) => u.sshAuthorizedKeys ?? []).map((k) => k.trim()));
-  return Object.values(data.keys).find((key) => authorized.has(key.publicKey.trim()))?.privateKeyPath;
+  return Object.values(data.keys).filter((key) => authorized.has(key.publicKey.trim()));
 }

@@ -3,6 +3,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { CallToolResultSchema, ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import {
   CapabilitiesResponse,
+  VMStopRequest,
   type Operation,
   type OperationResult,
   type ProviderToolName,
@@ -53,8 +54,18 @@ const GO_START_TIMEOUT_MS = 10 * 60_000;
 /** A provider that crashed is restarted for later calls (rollback needs it), at most this many times. */
 export const MAX_PROVIDER_RESTARTS = 3;
 
-export function defaultCallTimeoutMs(tool: ProviderToolName): number {
-  return tool.endsWith("_create") ? CREATE_TIMEOUT_MS : OTHER_TIMEOUT_MS;
+/**
+ * vm_start waits for readiness again, as long as a create may; vm_stop gets its own shutdown timeout
+ * (VMStopRequest.timeoutSeconds, default 60 s) on top of the usual allowance.
+ */
+export function defaultCallTimeoutMs(tool: ProviderToolName, args?: unknown): number {
+  if (tool.endsWith("_create") || tool === "vm_start") return CREATE_TIMEOUT_MS;
+  if (tool === "vm_stop") {
+    // Invalid arguments are refused at once by the provider: then only the allowance matters.
+    const seconds = VMStopRequest.shape.timeoutSeconds.safeParse((args as { timeoutSeconds?: unknown } | undefined)?.timeoutSeconds).data ?? 0;
+    return seconds * 1000 + OTHER_TIMEOUT_MS;
+  }
+  return OTHER_TIMEOUT_MS;
 }
 
 function describeExit(exit: ExitInfo): string {
@@ -213,7 +224,7 @@ export class ProviderClient {
    * with a code; this never throws for them. A call made after the process crashed restarts it first.
    */
   async call(tool: ProviderToolName, args: unknown, options: { timeoutMs?: number } = {}): Promise<OperationResult> {
-    const timeoutMs = options.timeoutMs ?? this.callTimeoutMs ?? defaultCallTimeoutMs(tool);
+    const timeoutMs = options.timeoutMs ?? this.callTimeoutMs ?? defaultCallTimeoutMs(tool, args);
     if (this.closing !== undefined) return failure("PROVIDER_ERROR", `provider "${this.name}" is closed; ${tool} was not sent`);
     if (this.session.transport.exit !== undefined && !(await this.restart())) {
       return this.crashed(this.session, tool, `and could not be restarted (${this.restarts} restarts); ${tool} was not sent`);

@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
@@ -52,7 +53,7 @@ const vmRequest = (name: string, networks: string[]) => ({
 });
 
 describe("stub provider process", () => {
-  it("answers all 13 tools through ProviderClient", async () => {
+  it("answers the original 13 tools through ProviderClient", async () => {
     const logFile = join(dir, "artifacts", "providers", "stub.log");
     const stub = await start({
       logFile,
@@ -223,7 +224,7 @@ describe("stub provider process", () => {
     expect((failure as { stderr: string }).stderr).toBe("This binary must be run with --mcp flag\nUsage: testenv-vm-provider-stub --mcp\n");
   });
 
-  it("lists the 13 tools with input schemas to the official MCP SDK client", async () => {
+  it("lists all 15 tools with input schemas to the official MCP SDK client", async () => {
     const client = new Client({ name: "sdk-test", version: "1" });
     await client.connect(new StdioClientTransport({ command: process.execPath, args: [STUB_BIN, "--mcp"], stderr: "pipe" }));
     try {
@@ -250,6 +251,93 @@ describe("stub provider process", () => {
   });
 });
 
+describe("vm power, list filter and delete force over stdio", () => {
+  it("stops and starts a stub VM through the official MCP SDK client", async () => {
+    const client = new Client({ name: "sdk-power", version: "1" });
+    await client.connect(new StdioClientTransport({ command: process.execPath, args: [STUB_BIN, "--mcp"], stderr: "pipe", env: { PATH: process.env.PATH ?? "", TESTENV_VM_PROVIDER_CONFIG: JSON.stringify({ ignoreShutdown: ["deaf"] }) } }));
+    const call = async (name: string, args: Record<string, unknown>) => (await client.callTool({ name, arguments: args })).structuredContent as { success: boolean; resource?: unknown; error?: { code: string; message: string } };
+    const vmOf = async (name: string, args: Record<string, unknown>) => {
+      const result = await call(name, args);
+      expect(result, `${name}: ${JSON.stringify(result.error)}`).toMatchObject({ success: true });
+      return result.resource as VMState;
+    };
+    try {
+      const { tools } = await client.listTools();
+      const stopTool = tools.find((t) => t.name === "vm_stop");
+      expect(stopTool?.annotations).toMatchObject({ destructiveHint: false, idempotentHint: true, readOnlyHint: false });
+      expect(Object.keys(stopTool?.inputSchema.properties ?? {})).toEqual(["name", "timeoutSeconds", "force"]);
+      expect(Object.keys(tools.find((t) => t.name === "vm_start")?.inputSchema.properties ?? {})).toEqual(["name", "waitReady"]);
+
+      await vmOf("vm_create", vmRequest("web", []));
+      await vmOf("vm_create", vmRequest("deaf", []));
+      expect(await vmOf("vm_stop", { name: "web" })).toMatchObject({ name: "web", status: "stopped", stopMethod: "graceful" });
+      expect((await vmOf("vm_stop", { name: "web" })).stopMethod).toBe("already-stopped");
+      expect((await vmOf("vm_get", { name: "web" })).status).toBe("stopped");
+      expect((await vmOf("vm_stop", { name: "deaf", timeoutSeconds: 5 })).stopMethod).toBe("forced");
+
+      const stoppedNames = (await call("vm_list", { filter: { status: "stopped" } })).resource as VMState[];
+      expect(stoppedNames.map((v) => v.name)).toEqual(["deaf", "web"]);
+
+      const started = await vmOf("vm_start", { name: "web" });
+      expect(started.status).toBe("running");
+      expect(started.stopMethod).toBeUndefined();
+      expect(((await call("vm_list", { filter: { status: "running" } })).resource as VMState[]).map((v) => v.name)).toEqual(["web"]);
+      expect((await vmOf("vm_stop", { name: "web", force: true })).stopMethod).toBe("forced");
+
+      const bad = await call("vm_stop", { name: "web", timeoutSeconds: 0 });
+      expect(bad.error?.code).toBe("INVALID_SPEC");
+      expect(bad.error?.message).toContain("timeoutSeconds");
+      expect((await call("vm_start", { name: "ghost" })).error?.code).toBe("NOT_FOUND");
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("declares start/stop in capabilities and deletes what a VM uses only with force", async () => {
+    const stub = await start();
+    expect(stub.supports("vm", "start")).toBe(true);
+    expect(stub.supports("vm", "stop")).toBe(true);
+    expect(stub.supports("network", "stop")).toBe(false);
+    const key = (await stub.call("key_create", { name: "k", spec: { type: "ed25519" } })).resource as KeyState;
+    await stub.call("network_create", { name: "n", kind: "bridge", spec: { cidr: "10.50.0.0/24" } });
+    const vm = vmRequest("v", ["n"]);
+    const created = await stub.call("vm_create", { ...vm, spec: { ...vm.spec, cloudInit: { users: [{ name: "root", sshAuthorizedKeys: [key.publicKey] }] } } });
+    expect(created.success).toBe(true);
+    expect((await stub.call("vm_stop", { name: "v" })).resource).toMatchObject({ status: "stopped", stopMethod: "graceful" });
+    expect((await stub.call("network_delete", { name: "n" })).error?.code).toBe("RESOURCE_BUSY");
+    expect((await stub.call("key_delete", { name: "k" })).error?.code).toBe("RESOURCE_BUSY");
+    expect(await stub.call("network_delete", { name: "n", force: true })).toEqual({ success: true });
+    expect(await stub.call("key_delete", { name: "k", force: true })).toEqual({ success: true });
+    expect(((await stub.call("network_list", { filter: { name: "n" } })).resource as unknown[]).length).toBe(0);
+  });
+
+  it("answers NOT_IMPLEMENTED from a kit provider without start/stop", async () => {
+    const kit = pathToFileURL(resolve("dist/providers/kit/index.js")).href;
+    const engine = join(dir, "no-power-provider.mjs");
+    writeFileSync(
+      engine,
+      [
+        "#!/usr/bin/env node",
+        `import { runProviderMain } from ${JSON.stringify(kit)};`,
+        "const vm = (name) => ({ name, status: 'running' });",
+        "await runProviderMain({ binary: 'no-power', name: 'no-power', version: '0.0.0', create: () => ({",
+        "  capabilities: () => ({ providerName: 'no-power', version: '0.0.0', resources: [{ kind: 'vm', operations: ['create', 'get', 'list', 'delete'] }] }),",
+        "  vms: { create: async (r) => vm(r.name), get: async (n) => vm(n), list: async () => [vm('a')], delete: async () => {} },",
+        "}) });",
+        "",
+      ].join("\n"),
+      { mode: 0o755 },
+    );
+    const provider = await start({ name: "no-power", engine });
+    expect(provider.supports("vm", "stop")).toBe(false);
+    expect((await provider.call("vm_stop", { name: "a" })).error).toEqual({ code: "NOT_IMPLEMENTED", message: 'operation "stop" not implemented for resource "vm"', retryable: false });
+    expect((await provider.call("vm_start", { name: "a" })).error?.code).toBe("NOT_IMPLEMENTED");
+    // The kit applies the list filter for every provider, whether or not its handler looks at it.
+    expect((await provider.call("vm_list", { filter: { status: "stopped" } })).resource).toEqual([]);
+    expect((await provider.call("vm_list", { filter: { status: "running" } })).resource).toEqual([{ name: "a", status: "running" }]);
+  });
+});
+
 describe("providers written for the original", () => {
   it("decodes the original encoding over the wire", async () => {
     const original = await start({ name: "orig", engine: FIXTURE });
@@ -262,6 +350,12 @@ describe("providers written for the original", () => {
     });
     expect(await original.call("vm_get", { name: "v" })).toEqual({ success: true, resource: { name: "v", status: "running" } });
     expect((await original.call("key_list", {})).error?.message).toBe("empty response from provider");
+  });
+
+  it("has no vm_start/vm_stop: declared nowhere, and its plain-text refusal decodes to PROVIDER_ERROR", async () => {
+    const original = await start({ name: "orig", engine: FIXTURE });
+    expect(original.supports("vm", "start")).toBe(false);
+    expect((await original.call("vm_stop", { name: "v" })).error).toEqual({ code: "PROVIDER_ERROR", message: 'operation "vm_stop" not implemented', retryable: false });
   });
 
   it("passes only the allowlisted environment plus the provider's own variables", async () => {

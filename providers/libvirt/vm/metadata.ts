@@ -1,3 +1,5 @@
+import type { z } from "zod";
+import type { ReadinessSpec } from "../../../api/spec.js";
 import { el, unescapeXml, type XmlElement } from "../xml.js";
 
 // Every domain we define carries this record in <metadata>: who owns it (testID, prefix) and every path
@@ -6,6 +8,8 @@ import { el, unescapeXml, type XmlElement } from "../xml.js";
 export const METADATA_NS = "https://testenv-vm.dev/xmlns/libvirt-provider/1";
 const TAG = "vm";
 const PREFIX = "testenv";
+
+export type Readiness = z.infer<typeof ReadinessSpec>;
 
 export interface DomainMetadata {
   version: 1;
@@ -27,6 +31,11 @@ export interface DomainMetadata {
   sshUser?: string;
   privateKeyPath?: string;
   staticIps: (string | null)[];
+  /**
+   * The readiness checks the VM was created with, so vm_start can wait for them again. Absent in domains
+   * made before vm_start existed: those only wait for an address.
+   */
+  readiness?: Readiness;
 }
 
 export function metadataElement(metadata: DomainMetadata): XmlElement {
