@@ -52,7 +52,7 @@ function runScript(benchmark: Benchmark, args: readonly string[]): Promise<numbe
   return new Promise((resolve, reject) => {
     child.once("error", reject);
     // A shell's convention for a child killed by a signal: 128 + its number.
-    child.once("exit", (code, signal) => resolve(code ?? 128 + (signal === null ? 0 : constants.signals[signal])));
+    child.once("exit", (code, signal) => resolve(code ?? (signal === null ? 1 : 128 + constants.signals[signal])));
   });
 }
 
