@@ -9,6 +9,7 @@ import { KnownHostsStore } from "../src/client/known-hosts.js";
 import { VmHandle } from "../src/client/vm-handle.js";
 import type { VmTarget } from "../src/client/vm-target.js";
 import { startSshServer } from "../test/e2e/client-ssh-server.js";
+import { quantile } from "./stats.js";
 
 interface Figures {
   runs: number;
@@ -18,10 +19,8 @@ interface Figures {
 }
 
 function figures(samples: number[]): Figures {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
   const round = (n: number): number => Math.round(n * 100) / 100;
-  return { runs: samples.length, medianMs: round(at(0.5)), p95Ms: round(at(0.95)), meanMs: round(samples.reduce((a, b) => a + b, 0) / samples.length) };
+  return { runs: samples.length, medianMs: round(quantile(samples, 0.5)), p95Ms: round(quantile(samples, 0.95)), meanMs: round(samples.reduce((a, b) => a + b, 0) / samples.length) };
 }
 
 async function timed(run: () => Promise<unknown>): Promise<number> {

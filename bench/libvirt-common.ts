@@ -1,23 +1,22 @@
 // Shared by the libvirt benchmarks: the design's 4-resource environment on the libvirt provider, created and
 // deleted through `testenv-vm --mcp` exactly as Forge does (a fresh orchestrator process for each), timed.
 // Run inside the test host (scripts/testhost.sh exec -- node dist/bench/...): guests are reachable only there.
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { CallToolResultSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
+import { testImages } from "../test/helpers/images.js";
+import { connectOrchestrator, textOf } from "../test/helpers/mcp.js";
+import { spread } from "./stats.js";
 
 const BIN = resolve(import.meta.dirname, "../src/bin.js");
 const LONG_CALL = 900_000;
 
 /** The tiny test image (scripts/images/build.sh tiny), symlink resolved. */
 export function tinyImage(): string {
-  const dir = process.env.TESTENV_VM_TEST_IMAGES_DIR ?? "/var/cache/testenv-vm/test-images";
-  const link = join(dir, "tiny");
-  if (!existsSync(link)) throw new Error(`no tiny image in ${dir}; run: bash scripts/images/build.sh tiny`);
-  return join(realpathSync(link), "tiny.qcow2");
+  const { dir, tiny } = testImages();
+  if (!existsSync(tiny)) throw new Error(`no tiny image in ${dir}; run: bash scripts/images/build.sh tiny`);
+  return tiny;
 }
 
 /** Key, bridge, libvirt network attached to the bridge (DHCP), and `vmCount` tiny VMs ready when SSH works. */
@@ -49,17 +48,9 @@ export function fourResourceSpec(baseImage: string, vmCount = 1): Record<string,
 }
 
 async function callFresh(env: Record<string, string>, name: string, args: Record<string, unknown>): Promise<void> {
-  const client = new Client({ name: "libvirt-bench", version: "0" });
-  await client.connect(new StdioClientTransport({ command: process.execPath, args: [BIN, "--mcp"], env: { TESTENV_VM_LOG: "error", ...env }, stderr: "inherit" }));
-  try {
-    const result = (await client.callTool({ name, arguments: args }, CallToolResultSchema, { timeout: LONG_CALL })) as CallToolResult;
-    if (result.isError) {
-      const first = result.content[0];
-      throw new Error(`${name}: ${first?.type === "text" ? first.text : "failed"}`);
-    }
-  } finally {
-    await client.close();
-  }
+  await using orchestrator = await connectOrchestrator({ bin: BIN, env: { TESTENV_VM_LOG: "error", ...env }, stderr: "inherit" });
+  const result = await orchestrator.call(name, args, { timeoutMs: LONG_CALL });
+  if (result.isError) throw new Error(`${name}: ${textOf(result) || "failed"}`);
 }
 
 export interface Timing {
@@ -90,16 +81,10 @@ export async function timeEnvironment(spec: Record<string, unknown>): Promise<Ti
   }
 }
 
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
 export function seconds(ms: number): string {
   return (ms / 1000).toFixed(1);
 }
 
 export function describe(values: readonly number[]): string {
-  return `median ${seconds(median(values))} s (min ${seconds(Math.min(...values))}, max ${seconds(Math.max(...values))}, n=${values.length})`;
+  return spread(values, "s", seconds);
 }

@@ -5,7 +5,8 @@
 // Run inside the test host: `npm run build && scripts/testhost.sh exec -- node dist/bench/libvirt-four-resource.js [runs]`
 import { execFileSync } from "node:child_process";
 import { resolve } from "node:path";
-import { describe, fourResourceSpec, median, seconds, timeEnvironment, tinyImage, type Timing } from "./libvirt-common.js";
+import { describe, fourResourceSpec, seconds, timeEnvironment, tinyImage, type Timing } from "./libvirt-common.js";
+import { median } from "./stats.js";
 
 const runs = Number(process.argv[2] ?? 5);
 const BASELINE = resolve(import.meta.dirname, "../../bench/baseline/four-resource.sh");

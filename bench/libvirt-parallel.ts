@@ -2,7 +2,8 @@
 // 4-resource one with three tiny VMs on the same network, all in the VM phase (created in parallel).
 // Ratio 1.0 = perfect overlap; 3.0 = serial. On this 2-core TCG host three guests compete for the CPU.
 // Run inside the test host: `npm run build && scripts/testhost.sh exec -- node dist/bench/libvirt-parallel.js [runs]`
-import { describe, fourResourceSpec, median, seconds, timeEnvironment, tinyImage } from "./libvirt-common.js";
+import { describe, fourResourceSpec, seconds, timeEnvironment, tinyImage } from "./libvirt-common.js";
+import { median } from "./stats.js";
 
 const runs = Number(process.argv[2] ?? 3);
 

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
+import { independentKeys, stubProvider } from "../test/helpers/specs.js";
 
 interface Measurement {
   resources: number;
@@ -24,7 +25,7 @@ function scaleSpec(count: number): Record<string, unknown> {
   const keys = Math.max(1, Math.floor(count / 2));
   const vms = Math.max(0, count - networks - keys);
   return {
-    providers: [{ name: "stub", engine: "testenv-vm-provider-stub" }],
+    providers: [stubProvider(undefined)],
     concurrency: 16,
     keys: Array.from({ length: keys }, (_, i) => ({ name: `key-${i}`, spec: { type: "ed25519" } })),
     networks: Array.from({ length: networks }, (_, i) => ({ name: `net-${i}`, kind: "bridge", spec: {} })),
@@ -43,11 +44,7 @@ function scaleSpec(count: number): Record<string, unknown> {
 
 /** `count` independent keys, each create delayed by the stub. */
 function latencySpec(count: number, delayMs: number): Record<string, unknown> {
-  return {
-    providers: [{ name: "stub", engine: "testenv-vm-provider-stub", spec: { delayMs: { key_create: delayMs } } }],
-    concurrency: 32,
-    keys: Array.from({ length: count }, (_, i) => ({ name: `key-${i}`, spec: { type: "ed25519" } })),
-  };
+  return { ...independentKeys(undefined, count, { delayMs: { key_create: delayMs } }), concurrency: 32 };
 }
 
 async function measure(kind: "scale" | "latency", count: number): Promise<Measurement> {

@@ -6,7 +6,7 @@ import { stringify } from "yaml";
 import { ORCHESTRATOR_BIN } from "../helpers/mcp.js";
 import { storedResources } from "../helpers/stub-store.js";
 import { sandbox, testID, type Json, type Sandbox } from "./env.js";
-import { designExample } from "./specs.js";
+import { designExample } from "../helpers/specs.js";
 
 interface Run {
   code: number;

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { connectOrchestrator, textOf } from "../helpers/mcp.js";
 import { readStubStore, storedResources } from "../helpers/stub-store.js";
 import { sandbox, testID, type Json } from "./env.js";
-import { designExample } from "./specs.js";
+import { designExample } from "../helpers/specs.js";
 
 const ENVIRONMENTS = 10;
 

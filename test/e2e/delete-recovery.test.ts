@@ -6,7 +6,7 @@ import { TestenvError } from "../../src/errors.js";
 import { createLogger } from "../../lib/log.js";
 import { storedResources } from "../helpers/stub-store.js";
 import { sandbox, testID } from "./env.js";
-import { designExample } from "./specs.js";
+import { designExample } from "../helpers/specs.js";
 
 // Delete works from the state file alone, even when the world around it changed after create.
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { connectOrchestrator, textOf } from "../helpers/mcp.js";
 import { readStubStore, storedResources } from "../helpers/stub-store.js";
 import { sandbox, testID, type Json } from "./env.js";
-import { designExample } from "./specs.js";
+import { designExample } from "../helpers/specs.js";
 
 describe("design DAG example over MCP stdio", () => {
   it("creates in three phases, returns Forge's artifact, and a second process deletes everything", async () => {

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { connectOrchestrator, textOf } from "../helpers/mcp.js";
 import { storedResources } from "../helpers/stub-store.js";
 import { sandbox, testID } from "./env.js";
-import { designExample } from "./specs.js";
+import { designExample } from "../helpers/specs.js";
 
 describe("idempotent create", () => {
   it("the same testID and spec returns the same artifact without creating anything twice", async () => {

@@ -4,9 +4,9 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
-import { type TestServer, startServer } from "../unit/image/https-server.js";
+import { useHttpsServer } from "../helpers/https-suite.js";
 
 // Separate node processes using the built cache, as two `testenv-vm create` runs on one host would.
 
@@ -36,7 +36,7 @@ function startChild(args: string[]): { child: ChildProcess; done: Promise<ChildR
   return { child, done };
 }
 
-let server: TestServer;
+const server = useHttpsServer();
 let work: string;
 let caPath: string;
 const body = randomBytes(4 * 1024 * 1024);
@@ -44,17 +44,10 @@ const body = randomBytes(4 * 1024 * 1024);
 const sha256 = (data: Buffer): string => createHash("sha256").update(data).digest("hex");
 const digest = sha256(body);
 
-beforeAll(async () => {
-  server = await startServer();
-});
-afterAll(async () => {
-  await server.close();
-});
 beforeEach(async () => {
   work = await mkdtemp(join(tmpdir(), "testenv-image-proc-"));
   caPath = join(work, "ca.pem");
   await writeFile(caPath, server.ca);
-  server.hits.length = 0;
 });
 afterEach(async () => {
   await rm(work, { recursive: true, force: true });

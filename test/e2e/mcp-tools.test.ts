@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { connectOrchestrator, textOf } from "../helpers/mcp.js";
 import { sandbox, testID, type Json } from "./env.js";
-import { designExample } from "./specs.js";
+import { designExample } from "../helpers/specs.js";
 
 describe("the MCP surface as Forge and agents see it", () => {
   it("serves the five tools with schemas and annotations", async () => {

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { connectOrchestrator, textOf } from "../helpers/mcp.js";
 import { storedResources } from "../helpers/stub-store.js";
 import { sandbox, testID, waitForNoProcesses } from "./env.js";
-import { designExample } from "./specs.js";
+import { designExample } from "../helpers/specs.js";
 
 describe("restart safety", () => {
   it("a create killed with SIGKILL mid-phase is fully deleted by a new process", async () => {

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { connectOrchestrator, textOf } from "../helpers/mcp.js";
 import { storedResources } from "../helpers/stub-store.js";
 import { sandbox, testID, type Json, type Sandbox } from "./env.js";
-import { designExample } from "./specs.js";
+import { designExample } from "../helpers/specs.js";
 
 // Phase 2 of the design example is [libvirt-net, dnsmasq]: fail dnsmasq with a code of the provider's own.
 const FAULT = { tool: "network_create", name: "dnsmasq", code: "PERMISSION_DENIED", message: "injected: bridge is owned by root" };

@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { retryUntil } from "../../lib/retry.js";
 
 // After an environment is deleted nothing that carries its prefix may remain: libvirt domains and networks,
 // links (bridges, and anything enslaved to them), processes (dnsmasq, qemu, swtpm), and files (overlays, seed
@@ -117,11 +118,13 @@ export function findLeaks(scope: LeakScope): string[] {
 
 /** Polls findLeaks until it is empty (teardown of qemu/dnsmasq can lag a moment behind libvirt's answer). */
 export async function waitForNoLeaks(scope: LeakScope, timeoutMs = 10_000): Promise<string[]> {
-  const deadline = Date.now() + timeoutMs;
-  let leaks = findLeaks(scope);
-  while (leaks.length > 0 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    leaks = findLeaks(scope);
-  }
+  let leaks: string[] = [];
+  await retryUntil(
+    () => {
+      leaks = findLeaks(scope);
+      return Promise.resolve(leaks.length === 0 ? true : undefined);
+    },
+    { timeoutMs, intervalMs: 250 },
+  );
   return leaks;
 }

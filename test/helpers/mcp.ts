@@ -19,6 +19,10 @@ export interface OrchestratorConnection extends AsyncDisposable {
 export interface ConnectOptions {
   env?: Record<string, string>;
   cwd?: string;
+  /** The bin to start; default ORCHESTRATOR_BIN, which is right for the sources only (a benchmark runs from dist/). */
+  bin?: string;
+  /** "inherit" shows the orchestrator's log as it happens (then `stderr()` stays empty); default "pipe". */
+  stderr?: "pipe" | "inherit";
 }
 
 /**
@@ -28,10 +32,10 @@ export interface ConnectOptions {
 export async function connectOrchestrator(options: ConnectOptions = {}): Promise<OrchestratorConnection> {
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [ORCHESTRATOR_BIN, "--mcp"],
+    args: [options.bin ?? ORCHESTRATOR_BIN, "--mcp"],
     env: { TESTENV_VM_LOG: "warn", ...options.env },
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
-    stderr: "pipe",
+    stderr: options.stderr ?? "pipe",
   });
   let stderr = "";
   transport.stderr?.on("data", (chunk: Buffer) => {

@@ -1,28 +1,8 @@
-import { execFileSync } from "node:child_process";
 import { describe, it } from "vitest";
+import { probeTestHost } from "./testhost-probe.js";
 
 // The libvirt test host (scripts/testhost.sh): a network namespace with its own libvirtd. Tests that
 // create bridges, dnsmasq or VMs must run inside it (scripts/test-libvirt.sh does that).
-
-const LIBVIRT_URI = "qemu:///system";
-
-export function testHostNetns(): string {
-  return process.env.TESTENV_VM_NETNS ?? "tvmtest";
-}
-
-/** Name of the network namespace this process is in, or undefined for the root/unnamed one. */
-export function currentNetns(): string | undefined {
-  try {
-    const name = execFileSync("ip", ["netns", "identify", String(process.pid)], {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "ignore"],
-      timeout: 5_000,
-    }).trim();
-    return name === "" ? undefined : name;
-  } catch {
-    return undefined;
-  }
-}
 
 let cachedProblem: string | null | undefined;
 
@@ -33,19 +13,14 @@ export function testHostProblem(): string | undefined {
 }
 
 function findProblem(): string | undefined {
-  const wanted = testHostNetns();
-  const actual = currentNetns();
-  if (actual !== wanted) {
+  const problem = probeTestHost();
+  if (problem?.kind === "outside-namespace") {
     return (
-      `this process is in network namespace ${actual ?? "<root>"}, not ${wanted}; run the stage with ` +
+      `this process is in network namespace ${problem.actual ?? "<root>"}, not ${problem.wanted}; run the stage with ` +
       `'bash scripts/test-libvirt.sh' or 'scripts/testhost.sh up && scripts/testhost.sh exec -- npx vitest run ...'`
     );
   }
-  try {
-    execFileSync("virsh", ["-q", "-c", LIBVIRT_URI, "version"], { stdio: "ignore", timeout: 15_000 });
-  } catch {
-    return `libvirt does not answer on ${LIBVIRT_URI}; run 'scripts/testhost.sh up' (status: 'scripts/testhost.sh status')`;
-  }
+  if (problem?.kind === "libvirt-down") return `libvirt does not answer on ${problem.uri}; run 'scripts/testhost.sh up' (status: 'scripts/testhost.sh status')`;
   return undefined;
 }
 

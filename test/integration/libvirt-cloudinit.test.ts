@@ -1,9 +1,9 @@
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { afterAll, expect, it } from "vitest";
 import { sshExec } from "../../providers/libvirt/vm/readiness.js";
 import { ensureTestImages } from "../helpers/images.js";
 import { describeIfTestHost } from "../helpers/testhost.js";
-import { leaks, newEnv, startProvider } from "./libvirt-support.js";
+import { leaks, newEnv, removeEnvFiles, startProvider, type ProviderKey } from "./libvirt-support.js";
 
 // Real cloud-init (Debian image) accepts the seed ISO we generate: user with sudo/shell/groups,
 // write_files, runcmd, hostname, and `cloud-init status --wait` as readiness. About 1-2 minutes of
@@ -13,14 +13,14 @@ const enabled = process.env.TESTENV_VM_IT_REAL_CLOUDINIT === "1";
 
 describeIfTestHost("libvirt provider: real cloud-init accepts our seed", () => {
   const env = newEnv("ci");
-  const name = (n: string) => `${env.prefix}-${n}`;
-  afterAll(() => rmSync(env.dataDir.replace(/\/data$/, ""), { recursive: true, force: true }));
+  const { name } = env;
+  afterAll(() => removeEnvFiles(env));
 
   it.runIf(enabled)("boots the Debian cloud-init image to cloud-init done and applies every field", async () => {
     const images = ensureTestImages("debian-ci");
     await using provider = await startProvider(env);
     try {
-      const key = (await provider.call("key_create", { name: name("ssh"), spec: { type: "ed25519", comment: "ci@it" } })).resource as { privateKeyPath: string; publicKey: string };
+      const key = (await provider.call("key_create", { name: name("ssh"), spec: { type: "ed25519", comment: "ci@it" } })).resource as ProviderKey;
       expect((await provider.call("network_create", { name: name("net"), kind: "libvirt", spec: { cidr: "192.168.226.1/24" } })).success).toBe(true);
       const created = await provider.call(
         "vm_create",

@@ -1,7 +1,6 @@
-import { rmSync } from "node:fs";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeIfTestHost } from "../helpers/testhost.js";
-import { addresses, dnsmasqProcesses, leaks, links, networks, newEnv, startProvider, type ProviderProcess } from "./libvirt-support.js";
+import { addresses, dnsmasqProcesses, leaks, links, networks, newEnv, startProvider, tearDown, type ProviderProcess } from "./libvirt-support.js";
 
 // The provider process against real libvirt and the real host: every tool for keys and networks,
 // every key type and network kind, the error codes over the wire, and get/list from a fresh process.
@@ -9,17 +8,12 @@ import { addresses, dnsmasqProcesses, leaks, links, networks, newEnv, startProvi
 describeIfTestHost("libvirt provider: keys and networks", () => {
   const env = newEnv("net");
   let provider: ProviderProcess;
-  const name = (n: string) => `${env.prefix}-${n}`;
+  const { name } = env;
 
   beforeAll(async () => {
     provider = await startProvider(env);
   });
-  afterAll(async () => {
-    // Best effort: whatever a failed test left behind.
-    for (const n of ["lv-bridged", "dm", "nat", "iso", "route", "br", "br2"]) await provider.call("network_delete", { name: name(n), force: true }).catch(() => undefined);
-    await provider?.close();
-    rmSync(env.dataDir.replace(/\/data$/, ""), { recursive: true, force: true });
-  });
+  afterAll(() => tearDown(env, provider, { networks: ["lv-bridged", "dm", "nat", "iso", "route", "br", "br2"] }));
 
   it("capabilities list every kind and key type", async () => {
     const result = await provider.call("provider_capabilities");

@@ -1,10 +1,10 @@
-import { readFileSync, rmSync } from "node:fs";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { beforeAll, expect, it } from "vitest";
 import { deriveMac } from "../../providers/libvirt/names.js";
 import { sshExec } from "../../providers/libvirt/vm/readiness.js";
 import { ensureTestImages, type TestImages } from "../helpers/images.js";
 import { describeIfTestHost } from "../helpers/testhost.js";
-import { dnsmasqProcesses, leaks, newEnv, startProvider, type ProviderProcess } from "./libvirt-support.js";
+import { dnsmasqProcesses, leaks, newEnv, rootSshVm, useProvider, type ProviderKey } from "./libvirt-support.js";
 
 // One VM boot covers three things: a standalone dnsmasq (DHCP with a static lease planned from the
 // deterministic MAC, TFTP, iPXE chaining) network-booting a blank-disk VM, and a second NIC on a
@@ -12,25 +12,16 @@ import { dnsmasqProcesses, leaks, newEnv, startProvider, type ProviderProcess } 
 
 describeIfTestHost("libvirt provider: PXE from a dnsmasq network, multi-NIC", () => {
   const env = newEnv("pxe");
-  const name = (n: string) => `${env.prefix}-${n}`;
+  const { name } = env;
+  const provider = useProvider(env, { vms: ["pxe"], networks: ["dm", "nat", "br"], keys: ["ssh"] });
   let images: TestImages;
-  let provider: ProviderProcess;
-  let key: { privateKeyPath: string; publicKey: string };
+  let key: ProviderKey;
 
   beforeAll(async () => {
     images = ensureTestImages(["tiny", "pxe"]);
-    provider = await startProvider(env);
     const created = await provider.call("key_create", { name: name("ssh"), spec: { type: "ecdsa", bits: 256 } });
     expect(created.success, JSON.stringify(created.error)).toBe(true);
     key = created.resource as typeof key;
-  });
-
-  afterAll(async () => {
-    await provider.call("vm_delete", { name: name("pxe") }).catch(() => undefined);
-    for (const n of ["dm", "nat", "br"]) await provider.call("network_delete", { name: name(n), force: true }).catch(() => undefined);
-    await provider.call("key_delete", { name: name("ssh"), force: true }).catch(() => undefined);
-    await provider.close();
-    rmSync(env.dataDir.replace(/\/data$/, ""), { recursive: true, force: true });
   });
 
   it("network-boots a blank-disk VM from dnsmasq's TFTP to SSH, with a second NIC on a libvirt network", async () => {
@@ -56,15 +47,7 @@ describeIfTestHost("libvirt provider: PXE from a dnsmasq network, multi-NIC", ()
 
     const created = await provider.call("vm_create", {
       name: name("pxe"),
-      spec: {
-        memory: 256,
-        vcpus: 1,
-        networks: [name("br"), name("nat")],
-        disk: { size: "64M" },
-        boot: { order: ["network"] },
-        cloudInit: { hostname: "pxe-it", users: [{ name: "root", sshAuthorizedKeys: [key.publicKey] }] },
-        readiness: { ssh: { enabled: true, user: "root", privateKey: key.privateKeyPath, timeout: "4m" } },
-      },
+      spec: rootSshVm({ networks: [name("br"), name("nat")], key, disk: { size: "64M" }, boot: { order: ["network"] }, cloudInit: { hostname: "pxe-it" }, sshTimeout: "4m" }),
     });
     expect(created.success, JSON.stringify(created.error)).toBe(true);
     const vm = created.resource as { ip: string; mac: string; ips: Record<string, string>; macs: Record<string, string>; consoleOutput: string };

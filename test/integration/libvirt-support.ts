@@ -2,8 +2,9 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { CallToolResultSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { execFileSync } from "node:child_process";
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { resolve } from "node:path";
+import { startedForSuite } from "../helpers/hooks.js";
 
 // Drives the built libvirt provider binary over real stdio with the official MCP SDK client, and
 // inspects the host (virsh, ip, /proc) for leftovers.
@@ -14,8 +15,12 @@ export const URI = "qemu:///system";
 export interface ProviderEnv {
   prefix: string;
   testID: string;
+  /** Holds artifactDir and dataDir. */
+  root: string;
   artifactDir: string;
   dataDir: string;
+  /** The provider-level name of a resource of this env (`<prefix>-<name>`). */
+  name: (logical: string) => string;
 }
 
 export interface ProviderProcess extends AsyncDisposable {
@@ -30,7 +35,83 @@ export interface ProviderProcess extends AsyncDisposable {
 export function newEnv(tag: string): ProviderEnv {
   const prefix = `t${(Date.now() % 0xfffff).toString(16).padStart(5, "0")}`;
   const root = `/var/lib/testenv-vm-it/${prefix}-${tag}`;
-  return { prefix, testID: `it-${tag}-${prefix}`, artifactDir: `${root}/artifacts`, dataDir: `${root}/data` };
+  return { prefix, testID: `it-${tag}-${prefix}`, root, artifactDir: `${root}/artifacts`, dataDir: `${root}/data`, name: (logical) => `${prefix}-${logical}` };
+}
+
+/** Resources a test file may have left behind when a test failed, by logical name. */
+export interface Leftovers {
+  vms?: readonly string[];
+  networks?: readonly string[];
+  keys?: readonly string[];
+}
+
+/**
+ * The end of a test file: deletes what a failed test may have left (best effort: VMs, then networks, then keys,
+ * each forced where the tool allows it), closes the provider and removes the env's files.
+ */
+export async function tearDown(env: ProviderEnv, provider: ProviderProcess | undefined, leftovers: Leftovers = {}): Promise<void> {
+  for (const vm of leftovers.vms ?? []) await provider?.call("vm_delete", { name: env.name(vm) }).catch(() => undefined);
+  for (const network of leftovers.networks ?? []) await provider?.call("network_delete", { name: env.name(network), force: true }).catch(() => undefined);
+  for (const key of leftovers.keys ?? []) await provider?.call("key_delete", { name: env.name(key), force: true }).catch(() => undefined);
+  await provider?.close();
+  removeEnvFiles(env);
+}
+
+/**
+ * One provider process for the calling describe block: started before its first test; after its last, the
+ * leftovers are deleted, the process closed and the env's files removed (tearDown). The returned handle
+ * forwards to that process, so use it inside tests and hooks only.
+ */
+export function useProvider(env: ProviderEnv, leftovers: Leftovers = {}): ProviderProcess {
+  const current = startedForSuite("the provider process", () => startProvider(env), (provider) => tearDown(env, provider, leftovers));
+  return {
+    get pid() {
+      return current().pid;
+    },
+    stderr: () => current().stderr(),
+    call: (tool, args, timeoutMs) => current().call(tool, args, timeoutMs),
+    raw: (tool, args) => current().raw(tool, args),
+    close: () => current().close(),
+    [Symbol.asyncDispose]: () => current().close(),
+  };
+}
+
+/** Removes the env's data and artifact dirs. */
+export function removeEnvFiles(env: ProviderEnv): void {
+  rmSync(env.root, { recursive: true, force: true });
+}
+
+/** What key_create answers with, as far as the tests use it. */
+export interface ProviderKey {
+  privateKeyPath: string;
+  publicKey: string;
+}
+
+export interface RootSshVmOptions {
+  networks: readonly string[];
+  key: ProviderKey;
+  disk: Record<string, unknown>;
+  /** How long SSH readiness may take (e.g. "4m"). */
+  sshTimeout: string;
+  /** Default: boot from the disk. */
+  boot?: Record<string, unknown>;
+  /** cloud-init fields besides the root user. */
+  cloudInit?: Record<string, unknown>;
+  /** Readiness checks besides SSH. */
+  readiness?: Record<string, unknown>;
+}
+
+/** The VM spec most tests boot: 256 MiB, 1 vCPU, root authorizes `key`, ready when SSH as root works. */
+export function rootSshVm(options: RootSshVmOptions): Record<string, unknown> {
+  return {
+    memory: 256,
+    vcpus: 1,
+    networks: options.networks,
+    disk: options.disk,
+    boot: options.boot ?? { order: ["hd"] },
+    cloudInit: { ...options.cloudInit, users: [{ name: "root", sshAuthorizedKeys: [options.key.publicKey] }] },
+    readiness: { ssh: { enabled: true, user: "root", privateKey: options.key.privateKeyPath, timeout: options.sshTimeout }, ...options.readiness },
+  };
 }
 
 export async function startProvider(env: ProviderEnv): Promise<ProviderProcess> {

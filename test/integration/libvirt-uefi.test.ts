@@ -1,23 +1,22 @@
-import { existsSync, readFileSync, rmSync } from "node:fs";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { existsSync, readFileSync } from "node:fs";
+import { beforeAll, expect, it } from "vitest";
 import { sshExec } from "../../providers/libvirt/vm/readiness.js";
 import { ensureTestImages, type TestImages } from "../helpers/images.js";
 import { describeIfTestHost } from "../helpers/testhost.js";
-import { leaks, newEnv, startProvider, type ProviderProcess } from "./libvirt-support.js";
+import { leaks, newEnv, rootSshVm, useProvider, type ProviderKey } from "./libvirt-support.js";
 
 // The design's topology (a bridge, a libvirt network attached to it, a VM) with a UEFI + TPM guest,
 // and a readiness TIMEOUT that points at the console log.
 
 describeIfTestHost("libvirt provider: UEFI + TPM VM on a libvirt network attached to a bridge", () => {
   const env = newEnv("uefi");
-  const name = (n: string) => `${env.prefix}-${n}`;
+  const { name } = env;
+  const provider = useProvider(env, { vms: ["uefi", "stuck"], networks: ["lan", "br"], keys: ["ssh"] });
   let images: TestImages;
-  let provider: ProviderProcess;
-  let key: { privateKeyPath: string; publicKey: string };
+  let key: ProviderKey;
 
   beforeAll(async () => {
     images = ensureTestImages("tiny");
-    provider = await startProvider(env);
     key = (await provider.call("key_create", { name: name("ssh"), spec: { type: "rsa", bits: 2048 } })).resource as typeof key;
     for (const [n, kind, spec] of [
       ["br", "bridge", { cidr: "192.168.241.1/24" }],
@@ -28,26 +27,10 @@ describeIfTestHost("libvirt provider: UEFI + TPM VM on a libvirt network attache
     }
   });
 
-  afterAll(async () => {
-    for (const vm of ["uefi", "stuck"]) await provider.call("vm_delete", { name: name(vm) }).catch(() => undefined);
-    for (const n of ["lan", "br"]) await provider.call("network_delete", { name: name(n), force: true }).catch(() => undefined);
-    await provider.call("key_delete", { name: name("ssh"), force: true }).catch(() => undefined);
-    await provider.close();
-    rmSync(env.dataDir.replace(/\/data$/, ""), { recursive: true, force: true });
-  });
-
   it("boots under OVMF with a TPM 2.0 and reaches SSH through the bridged libvirt network", async () => {
     const created = await provider.call("vm_create", {
       name: name("uefi"),
-      spec: {
-        memory: 256,
-        vcpus: 1,
-        networks: [name("lan")],
-        disk: { baseImage: images.tiny, size: "1G" },
-        boot: { order: ["hd"], firmware: "uefi", tpm: true },
-        cloudInit: { users: [{ name: "root", sshAuthorizedKeys: [key.publicKey] }] },
-        readiness: { ssh: { enabled: true, user: "root", privateKey: key.privateKeyPath, timeout: "4m" } },
-      },
+      spec: rootSshVm({ networks: [name("lan")], key, disk: { baseImage: images.tiny, size: "1G" }, boot: { order: ["hd"], firmware: "uefi", tpm: true }, sshTimeout: "4m" }),
     });
     expect(created.success, JSON.stringify(created.error)).toBe(true);
     const vm = created.resource as { ip: string; providerState: { nvram: string } };

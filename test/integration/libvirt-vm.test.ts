@@ -1,8 +1,8 @@
-import { existsSync, readFileSync, rmSync } from "node:fs";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { existsSync, readFileSync } from "node:fs";
+import { beforeAll, expect, it } from "vitest";
 import { ensureTestImages, type TestImages } from "../helpers/images.js";
 import { describeIfTestHost } from "../helpers/testhost.js";
-import { domains, leaks, newEnv, startProvider, type ProviderProcess } from "./libvirt-support.js";
+import { domains, leaks, newEnv, rootSshVm, startProvider, useProvider, type ProviderKey } from "./libvirt-support.js";
 import { sshExec } from "../../providers/libvirt/vm/readiness.js";
 
 // One tiny VM (≈10-15 s to SSH under TCG) on a libvirt NAT network, through the provider process:
@@ -11,47 +11,36 @@ import { sshExec } from "../../providers/libvirt/vm/readiness.js";
 
 describeIfTestHost("libvirt provider: a VM on a libvirt network", () => {
   const env = newEnv("vm");
-  const name = (n: string) => `${env.prefix}-${n}`;
+  const { name } = env;
+  const provider = useProvider(env, { vms: ["vm"], networks: ["net"], keys: ["ssh"] });
   let images: TestImages;
-  let provider: ProviderProcess;
   let privateKeyPath = "";
   let publicKey = "";
 
   beforeAll(async () => {
     images = ensureTestImages("tiny");
-    provider = await startProvider(env);
     const key = await provider.call("key_create", { name: name("ssh"), spec: { type: "ed25519" } });
     expect(key.success, JSON.stringify(key.error)).toBe(true);
-    ({ privateKeyPath, publicKey } = key.resource as { privateKeyPath: string; publicKey: string });
+    ({ privateKeyPath, publicKey } = key.resource as ProviderKey);
     const net = await provider.call("network_create", { name: name("net"), kind: "libvirt", spec: { cidr: "192.168.221.1/24" } });
     expect(net.success, JSON.stringify(net.error)).toBe(true);
-  });
-
-  afterAll(async () => {
-    await provider.call("vm_delete", { name: name("vm") }).catch(() => undefined);
-    await provider.call("network_delete", { name: name("net"), force: true }).catch(() => undefined);
-    await provider.call("key_delete", { name: name("ssh"), force: true }).catch(() => undefined);
-    await provider.close();
-    rmSync(env.dataDir.replace(/\/data$/, ""), { recursive: true, force: true });
   });
 
   it("creates the VM and waits until SSH, TCP and cloud-init are ready", async () => {
     const created = await provider.call("vm_create", {
       name: name("vm"),
-      spec: {
-        memory: 256,
-        vcpus: 1,
+      spec: rootSshVm({
         networks: [name("net")],
+        key: { privateKeyPath, publicKey },
         disk: { baseImage: images.tiny, size: "1G" },
-        boot: { order: ["hd"] },
         cloudInit: {
           hostname: "tiny-it",
-          users: [{ name: "root", sshAuthorizedKeys: [publicKey] }],
           writeFiles: [{ path: "/root/hello.txt", content: "it's <here> & \"quoted\"\nsecond line\n", permissions: "0600" }],
           runcmd: ["echo runcmd-ran > /root/runcmd.txt"],
         },
-        readiness: { ssh: { enabled: true, user: "root", privateKey: privateKeyPath, timeout: "3m" }, tcp: { port: 22, timeout: "1m" }, cloudInit: { enabled: true, timeout: "2m" } },
-      },
+        sshTimeout: "3m",
+        readiness: { tcp: { port: 22, timeout: "1m" }, cloudInit: { enabled: true, timeout: "2m" } },
+      }),
     });
     expect(created.success, JSON.stringify(created.error)).toBe(true);
     const vm = created.resource as Record<string, unknown>;

@@ -2,32 +2,25 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, readFile, readdir, rm, stat, truncate, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
 import type { ImageResource } from "../../../api/spec.js";
 import { TestenvError } from "../../../src/errors.js";
 import { createLogger } from "../../../lib/log.js";
 import { type ImageProgress, ImageCache } from "../../../src/image/cache.js";
-import { type TestServer, startServer } from "./https-server.js";
+import { useHttpsServer } from "../../helpers/https-suite.js";
 
 // Files are compared by digest: deep equality of MiB buffers takes vitest tens of seconds.
 const sha256 = (data: Buffer): string => createHash("sha256").update(data).digest("hex");
 const image = (source: string, sum?: string, name = "base"): ImageResource => ({ name, spec: { source, ...(sum ? { sha256: sum } : {}) } });
 
-let server: TestServer;
+const server = useHttpsServer();
 let cacheDir: string;
 const body = randomBytes(1024 * 1024 + 123);
 const digest = sha256(body);
 
-beforeAll(async () => {
-  server = await startServer();
-});
-afterAll(async () => {
-  await server.close();
-});
 beforeEach(async () => {
   cacheDir = await mkdtemp(join(tmpdir(), "testenv-image-"));
-  server.hits.length = 0;
 });
 afterEach(async () => {
   await rm(cacheDir, { recursive: true, force: true });

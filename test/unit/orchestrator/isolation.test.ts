@@ -15,7 +15,7 @@ import {
 import { releaseSubnets, reserveSubnets } from "../../../src/orchestrator/subnet-reservations.js";
 import { TestenvError } from "../../../src/errors.js";
 import { StateStore } from "../../../src/state/index.js";
-import { sampleState } from "../state/fixture.js";
+import { sampleState } from "../../helpers/sample-state.js";
 import { spawnTs, waitForExit, waitForOutput } from "../state/children.js";
 
 /** IEEE 802.3 CRC-32, bit by bit: an implementation independent of zlib's. */

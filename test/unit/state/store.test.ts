@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { TestenvError } from "../../../src/errors.js";
 import { StateStore, resolveStateDir, validateTestID } from "../../../src/state/index.js";
 import { spawnTs, waitForExit, waitForOutput } from "./children.js";
-import { sampleState } from "./fixture.js";
+import { sampleState } from "../../helpers/sample-state.js";
 
 let dir: string;
 beforeEach(async () => {

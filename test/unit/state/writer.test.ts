@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { EnvironmentState } from "../../../api/state.js";
 import { StateStore, createStateWriter } from "../../../src/state/index.js";
-import { sampleState } from "./fixture.js";
+import { sampleState } from "../../helpers/sample-state.js";
 
 /** A store whose saves finish only when the test says so, recording what each save contained. */
 function controlledStore() {

@@ -1,16 +1,14 @@
-import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
+import { run } from "../../lib/run.js";
 
-// A real HTTPS server on loopback with a throwaway self-signed certificate: the cache is tested through
-// TLS, redirects, ranges and dropped connections exactly as it meets them on the internet.
-
-const run = promisify(execFile);
+// A real HTTPS server on loopback with a throwaway self-signed certificate: the image cache is tested through
+// TLS, redirects, ranges and dropped connections exactly as it meets them on the internet. No vitest here
+// (the per-file hooks are in https-suite.ts), so anything may serve images with it.
 
 /** What the server does for one request; requests beyond the plan are served normally. */
 export type Step = "ok" | { status: number } | { cutAfter: number } | { stallAfter: number } | { redirect: string };

@@ -1,13 +1,14 @@
-// Specs used by the e2e tests, built in code so each test points the stub at its own store.
+// Specs on the stub provider used by the e2e tests and the benchmarks, built in code so each test points the
+// stub at its own store. Without a store each stub process keeps its state in memory.
 
 export type StubOptions = Record<string, unknown>;
 
-export function stubProvider(store: string, options: StubOptions = {}): Record<string, unknown> {
-  return { name: "stub", engine: "testenv-vm-provider-stub", spec: { store, ...options } };
+export function stubProvider(store: string | undefined, options: StubOptions = {}): Record<string, unknown> {
+  return { name: "stub", engine: "testenv-vm-provider-stub", spec: { ...(store === undefined ? {} : { store }), ...options } };
 }
 
 /** The design's DAG example: phases [vm-ssh, bridge] → [libvirt-net, dnsmasq] → [test-vm]. */
-export function designExample(store: string, options: StubOptions = {}): Record<string, unknown> {
+export function designExample(store: string | undefined, options: StubOptions = {}): Record<string, unknown> {
   return {
     providers: [stubProvider(store, options)],
     keys: [{ name: "vm-ssh", spec: { type: "ed25519" } }],
@@ -44,7 +45,7 @@ export function designExample(store: string, options: StubOptions = {}): Record<
 }
 
 /** n keys with no dependencies between them: one phase. */
-export function independentKeys(store: string, count: number, options: StubOptions = {}): Record<string, unknown> {
+export function independentKeys(store: string | undefined, count: number, options: StubOptions = {}): Record<string, unknown> {
   return {
     providers: [stubProvider(store, options)],
     keys: Array.from({ length: count }, (_, i) => ({ name: `key-${i}`, spec: { type: "ed25519" } })),

@@ -1,0 +1,27 @@
+// The benchmarks `npm run bench` knows: each is a script of its own (bench/<name>.ts, built to dist/bench/<name>.js)
+// that can also be run directly with node. Figures and how they were taken: docs/performance.md.
+
+export interface Benchmark {
+  name: string;
+  /** One line: what is measured, and the goal where there is one. */
+  summary: string;
+  /** The arguments the script takes, as usage text; empty for none. */
+  args: string;
+  /** Needs the libvirt test host (scripts/testhost.sh): guests are reachable only inside its namespace. */
+  needsTestHost: boolean;
+}
+
+export const BENCHMARKS: readonly Benchmark[] = [
+  { name: "stub-roundtrip", summary: "design example create+delete on the stub through MCP stdio (goal: median <= 500 ms)", args: "[runs]", needsTestHost: false },
+  { name: "stub-scale", summary: "10/100/1000 resources on the stub (goal: 1000 <= 5 s), 20 keys in parallel vs 1 (goal <= 1.3x)", args: "[sizes, e.g. 10,100,1000]", needsTestHost: false },
+  { name: "state-writes", summary: "atomic state save and load, and a coalesced burst of writes, for 10/100/1000 resources", args: "", needsTestHost: false },
+  { name: "image-verify", summary: "SHA-256 verification throughput of the image cache on a 1 GiB file (goal >= 1 GB/s)", args: "[MiB]", needsTestHost: false },
+  { name: "image-reuse", summary: "a create that downloads its https image vs a second create that reuses the cache", args: "[MiB]", needsTestHost: false },
+  { name: "exec-latency", summary: "exec round trip over one kept SSH connection vs a new connection per command", args: "[iterations]", needsTestHost: false },
+  { name: "libvirt-four-resource", summary: "the design's 4-resource environment on libvirt vs a hand-written script (goal <= 1.10x)", args: "[runs]", needsTestHost: true },
+  { name: "libvirt-parallel", summary: "3 tiny VMs in one phase vs 1 VM on libvirt: how much the boots overlap", args: "[runs]", needsTestHost: true },
+];
+
+export function findBenchmark(name: string): Benchmark | undefined {
+  return BENCHMARKS.find((benchmark) => benchmark.name === name);
+}
