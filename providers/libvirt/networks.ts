@@ -262,9 +262,34 @@ export class NetworkService {
       if (status === "missing") throw notFound("network", name);
       return this.stateOf(record, status);
     }
-    const foreign = await this.foreignState(name);
+    const foreign = (await this.foreignState(name)) ?? (await this.hostBridgeState(name));
     if (foreign) return foreign;
     throw notFound("network", name);
+  }
+
+  /** A host bridge we did not create (a user's br0): described read-only, so a spec can use it as external. */
+  private async hostBridgeState(name: string): Promise<NetworkState | undefined> {
+    if (!/^[A-Za-z0-9_.:-]{1,15}$/.test(name)) return undefined;
+    const link = await getLink(name);
+    if (link?.kind !== "bridge") return undefined;
+    const address = link.addresses[0];
+    return {
+      name,
+      kind: "bridge",
+      status: link.up ? "active" : "inactive",
+      interfaceName: name,
+      ...(address ? { ip: address.address, cidr: `${address.address}/${address.prefixLength}` } : {}),
+    };
+  }
+
+  /**
+   * Starts a libvirt network we did not create (libvirt's `default`) when a VM is about to use it and it is
+   * inactive, as `virsh start` of a domain on it would need. Never defines, changes or deletes it.
+   */
+  async activateForeign(name: string): Promise<void> {
+    if (await this.record(name)) return;
+    if ((await this.deps.backend.networkXml(name)) === undefined) return;
+    if (!(await this.deps.backend.networkActive(name))) await this.deps.backend.startNetwork(name);
   }
 
   async list(): Promise<NetworkState[]> {

@@ -154,6 +154,7 @@ export class VmService {
     const nicInfos: NicInfo[] = [];
     for (const [index, network] of networks.entries()) {
       const attachment = await this.deps.networks.attachmentFor(network);
+      if (attachment.type === "network") await this.deps.networks.activateForeign(network);
       const mac = deriveMac(name, index);
       if (attachment.type === "network") nics.push({ type: "network", network, mac });
       else if (attachment.iface) nics.push({ type: "bridge", bridge: attachment.iface, mac });
