@@ -1,17 +1,15 @@
-import { FLAGS, type FlagDefinition, type FlagName } from "./args.js";
-import type { CommandDefinition } from "./commands.js";
+import type { CommandDefinition } from "./command.js";
+import { flagLabel, flagOf, type FlagRef } from "./flags.js";
 
-function flagLines(flags: readonly FlagName[]): string[] {
-  const labels = flags.map((name) => {
-    const definition: FlagDefinition = FLAGS[name];
-    return definition.value ? `--${name} <${definition.placeholder ?? "value"}>` : `--${name}`;
-  });
+function flagLines(refs: readonly FlagRef[]): string[] {
+  const flags = refs.map(flagOf);
+  const labels = flags.map(flagLabel);
   const width = Math.max(...labels.map((l) => l.length));
-  return flags.map((name, i) => `  ${labels[i]!.padEnd(width)}  ${FLAGS[name].description}`);
+  return flags.map((flag, i) => `  ${labels[i]!.padEnd(width)}  ${flag.description}`);
 }
 
-export function mainHelp(commands: ReadonlyMap<string, CommandDefinition>): string {
-  const width = Math.max(...[...commands.keys()].map((n) => n.length));
+export function mainHelp(commands: readonly CommandDefinition[]): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
   return [
     "testenv-vm: declarative VM test environments (keys, networks, VMs) from forge.yaml",
     "",
@@ -21,7 +19,7 @@ export function mainHelp(commands: ReadonlyMap<string, CommandDefinition>): stri
     "  testenv-vm --version",
     "",
     "Commands:",
-    ...[...commands].map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     "",
     "Run 'testenv-vm <command> --help' for its options.",
     "Exit codes: 0 ok, 1 operation failed, 2 usage error, 3 invalid spec or input (nothing created),",
@@ -30,6 +28,6 @@ export function mainHelp(commands: ReadonlyMap<string, CommandDefinition>): stri
   ].join("\n");
 }
 
-export function commandHelp(name: string, command: CommandDefinition): string {
-  return [`testenv-vm ${name}: ${command.summary}`, "", `Usage: ${command.usage}`, "", "Options:", ...flagLines(command.flags), ""].join("\n");
+export function commandHelp(command: CommandDefinition): string {
+  return [`testenv-vm ${command.name}: ${command.summary}`, "", `Usage: ${command.usage}`, "", "Options:", ...flagLines(command.flags), ""].join("\n");
 }

@@ -1,4 +1,6 @@
 import type { ProgressEvent } from "../orchestrator/progress.js";
+import { booleanFlag } from "./args.js";
+import type { CommandContext } from "./command.js";
 
 /**
  * Human progress on stderr: a banner per phase, one line per resource with its duration.
@@ -29,4 +31,9 @@ export function progressPrinter(stream: NodeJS.WriteStream): (event: ProgressEve
     const mark = { done: paint(32, "ok  "), failed: paint(31, "FAIL"), skipped: paint(33, "skip") }[event.status];
     stream.write(`   ${mark} ${event.message}${duration(event)}\n`);
   };
+}
+
+/** The printer for a command's progress, unless --quiet. */
+export function progressFor(context: CommandContext): ((event: ProgressEvent) => void) | undefined {
+  return booleanFlag(context.args.flags, "quiet") ? undefined : progressPrinter(context.stderr);
 }

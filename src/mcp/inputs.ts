@@ -131,8 +131,7 @@ export function parseValidateArgs(raw: unknown): ConfigValidateInput {
 }
 
 /** JSON Schema advertised in tools/list (draft-07, like the original's go-sdk schemas). */
-export function advertisedSchema(schema: z.ZodType, required: readonly string[] = []): Record<string, unknown> {
+export function advertisedSchema(schema: z.ZodType): Record<string, unknown> {
   const { $schema: _ignored, ...json } = z.toJSONSchema(schema, { io: "input", target: "draft-7", unrepresentable: "any" }) as Record<string, unknown>;
-  if (required.length > 0) json.required = [...required];
   return json;
 }

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
-import { defaultImageName } from "../../src/cli/images.js";
+import { defaultImageName } from "../../src/cli/commands/images.js";
 
 const run = promisify(execFile);
 const BIN = resolve("dist/src/bin.js");

@@ -1,6 +1,8 @@
 import { execFile } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { ORCHESTRATOR_BIN } from "../helpers/mcp.js";
@@ -198,5 +200,27 @@ describe("testenv-vm CLI", () => {
     const missing = await cli(box, ["create", "--spec", "missing.yaml"]);
     expect(missing.code).toBe(3);
     expect(missing.stderr).toContain("does not exist");
+  });
+
+  it("--version, --help and usage errors load no engine, spec parser or npm package", async () => {
+    // A resolve hook prints every module the process loads; command files must import such modules inside run.
+    const dir = mkdtempSync(join(tmpdir(), "testenv-vm-cli-startup-"));
+    try {
+      const hooks = join(dir, "hooks.mjs");
+      writeFileSync(hooks, 'export async function resolve(s, c, next) { const r = await next(s, c); process.stderr.write(`LOADED ${r.url}\\n`); return r; }\n');
+      writeFileSync(join(dir, "register.mjs"), `import { register } from "node:module";\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
+      for (const args of [["--version"], ["create", "--help"], ["status"]]) {
+        const run = await new Promise<Run>((resolve) => {
+          execFile(process.execPath, ["--import", join(dir, "register.mjs"), ORCHESTRATOR_BIN, ...args], { cwd: dir }, (error, stdout, stderr) =>
+            resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr }),
+          );
+        });
+        const loaded = run.stderr.split("\n").filter((line) => line.startsWith("LOADED file:"));
+        expect(loaded.length, args.join(" ")).toBeGreaterThan(5);
+        expect(loaded.filter((line) => /node_modules|\/src\/(orchestrator|provider|state|image)\/|\/spec\/load\.js/.test(line)), args.join(" ")).toEqual([]);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { TestenvError } from "../../../src/errors.js";
 import { UsageError, parseArgs } from "../../../src/cli/args.js";
 import { EXIT, exitCodeFor } from "../../../src/cli/exit-codes.js";
-import { defaultTestID } from "../../../src/cli/commands.js";
+import { defaultTestID } from "../../../src/cli/commands/create.js";
 
 const ALL = ["spec", "name", "id", "json", "quiet", "help", "keep-on-failure"] as const;
 

@@ -1,0 +1,18 @@
+import type { CommandDefinition } from "../command.js";
+import { FLAGS, flagOf } from "../flags.js";
+import { createCommand } from "./create.js";
+import { deleteCommand } from "./delete.js";
+import { imagesCommand } from "./images.js";
+import { listCommand } from "./list.js";
+import { statusCommand } from "./status.js";
+import { validateCommand } from "./validate.js";
+
+/** Every CLI command, in the order help lists them. A new command is a file in this directory and a line here. */
+export const COMMANDS: readonly CommandDefinition[] = [createCommand, deleteCommand, validateCommand, statusCommand, listCommand, imagesCommand];
+
+export function findCommand(name: string): CommandDefinition | undefined {
+  return COMMANDS.find((command) => command.name === name);
+}
+
+/** Every flag some command knows: a flag outside it is unknown (with a suggestion), one inside it "does not apply". */
+export const FLAG_VOCABULARY: readonly string[] = [...new Set([...Object.keys(FLAGS), ...COMMANDS.flatMap((command) => command.flags.map((ref) => flagOf(ref).name))])];

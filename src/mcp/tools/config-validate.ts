@@ -1,0 +1,60 @@
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { resolve } from "node:path";
+import { errorMessage, isTestenvError } from "../../errors.js";
+import { loadSpecFile } from "../../spec/load.js";
+import { ConfigValidateToolInput, parseValidateArgs } from "../inputs.js";
+import { TEXT } from "../results.js";
+import type { ToolDefinition } from "../tool.js";
+
+type ValidationError = { field: string; message: string };
+
+function validationResult(output: { valid: boolean; errors?: ValidationError[] | undefined }): CallToolResult {
+  const errors = output.errors ?? [];
+  const valid = output.valid && errors.length === 0;
+  return {
+    content: [{ type: "text", text: valid ? TEXT.valid : TEXT.invalid(errors.length) }],
+    structuredContent: valid ? { valid: true } : { valid: false, errors: errors.map(({ field, message }) => ({ field, message })) },
+  };
+}
+
+/** A failure as validation errors: its issues (with line:col folded into the message), or its message. */
+function issuesOf(error: unknown): ValidationError[] {
+  if (isTestenvError(error) && error.issues.length > 0) {
+    return error.issues.map((i) => ({ field: i.field, message: i.line === undefined ? i.message : `${i.message} (line ${i.line}:${i.col ?? 1})` }));
+  }
+  return [{ field: "spec", message: errorMessage(error) }];
+}
+
+function invalid(error: unknown): CallToolResult {
+  return validationResult({ valid: false, errors: issuesOf(error) });
+}
+
+// Never an error result: bad arguments and a spec file that does not load are validation errors too.
+export const configValidateTool: ToolDefinition = {
+  name: "config-validate",
+  title: "Validate a testenv-vm spec",
+  description: "Check a spec without creating anything: schema, names, providers, references, templates and cycles. Never an error result.",
+  input: ConfigValidateToolInput,
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  failurePrefix: "Validation failed",
+  async handler(args, { engine }) {
+    let input: ReturnType<typeof parseValidateArgs>;
+    try {
+      input = parseValidateArgs(args);
+    } catch (error) {
+      return invalid(error);
+    }
+    if (input.spec != null) return validationResult(engine.validate(input.spec));
+    if (input.configPath !== undefined && input.configPath !== "") {
+      // A path to a forge.yaml or spec file: the same loader as the CLI, so errors carry line:col.
+      const path = resolve(input.directoryParams?.rootDir ?? process.cwd(), input.configPath);
+      try {
+        const loaded = await loadSpecFile(path, input.specName === undefined ? {} : { name: input.specName });
+        return validationResult(engine.validate(loaded.raw));
+      } catch (error) {
+        return invalid(error);
+      }
+    }
+    return validationResult({ valid: false, errors: [{ field: "spec", message: "required: pass the testenv-vm spec (or configPath) to validate" }] });
+  },
+};

@@ -1,0 +1,29 @@
+import { normalizeArtifact } from "../../orchestrator/summary.js";
+import { CreateToolInput, parseCreateArgs } from "../inputs.js";
+import { TEXT } from "../results.js";
+import type { ToolDefinition } from "../tool.js";
+
+export const createTool: ToolDefinition = {
+  name: "create",
+  title: "Create test environment",
+  description:
+    "Create the keys, networks and VMs of a testenv-vm spec for one test run (Forge testenv engine contract). " +
+    "Idempotent: the same testID and spec returns the existing environment. On failure everything created is rolled back " +
+    "unless keepOnFailure is set. Sends progress notifications when the request has a progressToken.",
+  input: CreateToolInput,
+  annotations: { destructiveHint: false, idempotentHint: true, readOnlyHint: false, openWorldHint: false },
+  failurePrefix: "Create failed",
+  async handler(args, { engine, onProgress, track }) {
+    const input = parseCreateArgs(args);
+    const operation = engine.create(input, {
+      ...(onProgress ? { onProgress } : {}),
+      ...(input.keepOnFailure === undefined ? {} : { keepOnFailure: input.keepOnFailure }),
+    });
+    track(operation);
+    const artifact = normalizeArtifact(await operation);
+    return {
+      content: [{ type: "text", text: TEXT.created }],
+      structuredContent: artifact,
+    };
+  },
+};
