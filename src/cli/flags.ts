@@ -28,6 +28,9 @@ export const FLAGS = {
   "full-verify": { value: false, description: "images pull: re-hash a cached file even when its size and mtime match" },
   all: { value: false, description: "images prune: remove every cached image" },
   days: { value: true, placeholder: "n", description: "images prune: also remove images not used for n days" },
+  dir: { value: true, placeholder: "folder", description: "project folder with the .env (default the current folder)" },
+  recreate: { value: false, description: "up: remove the instance and create it anew when the .env changed (its disk is lost)" },
+  force: { value: false, description: "init: overwrite an existing .env" },
   json: { value: false, description: "print exactly one JSON document on stdout" },
   quiet: { value: false, description: "no progress lines on stderr" },
   verbose: { value: false, description: "debug logs on stderr" },
@@ -44,6 +47,9 @@ export const COMMON_FLAGS: readonly FlagName[] = ["json", "quiet", "verbose", "h
 
 /** Where a command without a spec argument finds the state dir (see engine.ts). */
 export const STATE_DIR_FLAGS: readonly FlagName[] = ["state-dir", "spec", "name"];
+
+/** Every project-folder verb takes these. */
+export const PROJECT_FLAGS: readonly FlagName[] = ["dir", ...COMMON_FLAGS];
 
 /** Short forms, each exactly one letter after a single dash. */
 export const SHORT_ALIASES: Readonly<Record<string, FlagName>> = { h: "help", q: "quiet" };

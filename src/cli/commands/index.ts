@@ -6,9 +6,32 @@ import { imagesCommand } from "./images.js";
 import { listCommand } from "./list.js";
 import { statusCommand } from "./status.js";
 import { validateCommand } from "./validate.js";
+import { initCommand } from "./init.js";
+import { metricsCommand } from "./metrics.js";
+import { provisionCommand } from "./provision.js";
+import { rmCommand } from "./rm.js";
+import { sshCommand } from "./ssh.js";
+import { startCommand } from "./start.js";
+import { stopCommand } from "./stop.js";
+import { upCommand } from "./up.js";
 
 /** Every CLI command, in the order help lists them. A new command is a file in this directory and a line here. */
-export const COMMANDS: readonly CommandDefinition[] = [createCommand, deleteCommand, validateCommand, statusCommand, listCommand, imagesCommand];
+export const COMMANDS: readonly CommandDefinition[] = [
+  upCommand,
+  sshCommand,
+  stopCommand,
+  startCommand,
+  rmCommand,
+  provisionCommand,
+  initCommand,
+  metricsCommand,
+  createCommand,
+  deleteCommand,
+  validateCommand,
+  statusCommand,
+  listCommand,
+  imagesCommand,
+];
 
 export function findCommand(name: string): CommandDefinition | undefined {
   return COMMANDS.find((command) => command.name === name);

@@ -1,10 +1,11 @@
 import type { StateSummary } from "../../orchestrator/summary.js";
-import { booleanFlag, rejectPositionals, requireID } from "../args.js";
-import type { CommandDefinition } from "../command.js";
+import { booleanFlag, rejectPositionals, requireID, stringFlag } from "../args.js";
+import type { CommandContext, CommandDefinition } from "../command.js";
 import { openEngine } from "../engine.js";
-import { EXIT } from "../exit-codes.js";
+import { EXIT, type ExitCode } from "../exit-codes.js";
 import { COMMON_FLAGS, STATE_DIR_FLAGS } from "../flags.js";
 import { table, writeJson } from "../output.js";
+import { hasEnvFile, openProject } from "../project.js";
 
 export function formatStatus(summary: StateSummary): string {
   const head = [
@@ -22,13 +23,36 @@ export function formatStatus(summary: StateSummary): string {
   return `${[...head, "", table(rows), ...(errors.length > 0 ? ["", "errors:", ...errors] : [])].join("\n")}\n`;
 }
 
+async function projectStatus(context: CommandContext): Promise<ExitCode> {
+  const { instance } = await openProject(context);
+  const status = await instance.status();
+  if (booleanFlag(context.args.flags, "json")) {
+    writeJson(context, status);
+    return EXIT.ok;
+  }
+  const provision = status.provision
+    ? status.provision.status === "ok"
+      ? `provisioned (${status.provision.kind}, ${status.provision.at})`
+      : `provision failed at ${status.provision.step ?? "?"}: ${status.provision.error ?? ""} (testenv-vm provision retries)`
+    : undefined;
+  const lines = [
+    `${status.instance}: ${status.status}`,
+    ...(status.ip ? [`  ip        ${status.ip}`] : []),
+    ...(status.ssh ? [`  ssh       ${status.ssh}`] : []),
+    ...(provision ? [`  provision ${provision}`] : []),
+  ];
+  context.stdout.write(`${lines.join("\n")}\n`);
+  return EXIT.ok;
+}
+
 export const statusCommand: CommandDefinition = {
   name: "status",
   summary: "show an environment and the state of each resource",
-  usage: "testenv-vm status --id <testID> [--state-dir dir | --spec forge.yaml] [--json]",
-  flags: ["id", ...STATE_DIR_FLAGS, ...COMMON_FLAGS],
+  usage: "testenv-vm status --id <testID> [--state-dir dir | --spec forge.yaml] [--json]\n       testenv-vm status [--dir folder] [--json]   (a project folder with a .env: running, stopped or absent, read live)",
+  flags: ["id", "dir", ...STATE_DIR_FLAGS, ...COMMON_FLAGS],
   async run(context) {
     rejectPositionals(context.args, "status");
+    if (stringFlag(context.args.flags, "id") === undefined && hasEnvFile(context)) return projectStatus(context);
     const testID = requireID(context.args, "status");
     const state = await (await openEngine(context, { stateDirFromSpecFile: true })).status(testID);
     const { summarizeState } = await import("../../orchestrator/summary.js");

@@ -1,0 +1,36 @@
+import { spawn } from "node:child_process";
+import { TestenvError } from "../../errors.js";
+import type { CommandDefinition } from "../command.js";
+import type { ExitCode } from "../exit-codes.js";
+import { openProject } from "../project.js";
+
+/** The real ssh, inheriting the terminal; its exit code becomes ours (255 = ssh itself failed). */
+function runSsh(args: readonly string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("ssh", [...args], { stdio: "inherit" });
+    child.on("error", (error) =>
+      reject(
+        (error as NodeJS.ErrnoException).code === "ENOENT"
+          ? new TestenvError("SSH_ERROR", "ssh is not installed; install openssh-client (apt-get install openssh-client)", { cause: error })
+          : error,
+      ),
+    );
+    child.on("close", (code, signal) => resolve(code ?? (signal === "SIGINT" ? 130 : 255)));
+  });
+}
+
+export const sshCommand: CommandDefinition = {
+  name: "ssh",
+  summary: "project folder: a shell in the instance, or `ssh -- CMD...` to run one command",
+  usage: "testenv-vm ssh [--dir folder] [-- command args...]",
+  flags: ["dir", "quiet", "verbose", "help"],
+  async run(context) {
+    const { instance } = await openProject(context);
+    const { sshArgs } = await import("../../project/ssh-command.js");
+    const endpoint = await instance.sshEndpoint();
+    const command = context.args.positionals;
+    const code = await runSsh(sshArgs(endpoint, { tty: command.length === 0, command }));
+    // A remote command's exit code passes through unchanged, as with ssh itself.
+    return code as ExitCode;
+  },
+};

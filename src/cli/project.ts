@@ -1,0 +1,45 @@
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { createLogger } from "../../lib/log.js";
+import type { Project } from "../project/load.js";
+import type { ProjectInstance } from "../project/instance.js";
+import { booleanFlag, stringFlag } from "./args.js";
+import type { CommandContext } from "./command.js";
+import { progressPrinter } from "./progress.js";
+
+// What the project-folder verbs (up, ssh, stop, start, rm, status, provision) share: the folder (--dir or the
+// current one), its .env turned into a project, and the instance over an orchestrator that keeps everything in
+// <folder>/.testenv-vm. Engine and project modules are imported on first use so --help stays fast.
+
+export function projectFolder(context: CommandContext): string {
+  return resolve(context.cwd, stringFlag(context.args.flags, "dir") ?? ".");
+}
+
+/** True when the folder has a .env: status and validate then mean the project, not a spec or an environment id. */
+export function hasEnvFile(context: CommandContext): boolean {
+  return existsSync(join(projectFolder(context), ".env"));
+}
+
+const quiet = (context: CommandContext): boolean => booleanFlag(context.args.flags, "json") || booleanFlag(context.args.flags, "quiet");
+
+export async function openProject(context: CommandContext): Promise<{ project: Project; instance: ProjectInstance }> {
+  const [{ loadProject }, { ProjectInstance }, { Orchestrator }] = await Promise.all([
+    import("../project/load.js"),
+    import("../project/instance.js"),
+    import("../orchestrator/orchestrator.js"),
+  ]);
+  const project = await loadProject(projectFolder(context));
+  // The project's own .testenv-vm is its state dir, whatever TESTENV_VM_STATE_DIR says for forge.yaml runs.
+  const env = { ...context.env };
+  delete env.TESTENV_VM_STATE_DIR;
+  const engine = new Orchestrator({ rootDir: project.folder, env, log: createLogger("testenv-vm") });
+  const silent = quiet(context);
+  const instance = new ProjectInstance(project, engine, {
+    ...(silent ? {} : { progress: (line: string) => context.stderr.write(`${line}\n`), echo: context.stderr, onEngineProgress: progressPrinter(context.stderr) }),
+  });
+  return { project, instance };
+}
+
+export function formatDuration(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}

@@ -1,0 +1,174 @@
+import { execFile, execFileSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { defaultDataDir } from "../../providers/libvirt/config.js";
+import { namePrefix } from "../../src/orchestrator/isolation.js";
+import { projectIdentity } from "../../src/project/identity.js";
+import { findLeaks } from "../helpers/leaks.js";
+import { ensureTestImages, type TestImages } from "../helpers/images.js";
+import { describeIfTestHost } from "../helpers/testhost.js";
+
+// The project-folder workflow of seed 001 with real libvirt: a folder with nothing but a .env and a provisioning
+// script; `up`, `ssh -- …`, `up` again, `stop`, `up`, `rm`, `rm` again — each a fresh `testenv-vm` process, as a
+// person at a terminal runs them. The "default" network is one the test defines, as a user's machine has it.
+
+const BIN = resolve(import.meta.dirname, "../../dist/src/bin.js");
+const run = promisify(execFile);
+const virsh = (...args: string[]): string => execFileSync("virsh", ["-q", "-c", "qemu:///system", ...args], { encoding: "utf8" }).trim();
+
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function cli(folder: string, ...args: string[]): Promise<CliResult> {
+  try {
+    const { stdout, stderr } = await run("node", [BIN, ...args, "--dir", folder], { timeout: 600_000, env: { ...process.env, TESTENV_VM_LOG: "warn" } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: failed.code ?? -1, stdout: failed.stdout ?? "", stderr: failed.stderr ?? "" };
+  }
+}
+
+// A NAT network outside the orchestrator's reserved octets (20-219), inside the test host's namespace.
+const NETWORK = `tvm-default-${process.pid}`;
+const NETWORK_XML = `<network><name>${NETWORK}</name><forward mode="nat"/><ip address="192.168.251.1" netmask="255.255.255.0"><dhcp><range start="192.168.251.10" end="192.168.251.99"/></dhcp></ip></network>`;
+
+describeIfTestHost("e2e_libvirt: project folder (up | ssh | stop | rm) on the tiny image", () => {
+  let images: TestImages;
+  let folder: string;
+  let name: string;
+
+  beforeAll(() => {
+    images = ensureTestImages("tiny");
+    const xml = join(mkdtempSync("/var/tmp/testenv-vm-netxml-"), "net.xml");
+    writeFileSync(xml, NETWORK_XML);
+    virsh("net-define", xml);
+    virsh("net-start", NETWORK);
+    mkdirSync("/var/tmp", { recursive: true });
+    // Under /var/tmp and 0755: libvirt-qemu must reach the overlay and seed below the folder.
+    folder = join(mkdtempSync("/var/tmp/testenv-vm-project-"), "project1");
+    mkdirSync(folder, { mode: 0o755 });
+    chmodSync(resolve(folder, ".."), 0o755);
+    name = projectIdentity(folder).name;
+    writeFileSync(
+      join(folder, ".env"),
+      [
+        "# a project folder: nothing but this file and the provisioning script",
+        "INFRA_TYPE=vm",
+        "MEMORY=320",
+        "CPUS=2",
+        "DISK=2",
+        `NETWORK=${NETWORK}`,
+        `IMAGE=${images.tiny}`,
+        "SSH_USER=root",
+        "PROVISION_SCRIPT=provision.sh",
+        "READY_TIMEOUT=600",
+        "STOP_TIMEOUT=60",
+        "",
+      ].join("\n"),
+    );
+    // The tiny image's root is an initramfs: what must survive a reboot goes to its persistent boot disk.
+    writeFileSync(join(folder, "provision.sh"), "#!/bin/sh\nset -e\necho provisioned-$(hostname) > /boot/state/marker\nsync\necho provision done\n", { mode: 0o755 });
+  });
+
+  afterAll(async () => {
+    if (folder !== undefined && existsSync(join(folder, ".testenv-vm"))) await cli(folder, "rm");
+    try {
+      virsh("net-destroy", NETWORK);
+    } catch {
+      // already inactive
+    }
+    try {
+      virsh("net-undefine", NETWORK);
+    } catch {
+      // never defined
+    }
+    if (folder !== undefined) rmSync(resolve(folder, ".."), { recursive: true, force: true });
+  });
+
+  it("validate checks the .env without creating anything", async () => {
+    const result = await cli(folder, "validate", "--json");
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ valid: true, instance: name });
+    expect(existsSync(join(folder, ".testenv-vm"))).toBe(false);
+  });
+
+  it("up creates the VM with exactly the asked resources, provisions it once, and prints how to reach it", async () => {
+    const result = await cli(folder, "up", "--json");
+    expect(result.code, result.stderr).toBe(0);
+    const up = JSON.parse(result.stdout) as Record<string, unknown>;
+    expect(up).toMatchObject({ instance: name, status: "running", action: "created", provision: { status: "ok", kind: "script" } });
+    expect(up.ip).toMatch(/^192\.168\.251\./);
+    expect(Object.keys(up.steps as object)).toEqual(expect.arrayContaining(["create", "provision"]));
+    // The domain carries the folder's readable name; the network was used, not made.
+    expect(virsh("list", "--name")).toContain(`${namePrefix(name)}-${name}`);
+    expect(virsh("net-list", "--all", "--name")).toContain(NETWORK);
+    expect(existsSync(join(folder, ".testenv-vm", ".gitignore"))).toBe(true);
+
+    const inside = await cli(folder, "ssh", "--", "sh", "-c", "'nproc; grep MemTotal /proc/meminfo; cat /sys/block/vda/size; cat /boot/state/marker'");
+    expect(inside.code, inside.stderr).toBe(0);
+    const [cpus, memTotal, sectors, marker] = inside.stdout.trim().split("\n");
+    expect(Number(cpus)).toBe(2);
+    const memKiB = Number(/(\d+)/.exec(memTotal ?? "")?.[1]);
+    expect(memKiB).toBeLessThanOrEqual(320 * 1024);
+    expect(memKiB).toBeGreaterThan(320 * 1024 * 0.7);
+    expect(Number(sectors) * 512).toBe(2 * 1024 ** 3);
+    expect(marker).toMatch(/^provisioned-/);
+  });
+
+  it("ssh -- CMD exits with the command's exit code", async () => {
+    expect((await cli(folder, "ssh", "--", "exit", "7")).code).toBe(7);
+  });
+
+  it("up again changes nothing", async () => {
+    const result = await cli(folder, "up", "--json");
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ action: "already-running", status: "running" });
+    expect(virsh("list", "--all", "--name").split("\n").filter((d) => d.includes(name))).toHaveLength(1);
+  });
+
+  it("stop shuts the guest down gracefully and keeps its disk; status reads it live", async () => {
+    const stopped = await cli(folder, "stop", "--json");
+    expect(stopped.code, stopped.stderr).toBe(0);
+    expect(JSON.parse(stopped.stdout)).toMatchObject({ status: "stopped", stopMethod: "graceful" });
+    expect(virsh("domstate", `${namePrefix(name)}-${name}`)).toBe("shut off");
+    const status = await cli(folder, "status", "--json");
+    expect(JSON.parse(status.stdout)).toMatchObject({ instance: name, status: "stopped", provision: { status: "ok" } });
+  });
+
+  it("up starts it again, without provisioning again, and the data is still there", async () => {
+    const result = await cli(folder, "up", "--json");
+    expect(result.code, result.stderr).toBe(0);
+    const up = JSON.parse(result.stdout) as Record<string, unknown>;
+    expect(up).toMatchObject({ action: "started", status: "running" });
+    expect(Object.keys(up.steps as object)).not.toContain("provision");
+    const marker = await cli(folder, "ssh", "--", "cat", "/boot/state/marker");
+    expect(marker.stdout.trim()).toMatch(/^provisioned-/);
+  });
+
+  it("metrics has a line per verb", async () => {
+    const result = await cli(folder, "metrics", "--json");
+    const verbs = (JSON.parse(result.stdout) as { verb: string }[]).map((row) => row.verb);
+    expect(verbs).toEqual(expect.arrayContaining(["up", "stop"]));
+  });
+
+  it("rm removes everything the instance made and nothing else; rm again says so and exits 0", async () => {
+    const prefix = namePrefix(name);
+    const removed = await cli(folder, "rm", "--json");
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(JSON.parse(removed.stdout)).toMatchObject({ instance: name, removed: true });
+    expect(existsSync(join(folder, ".testenv-vm"))).toBe(false);
+    const leaks = findLeaks({ prefix, artifactDir: join(folder, ".testenv-vm", "run", name), keyDirs: [], dataDir: defaultDataDir(prefix) });
+    expect(leaks).toEqual([]);
+    // The network it used is still there, untouched.
+    expect(virsh("net-list", "--name")).toContain(NETWORK);
+    const again = await cli(folder, "rm");
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain("does not exist; nothing to remove");
+  });
+});
