@@ -1,6 +1,6 @@
 export { ProviderError, alreadyExists, busy, invalidSpec, notFound } from "./errors.js";
 export { callTool, createProviderServer, describeZodError, encodeResult, TOOL_DEFINITIONS } from "./server.js";
-export type { ProviderImplementation, ResourceHandlers } from "./server.js";
+export type { ProviderImplementation, ProviderServer, ProviderServerTransport, ProviderToolResult, ResourceHandlers } from "./server.js";
 export { PROVIDER_ENV, ProviderConfigError, parseProviderConfig, readProviderContext } from "./context.js";
 export type { ProviderContext } from "./context.js";
 export { runProviderMain } from "./main.js";
