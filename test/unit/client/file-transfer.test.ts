@@ -12,12 +12,12 @@ import type { RawExecBytes, RawExecOptions } from "../../../src/client/ssh-sessi
 const dir = mkdtempSync(join(tmpdir(), "testenv-exec-transfer-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function localShell(env: Record<string, string> = {}): { run: (line: string, options: RawExecOptions) => Promise<RawExecBytes>; lines: string[] } {
+function localShell(env: Record<string, string> = {}, shell = "/bin/sh"): { run: (line: string, options: RawExecOptions) => Promise<RawExecBytes>; lines: string[] } {
   const lines: string[] = [];
   const run = (line: string, options: RawExecOptions): Promise<RawExecBytes> =>
     new Promise((resolve, reject) => {
       lines.push(line);
-      const child = spawn("/bin/sh", ["-c", line], { cwd: dir, env: { PATH: process.env.PATH ?? "", ...env } });
+      const child = spawn(shell, ["-c", line], { cwd: dir, env: { PATH: process.env.PATH ?? "", ...env } });
       const stdout: Buffer[] = [];
       const stderr: Buffer[] = [];
       child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
@@ -53,6 +53,21 @@ describe("file transfer over exec", () => {
     expect(readFileSync(join(dir, "-n"), "utf8")).toBe("dash\n");
     expect((await files.read("-n")).toString()).toBe("dash\n");
     expect(lines.every((line) => !/ -n\b/.test(line))).toBe(true);
+  });
+
+  // The tiny guest image is busybox + dropbear: the same command lines must work with busybox's sh and applets.
+  it.runIf(existsSync("/bin/busybox"))("works with busybox's sh, cat, wc, mkdir and chmod alone", async () => {
+    const applets = join(dir, "busybox-bin");
+    mkdirSync(applets, { recursive: true });
+    for (const applet of ["sh", "cat", "wc", "mkdir", "chmod"]) {
+      if (!existsSync(join(applets, applet))) symlinkSync("/bin/busybox", join(applets, applet));
+    }
+    const files = new ExecFileTransfer(localShell({ PATH: applets }, join(applets, "sh")).run);
+    const data = randomBytes(300_000);
+    await files.write("busybox/-dir/blob.bin", data, 0o604);
+    expect(readFileSync(join(dir, "busybox", "-dir", "blob.bin")).equals(data)).toBe(true);
+    expect(statSync(join(dir, "busybox", "-dir", "blob.bin")).mode & 0o777).toBe(0o604);
+    expect((await files.read("busybox/-dir/blob.bin")).equals(data)).toBe(true);
   });
 
   it("a missing file fails with the guest's message, not as a missing transport", async () => {
