@@ -71,10 +71,11 @@ describeIfTestHost("e2e_libvirt: client file transfer on a guest without an SFTP
     expect((missing as Error).message).toContain("/nonexistent/file");
 
     // A parent that is a file: mkdir -p fails on the guest.
-    const blocked = await vm.writeFile("/etc/hostname/child", "x").catch((e: unknown) => e);
+    await vm.exec("echo plain > /root/plain-file", { check: true });
+    const blocked = await vm.writeFile("/root/plain-file/child", "x").catch((e: unknown) => e);
     expect(blocked).toBeInstanceOf(FileTransferError);
-    expect(blocked).toMatchObject({ code: "FILE_TRANSFER_FAILED", retryable: false, path: "/etc/hostname/child" });
-    expect((blocked as Error).message).toContain("/etc/hostname/child");
+    expect(blocked).toMatchObject({ code: "FILE_TRANSFER_FAILED", retryable: false, path: "/root/plain-file/child" });
+    expect((blocked as Error).message).toContain("/root/plain-file/child");
   });
 
   it("deleting the environment leaves nothing carrying its prefix", async () => {
