@@ -249,5 +249,7 @@ describe("a consumer project built from the packed tarball", () => {
     expect(storedResources(store)).toEqual([]);
     expect(filesUnder(join(project, ".forge"))).toEqual([]);
     expect(existsSync(join(project, ".forge", "tmp"))).toBe(false);
+    // Nothing at all: the last environment took its state dirs with it.
+    expect(existsSync(join(project, ".forge"))).toBe(false);
   });
 });
