@@ -96,7 +96,13 @@ export const TftpSpec = z.strictObject({
 export const ForwardMode = z.enum(["nat", "route", "isolated", "bridge"]);
 
 export const NetworkSpec = z.strictObject({
-  cidr: str("Network address and prefix, e.g. 192.168.100.1/24 (the host part is the gateway when no gateway is given).").optional(),
+  cidr: str(
+    "Network address and prefix, e.g. 192.168.100.1/24 (the host part is the gateway when no gateway is given). " +
+      "The third octet is per environment: subnet isolation moves each distinct /24 (or smaller) of the spec to a third octet " +
+      "reserved for the environment (192.168.100.1/24 may become 192.168.57.1/24), and rewrites gateways, DHCP ranges, leases and " +
+      "DNS records with it, so parallel environments never share a subnet. Read the real addresses from templates " +
+      "({{ .Networks.<name>.IP }}, {{ .VMs.<name>.IP }}), the artifact's TESTENV_VM_<VM>_IP and TESTENV_NETWORK_<NET>_IP variables, or vm.host in testenv-vm/client.",
+  ).optional(),
   gateway: str("Host-side address of the network.").optional(),
   attachTo: str("Bridge this network attaches to (a network name in this spec, or a template).").optional(),
   mtu: positiveInt("Interface MTU.").optional(),

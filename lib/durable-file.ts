@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { chmod, mkdir, open, readFile, rm, rename, type FileHandle } from "node:fs/promises";
+import { chmod, mkdir, open, readFile, rm, rename, rmdir, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
 // The one way a file is replaced: a reader, or a crash at any moment, sees the old content or the new, never a
@@ -85,5 +85,20 @@ export async function makeDirs(dir: string, mode: number): Promise<void> {
   for (let current = dir; ; current = dirname(current)) {
     await chmod(current, mode);
     if (current === first || dirname(current) === current) return;
+  }
+}
+
+/**
+ * Removes each directory in turn while it is empty (innermost first), stopping at the first that is not: leaves
+ * nothing behind once the last file is gone, and never removes anything that still holds something.
+ */
+export async function removeEmptyDirs(dirs: readonly string[]): Promise<void> {
+  for (const dir of dirs) {
+    try {
+      await rmdir(dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") continue;
+      return; // ENOTEMPTY, EBUSY, EACCES: someone still uses it
+    }
   }
 }

@@ -1,3 +1,5 @@
+import { mkdir } from "node:fs/promises";
+import { dirname } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type * as ProperLockfile from "proper-lockfile";
 
@@ -31,7 +33,7 @@ function lockfile(): Promise<typeof ProperLockfile> {
   return loaded;
 }
 
-async function tryLock(target: string, staleMs: number): Promise<HeldLock | undefined> {
+async function tryLock(target: string, staleMs: number, retried = false): Promise<HeldLock | undefined> {
   const { lock } = await lockfile();
   const lost = new AbortController();
   try {
@@ -50,7 +52,13 @@ async function tryLock(target: string, staleMs: number): Promise<HeldLock | unde
       },
     };
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ELOCKED") return undefined;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ELOCKED") return undefined;
+    // The directory the lock lives in was removed as empty (the last environment was deleted): make it again.
+    if (code === "ENOENT" && !retried) {
+      await mkdir(dirname(target), { recursive: true, mode: 0o700 });
+      return tryLock(target, staleMs, true);
+    }
     throw error;
   }
 }

@@ -21,6 +21,8 @@ export type TestenvErrorCode =
   | "DELETE_INCOMPLETE"
   | "IMAGE_ERROR"
   | "SSH_ERROR"
+  | "EXEC_FAILED"
+  | "FILE_TRANSFER_FAILED"
   | "PROVISION_FAILED"
   | "INTERNAL";
 

@@ -12,7 +12,8 @@ const workerSpec: VMSpec = {
     users: [{ name: "ubuntu", sudo: "ALL=(ALL) NOPASSWD:ALL", sshAuthorizedKeys: ["{{ .Keys.vm-ssh.PublicKey }}"] }],
     runcmd: ["echo joined {{ .Networks.test-net.IP }} > /etc/joined"],
   },
-  readiness: { ssh: { enabled: true, timeout: "3m" } },
+  // createVM waits for these: SSH works and cloud-init (and so the runcmd above) has finished.
+  readiness: { ssh: { enabled: true, timeout: "3m" }, cloudInit: { enabled: true } },
 };
 
 export async function scaleOut(): Promise<void> {
@@ -20,8 +21,8 @@ export async function scaleOut(): Promise<void> {
 
   // Deleted when the block ends, even if an assertion throws.
   {
+    // createVM returned after the readiness checks: no waitReady() needed.
     await using worker = await env.createVM("worker", workerSpec);
-    await worker.waitReady({ timeoutMs: 300_000 });
     const joined = await worker.readFile("/etc/joined", "utf8");
     console.log(worker.providerName, joined); // "<prefix>-worker", like every resource of the environment
   }

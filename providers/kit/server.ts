@@ -1,5 +1,5 @@
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import {
   DeleteRequest,
@@ -172,7 +172,32 @@ export function describeZodError(error: z.ZodError): string {
     .join("; ");
 }
 
-export function encodeResult(result: OperationResult): CallToolResult {
+// The kit's exported signatures use these own shapes instead of the SDK's types: the SDK's declarations need the DOM
+// lib (HeadersInit), so naming them here would break a provider author's `skipLibCheck: false` build.
+
+/** An MCP tools/call result as a provider sends it: the OperationResult as JSON text and as structured content. */
+export interface ProviderToolResult {
+  [key: string]: unknown;
+  content: Array<{ type: "text"; text: string }>;
+  structuredContent: OperationResult;
+  isError?: true;
+}
+
+/** The provider's MCP server (the SDK's Server), as far as a caller uses it. */
+export interface ProviderServer {
+  /** Serves over an SDK transport, e.g. `new StdioServerTransport()`. */
+  connect(transport: ProviderServerTransport): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The SDK's Transport, as far as this signature needs to name it. */
+export interface ProviderServerTransport {
+  start(): Promise<void>;
+  send(message: unknown, options?: unknown): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function encodeResult(result: OperationResult): ProviderToolResult {
   let text = JSON.stringify(result);
   if (Buffer.byteLength(text) > MAX_TEXT_BYTES) {
     text = JSON.stringify({ success: result.success, error: result.error, truncated: true });
@@ -210,7 +235,7 @@ function failure(error: unknown): OperationResult {
   return { success: false, error: { code: "PROVIDER_ERROR", message, retryable: false } };
 }
 
-export function createProviderServer(impl: ProviderImplementation, info: { name: string; version: string }, context: ProviderContext): Server {
+export function createProviderServer(impl: ProviderImplementation, info: { name: string; version: string }, context: ProviderContext): ProviderServer {
   const server = new Server(info, { capabilities: { tools: {}, logging: {} } });
   server.setRequestHandler(ListToolsRequestSchema, () => ({
     tools: Object.entries(TOOL_DEFINITIONS).map(([name, tool]) => ({

@@ -81,7 +81,8 @@ export class ExecError extends TestenvError {
   constructor(endpoint: SshEndpoint, failure: ExecFailure) {
     const how = failure.signal === undefined ? `exit code ${failure.exitCode}` : `signal ${failure.signal}`;
     const stderr = failure.stderr.trim() === "" ? "(empty)" : tail(failure.stderr.trimEnd());
-    super("SSH_ERROR", `command failed on vm "${endpoint.vm}" (${endpoint.host}) with ${how}: ${failure.command}\nstderr: ${stderr}`, {
+    // EXEC_FAILED, not SSH_ERROR: the connection worked, the command did not.
+    super("EXEC_FAILED", `command failed on vm "${endpoint.vm}" (${endpoint.host}) with ${how}: ${failure.command}\nstderr: ${stderr}`, {
       details: { vm: endpoint.vm, host: endpoint.host, ...failure },
     });
     this.host = endpoint.host;
@@ -112,14 +113,46 @@ export class ExecTimeoutError extends TestenvError {
   }
 }
 
+/** How a transfer went: SFTP, or commands over exec on a guest that has no SFTP server. */
+export type FileTransferVia = "sftp" | "exec";
+
+export interface FileTransferFailure {
+  /** What was being done: "read", "write", "copy to", "copy from". */
+  operation: string;
+  /** The remote path, as the VM saw it. */
+  path: string;
+  via: FileTransferVia;
+  cause: unknown;
+  /** The guest has no SFTP server and the transfer over exec could not run either (no cat/wc/mkdir on the guest). */
+  noTransport?: boolean;
+}
+
+export const NO_SFTP_HINT = "the guest has no SFTP server; install openssh-sftp-server or use exec";
+
+/** A transfer that reached the VM and failed there. Never retryable: the same transfer would fail the same way. */
 export class FileTransferError extends TestenvError {
   override name = "FileTransferError";
+  readonly operation: string;
+  readonly path: string;
+  readonly via: FileTransferVia;
 
-  constructor(endpoint: SshEndpoint, operation: string, path: string, cause: unknown) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
-    super("SSH_ERROR", `${operation} ${path} on vm "${endpoint.vm}" (${endpoint.host}) failed over SFTP: ${reason}`, {
-      cause,
-      details: { vm: endpoint.vm, host: endpoint.host, operation, path, reason },
+  constructor(endpoint: SshEndpoint, failure: FileTransferFailure) {
+    const reason = cause(failure.cause);
+    const where = `${failure.operation} ${failure.path} on vm "${endpoint.vm}" (${endpoint.host})`;
+    const message = failure.noTransport
+      ? `${where} failed: ${NO_SFTP_HINT} (the transfer over exec failed too: ${reason})`
+      : failure.via === "sftp"
+        ? `${where} failed over SFTP: ${reason}`
+        : `${where} failed over exec (the guest has no SFTP server): ${reason}`;
+    super("FILE_TRANSFER_FAILED", message, {
+      cause: failure.cause,
+      retryable: false,
+      details: { vm: endpoint.vm, host: endpoint.host, operation: failure.operation, path: failure.path, via: failure.via, reason },
     });
+    this.operation = failure.operation;
+    this.path = failure.path;
+    this.via = failure.via;
   }
 }
+
+const cause = (error: unknown): string => (error instanceof Error ? error.message : String(error));

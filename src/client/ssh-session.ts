@@ -7,6 +7,7 @@ import { ExecTimeoutError, HostKeyMismatchError, SshConnectionError, type SshEnd
 import type { KnownHostsStore } from "./known-hosts.js";
 
 // One kept SSH connection to one VM. Commands and SFTP share it; a dropped connection is reopened by the next call.
+// This module is the only one that sees ssh2's types; the public declarations never mention them.
 // A command is never retried once its channel is open (it may have had side effects); only opening the channel
 // on a connection that turned out to be dead is retried, once, on a fresh connection.
 
@@ -25,6 +26,28 @@ export interface RawExecResult {
   signal?: string;
 }
 
+/** The same, with the output as bytes (for file contents, which need not be text). */
+export interface RawExecBytes {
+  stdout: Buffer;
+  stderr: Buffer;
+  exitCode: number | null;
+  signal?: string;
+}
+
+export interface RawExecOptions {
+  stdin?: string | Buffer;
+  timeoutMs?: number;
+}
+
+/** The guest refused the SFTP subsystem (no sftp-server installed, or none configured): not a connection problem. */
+export class SftpUnavailableError extends Error {
+  override name = "SftpUnavailableError";
+}
+
+// ssh2's words when the subsystem request is refused, or when the subsystem exits before the SFTP handshake
+// (OpenSSH with a Subsystem line whose binary is missing exits 127).
+const SFTP_REFUSED = /Unable to start subsystem|while establishing SFTP session|unexpected SFTP session termination/i;
+
 /** OpenSSH allows 10 sessions per connection by default (MaxSessions); stay below it. */
 const MAX_CHANNELS = 8;
 
@@ -34,6 +57,9 @@ export class SshSession {
   private readonly channels = pLimit(MAX_CHANNELS);
   private closed = false;
   private liveClient: Client | undefined;
+  /** The connection on which the guest refused SFTP; a new connection asks again. */
+  private sftpRefusedOn: Client | undefined;
+  private sftpRefusal = "";
   /** How many TCP+SSH handshakes this session made (reconnects included). */
   connectCount = 0;
 
@@ -48,7 +74,12 @@ export class SshSession {
     await this.client();
   }
 
-  async exec(commandLine: string, options: { stdin?: string | Buffer; timeoutMs?: number } = {}): Promise<RawExecResult> {
+  async exec(commandLine: string, options: RawExecOptions = {}): Promise<RawExecResult> {
+    const raw = await this.execBytes(commandLine, options);
+    return { ...raw, stdout: raw.stdout.toString("utf8"), stderr: raw.stderr.toString("utf8") };
+  }
+
+  async execBytes(commandLine: string, options: RawExecOptions = {}): Promise<RawExecBytes> {
     const started = Date.now();
     return this.channels(async () => {
       const opening = this.withLiveClient(
@@ -81,12 +112,23 @@ export class SshSession {
     });
   }
 
+  /**
+   * The SFTP session, opened on first use; throws SftpUnavailableError when the guest has no SFTP server (remembered
+   * for this connection, so that every later transfer goes straight to the fallback).
+   */
   async sftp(): Promise<SFTPWrapper> {
     if (this.sftpSession) return this.sftpSession;
+    if (this.sftpRefusedOn !== undefined && this.sftpRefusedOn === this.liveClient) throw new SftpUnavailableError(this.sftpRefusal);
     const opening = this.withLiveClient(
       (client) =>
         new Promise<SFTPWrapper>((resolve, reject) => {
-          client.sftp((error, sftp) => (error ? reject(error) : resolve(sftp)));
+          client.sftp((error, sftp) => {
+            if (!error) return resolve(sftp);
+            if (!SFTP_REFUSED.test(error.message) || this.liveClient !== client) return reject(error);
+            this.sftpRefusedOn = client;
+            this.sftpRefusal = `the guest has no SFTP server (${error.message})`;
+            reject(new SftpUnavailableError(this.sftpRefusal, { cause: error }));
+          });
         }),
     );
     this.sftpSession = opening;
@@ -140,7 +182,7 @@ export class SshSession {
   }
 
   private wrap(error: unknown): Error {
-    if (error instanceof SshConnectionError || error instanceof HostKeyMismatchError) return error;
+    if (error instanceof SshConnectionError || error instanceof HostKeyMismatchError || error instanceof SftpUnavailableError) return error;
     return new SshConnectionError(this.options.endpoint, errorMessage(error), { cause: error });
   }
 
@@ -226,12 +268,7 @@ function looksDisconnected(error: unknown): boolean {
   return /not connected|no response from server|ECONNRESET|EPIPE|socket/i.test(errorMessage(error));
 }
 
-function collect(
-  channel: ClientChannel,
-  endpoint: SshEndpoint,
-  commandLine: string,
-  options: { stdin?: string | Buffer; timeoutMs?: number },
-): Promise<RawExecResult> {
+function collect(channel: ClientChannel, endpoint: SshEndpoint, commandLine: string, options: RawExecOptions): Promise<RawExecBytes> {
   return new Promise((resolve, reject) => {
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
@@ -257,7 +294,7 @@ function collect(
         reject(new SshConnectionError(endpoint, `connection lost while running ${commandLine}; it may or may not have run`, { retryable: false }));
         return;
       }
-      resolve({ stdout: text(stdout), stderr: text(stderr), exitCode, ...(signal === undefined ? {} : { signal }) });
+      resolve({ stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr), exitCode, ...(signal === undefined ? {} : { signal }) });
     });
     if (options.timeoutMs !== undefined) {
       timer = setTimeout(() => {

@@ -1,12 +1,13 @@
-import { mkdir, stat } from "node:fs/promises";
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname, posix } from "node:path";
 import type { SFTPWrapper } from "ssh2";
 import { clampMs, retryUntil } from "../../lib/retry.js";
 import { TestenvError, errorMessage } from "../errors.js";
 import { ExecError, FileTransferError, HostKeyMismatchError, SshConnectionError, type SshEndpoint } from "./errors.js";
+import { ExecFileTransfer, ExecTransferUnavailableError, remotePath, sftpCall, sftpMkdirs } from "./file-transfer.js";
 import type { KnownHostsStore } from "./known-hosts.js";
 import { buildRemoteCommand } from "./shell-command.js";
-import { SshSession } from "./ssh-session.js";
+import { SftpUnavailableError, SshSession } from "./ssh-session.js";
 import type { VmTarget } from "./vm-target.js";
 
 export interface ExecOptions {
@@ -61,14 +62,10 @@ function worthRetrying(error: unknown): boolean {
   return !(error instanceof TestenvError) || error.code === "SSH_ERROR" || error.code === "TIMEOUT";
 }
 
-/** SFTP has no `~`; a path relative to the login directory is the same thing. */
-function remotePath(path: string): string {
-  if (path === "~") return ".";
-  return path.startsWith("~/") ? path.slice(2) : path;
-}
-
-function sftpCall<T>(run: (done: (error: Error | null | undefined, value?: T) => void) => void): Promise<T> {
-  return new Promise((resolve, reject) => run((error, value) => (error ? reject(error) : resolve(value as T))));
+/** One transfer, written both ways: over SFTP, and over exec for a guest without an SFTP server. */
+interface Transfer<T> {
+  sftp(sftp: SFTPWrapper): Promise<T>;
+  exec(files: ExecFileTransfer): Promise<T>;
 }
 
 /**
@@ -76,13 +73,16 @@ function sftpCall<T>(run: (done: (error: Error | null | undefined, value?: T) =>
  * drops, and closes it on close() / `await using`.
  */
 export class VmHandle implements AsyncDisposable {
-  protected readonly session: SshSession;
+  // Private, not protected: a protected member's type would be part of the public declarations, and with it ssh2's.
+  private readonly session: SshSession;
+  private readonly execFiles: ExecFileTransfer;
 
   constructor(
     protected readonly target: VmTarget,
     knownHosts: KnownHostsStore,
   ) {
     this.session = new SshSession({ endpoint: this.endpoint, privateKeyPath: target.privateKeyPath, knownHosts });
+    this.execFiles = new ExecFileTransfer((line, options) => this.session.execBytes(line, options));
   }
 
   get name(): string {
@@ -136,10 +136,14 @@ export class VmHandle implements AsyncDisposable {
     if (!local.isFile()) {
       throw new TestenvError("INPUT_INVALID", `cannot copy ${localPath} to vm "${this.name}": only regular files are copied, this is not one`);
     }
-    await this.withSftp("copy to", target, async (sftp) => {
-      await this.mkdirRemote(sftp, posix.dirname(target));
-      await sftpCall<void>((done) => sftp.fastPut(localPath, target, { mode: local.mode & 0o7777 }, (e) => done(e)));
-      await sftpCall<void>((done) => sftp.chmod(target, local.mode & 0o7777, (e) => done(e)));
+    const mode = local.mode & 0o7777;
+    await this.transfer("copy to", target, {
+      sftp: async (sftp) => {
+        await sftpMkdirs(sftp, posix.dirname(target));
+        await sftpCall<void>((done) => sftp.fastPut(localPath, target, { mode }, (e) => done(e)));
+        await sftpCall<void>((done) => sftp.chmod(target, mode, (e) => done(e)));
+      },
+      exec: async (files) => files.write(target, await readFile(localPath), mode),
     });
   }
 
@@ -147,27 +151,37 @@ export class VmHandle implements AsyncDisposable {
   async copyFrom(remote: string, localPath: string): Promise<void> {
     const source = remotePath(remote);
     await mkdir(dirname(localPath), { recursive: true });
-    await this.withSftp("copy from", source, (sftp) => sftpCall<void>((done) => sftp.fastGet(source, localPath, (e) => done(e))));
+    await this.transfer("copy from", source, {
+      sftp: (sftp) => sftpCall<void>((done) => sftp.fastGet(source, localPath, (e) => done(e))),
+      exec: async (files) => writeFile(localPath, await files.read(source)),
+    });
   }
 
   readFile(remote: string): Promise<Buffer>;
   readFile(remote: string, encoding: BufferEncoding): Promise<string>;
   async readFile(remote: string, encoding?: BufferEncoding): Promise<Buffer | string> {
     const path = remotePath(remote);
-    const data = await this.withSftp("read", path, (sftp) => sftpCall<Buffer>((done) => sftp.readFile(path, done)));
+    const data = await this.transfer("read", path, {
+      sftp: (sftp) => sftpCall<Buffer>((done) => sftp.readFile(path, done)),
+      exec: (files) => files.read(path),
+    });
     return encoding === undefined ? data : data.toString(encoding);
   }
 
   /** Writes a file on the VM (replacing it), creating the parent directories. */
   async writeFile(remote: string, data: string | Uint8Array, options: WriteFileOptions = {}): Promise<void> {
     const path = remotePath(remote);
-    await this.withSftp("write", path, async (sftp) => {
-      await this.mkdirRemote(sftp, posix.dirname(path));
-      await sftpCall<void>((done) => sftp.writeFile(path, Buffer.from(data), (e) => done(e)));
-      if (options.mode !== undefined) {
-        const mode = options.mode;
-        await sftpCall<void>((done) => sftp.chmod(path, mode, (e) => done(e)));
-      }
+    const bytes = Buffer.from(data);
+    await this.transfer("write", path, {
+      sftp: async (sftp) => {
+        await sftpMkdirs(sftp, posix.dirname(path));
+        await sftpCall<void>((done) => sftp.writeFile(path, bytes, (e) => done(e)));
+        if (options.mode !== undefined) {
+          const mode = options.mode;
+          await sftpCall<void>((done) => sftp.chmod(path, mode, (e) => done(e)));
+        }
+      },
+      exec: (files) => files.write(path, bytes, options.mode),
     });
   }
 
@@ -215,30 +229,35 @@ export class VmHandle implements AsyncDisposable {
     await this.close();
   }
 
-  private async withSftp<T>(operation: string, path: string, run: (sftp: SFTPWrapper) => Promise<T>): Promise<T> {
-    const sftp = await this.session.sftp();
+  /**
+   * Runs a transfer over SFTP, or over exec when the guest has no SFTP server. Failures on the VM are
+   * FileTransferErrors naming the path; a connection that cannot be opened stays an SshConnectionError.
+   */
+  private async transfer<T>(operation: string, path: string, ways: Transfer<T>): Promise<T> {
+    let sftp: SFTPWrapper | undefined;
     try {
-      return await run(sftp);
+      sftp = await this.session.sftp();
     } catch (error) {
-      throw new FileTransferError(this.endpoint, operation, path, error);
+      if (!(error instanceof SftpUnavailableError)) throw error;
     }
-  }
-
-  private async mkdirRemote(sftp: SFTPWrapper, dir: string): Promise<void> {
-    if (dir === "." || dir === "/" || dir === "") return;
-    const exists = await sftpCall<unknown>((done) => sftp.stat(dir, done)).then(
-      () => true,
-      () => false,
-    );
-    if (exists) return;
-    await this.mkdirRemote(sftp, posix.dirname(dir));
-    await sftpCall<void>((done) => sftp.mkdir(dir, (e) => done(e))).catch(async (error: unknown) => {
-      // Another writer may have created it in between.
-      const nowExists = await sftpCall<unknown>((done) => sftp.stat(dir, done)).then(
-        () => true,
-        () => false,
-      );
-      if (!nowExists) throw error;
-    });
+    if (sftp) {
+      try {
+        return await ways.sftp(sftp);
+      } catch (error) {
+        throw new FileTransferError(this.endpoint, { operation, path, via: "sftp", cause: error });
+      }
+    }
+    try {
+      return await ways.exec(this.execFiles);
+    } catch (error) {
+      if (error instanceof SshConnectionError || error instanceof HostKeyMismatchError) throw error;
+      throw new FileTransferError(this.endpoint, {
+        operation,
+        path,
+        via: "exec",
+        cause: error,
+        noTransport: error instanceof ExecTransferUnavailableError,
+      });
+    }
   }
 }

@@ -3,7 +3,8 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { DeleteInput } from "../../api/forge.js";
 import { TestenvError, errorMessage } from "../errors.js";
-import { createStateWriter, validateTestID } from "../state/index.js";
+import { removeEmptyDirs } from "../../lib/durable-file.js";
+import { createStateWriter, validateTestID, type StateStore } from "../state/index.js";
 import type { EngineDeps } from "./deps.js";
 import { findStoreForDelete } from "./environment-store.js";
 import { deletePhases, planWithStrays } from "./executor.js";
@@ -39,8 +40,15 @@ export async function deleteEnvironment(deps: EngineDeps, rawInput: DeleteInput,
     deps.log.warn(`delete ${testID}: no state found in ${searched.join(", ")}; nothing to delete`);
     return { deleted: 0, alreadyGone: true };
   }
+  const result = await store.withLock(testID, (): Promise<DeleteResult> => deleteLocked(deps, store, testID, options));
+  // Outside the lock, whose own directory is in state/: leave no empty state dirs behind the last environment.
+  if (!result.alreadyGone) await removeEmptyDirs(store.emptyDirsToPrune());
+  return result;
+}
+
+async function deleteLocked(deps: EngineDeps, store: StateStore, testID: string, options: DeleteOptions): Promise<DeleteResult> {
   const stateDir = store.stateDir;
-  return store.withLock(testID, async () => {
+  {
     const state = await store.load(testID);
     if (!state) return { deleted: 0, alreadyGone: true, stateDir };
     const log = existsSync(state.artifactDir) ? deps.log.withFile(join(state.artifactDir, "testenv-vm.log")) : deps.log;
@@ -80,5 +88,5 @@ export async function deleteEnvironment(deps: EngineDeps, rawInput: DeleteInput,
     } finally {
       await providers.closeAll();
     }
-  });
+  }
 }

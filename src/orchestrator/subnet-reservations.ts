@@ -1,5 +1,6 @@
 import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { removeEmptyDirs } from "../../lib/durable-file.js";
 import { withFileLock } from "../../lib/file-lock.js";
 import { TestenvError } from "../errors.js";
 import { StateStore } from "../state/store.js";
@@ -95,6 +96,7 @@ export async function releaseSubnets(stateDir: string, testID: string): Promise<
     for (const r of (await readReservations(dir)).values()) {
       if (r.testID === testID) await rm(join(dir, String(r.octet)), { force: true });
     }
+    await removeEmptyDirs([dir]);
   });
 }
 
@@ -104,7 +106,8 @@ function replaceThirdOctet(prefix: string, octet: number): string {
 }
 
 async function withSubnetLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  // The lock lives beside the directory; the directory itself is made (and removed when empty) under the lock.
+  await mkdir(dirname(dir), { recursive: true, mode: 0o700 });
   // O_EXCL alone makes claiming a free octet race-free; the lock makes reclaiming a dead one race-free too
   // (without it, two reclaimers could each delete the other's fresh reservation).
   const busy = () =>
@@ -114,7 +117,10 @@ async function withSubnetLock<T>(dir: string, fn: () => Promise<T>): Promise<T> 
         `if no testenv-vm process is running`,
       { retryable: true },
     );
-  return withFileLock(dir, { waitMs: SUBNET_LOCK_WAIT_MS, busy }, fn);
+  return withFileLock(dir, { waitMs: SUBNET_LOCK_WAIT_MS, busy }, async () => {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    return fn();
+  });
 }
 
 async function claim(dir: string, octet: number, testID: string, prefix: string): Promise<boolean> {

@@ -1,12 +1,12 @@
 import { mkdir, readdir } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import type { z } from "zod";
 import { EnvironmentState, STATE_VERSION } from "../../api/state.js";
 import { TestenvError, errorMessage, type Issue } from "../errors.js";
 import { createLogger } from "../../lib/log.js";
 import { readTextIfExists, removeFileDurably, writeFileAtomic } from "../../lib/durable-file.js";
 import { DEFAULT_LOCK_STALE_MS, isFileLocked, withFileLock } from "../../lib/file-lock.js";
-import { validateTestID } from "./paths.js";
+import { DEFAULT_STATE_DIR, validateTestID } from "./paths.js";
 
 // Also reachable from here, so that callers need one import for the whole state API (index.ts has them all too).
 export { resolveStateDir, validateTestID } from "./paths.js";
@@ -40,6 +40,16 @@ export class StateStore {
     this.stateDir = resolve(stateDir);
     this.dir = join(this.stateDir, "state");
     this.lockStaleMs = options.lockStaleMs ?? DEFAULT_LOCK_STALE_MS;
+  }
+
+  /**
+   * The directories to remove once they are empty, innermost first: `state/`, and for the default state dir
+   * (`.forge/testenv-vm`) that dir and `.forge` too, so a project keeps nothing after its last environment.
+   */
+  emptyDirsToPrune(): string[] {
+    const dirs = [this.dir];
+    if (this.stateDir.endsWith(join(...DEFAULT_STATE_DIR.split("/")))) dirs.push(this.stateDir, dirname(this.stateDir));
+    return dirs;
   }
 
   statePath(testID: string): string {

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, rm } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { mkdir, rm, rmdir } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
 import { afterAll, inject } from "vitest";
 import type { TestProject } from "vitest/node";
 import { METADATA_STATE_DIR, type TestEnvArtifact } from "../../api/forge.js";
@@ -48,6 +48,21 @@ export interface SetupTestEnvOptions {
 
 export type GlobalSetup = (project: TestProject) => Promise<() => Promise<void>>;
 
+/**
+ * Removes `dir` and then its parents up to (not including) `stopAt`, each only while it is empty: the default tmpDir
+ * `.forge/tmp/<testID>` must not leave `.forge/tmp` and `.forge` behind in the project, but never touches what
+ * another run or tool keeps there.
+ */
+async function removeEmptyDirs(dir: string, stopAt: string): Promise<void> {
+  for (let current = dir; current !== stopAt && current.startsWith(`${stopAt}/`); current = dirname(current)) {
+    try {
+      await rmdir(current);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") return;
+    }
+  }
+}
+
 function defaultTestID(stage: string): string {
   const day = new Date().toISOString().slice(0, 10).replaceAll("-", "");
   const safeStage = stage.replace(/[^A-Za-z0-9._-]/g, "-");
@@ -80,6 +95,7 @@ export function setupTestEnv(options: SetupTestEnvOptions): GlobalSetup {
       }
       await orchestrator.delete({ testID }, { stateDir });
       await rm(tmpDir, { recursive: true, force: true });
+      if (options.tmpDir === undefined) await removeEmptyDirs(dirname(tmpDir), rootDir);
     };
 
     let artifact: TestEnvArtifact;

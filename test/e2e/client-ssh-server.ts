@@ -23,6 +23,11 @@ export interface LoopbackSshServerOptions {
   authorizedKeys?: () => string[];
   /** Extra environment for commands (e.g. PATH with a fake sudo). */
   env?: Record<string, string>;
+  /**
+   * The SFTP subsystem: "serve" (default); "refuse" the request, as dropbear without sftp-server does; or accept it
+   * and "exit" 127 at once, as OpenSSH does when its Subsystem binary is missing.
+   */
+  sftp?: "serve" | "refuse" | "exit";
 }
 
 export interface LoopbackSshServer extends AsyncDisposable {
@@ -99,7 +104,16 @@ export async function startSshServer(options: LoopbackSshServerOptions): Promise
             channel.end();
           });
         });
-        session.on("sftp", (accept) => serveSftp(accept(), options.home));
+        const sftpMode = options.sftp ?? "serve";
+        if (sftpMode === "serve") session.on("sftp", (accept) => serveSftp(accept(), options.home));
+        else if (sftpMode === "refuse") session.on("sftp", (_accept, reject) => reject());
+        else {
+          session.on("subsystem", (accept) => {
+            const channel = accept();
+            channel.exit(127);
+            channel.end();
+          });
+        }
       });
     });
   });

@@ -1,13 +1,22 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TestEnvArtifact } from "../../api/forge.js";
 import type { EnvironmentState } from "../../api/state.js";
-import { ExecError, ExecTimeoutError, HostKeyMismatchError, SshConnectionError, openEnvironment, type Environment, type VMSpec } from "../../src/client/index.js";
+import {
+  ExecError,
+  ExecTimeoutError,
+  FileTransferError,
+  HostKeyMismatchError,
+  SshConnectionError,
+  openEnvironment,
+  type Environment,
+  type VMSpec,
+} from "../../src/client/index.js";
 import { Orchestrator } from "../../src/orchestrator/orchestrator.js";
 import { readStubStore } from "../helpers/stub-store.js";
 import { generateHostKey, startSshServer, type LoopbackSshServer } from "./client-ssh-server.js";
@@ -144,7 +153,7 @@ describe("exec", () => {
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ExecError);
     const failure = error as ExecError;
-    expect(failure).toMatchObject({ code: "SSH_ERROR", host: "127.0.0.1", vm: "web", exitCode: 42, stdout: "partial\n", stderr: "boom\n" });
+    expect(failure).toMatchObject({ code: "EXEC_FAILED", host: "127.0.0.1", vm: "web", exitCode: 42, stdout: "partial\n", stderr: "boom\n" });
     expect(failure.command).toContain("exit 42");
     expect(failure.message).toContain("exit code 42");
     expect(failure.message).toContain("boom");
@@ -241,6 +250,67 @@ describe("files over SFTP", () => {
 
   it("a missing remote file is a FileTransferError naming the path", async () => {
     await expect(env.vm("web").readFile("/nonexistent/file")).rejects.toThrow(/read \/nonexistent\/file on vm "web".*SFTP/);
+    const error = await env.vm("web").readFile("/nonexistent/file").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FileTransferError);
+    expect(error).toMatchObject({ code: "FILE_TRANSFER_FAILED", retryable: false, path: "/nonexistent/file", via: "sftp" });
+  });
+});
+
+describe("files on a guest without an SFTP server", () => {
+  it.each(["refuse", "exit"] as const)("go over exec when the server answers the SFTP request with %s, mode applied", async (sftp) => {
+    await using guest = await startSshServer({ home, sftp });
+    const vm = env.vm("web", { port: guest.port });
+    const remote = join(home, `no-sftp-${sftp}`, "sub", "blob.bin");
+    const data = randomBytes(1024 * 1024 + 3);
+    await vm.writeFile(remote, data, { mode: 0o750 });
+    expect(readFileSync(remote).equals(data)).toBe(true);
+    expect(statSync(remote).mode & 0o777).toBe(0o750);
+    expect((await vm.readFile(remote)).equals(data)).toBe(true);
+    await vm.writeFile(`~/no-sftp-${sftp}/text.txt`, "häll\u00f6\n");
+    expect(await vm.readFile(`no-sftp-${sftp}/text.txt`, "utf8")).toBe("häll\u00f6\n");
+
+    const local = join(root, `no-sftp-${sftp}.bin`);
+    writeFileSync(local, data, { mode: 0o604 });
+    await vm.copyTo(local, `-dash-${sftp}.bin`);
+    expect(readFileSync(join(home, `-dash-${sftp}.bin`)).equals(data)).toBe(true);
+    expect(statSync(join(home, `-dash-${sftp}.bin`)).mode & 0o777).toBe(0o604);
+    const back = join(root, `no-sftp-${sftp}`, "back.bin");
+    await vm.copyFrom(`-dash-${sftp}.bin`, back);
+    expect(readFileSync(back).equals(data)).toBe(true);
+    expect(guest.commands.some((command) => command.startsWith("wc -c < "))).toBe(true);
+    await vm.close();
+  });
+
+  it("a missing file is a non-retryable FileTransferError naming the path", async () => {
+    await using guest = await startSshServer({ home, sftp: "refuse" });
+    const vm = env.vm("web", { port: guest.port });
+    const error = await vm.readFile("/nonexistent/file").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FileTransferError);
+    expect(error).toMatchObject({ code: "FILE_TRANSFER_FAILED", retryable: false, path: "/nonexistent/file", via: "exec" });
+    expect((error as Error).message).toMatch(/read \/nonexistent\/file on vm "web" .*failed over exec \(the guest has no SFTP server\): .*No such file/);
+    await vm.close();
+  });
+
+  it("when exec cannot carry the file either, the error names the path and says to install an SFTP server", async () => {
+    // A guest whose shell has none of cat, wc, mkdir.
+    const bare = join(root, "bare-bin");
+    mkdirSync(bare, { recursive: true });
+    if (!existsSync(join(bare, "sh"))) symlinkSync("/bin/sh", join(bare, "sh"));
+    await using guest = await startSshServer({ home, sftp: "refuse", env: { PATH: bare } });
+    const vm = env.vm("web", { port: guest.port });
+    mkdirSync(join(home, "some"), { recursive: true });
+    writeFileSync(join(home, "some", "file"), "present, but no command can read it");
+    for (const attempt of [vm.writeFile(join(home, "never", "written"), "x"), vm.readFile("~/some/file")]) {
+      const error = await attempt.catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(FileTransferError);
+      expect(error).toMatchObject({ code: "FILE_TRANSFER_FAILED", retryable: false });
+      expect((error as Error).message).toContain("the guest has no SFTP server; install openssh-sftp-server or use exec");
+    }
+    const error = await vm.readFile("~/some/file").catch((e: unknown) => e);
+    expect((error as FileTransferError).path).toBe("some/file");
+    expect((error as Error).message).toMatch(/^read some\/file on vm "web"/);
+    expect(existsSync(join(home, "never"))).toBe(false);
+    await vm.close();
   });
 });
 
