@@ -6,6 +6,7 @@
 //   providers/<name>/         api + kit + lib, never src/ or another provider
 //   src/ building blocks      spec, state, provider (client), image, errors: never the engine or a surface
 //   src/orchestrator/         the engine: never a surface
+//   src/project/              project folders: a use case over the engine; never a surface
 //   src/ surfaces             cli, mcp, client, vitest: may use the engine; cli and mcp never each other
 //   src/bin.ts, src/index.ts  entries: nothing imports them
 //
@@ -64,13 +65,20 @@ module.exports = {
       severity: "error",
       comment: "spec, state, the provider client and images are used by the engine, never the other way.",
       from: { path: BUILDING_BLOCKS },
-      to: { path: `^src/(orchestrator|${SURFACES})/|^src/(bin|index)\\.ts$` },
+      to: { path: `^src/(orchestrator|project|${SURFACES})/|^src/(bin|index)\\.ts$` },
     },
     {
       name: "engine-below-the-surfaces",
       severity: "error",
       comment: "The engine serves every surface and knows none of them.",
       from: { path: "^src/orchestrator/" },
+      to: { path: `^src/(project|${SURFACES})/|^src/(bin|index)\\.ts$` },
+    },
+    {
+      name: "project-below-the-surfaces",
+      severity: "error",
+      comment: "Project folders are a use case the CLI (and later agents) drive; they know no surface.",
+      from: { path: "^src/project/" },
       to: { path: `^src/${SURFACES}/|^src/(bin|index)\\.ts$` },
     },
     {

@@ -1,45 +1,67 @@
 #!/usr/bin/env bash
-# The main job: create the example environment on the best provider available here, use it, delete it.
-# libvirt (real VMs, inside the test host's network namespace) when this machine can run it, else the stub.
+# The main job: a project folder with nothing but a .env, run through `testenv-vm up | ssh | stop | up | rm` with
+# real libvirt VMs inside the test host's network namespace. Where libvirt cannot run, the forge.yaml example runs
+# on the stub provider instead, and the demo says why.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 [[ -d node_modules ]] || npm ci --no-audit --no-fund
 npm run --silent build
-cli() { node dist/src/bin.js "$@"; }
-id="demo-$(date +%Y%m%d-%H%M%S)"
-workdir=$(mktemp -d)
+cli() { node "$PWD/dist/src/bin.js" "$@"; }
+workdir=$(mktemp -d /var/tmp/testenv-vm-demo-XXXXXX)
+chmod 0755 "$workdir"
 
 if reason=$(bash scripts/testhost.sh check 2>&1); then
-  echo "demo: libvirt is available: creating a real environment (key, bridge, libvirt network, VM) in network namespace ${TESTENV_VM_NETNS:-tvmtest}"
+  echo "demo: libvirt is available: a project folder in network namespace ${TESTENV_VM_NETNS:-tvmtest}"
   started=0
   if ! bash scripts/testhost.sh status --quiet; then
     bash scripts/testhost.sh up
     started=1
   fi
+  # A user's machine has libvirt's `default` NAT network; the demo defines its own stand-in and removes it after.
+  network="testenv-demo-$$"
+  th() { bash scripts/testhost.sh exec -- "$@"; }
   finish() {
-    [[ -f "$workdir/created" ]] && bash scripts/testhost.sh exec -- node dist/src/bin.js delete --id "$id" --quiet || true
+    [[ -d "$workdir/project/.testenv-vm" ]] && th node "$PWD/dist/src/bin.js" rm --dir "$workdir/project" --quiet || true
+    th virsh -q -c qemu:///system net-destroy "$network" >/dev/null 2>&1 || true
+    th virsh -q -c qemu:///system net-undefine "$network" >/dev/null 2>&1 || true
     if ((started)); then bash scripts/testhost.sh down || true; fi
     rm -rf "$workdir"
   }
   trap finish EXIT
   bash scripts/images/build.sh tiny
   images=${TESTENV_VM_TEST_IMAGES_DIR:-/var/cache/testenv-vm/test-images}
-  TESTENV_VM_BASE_IMAGE="$(readlink -f "$images/tiny")/tiny.qcow2"
-  export TESTENV_VM_BASE_IMAGE
-  bash scripts/testhost.sh exec -- node dist/src/bin.js create --name testenv-vm-libvirt --id "$id" --json >"$workdir/artifact.json"
-  touch "$workdir/created"
-  ip=$(node -e 'const a = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(a.metadata["testenv-vm.vm.test-vm.ip"])' "$workdir/artifact.json")
-  key=$(node -e 'const a = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(a.env.TESTENV_KEY_VM_SSH_PRIVATE_PATH)' "$workdir/artifact.json")
-  echo "demo: VM test-vm is at $ip; logging in with the environment's key"
-  bash scripts/testhost.sh exec -- ssh -i "$key" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
-    "root@$ip" 'echo "hello from $(hostname), kernel $(uname -r)"'
-  bash scripts/testhost.sh exec -- node dist/src/bin.js status --id "$id"
-  bash scripts/testhost.sh exec -- node dist/src/bin.js delete --id "$id"
-  rm -f "$workdir/created"
+  cat >"$workdir/net.xml" <<XML
+<network><name>$network</name><forward mode="nat"/><ip address="192.168.252.1" netmask="255.255.255.0"><dhcp><range start="192.168.252.10" end="192.168.252.99"/></dhcp></ip></network>
+XML
+  th virsh -q -c qemu:///system net-define "$workdir/net.xml" >/dev/null
+  th virsh -q -c qemu:///system net-start "$network" >/dev/null
+  mkdir -m 0755 "$workdir/project"
+  cat >"$workdir/project/.env" <<ENV
+INFRA_TYPE=vm
+MEMORY=320
+CPUS=1
+DISK=2
+NETWORK=$network
+IMAGE=$(readlink -f "$images/tiny")/tiny.qcow2
+SSH_USER=root
+PROVISION_SCRIPT=provision.sh
+ENV
+  printf '#!/bin/sh\necho "provisioned $(hostname) at $(date)" > /boot/state/provisioned\nsync\n' >"$workdir/project/provision.sh"
+  cd "$workdir/project"
+  echo "demo: $ cat .env"; cat .env
+  echo "demo: $ testenv-vm up"; th node "$OLDPWD/dist/src/bin.js" up
+  echo "demo: $ testenv-vm ssh -- cat /boot/state/provisioned"; th node "$OLDPWD/dist/src/bin.js" ssh -- cat /boot/state/provisioned
+  echo "demo: $ testenv-vm stop"; th node "$OLDPWD/dist/src/bin.js" stop
+  echo "demo: $ testenv-vm up"; th node "$OLDPWD/dist/src/bin.js" up
+  echo "demo: $ testenv-vm status"; th node "$OLDPWD/dist/src/bin.js" status
+  echo "demo: $ testenv-vm metrics"; node "$OLDPWD/dist/src/bin.js" metrics
+  echo "demo: $ testenv-vm rm"; th node "$OLDPWD/dist/src/bin.js" rm
+  cd "$OLDPWD"
 else
-  echo "demo: libvirt is not usable here (${reason//$'\n'/; }): using the stub provider"
+  echo "demo: libvirt is not usable here (${reason//$'\n'/; }): running the forge.yaml example on the stub provider"
   trap 'rm -rf "$workdir"' EXIT
+  id="demo-$(date +%Y%m%d-%H%M%S)"
   cli create --name testenv-vm --id "$id"
   cli status --id "$id"
   cli delete --id "$id"

@@ -1,14 +1,18 @@
-// Writes spec.openapi.yaml and docs/schema.md from the built zod schemas (run via `npm run generate`).
-import { mkdir, writeFile } from "node:fs/promises";
+// Writes spec.openapi.yaml, docs/schema.md and the .env reference of docs/project-folder.md from the built zod
+// schemas (run via `npm run generate`).
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const { renderOpenApi, renderSchemaMarkdown } = await import(pathToFileURL(join(root, "dist/src/spec/schema-export.js")).href);
 
+const { withEnvReference } = await import(pathToFileURL(join(root, "dist/src/project/env-template.js")).href);
+
 const outputs = [
   ["spec.openapi.yaml", renderOpenApi()],
   ["docs/schema.md", renderSchemaMarkdown()],
+  ["docs/project-folder.md", withEnvReference(await readFile(join(root, "docs/project-folder.md"), "utf8"))],
 ];
 for (const [path, content] of outputs) {
   await mkdir(dirname(join(root, path)), { recursive: true });

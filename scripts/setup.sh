@@ -7,7 +7,7 @@ DEB_PACKAGES=(
   libvirt-daemon-system libvirt-clients libvirt-dev qemu-system-x86 qemu-utils dnsmasq-base
   xorriso ovmf swtpm swtpm-tools busybox-static dropbear-bin syslinux syslinux-common syslinux-efi
   mtools cpio mmdebstrap fdisk e2fsprogs openssh-client iproute2 kmod pkg-config build-essential python3
-  pxelinux
+  pxelinux ansible-core
 )
 missing=()
 for pkg in "${DEB_PACKAGES[@]}"; do
@@ -22,3 +22,10 @@ if ((${#missing[@]} > 0)); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 npm ci --no-audit --no-fund
+# The verbs work in any folder: testenv-vm on PATH, pointing at this checkout's build.
+npm run --silent build
+if [ -w /usr/local/bin ]; then
+  ln -sf "$PWD/dist/src/bin.js" /usr/local/bin/testenv-vm
+else
+  echo "setup: /usr/local/bin is not writable; run bins as node $PWD/dist/src/bin.js, or link it onto PATH yourself" >&2
+fi

@@ -49,3 +49,15 @@ export function envReferenceTable(): string {
   });
   return ["| key | default | meaning |", "|---|---|---|", ...rows].join("\n");
 }
+
+const START = /<!-- env-reference:start[^>]*-->/;
+const END = "<!-- env-reference:end -->";
+
+/** `markdown` with the table between its env-reference markers replaced by the current one. */
+export function withEnvReference(markdown: string): string {
+  const start = START.exec(markdown);
+  const end = markdown.indexOf(END);
+  if (start === null || end < start.index) throw new Error("docs/project-folder.md has no env-reference markers");
+  const head = markdown.slice(0, start.index + start[0].length);
+  return `${head}\n${envReferenceTable()}\n${markdown.slice(end)}`;
+}

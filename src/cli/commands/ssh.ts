@@ -1,7 +1,10 @@
 import { spawn } from "node:child_process";
 import { TestenvError } from "../../errors.js";
 import type { CommandDefinition } from "../command.js";
-import type { ExitCode } from "../exit-codes.js";
+import { EXIT, type ExitCode } from "../exit-codes.js";
+import { PROJECT_FLAGS } from "../flags.js";
+import { writeJson } from "../output.js";
+import { booleanFlag } from "../args.js";
 import { openProject } from "../project.js";
 
 /** The real ssh, inheriting the terminal; its exit code becomes ours (255 = ssh itself failed). */
@@ -22,12 +25,16 @@ function runSsh(args: readonly string[]): Promise<number> {
 export const sshCommand: CommandDefinition = {
   name: "ssh",
   summary: "project folder: a shell in the instance, or `ssh -- CMD...` to run one command",
-  usage: "testenv-vm ssh [--dir folder] [-- command args...]",
-  flags: ["dir", "quiet", "verbose", "help"],
+  usage: "testenv-vm ssh [--dir folder] [-- command args...]   (--json prints how to connect instead)",
+  flags: PROJECT_FLAGS,
   async run(context) {
     const { instance } = await openProject(context);
-    const { sshArgs } = await import("../../project/ssh-command.js");
+    const { sshArgs, sshCommandLine } = await import("../../project/ssh-command.js");
     const endpoint = await instance.sshEndpoint();
+    if (booleanFlag(context.args.flags, "json")) {
+      writeJson(context, { ...endpoint, command: sshCommandLine(endpoint) });
+      return EXIT.ok;
+    }
     const command = context.args.positionals;
     const code = await runSsh(sshArgs(endpoint, { tty: command.length === 0, command }));
     // A remote command's exit code passes through unchanged, as with ssh itself.

@@ -103,3 +103,13 @@ describe("envTemplate", () => {
     }
   });
 });
+
+describe("docs/project-folder.md", () => {
+  it("has the .env reference generated from api/project-env.ts", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const path = await import("node:path");
+    const { withEnvReference } = await import("../../../src/project/env-template.js");
+    const committed = await readFile(path.join(import.meta.dirname, "../../../docs/project-folder.md"), "utf8");
+    expect(committed === withEnvReference(committed), "docs/project-folder.md is out of date with api/project-env.ts; run `npm run generate`").toBe(true);
+  });
+});
