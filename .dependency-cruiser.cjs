@@ -15,107 +15,28 @@
 const SURFACES = "(cli|mcp|client|vitest)";
 const BUILDING_BLOCKS = "^src/(spec|state|provider|image)/|^src/errors\\.ts$";
 
+/** One forbidden direction: imports from `from` to `to` fail the check, with the reason in `comment`. */
+function forbid(name, comment, from, to) {
+  return { name, severity: "error", comment, from, to };
+}
+
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
-    {
-      name: "no-cycles",
-      severity: "error",
-      comment: "Imports form no cycle, type-only ones included: a cycle means two modules are really one.",
-      from: {},
-      to: { circular: true },
-    },
-    {
-      name: "api-imports-only-zod",
-      severity: "error",
-      comment: "api/ is the wire contract: zod schemas and their types, nothing else.",
-      from: { path: "^api/" },
-      to: { pathNot: ["^api/", "(^|/)node_modules/zod/"] },
-    },
-    {
-      name: "lib-is-the-leaf",
-      severity: "error",
-      comment: "lib/ has no domain knowledge: it imports node and npm dependencies only.",
-      from: { path: "^lib/" },
-      to: { path: "^(api|src|providers|test|bench|scripts)/" },
-    },
-    {
-      name: "kit-imports-api-and-lib",
-      severity: "error",
-      comment: "The provider kit is shared by every provider: api/ and lib/ only.",
-      from: { path: "^providers/kit/" },
-      to: { path: "^(src|test|bench|scripts)/|^providers/(?!kit/)" },
-    },
-    {
-      name: "providers-never-import-src",
-      severity: "error",
-      comment: "A provider is its own process on the kit: api/, lib/ and providers/kit only, never src/.",
-      from: { path: "^providers/" },
-      to: { path: "^(src|test|bench|scripts)/" },
-    },
-    {
-      name: "providers-never-import-each-other",
-      severity: "error",
-      comment: "Each provider stands alone on the kit; what two providers share belongs in the kit or lib/.",
-      from: { path: "^providers/([^/]+)/" },
-      to: { path: "^providers/", pathNot: "^providers/(kit|$1)/" },
-    },
-    {
-      name: "building-blocks-below-the-engine",
-      severity: "error",
-      comment: "spec, state, the provider client and images are used by the engine, never the other way.",
-      from: { path: BUILDING_BLOCKS },
-      to: { path: `^src/(orchestrator|project|${SURFACES})/|^src/(bin|index)\\.ts$` },
-    },
-    {
-      name: "engine-below-the-surfaces",
-      severity: "error",
-      comment: "The engine serves every surface and knows none of them.",
-      from: { path: "^src/orchestrator/" },
-      to: { path: `^src/(project|${SURFACES})/|^src/(bin|index)\\.ts$` },
-    },
-    {
-      name: "project-below-the-surfaces",
-      severity: "error",
-      comment: "Project folders are a use case the CLI (and later agents) drive; they know no surface.",
-      from: { path: "^src/project/" },
-      to: { path: `^src/${SURFACES}/|^src/(bin|index)\\.ts$` },
-    },
-    {
-      name: "cli-and-mcp-apart",
-      severity: "error",
-      comment: "The CLI and the MCP server are sibling surfaces; what both need lives in the engine.",
-      from: { path: "^src/(cli|mcp)/" },
-      to: { path: "^src/(cli|mcp)/", pathNot: "^src/$1/" },
-    },
-    {
-      name: "client-below-the-other-surfaces",
-      severity: "error",
-      comment: "The client library may be used by the other surfaces (vitest, agents' exec) but uses none of them.",
-      from: { path: "^src/client/" },
-      to: { path: "^src/(cli|mcp|vitest)/" },
-    },
-    {
-      name: "entries-are-not-imported",
-      severity: "error",
-      comment: "src/bin.ts (the process) and src/index.ts (the package's main export) are entries.",
-      from: {},
-      to: { path: "^src/(bin|index)\\.ts$" },
-    },
-    {
-      name: "shipped-code-never-imports-tests",
-      severity: "error",
-      comment: "Nothing that ships imports tests, benchmarks or scripts.",
-      from: { path: "^(api|lib|src|providers)/" },
-      to: { path: "^(test|bench|scripts)/" },
-    },
-    {
-      name: "no-unresolvable-imports",
-      severity: "error",
-      comment: "An import that does not resolve is a typo or a missing dependency.",
-      from: {},
-      to: { couldNotResolve: true },
-    },
+    forbid("no-cycles", "Imports form no cycle, type-only ones included: a cycle means two modules are really one.", {}, { circular: true }),
+    forbid("api-imports-only-zod", "api/ is the wire contract: zod schemas and their types, nothing else.", { path: "^api/" }, { pathNot: ["^api/", "(^|/)node_modules/zod/"] }),
+    forbid("lib-is-the-leaf", "lib/ has no domain knowledge: it imports node and npm dependencies only.", { path: "^lib/" }, { path: "^(api|src|providers|test|bench|scripts)/" }),
+    forbid("kit-imports-api-and-lib", "The provider kit is shared by every provider: api/ and lib/ only.", { path: "^providers/kit/" }, { path: "^(src|test|bench|scripts)/|^providers/(?!kit/)" }),
+    forbid("providers-never-import-src", "A provider is its own process on the kit: api/, lib/ and providers/kit only, never src/.", { path: "^providers/" }, { path: "^(src|test|bench|scripts)/" }),
+    forbid("providers-never-import-each-other", "Each provider stands alone on the kit; what two providers share belongs in the kit or lib/.", { path: "^providers/([^/]+)/" }, { path: "^providers/", pathNot: "^providers/(kit|$1)/" }),
+    forbid("building-blocks-below-the-engine", "spec, state, the provider client and images are used by the engine, never the other way.", { path: BUILDING_BLOCKS }, { path: `^src/(orchestrator|project|${SURFACES})/|^src/(bin|index)\\.ts$` }),
+    forbid("engine-below-the-surfaces", "The engine serves every surface and knows none of them.", { path: "^src/orchestrator/" }, { path: `^src/(project|${SURFACES})/|^src/(bin|index)\\.ts$` }),
+    forbid("project-below-the-surfaces", "Project folders are a use case the CLI (and later agents) drive; they know no surface.", { path: "^src/project/" }, { path: `^src/${SURFACES}/|^src/(bin|index)\\.ts$` }),
+    forbid("cli-and-mcp-apart", "The CLI and the MCP server are sibling surfaces; what both need lives in the engine.", { path: "^src/(cli|mcp)/" }, { path: "^src/(cli|mcp)/", pathNot: "^src/$1/" }),
+    forbid("client-below-the-other-surfaces", "The client library may be used by the other surfaces (vitest, agents' exec) but uses none of them.", { path: "^src/client/" }, { path: "^src/(cli|mcp|vitest)/" }),
+    forbid("entries-are-not-imported", "src/bin.ts (the process) and src/index.ts (the package's main export) are entries.", {}, { path: "^src/(bin|index)\\.ts$" }),
+    forbid("shipped-code-never-imports-tests", "Nothing that ships imports tests, benchmarks or scripts.", { path: "^(api|lib|src|providers)/" }, { path: "^(test|bench|scripts)/" }),
+    forbid("no-unresolvable-imports", "An import that does not resolve is a typo or a missing dependency.", {}, { couldNotResolve: true }),
   ],
   options: {
     doNotFollow: { path: "node_modules" },

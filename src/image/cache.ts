@@ -36,16 +36,8 @@ export type { ImageProgress } from "./progress.js";
 // Local sources (paths, file://) are never copied: their digest, size and mtime are recorded and the
 // original path is served.
 
-export interface CachedImage {
-  name: string;
-  source: string;
-  resolvedUrl?: string;
-  path: string;
-  sha256: string;
-  size: number;
-  downloadedAt: string;
-  key: string;
-}
+/** What a caller learns of a cached image: its metadata entry without the bookkeeping. */
+export type CachedImage = Pick<CacheEntry, "name" | "source" | "resolvedUrl" | "path" | "sha256" | "size" | "downloadedAt" | "key">;
 
 export interface ImageCacheOptions {
   cacheDir: string;

@@ -125,15 +125,22 @@ export async function createResource(ctx: ExecutionContext, ref: ResourceRef & {
     const { code, message } = providerFailure(result, "provider returned no error detail");
     return fail(code, `${ref.kind} ${ref.name} (provider ${providerName}): ${code}: ${message}`);
   }
-  const stateObject = result.resource && typeof result.resource === "object" ? (result.resource as Record<string, unknown>) : {};
+  const stateObject = resourceState(result.resource);
   if (typeof stateObject.name === "string" && stateObject.name !== planned.providerName) planned.providerName = stateObject.name;
-  planned.state = stateObject;
+  markReady(ctx, planned, stateObject);
+  return undefined;
+}
+
+const resourceState = (resource: unknown): Record<string, unknown> => (resource && typeof resource === "object" ? (resource as Record<string, unknown>) : {});
+
+/** The resource exists: record its provider state, and make it visible to the templates of later phases. */
+function markReady(ctx: ExecutionContext, planned: ResourceRecord, state: Record<string, unknown>): void {
+  planned.state = state;
   planned.status = "ready";
   planned.createdAt = now();
   planned.updatedAt = planned.createdAt;
   addRecordToContext(ctx.templates, planned);
   persistSoon(ctx);
-  return undefined;
 }
 
 const isExternal = (network: NetworkResource): boolean => network.external !== undefined && network.external !== "";
@@ -146,12 +153,7 @@ async function useExternalNetwork(ctx: ExecutionContext, planned: ResourceRecord
     const hint = code === "NOT_FOUND" ? `; it is external (used, never created): create it first, or name an existing network or bridge` : "";
     return fail(code === "NOT_FOUND" ? "DEPENDENCY_FAILED" : code, `network ${planned.name}: external network "${planned.providerName}" (provider ${planned.provider}): ${code}: ${message}${hint}`);
   }
-  planned.state = result.resource && typeof result.resource === "object" ? (result.resource as Record<string, unknown>) : {};
-  planned.status = "ready";
-  planned.createdAt = now();
-  planned.updatedAt = planned.createdAt;
-  addRecordToContext(ctx.templates, planned);
-  persistSoon(ctx);
+  markReady(ctx, planned, resourceState(result.resource));
   return undefined;
 }
 
