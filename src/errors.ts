@@ -24,6 +24,7 @@ export type TestenvErrorCode =
   | "EXEC_FAILED"
   | "FILE_TRANSFER_FAILED"
   | "PROVISION_FAILED"
+  | "CANCELLED"
   | "INTERNAL";
 
 export interface Issue {

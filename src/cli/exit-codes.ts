@@ -12,6 +12,8 @@ export const EXIT = {
   notFound: 4,
   /** Another process holds the environment's lock. */
   busy: 5,
+  /** Interrupted (Ctrl+C): what was being created was rolled back. 128 + SIGINT, as shells report it. */
+  interrupted: 130,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
@@ -25,5 +27,6 @@ export function exitCodeFor(error: unknown): ExitCode {
   if (error.code === "NOT_IMPLEMENTED" && error.details.failures === undefined) return EXIT.invalid;
   if (error.code === "STATE_NOT_FOUND") return EXIT.notFound;
   if (error.code === "STATE_LOCKED") return EXIT.busy;
+  if (error.code === "CANCELLED") return EXIT.interrupted;
   return EXIT.failed;
 }

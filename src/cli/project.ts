@@ -22,7 +22,21 @@ export function hasEnvFile(context: CommandContext): boolean {
 
 const quiet = (context: CommandContext): boolean => booleanFlag(context.args.flags, "json") || booleanFlag(context.args.flags, "quiet");
 
-export async function openProject(context: CommandContext): Promise<{ project: Project; instance: ProjectInstance }> {
+/**
+ * Ctrl+C during a verb: the first one cancels it (a create rolls back what it made, then exits 130); a second one
+ * stops at once, leaving whatever exists for `rm` to remove. Returns the signal the verb runs under.
+ */
+export function interruptible(context: CommandContext): AbortSignal {
+  const controller = new AbortController();
+  process.once("SIGINT", () => {
+    context.stderr.write("interrupted: stopping and rolling back what was created (Ctrl+C again to quit at once)\n");
+    controller.abort(new Error("interrupted"));
+    process.once("SIGINT", () => process.exit(130));
+  });
+  return controller.signal;
+}
+
+export async function openProject(context: CommandContext, signal?: AbortSignal): Promise<{ project: Project; instance: ProjectInstance }> {
   const [{ loadProject }, { ProjectInstance }, { Orchestrator }] = await Promise.all([
     import("../project/load.js"),
     import("../project/instance.js"),
@@ -36,6 +50,7 @@ export async function openProject(context: CommandContext): Promise<{ project: P
   const silent = quiet(context);
   const instance = new ProjectInstance(project, engine, {
     ...(silent ? {} : { progress: (line: string) => context.stderr.write(`${line}\n`), echo: context.stderr, onEngineProgress: progressPrinter(context.stderr) }),
+    ...(signal ? { signal } : {}),
   });
   return { project, instance };
 }

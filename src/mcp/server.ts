@@ -45,7 +45,7 @@ export function createMcpServer(engine: Engine, options: McpServerOptions = {}):
       { title: tool.title, description: tool.description, inputSchema: openSchema(tool.input), annotations: tool.annotations },
       (args, extra) =>
         safely(tool.failurePrefix, log, () =>
-          tool.handler(args, { engine, track, onProgress: progressReporter(extra._meta?.progressToken, extra.sendNotification, log) }),
+          tool.handler(args, { engine, track, signal: extra.signal, onProgress: progressReporter(extra._meta?.progressToken, extra.sendNotification, log) }),
         ),
     );
   }

@@ -9,6 +9,8 @@ export interface ToolContext {
   onProgress: ProgressListener | undefined;
   /** Hands a running operation to the process, which waits for it before exiting. */
   track: (operation: Promise<unknown>) => void;
+  /** Aborted when the client cancels the request (notifications/cancelled). */
+  signal: AbortSignal;
 }
 
 /**

@@ -14,6 +14,7 @@ import { describeRecords, liveRecords } from "./summary.js";
 
 /** A provider's code reaches the user unchanged; anything else is a CREATE_FAILED. */
 export function createErrorCode(code: string): TestenvErrorCode {
+  if (code === "CANCELLED") return "CANCELLED";
   const parsed = ProviderErrorCode.safeParse(code);
   return parsed.success ? parsed.data : "CREATE_FAILED";
 }

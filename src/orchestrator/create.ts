@@ -28,6 +28,8 @@ export interface CreateOptions {
   onProgress?: ProgressListener;
   /** Keep what was created when create fails (debugging); same as cleanupOnFailure: false. */
   keepOnFailure?: boolean;
+  /** Cancels the create: no further resource starts, running ones finish, then it rolls back (CANCELLED). */
+  signal?: AbortSignal;
 }
 
 const now = (): string => new Date().toISOString();
@@ -141,7 +143,7 @@ export async function createEnvironment(deps: EngineDeps, rawInput: CreateInput,
       stateSaved = true;
       const writer = createStateWriter(store, () => state);
       const persist = (): Promise<void> => writer.write();
-      const ctx = executionContext({ state, providers, env: deps.env, log, persist, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+      const ctx = executionContext({ state, providers, env: deps.env, log, persist, ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...(options.signal ? { signal: options.signal } : {}) });
       const failures = await createPhases(ctx, phases);
       if (failures.length === 0) {
         state.status = "ready";

@@ -23,6 +23,8 @@ export interface ExecutionContext {
   log: Logger;
   persist(): Promise<void>;
   onProgress?: ProgressListener;
+  /** Aborted: no further resource is started; what runs finishes, and the create rolls back. */
+  signal?: AbortSignal;
 }
 
 export interface ExecutionContextOptions {
@@ -34,6 +36,7 @@ export interface ExecutionContextOptions {
   log: Logger;
   persist: () => Promise<void>;
   onProgress?: ProgressListener;
+  signal?: AbortSignal;
 }
 
 /** Isolates the spec onto `state.subnets` and starts the templates from what the state already holds. */
@@ -49,5 +52,6 @@ export function executionContext(options: ExecutionContextOptions): ExecutionCon
     log,
     persist,
     ...(onProgress ? { onProgress } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
   };
 }

@@ -181,6 +181,8 @@ export async function createPhases(ctx: ExecutionContext, phases: ResourceRef[][
   const limit = pLimit(concurrencyOf(ctx.spec));
   for (const [index, phase] of phases.entries()) {
     const phaseNumber = index + 1;
+    const first = phase[0];
+    if (ctx.signal?.aborted && first !== undefined) return [cancelled(ctx, first, `create cancelled before phase ${phaseNumber}`)];
     safeEmit(ctx.onProgress, { kind: "phase", status: "start", phase: phaseNumber, totalPhases: phases.length, message: `phase ${phaseNumber}/${phases.length}: ${phase.map((r) => `${r.kind} ${r.name}`).join(", ")}` });
     for (const ref of phase) {
       if (ref.kind === "image") continue;
@@ -194,7 +196,9 @@ export async function createPhases(ctx: ExecutionContext, phases: ResourceRef[][
           const started = Date.now();
           safeEmit(ctx.onProgress, { kind: "resource", status: "start", phase: phaseNumber, totalPhases: phases.length, resource: ref, message: `creating ${ref.kind} ${ref.name}` });
           let failure: ResourceFailure | undefined;
-          if (ref.kind === "image") {
+          if (ctx.signal?.aborted) {
+            failure = cancelled(ctx, ref, `create cancelled before ${ref.kind} ${ref.name} was started`);
+          } else if (ref.kind === "image") {
             failure = await createImage(ctx, ref);
           } else {
             const resource = specResource(ctx.spec, ref);
@@ -215,7 +219,16 @@ export async function createPhases(ctx: ExecutionContext, phases: ResourceRef[][
     if (failed.length > 0) return failed;
     safeEmit(ctx.onProgress, { kind: "phase", status: "done", phase: phaseNumber, totalPhases: phases.length, message: `phase ${phaseNumber}/${phases.length} done` });
   }
+  // Cancelled while the last phase ran: what it made is rolled back like everything else.
+  const last = phases.at(-1)?.[0];
+  if (ctx.signal?.aborted && last !== undefined) return [cancelled(ctx, last, "create cancelled while its last phase ran")];
   return [];
+}
+
+/** The create was cancelled: recorded in the state's errors, and reported like a failure so that it rolls back. */
+function cancelled(ctx: ExecutionContext, ref: ResourceRef, message: string): ResourceFailure {
+  recordError(ctx.state, { operation: "create", code: "CANCELLED", error: message });
+  return { ref, code: "CANCELLED", message };
 }
 
 export interface DeletionOutcome {

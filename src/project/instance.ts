@@ -211,7 +211,7 @@ export class ProjectInstance {
   private async create(keepOnFailure: boolean): Promise<TestEnvArtifact> {
     return this.engine.create(
       { testID: this.name, stage: STAGE, tmpDir: this.project.layout.tmpDir, rootDir: this.project.folder, spec: this.project.spec },
-      { keepOnFailure, ...(this.io.onEngineProgress ? { onProgress: this.io.onEngineProgress } : {}) },
+      { keepOnFailure, ...(this.io.onEngineProgress ? { onProgress: this.io.onEngineProgress } : {}), ...(this.io.signal ? { signal: this.io.signal } : {}) },
     );
   }
 

@@ -1,6 +1,7 @@
-import { execFile, execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFile, execFileSync, spawn } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { defaultDataDir } from "../../providers/libvirt/config.js";
@@ -130,6 +131,42 @@ describeIfTestHost("e2e_libvirt: project folder (up | ssh | stop | rm) on the ti
     expect(result.code, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ action: "already-running", status: "running" });
     expect(virsh("list", "--all", "--name").split("\n").filter((d) => d.includes(name))).toHaveLength(1);
+  });
+
+  it("a second folder with the same name is another instance; Ctrl+C during its up rolls back, exits 130, and leaks nothing", async () => {
+    const other = join(mkdtempSync("/var/tmp/testenv-vm-project-"), "project1");
+    mkdirSync(other, { mode: 0o755 });
+    chmodSync(resolve(other, ".."), 0o755);
+    const otherName = projectIdentity(other).name;
+    expect(otherName).not.toBe(name);
+    expect(otherName.startsWith("project1-")).toBe(true);
+    writeFileSync(join(other, ".env"), `INFRA_TYPE=vm\nMEMORY=256\nCPUS=1\nDISK=1\nNETWORK=${NETWORK}\nIMAGE=${images.tiny}\nSSH_USER=root\n`);
+    try {
+      const child = spawn("node", [BIN, "up", "--dir", other], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TESTENV_VM_LOG: "warn" } });
+      let stderr = "";
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      const exited = new Promise<number | null>((done) => child.on("close", (code) => done(code)));
+      // Interrupt once the VM is being created (its record is in the state), as a person pressing Ctrl+C would.
+      const stateFile = join(other, ".testenv-vm", "state", `testenv-${otherName}.json`);
+      for (let attempt = 0; attempt < 600; attempt++) {
+        if (existsSync(stateFile) && readFileSync(stateFile, "utf8").includes(`"kind": "vm"`)) break;
+        await sleep(100);
+      }
+      child.kill("SIGINT");
+      expect(await exited, stderr).toBe(130);
+      expect(stderr).toContain("interrupted");
+      const prefix = namePrefix(otherName);
+      expect(virsh("list", "--all", "--name")).not.toContain(prefix);
+      // The first folder's instance was never touched.
+      expect((await cli(folder, "status", "--json")).stdout).toContain('"status": "running"');
+      // What the rolled-back create kept is its logs and state; rm takes those too.
+      const removed = await cli(other, "rm");
+      expect(removed.code, removed.stderr).toBe(0);
+      expect(findLeaks({ prefix, artifactDir: join(other, ".testenv-vm", "run", otherName), keyDirs: [], dataDir: defaultDataDir(prefix) })).toEqual([]);
+      expect(existsSync(join(other, ".testenv-vm"))).toBe(false);
+    } finally {
+      rmSync(resolve(other, ".."), { recursive: true, force: true });
+    }
   });
 
   it("stop shuts the guest down gracefully and keeps its disk; status reads it live", async () => {

@@ -12,7 +12,7 @@ export interface OrchestratorConnection extends AsyncDisposable {
   pid: number;
   /** Everything the process wrote to stderr so far. */
   stderr(): string;
-  call(name: string, args?: Record<string, unknown>, options?: { onprogress?: (progress: Progress) => void; timeoutMs?: number }): Promise<CallToolResult>;
+  call(name: string, args?: Record<string, unknown>, options?: { onprogress?: (progress: Progress) => void; timeoutMs?: number; signal?: AbortSignal }): Promise<CallToolResult>;
   close(): Promise<void>;
 }
 
@@ -59,6 +59,7 @@ export async function connectOrchestrator(options: ConnectOptions = {}): Promise
       try {
         return (await client.callTool({ name, arguments: args }, CallToolResultSchema, {
           timeout: callOptions.timeoutMs ?? 110_000,
+          ...(callOptions.signal ? { signal: callOptions.signal } : {}),
           ...(callOptions.onprogress ? { onprogress: callOptions.onprogress, resetTimeoutOnProgress: true } : {}),
         })) as CallToolResult;
       } catch (error) {

@@ -3,7 +3,7 @@ import type { CommandDefinition } from "../command.js";
 import { EXIT } from "../exit-codes.js";
 import { PROJECT_FLAGS } from "../flags.js";
 import { writeJson } from "../output.js";
-import { formatDuration, openProject } from "../project.js";
+import { formatDuration, interruptible, openProject } from "../project.js";
 
 export const upCommand: CommandDefinition = {
   name: "up",
@@ -12,7 +12,7 @@ export const upCommand: CommandDefinition = {
   flags: ["recreate", "keep-on-failure", ...PROJECT_FLAGS],
   async run(context) {
     rejectPositionals(context.args, "up");
-    const { instance } = await openProject(context);
+    const { instance } = await openProject(context, interruptible(context));
     const result = await instance.up({ recreate: booleanFlag(context.args.flags, "recreate"), keepOnFailure: booleanFlag(context.args.flags, "keep-on-failure") });
     if (booleanFlag(context.args.flags, "json")) {
       writeJson(context, result);

@@ -9,13 +9,16 @@ export const createTool: ToolDefinition = {
   description:
     "Create the keys, networks and VMs of a testenv-vm spec for one test run (Forge testenv engine contract). " +
     "Idempotent: the same testID and spec returns the existing environment. On failure everything created is rolled back " +
-    "unless keepOnFailure is set. Sends progress notifications when the request has a progressToken.",
+    "unless keepOnFailure is set. Sends progress notifications when the request has a progressToken; cancelling the request " +
+    "stops the create and rolls it back.",
   input: CreateToolInput,
   annotations: { destructiveHint: false, idempotentHint: true, readOnlyHint: false, openWorldHint: false },
   failurePrefix: "Create failed",
-  async handler(args, { engine, onProgress, track }) {
+  async handler(args, { engine, onProgress, track, signal }) {
     const input = parseCreateArgs(args);
+    // A cancelled request stops the create and rolls back what it made (CANCELLED).
     const operation = engine.create(input, {
+      signal,
       ...(onProgress ? { onProgress } : {}),
       ...(input.keepOnFailure === undefined ? {} : { keepOnFailure: input.keepOnFailure }),
     });
