@@ -25,9 +25,10 @@ interface CliResult {
   stderr: string;
 }
 
-async function cli(folder: string, ...args: string[]): Promise<CliResult> {
+/** `testenv-vm <verb> --dir <folder> <rest...>`: --dir before the rest, which may hold `-- CMD...`. */
+async function cli(folder: string, verb: string, ...rest: string[]): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await run("node", [BIN, ...args, "--dir", folder], { timeout: 600_000, env: { ...process.env, TESTENV_VM_LOG: "warn" } });
+    const { stdout, stderr } = await run("node", [BIN, verb, "--dir", folder, ...rest], { timeout: 600_000, env: { ...process.env, TESTENV_VM_LOG: "warn" } });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code?: number; stdout?: string; stderr?: string };
