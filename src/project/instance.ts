@@ -6,6 +6,7 @@ import type { EnvironmentState } from "../../api/state.js";
 import { readTextIfExists, writeJsonAtomic } from "../../lib/durable-file.js";
 import { TestenvError, errorMessage } from "../errors.js";
 import type { Orchestrator, ProgressListener } from "../orchestrator/orchestrator.js";
+import { hostCapacityIssues } from "./host-capacity.js";
 import type { Project } from "./load.js";
 import { appendMetric, StepTimer, type MetricRecord } from "./metrics.js";
 import { provision as runProvision, type ProvisionKind } from "./provision.js";
@@ -193,6 +194,10 @@ export class ProjectInstance {
         if (live.status === "missing") {
           this.io.progress?.(`${this.name}'s VM is gone (state says it exists): removing what is left, then creating it again`);
           await timer.time("remove", () => this.removeAll());
+        }
+        const short = await hostCapacityIssues(this.project.env, this.project.folder);
+        if (short.length > 0) {
+          throw new TestenvError("SPEC_INVALID", `this host cannot hold ${this.name}; nothing was created`, { issues: short, details: { path: this.project.envPath } });
         }
         this.io.progress?.(`creating ${this.name} (${this.project.env.MEMORY} MiB, ${this.project.env.CPUS} vCPU, ${this.project.env.DISK} GiB)`);
         await timer.time("create", () => this.create(options.keepOnFailure === true));

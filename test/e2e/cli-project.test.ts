@@ -89,6 +89,15 @@ describe("project folder verbs (no VM)", () => {
     expect(existsSync(join(folder, ".testenv-vm"))).toBe(false);
   });
 
+  it("more memory or disk than the host has: named, exit 3, nothing created", async () => {
+    writeFileSync(join(folder, ".env"), "INFRA_TYPE=vm\nMEMORY=1048000\nCPUS=1\nDISK=65000\n");
+    const result = await cli(folder, "up");
+    expect(result.code, result.stderr).toBe(3);
+    expect(result.stderr).toMatch(/MEMORY: asks for 1048000 MiB, but the host has \d+ MiB available/);
+    expect(result.stderr).toMatch(/DISK: asks for 65000 GiB, but \S+ has [\d.]+ GiB free/);
+    expect(existsSync(join(folder, ".testenv-vm", "state"))).toBe(false);
+  });
+
   it("--dir points at another folder", async () => {
     writeFileSync(join(folder, ".env"), "INFRA_TYPE=vm\nMEMORY=512\nCPUS=1\nDISK=5\n");
     const result = await cli(root, "validate", "--dir", folder, "--json");
