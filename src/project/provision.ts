@@ -132,6 +132,8 @@ async function runPlaybook(options: ProvisionOptions): Promise<void> {
     ANSIBLE_NOCOLOR: "1",
     ANSIBLE_RETRY_FILES_ENABLED: "0",
     ANSIBLE_PYTHON_INTERPRETER: "auto_silent",
+    // Ansible's default keeps an ssh master running for 60 s after the playbook; nothing of ours outlives a verb.
+    ANSIBLE_SSH_ARGS: "-o ControlMaster=no",
   };
   let outcome: RunOutcome;
   try {
