@@ -139,14 +139,14 @@ export const SCHEMA_EXAMPLE = `testenv:
         - name: test-net
           kind: nat
           spec:
-            cidr: 192.168.100.1/24
+            cidr: 192.168.100.1/24   # the third octet is per environment: read the real address from TESTENV_VM_TEST_VM_IP
             dhcp: { rangeStart: 192.168.100.10, rangeEnd: 192.168.100.100 }
       vms:
         - name: test-vm
           spec:
             memory: 1024
             vcpus: 1
-            network: test-net
+            networks: [test-net]
             disk: { baseImage: base-image, size: 10G }
             cloudInit:
               users:
