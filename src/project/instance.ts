@@ -6,7 +6,9 @@ import type { EnvironmentState } from "../../api/state.js";
 import { readTextIfExists, writeJsonAtomic } from "../../lib/durable-file.js";
 import { TestenvError, errorMessage } from "../errors.js";
 import type { Orchestrator, ProgressListener } from "../orchestrator/orchestrator.js";
+import { isRunning } from "../../lib/process-identity.js";
 import { hostCapacityIssues } from "./host-capacity.js";
+import { portIssues, startForwarder, stopForwarder, type ForwarderRecord } from "./port-forward.js";
 import type { Project } from "./load.js";
 import { appendMetric, StepTimer, type MetricRecord } from "./metrics.js";
 import { provision as runProvision, type ProvisionKind } from "./provision.js";
@@ -29,6 +31,8 @@ interface ProjectRecord {
   /** The .env keys the instance was created from. */
   createdWith: Record<string, string>;
   provision?: { status: "ok" | "failed"; at: string; kind: ProvisionKind; step?: string; error?: string };
+  /** The running port forwarder (PORTS), while the instance runs. */
+  forwarder?: ForwarderRecord;
 }
 
 export interface InstanceStatus {
@@ -37,8 +41,8 @@ export interface InstanceStatus {
   ip?: string;
   ssh?: string;
   provision?: ProjectRecord["provision"];
-  /** The last run of each verb, from metrics.jsonl. */
-  environment?: EnvironmentState["status"];
+  /** PORTS, each with whether its forward is up now. */
+  ports?: { host: string; guest: number; protocol: string; active: boolean }[];
 }
 
 export interface UpResult extends InstanceStatus {
@@ -143,12 +147,15 @@ export class ProjectInstance {
   async status(): Promise<InstanceStatus> {
     const [live, record] = await Promise.all([this.live(), this.readRecord()]);
     const endpoint = this.endpoint(live);
+    const forwarding = record?.forwarder !== undefined && live.status === "running" && (await isRunning(record.forwarder));
+    const ports = this.project.env.PORTS.map((port) => ({ host: `${port.hostIP}:${port.hostPort}`, guest: port.guestPort, protocol: port.protocol, active: forwarding }));
     return {
       instance: this.name,
       status: live.status,
       ...(live.vm?.ip === undefined ? {} : { ip: live.vm.ip }),
       ...(endpoint === undefined || live.status !== "running" ? {} : { ssh: sshCommandLine(endpoint) }),
       ...(record?.provision === undefined ? {} : { provision: record.provision }),
+      ...(ports.length === 0 ? {} : { ports }),
     };
   }
 
@@ -195,7 +202,7 @@ export class ProjectInstance {
           this.io.progress?.(`${this.name}'s VM is gone (state says it exists): removing what is left, then creating it again`);
           await timer.time("remove", () => this.removeAll());
         }
-        const short = await hostCapacityIssues(this.project.env, this.project.folder);
+        const short = [...(await hostCapacityIssues(this.project.env, this.project.folder)), ...(await portIssues(this.project.env.PORTS))];
         if (short.length > 0) {
           throw new TestenvError("SPEC_INVALID", `this host cannot hold ${this.name}; nothing was created`, { issues: short, details: { path: this.project.envPath } });
         }
@@ -205,12 +212,36 @@ export class ProjectInstance {
         await this.writeRecord(record);
         action = "created";
       }
+      if (this.project.env.PORTS.length > 0) await timer.time("ports", () => this.ensureForwards());
       if (this.project.provisionScript !== undefined && record?.provision?.status !== "ok") {
         await timer.time("provision", () => this.provisionOnce(record));
       }
       const status = await this.status();
       return { ...status, action, steps: timer.steps, durationMs: timer.elapsedMs() };
     });
+  }
+
+  /** PORTS forwarded to the running guest: a forwarder started, kept, or replaced when the guest's address moved. */
+  private async ensureForwards(): Promise<void> {
+    const ports = this.project.env.PORTS;
+    if (ports.length === 0) return;
+    const [live, record] = await Promise.all([this.live(), this.readRecord()]);
+    const ip = live.vm?.ip;
+    if (live.status !== "running" || ip === undefined || record === undefined) return;
+    const current = record.forwarder;
+    if (current !== undefined && current.guestIP === ip && (await isRunning(current))) return;
+    await stopForwarder(current);
+    this.io.progress?.(`forwarding ${ports.map((p) => `${p.hostIP}:${p.hostPort} → ${p.guestPort}`).join(", ")}`);
+    const forwarder = await startForwarder(ports, ip, this.project.layout.root);
+    await this.writeRecord({ ...((await this.readRecord()) ?? record), forwarder });
+  }
+
+  private async dropForwards(): Promise<void> {
+    const record = await this.readRecord();
+    if (record?.forwarder === undefined) return;
+    await stopForwarder(record.forwarder);
+    const { forwarder: _stopped, ...rest } = record;
+    await this.writeRecord(rest);
   }
 
   private async create(keepOnFailure: boolean): Promise<TestEnvArtifact> {
@@ -268,6 +299,7 @@ export class ProjectInstance {
       const live = await this.live();
       if (live.status === "absent") throw new TestenvError("NOT_FOUND", `instance ${this.name} does not exist; nothing to stop (testenv-vm up creates it)`);
       if (live.status === "missing") throw new TestenvError("NOT_FOUND", `instance ${this.name}'s VM is gone although its state exists; run testenv-vm rm, then up`);
+      await this.dropForwards();
       const stopped = await timer.time("stop", () =>
         this.engine.vmPower(this.name, this.name, "stop", { stateDir: this.stateDir, timeoutSeconds: this.project.env.STOP_TIMEOUT }),
       );
@@ -282,6 +314,7 @@ export class ProjectInstance {
       const live = await this.live();
       if (live.status === "absent") throw new TestenvError("NOT_FOUND", `instance ${this.name} does not exist; run testenv-vm up to create it`);
       if (live.status === "stopped") await timer.time("start", () => this.engine.vmPower(this.name, this.name, "start", { stateDir: this.stateDir }));
+      if (this.project.env.PORTS.length > 0) await timer.time("ports", () => this.ensureForwards());
       return this.status();
     });
   }
@@ -296,6 +329,7 @@ export class ProjectInstance {
   }
 
   private async removeAll(): Promise<void> {
+    await stopForwarder((await this.readRecord().catch(() => undefined))?.forwarder);
     await this.engine.delete({ testID: this.name, metadata: { "testenv-vm.stateDir": this.stateDir } });
     await rm(this.project.layout.root, { recursive: true, force: true });
   }

@@ -83,9 +83,6 @@ export async function loadProject(folder: string): Promise<Project> {
   if (env.FIXED_IP !== undefined) {
     issues.push({ field: "FIXED_IP", message: "fixed addresses are not supported yet; remove FIXED_IP (the address is shown by testenv-vm status)" });
   }
-  if (env.PORTS.length > 0) {
-    issues.push({ field: "PORTS", message: "port forwards are not supported yet; remove PORTS and reach the instance at its address (testenv-vm status)" });
-  }
   if (issues.length > 0) {
     throw new TestenvError("SPEC_INVALID", `${envPath} has ${issues.length} problem(s); nothing was created`, { issues, details: { path: envPath } });
   }

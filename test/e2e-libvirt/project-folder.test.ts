@@ -1,5 +1,6 @@
 import { execFile, execFileSync, spawn } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
@@ -38,6 +39,27 @@ async function cli(folder: string, verb: string, ...rest: string[]): Promise<Cli
 
 // A NAT network outside the orchestrator's reserved octets (20-219), inside the test host's namespace.
 const NETWORK = `tvm-default-${process.pid}`;
+// Host ports of the forwards, on the test host namespace's loopback.
+const HTTP_PORT = 18_080;
+const SSH_PORT = 18_022;
+
+/** The first bytes a TCP server sends (an SSH banner), or the body of an HTTP GET, through a forwarded port. */
+function firstBytes(port: number, send?: string): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const socket = connect(port, "127.0.0.1");
+    let data = "";
+    socket.setTimeout(10_000, () => socket.destroy(new Error("timed out")));
+    socket.on("connect", () => {
+      if (send !== undefined) socket.write(send);
+    });
+    socket.on("data", (chunk: Buffer) => {
+      data += chunk.toString();
+      if (send === undefined) socket.end();
+    });
+    socket.on("error", reject);
+    socket.on("close", () => resolvePromise(data));
+  });
+}
 const NETWORK_XML = `<network><name>${NETWORK}</name><forward mode="nat"/><ip address="192.168.251.1" netmask="255.255.255.0"><dhcp><range start="192.168.251.10" end="192.168.251.99"/></dhcp></ip></network>`;
 
 describeIfTestHost("e2e_libvirt: project folder (up | ssh | stop | rm) on the tiny image", () => {
@@ -69,13 +91,19 @@ describeIfTestHost("e2e_libvirt: project folder (up | ssh | stop | rm) on the ti
         `IMAGE=${images.tiny}`,
         "SSH_USER=root",
         "PROVISION_SCRIPT=provision.sh",
+        `PORTS=127.0.0.1:${HTTP_PORT}:8080,127.0.0.1:${SSH_PORT}:22`,
         "READY_TIMEOUT=600",
         "STOP_TIMEOUT=60",
         "",
       ].join("\n"),
     );
     // The tiny image's root is an initramfs: what must survive a reboot goes to its persistent boot disk.
-    writeFileSync(join(folder, "provision.sh"), "#!/bin/sh\nset -e\necho provisioned-$(hostname) > /boot/state/marker\nsync\necho provision done\n", { mode: 0o755 });
+    // ... and a small listener, started by provisioning, that PORTS forwards to.
+    writeFileSync(
+      join(folder, "provision.sh"),
+      "#!/bin/sh\nset -e\necho provisioned-$(hostname) > /boot/state/marker\nsync\nbusybox httpd -p 8080 -h /boot/state\necho provision done\n",
+      { mode: 0o755 },
+    );
   });
 
   afterAll(async () => {
@@ -121,6 +149,14 @@ describeIfTestHost("e2e_libvirt: project folder (up | ssh | stop | rm) on the ti
     expect(memKiB).toBeGreaterThan(320 * 1024 * 0.7);
     expect(Number(sectors) * 512).toBe(2 * 1024 ** 3);
     expect(marker).toMatch(/^provisioned-/);
+
+    // PORTS: the host port reaches the listener provisioning started, and keeps working after `up` exited.
+    expect(up.ports).toEqual([
+      { host: `127.0.0.1:${HTTP_PORT}`, guest: 8080, protocol: "tcp", active: true },
+      { host: `127.0.0.1:${SSH_PORT}`, guest: 22, protocol: "tcp", active: true },
+    ]);
+    expect(await firstBytes(HTTP_PORT, "GET /marker HTTP/1.0\r\n\r\n")).toMatch(/provisioned-/);
+    expect(await firstBytes(SSH_PORT)).toMatch(/^SSH-2\.0-/);
   });
 
   it("ssh -- CMD exits with the command's exit code", async () => {
@@ -175,6 +211,8 @@ describeIfTestHost("e2e_libvirt: project folder (up | ssh | stop | rm) on the ti
     expect(stopped.code, stopped.stderr).toBe(0);
     expect(JSON.parse(stopped.stdout)).toMatchObject({ status: "stopped", stopMethod: "graceful" });
     expect(virsh("domstate", `${namePrefix(name)}-${name}`)).toBe("shut off");
+    // The forwards went with it.
+    await expect(firstBytes(SSH_PORT)).rejects.toThrow(/ECONNREFUSED/);
     const status = await cli(folder, "status", "--json");
     expect(JSON.parse(status.stdout)).toMatchObject({ instance: name, status: "stopped", provision: { status: "ok" } });
   });
@@ -187,6 +225,8 @@ describeIfTestHost("e2e_libvirt: project folder (up | ssh | stop | rm) on the ti
     expect(Object.keys(up.steps as object)).not.toContain("provision");
     const marker = await cli(folder, "ssh", "--", "cat", "/boot/state/marker");
     expect(marker.stdout.trim()).toMatch(/^provisioned-/);
+    // The forwards are back.
+    expect(await firstBytes(SSH_PORT)).toMatch(/^SSH-2\.0-/);
   });
 
   it("metrics has a line per verb", async () => {
@@ -201,6 +241,7 @@ describeIfTestHost("e2e_libvirt: project folder (up | ssh | stop | rm) on the ti
     expect(removed.code, removed.stderr).toBe(0);
     expect(JSON.parse(removed.stdout)).toMatchObject({ instance: name, removed: true });
     expect(existsSync(join(folder, ".testenv-vm"))).toBe(false);
+    await expect(firstBytes(SSH_PORT)).rejects.toThrow(/ECONNREFUSED/);
     const leaks = findLeaks({ prefix, artifactDir: join(folder, ".testenv-vm", "run", name), keyDirs: [], dataDir: defaultDataDir(prefix) });
     expect(leaks).toEqual([]);
     // The network it used is still there, untouched.

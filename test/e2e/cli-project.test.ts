@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -96,6 +97,22 @@ describe("project folder verbs (no VM)", () => {
     expect(result.stderr).toMatch(/MEMORY: asks for 1048000 MiB, but the host has \d+ MiB available/);
     expect(result.stderr).toMatch(/DISK: asks for 65000 GiB, but \S+ has [\d.]+ GiB free/);
     expect(existsSync(join(folder, ".testenv-vm", "state"))).toBe(false);
+  });
+
+  it("a host port in PORTS that is already in use: named, exit 3, nothing created", async () => {
+    const busy = createServer();
+    await new Promise<void>((done) => busy.listen(0, "127.0.0.1", done));
+    const port = (busy.address() as AddressInfo).port;
+    try {
+      writeFileSync(join(folder, ".env"), `INFRA_TYPE=vm\nMEMORY=512\nCPUS=1\nDISK=1\nPORTS=127.0.0.1:${port}:22,7000:53/udp\n`);
+      const result = await cli(folder, "up");
+      expect(result.code, result.stderr).toBe(3);
+      expect(result.stderr).toContain(`host port 127.0.0.1:${port} is already in use; choose another hostPort or stop what uses it`);
+      expect(result.stderr).toContain("7000:53/udp: UDP forwards are not supported yet");
+      expect(existsSync(join(folder, ".testenv-vm", "state"))).toBe(false);
+    } finally {
+      busy.close();
+    }
   });
 
   it("--dir points at another folder", async () => {

@@ -1,5 +1,6 @@
 import { readFile, rm } from "node:fs/promises";
 import { run } from "../exec.js";
+import { readIdentity, stopProcess, type ProcessIdentity } from "../../../lib/process-identity.js";
 import { retryUntil } from "../../../lib/retry.js";
 import { ProviderError } from "../../kit/index.js";
 import type { NetworkPlan } from "./plan.js";
@@ -80,30 +81,7 @@ export function dnsmasqArgv(input: DnsmasqInput): string[] {
   return args;
 }
 
-export interface ProcessIdentity {
-  pid: number;
-  /** Field 22 of /proc/<pid>/stat: clock ticks after boot; a reused PID has another. */
-  startTime: string;
-  cmdline: string[];
-}
-
-export async function readIdentity(pid: number): Promise<ProcessIdentity | undefined> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
-    // comm may contain spaces and parentheses; fields resume after the last ')'.
-    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const startTime = rest[19];
-    const cmdline = (await readFile(`/proc/${pid}/cmdline`, "utf8")).split("\0").filter((part) => part !== "");
-    if (startTime === undefined) return undefined;
-    return { pid, startTime, cmdline };
-  } catch {
-    return undefined;
-  }
-}
-
-export function sameProcess(recorded: ProcessIdentity, live: ProcessIdentity | undefined): boolean {
-  return live !== undefined && live.startTime === recorded.startTime && live.cmdline.join("\0") === recorded.cmdline.join("\0");
-}
+export { readIdentity, sameProcess, type ProcessIdentity } from "../../../lib/process-identity.js";
 
 async function readPidFile(path: string): Promise<number | undefined> {
   try {
@@ -131,13 +109,8 @@ export async function startDnsmasq(binary: string, argv: readonly string[], pidF
 }
 
 /** Stops the recorded dnsmasq if it is still that very process. Returns whether one was running. */
-export async function stopDnsmasq(recorded: ProcessIdentity): Promise<boolean> {
-  if (!sameProcess(recorded, await readIdentity(recorded.pid))) return false;
-  process.kill(recorded.pid, "SIGTERM");
-  const gone = async () => (sameProcess(recorded, await readIdentity(recorded.pid)) ? undefined : true);
-  if ((await retryUntil(gone, { timeoutMs: 5000, intervalMs: 100 })).ok) return true;
-  if (sameProcess(recorded, await readIdentity(recorded.pid))) process.kill(recorded.pid, "SIGKILL");
-  return true;
+export function stopDnsmasq(recorded: ProcessIdentity): Promise<boolean> {
+  return stopProcess(recorded);
 }
 
 export interface DnsmasqLease {

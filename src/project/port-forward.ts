@@ -1,0 +1,71 @@
+import { spawn } from "node:child_process";
+import { openSync, closeSync } from "node:fs";
+import { readFile, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { PortForward } from "../../api/project-env.js";
+import { readIdentity, stopProcess, type ProcessIdentity } from "../../lib/process-identity.js";
+import { retryUntil } from "../../lib/retry.js";
+import { TestenvError, type Issue } from "../errors.js";
+
+// PORTS: hostPort on the host reaches guestPort in the instance. The mechanism is a supervised forwarder process
+// (forwarder.ts), recorded by pid + start time + argv, started by `up`/`start` once the guest is ready and
+// stopped by `stop`/`rm`. It needs no privileges, works the same for libvirt networks and host bridges, and costs
+// one small Node process per instance.
+
+const FORWARDER = fileURLToPath(new URL("./forwarder.js", import.meta.url));
+
+export interface ForwarderRecord extends ProcessIdentity {
+  ports: PortForward[];
+  guestIP: string;
+}
+
+/** A host port already taken, or one that cannot be bound: named before anything is created. */
+export async function portIssues(ports: readonly PortForward[]): Promise<Issue[]> {
+  const issues: Issue[] = [];
+  for (const port of ports) {
+    if (port.protocol === "udp") {
+      issues.push({ field: "PORTS", message: `${port.hostPort}:${port.guestPort}/udp: UDP forwards are not supported yet; use tcp` });
+      continue;
+    }
+    const problem = await new Promise<string | undefined>((resolve) => {
+      const probe = createServer();
+      probe.once("error", (error: NodeJS.ErrnoException) => resolve(error.code === "EADDRINUSE" ? "is already in use" : `cannot be bound (${error.code ?? error.message})`));
+      probe.listen(port.hostPort, port.hostIP, () => probe.close(() => resolve(undefined)));
+    });
+    if (problem !== undefined) {
+      issues.push({ field: "PORTS", message: `host port ${port.hostIP}:${port.hostPort} ${problem}; choose another hostPort or stop what uses it` });
+    }
+  }
+  return issues;
+}
+
+/** Starts the forwarder for `ports` to the guest; resolves once every listener is up. */
+export async function startForwarder(ports: readonly PortForward[], guestIP: string, workDir: string): Promise<ForwarderRecord> {
+  const readyFile = join(workDir, "forwarder.ready");
+  await rm(readyFile, { force: true });
+  const forwards = ports.map((port) => ({ hostIP: port.hostIP, hostPort: port.hostPort, guestIP, guestPort: port.guestPort }));
+  const log = openSync(join(workDir, "forwarder.log"), "a", 0o600);
+  const child = spawn(process.execPath, [FORWARDER, readyFile, JSON.stringify(forwards)], { detached: true, stdio: ["ignore", log, log] });
+  closeSync(log);
+  child.unref();
+  const pid = child.pid;
+  if (pid === undefined) throw new TestenvError("PROVIDER_ERROR", "the port forwarder did not start");
+  const outcome = await retryUntil(async () => {
+    const text = await readFile(readyFile, "utf8").catch(() => undefined);
+    return text?.trim() || undefined;
+  }, { timeoutMs: 10_000, intervalMs: 50 });
+  const answer = outcome.ok ? outcome.value : "no answer within 10 s";
+  const identity = await readIdentity(pid);
+  if (answer !== "ready" || identity === undefined) {
+    if (identity) await stopProcess(identity);
+    throw new TestenvError("PROVIDER_ERROR", `the port forwarder for ${ports.map((p) => `${p.hostIP}:${p.hostPort}`).join(", ")} failed: ${answer.replace(/^error /, "")}; see ${join(workDir, "forwarder.log")}`);
+  }
+  return { ...identity, ports: [...ports], guestIP };
+}
+
+/** Stops the recorded forwarder if it still runs; never anything else. */
+export async function stopForwarder(record: ForwarderRecord | undefined): Promise<void> {
+  if (record !== undefined) await stopProcess(record);
+}

@@ -1,0 +1,73 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { connect, createServer, type AddressInfo, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type * as PortForwardModule from "../../src/project/port-forward.js";
+import { isRunning } from "../../lib/process-identity.js";
+
+// The PORTS forwarder as built (dist/): its own process, forwarding loopback ports to a "guest" that is a TCP
+// server on loopback here; stopped by its recorded identity and nothing else.
+
+const built = (): Promise<typeof PortForwardModule> => import(pathToFileURL(resolve("dist/src/project/port-forward.js")).href) as Promise<typeof PortForwardModule>;
+
+function freePort(): Promise<number> {
+  return new Promise((done) => {
+    const probe = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => done(port));
+    });
+  });
+}
+
+function exchange(port: number, text: string): Promise<string> {
+  return new Promise((done, fail) => {
+    const socket = connect(port, "127.0.0.1", () => socket.end(text));
+    let data = "";
+    socket.on("data", (chunk: Buffer) => (data += chunk.toString()));
+    socket.on("error", fail);
+    socket.on("close", () => done(data));
+  });
+}
+
+describe("port forwarder", () => {
+  let guest: Server;
+  let guestPort: number;
+  let workDir: string;
+
+  beforeAll(async () => {
+    guest = createServer((socket) => socket.on("data", (chunk: Buffer) => socket.end(`echo:${chunk.toString()}`)));
+    await new Promise<void>((done) => guest.listen(0, "127.0.0.1", done));
+    guestPort = (guest.address() as AddressInfo).port;
+    workDir = mkdtempSync(join(tmpdir(), "testenv-vm-forward-"));
+  });
+  afterAll(() => {
+    guest.close();
+    rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it("forwards each host port to the guest until it is stopped, from a process of its own", async () => {
+    const { startForwarder, stopForwarder } = await built();
+    const hostPort = await freePort();
+    const record = await startForwarder([{ hostIP: "127.0.0.1", hostPort, guestPort, protocol: "tcp" }], "127.0.0.1", workDir);
+    expect(record.pid).not.toBe(process.pid);
+    expect(await isRunning(record)).toBe(true);
+    expect(await exchange(hostPort, "hello")).toBe("echo:hello");
+    await stopForwarder(record);
+    expect(await isRunning(record)).toBe(false);
+    await expect(exchange(hostPort, "x")).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it("fails clearly when a host port is taken after the check, and leaves no process", async () => {
+    const { startForwarder } = await built();
+    const taken = createServer();
+    await new Promise<void>((done) => taken.listen(0, "127.0.0.1", done));
+    const hostPort = (taken.address() as AddressInfo).port;
+    try {
+      await expect(startForwarder([{ hostIP: "127.0.0.1", hostPort, guestPort, protocol: "tcp" }], "127.0.0.1", workDir)).rejects.toThrow(/EADDRINUSE/);
+    } finally {
+      taken.close();
+    }
+  });
+});
