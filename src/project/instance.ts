@@ -97,6 +97,12 @@ export class ProjectInstance {
     await writeJsonAtomic(this.recordPath(), record, { mode: 0o600 });
   }
 
+  /** Re-reads project.json and changes only `patch`, so steps of one verb never undo each other's entries. */
+  private async patchRecord(patch: Partial<Omit<ProjectRecord, "version" | "instance">>): Promise<void> {
+    const current = (await this.readRecord()) ?? { version: 1, instance: this.name, createdAt: new Date().toISOString(), createdWith: this.project.given };
+    await this.writeRecord({ ...current, ...patch });
+  }
+
   /** .testenv-vm/ exists and keeps itself out of git. */
   private async ensureLayout(): Promise<void> {
     await mkdir(this.project.layout.root, { recursive: true, mode: 0o700 });
@@ -214,7 +220,7 @@ export class ProjectInstance {
       }
       if (this.project.env.PORTS.length > 0) await timer.time("ports", () => this.ensureForwards());
       if (this.project.provisionScript !== undefined && record?.provision?.status !== "ok") {
-        await timer.time("provision", () => this.provisionOnce(record));
+        await timer.time("provision", () => this.provisionOnce());
       }
       const status = await this.status();
       return { ...status, action, steps: timer.steps, durationMs: timer.elapsedMs() };
@@ -233,7 +239,7 @@ export class ProjectInstance {
     await stopForwarder(current);
     this.io.progress?.(`forwarding ${ports.map((p) => `${p.hostIP}:${p.hostPort} → ${p.guestPort}`).join(", ")}`);
     const forwarder = await startForwarder(ports, ip, this.project.layout.root);
-    await this.writeRecord({ ...((await this.readRecord()) ?? record), forwarder });
+    await this.patchRecord({ forwarder });
   }
 
   private async dropForwards(): Promise<void> {
@@ -252,11 +258,10 @@ export class ProjectInstance {
   }
 
   /** Runs provisioning and records its outcome; a failure keeps the instance and is rethrown. */
-  private async provisionOnce(existing: ProjectRecord | undefined): Promise<void> {
+  private async provisionOnce(): Promise<void> {
     const script = this.project.provisionScript;
     const scriptName = this.project.env.PROVISION_SCRIPT;
     if (script === undefined || scriptName === undefined) return;
-    const record = existing ?? { version: 1 as const, instance: this.name, createdAt: new Date().toISOString(), createdWith: this.project.given };
     this.io.progress?.(`provisioning ${this.name} with ${scriptName}`);
     const endpoint = await this.sshEndpoint();
     try {
@@ -270,11 +275,11 @@ export class ProjectInstance {
         ...(this.io.echo ? { echo: this.io.echo } : {}),
         ...(this.io.signal ? { signal: this.io.signal } : {}),
       });
-      await this.writeRecord({ ...record, provision: { status: "ok", at: new Date().toISOString(), kind } });
+      await this.patchRecord({ provision: { status: "ok", at: new Date().toISOString(), kind } });
     } catch (error) {
       const step = error instanceof TestenvError && typeof error.details.step === "string" ? error.details.step : scriptName;
       const kind = scriptName.match(/\.ya?ml$/i) ? "ansible" : "script";
-      await this.writeRecord({ ...record, provision: { status: "failed", at: new Date().toISOString(), kind, step, error: errorMessage(error).split("\n")[0] ?? "" } });
+      await this.patchRecord({ provision: { status: "failed", at: new Date().toISOString(), kind, step, error: errorMessage(error).split("\n")[0] ?? "" } });
       throw error;
     }
   }
@@ -287,8 +292,7 @@ export class ProjectInstance {
           issues: [{ field: "PROVISION_SCRIPT", message: "not set" }],
         });
       }
-      const record = await this.readRecord();
-      await timer.time("provision", () => this.provisionOnce(record));
+      await timer.time("provision", () => this.provisionOnce());
       return this.status();
     });
   }
