@@ -81,24 +81,43 @@ export async function liveVM(deps: EngineDeps, testID: string, vmName: string, o
   return { status: vm.status === "running" ? "running" : "stopped", state: vm };
 }
 
+/** One power call on a VM of a ready environment, its new provider state recorded; the caller holds the lock. */
+async function applyPower(deps: EngineDeps, store: StateStore, testID: string, vmName: string, action: PowerAction, options: PowerOptions): Promise<VMState> {
+  const state = await loadEnvironment(store, testID);
+  if (state.status !== "ready") throw new TestenvError("STATE_CONFLICT", `environment ${testID} is ${state.status}, not ready; only a ready environment's VMs can be started or stopped`);
+  const record = vmRecord(state, vmName);
+  const args =
+    action === "start"
+      ? { waitReady: options.waitReady ?? true }
+      : { ...(options.timeoutSeconds === undefined ? {} : { timeoutSeconds: options.timeoutSeconds }), force: options.force ?? false };
+  const result = await callForVM(deps, state, record, action === "start" ? "vm_start" : "vm_stop", args);
+  if (!result.success) throw providerError(result, `${action} of vm ${vmName} in ${testID}`);
+  const vm = asVMState(result.resource);
+  // stopMethod describes one stop, not the VM: it is answered, never recorded.
+  const { stopMethod: _answerOnly, ...recorded } = vm;
+  record.state = { ...(record.state ?? {}), ...recorded };
+  record.updatedAt = new Date().toISOString();
+  await store.save(state);
+  return vm;
+}
+
 /** Starts or stops a VM of a ready environment; the new provider state is recorded under the lock. */
 export async function powerVM(deps: EngineDeps, testID: string, vmName: string, action: PowerAction, options: PowerOptions = {}): Promise<VMState> {
   validateTestID(testID);
   const store = storeFor(deps, options.stateDir);
+  return store.withLock(testID, () => applyPower(deps, store, testID, vmName, action, options));
+}
+
+/**
+ * Stop, then start, under one hold of the lock (no other operation sees the VM half-way). The answer is the
+ * started VM's state with the stop's `stopMethod`.
+ */
+export async function restartVM(deps: EngineDeps, testID: string, vmName: string, options: PowerOptions = {}): Promise<VMState> {
+  validateTestID(testID);
+  const store = storeFor(deps, options.stateDir);
   return store.withLock(testID, async () => {
-    const state = await loadEnvironment(store, testID);
-    if (state.status !== "ready") throw new TestenvError("STATE_CONFLICT", `environment ${testID} is ${state.status}, not ready; only a ready environment's VMs can be started or stopped`);
-    const record = vmRecord(state, vmName);
-    const args =
-      action === "start"
-        ? { waitReady: options.waitReady ?? true }
-        : { ...(options.timeoutSeconds === undefined ? {} : { timeoutSeconds: options.timeoutSeconds }), force: options.force ?? false };
-    const result = await callForVM(deps, state, record, action === "start" ? "vm_start" : "vm_stop", args);
-    if (!result.success) throw providerError(result, `${action} of vm ${vmName} in ${testID}`);
-    const vm = asVMState(result.resource);
-    record.state = { ...(record.state ?? {}), ...vm };
-    record.updatedAt = new Date().toISOString();
-    await store.save(state);
-    return vm;
+    const stopped = await applyPower(deps, store, testID, vmName, "stop", options);
+    const started = await applyPower(deps, store, testID, vmName, "start", options);
+    return { ...started, ...(stopped.stopMethod === undefined ? {} : { stopMethod: stopped.stopMethod }) };
   });
 }
