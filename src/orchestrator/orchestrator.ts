@@ -9,7 +9,8 @@ import { createEnvironment, type CreateOptions } from "./create.js";
 import { deleteEnvironment, type DeleteOptions, type DeleteResult } from "./delete.js";
 import type { EngineDeps } from "./deps.js";
 import type { ProgressListener } from "./progress.js";
-import { liveEnvironmentStatus, type LiveStatus } from "./live-status.js";
+import type { LiveStatus } from "./live-state.js";
+import { liveEnvironmentStatus } from "./live-status.js";
 import { liveVM, powerVM, restartVM, type LiveVM, type PowerAction, type PowerOptions } from "./power.js";
 import { createRuntimeVM, deleteRuntimeVM } from "./runtime-vms.js";
 import { environmentStatus, listEnvironments } from "./status.js";
@@ -23,7 +24,7 @@ export { cleanupOnFailure } from "./create.js";
 export type { CreateOptions } from "./create.js";
 export type { DeleteOptions, DeleteResult } from "./delete.js";
 export type { LiveVM, LiveVMStatus, PowerAction, PowerOptions } from "./power.js";
-export type { LiveResource, LiveState, LiveStatus, VMDrift, VMDriftField } from "./live-status.js";
+export type { Conflict, LiveResource, LiveState, LiveStatus, VMDrift, VMDriftField } from "./live-state.js";
 export { hashSpec } from "./spec-hash.js";
 export type { ProgressEvent, ProgressListener } from "./progress.js";
 

@@ -81,6 +81,15 @@ export async function liveVM(deps: EngineDeps, testID: string, vmName: string, o
   return { status: vm.status === "running" ? "running" : "stopped", state: vm };
 }
 
+/** Options every surface may pass on unchecked: refused here, before the lock, so that nothing is changed. */
+function checkPowerOptions(options: PowerOptions): void {
+  const seconds = options.timeoutSeconds;
+  if (seconds !== undefined && !(Number.isInteger(seconds) && seconds >= 1 && seconds <= 3600)) {
+    const message = `${String(seconds)} is not a whole number of seconds from 1 to 3600`;
+    throw new TestenvError("INPUT_INVALID", `timeoutSeconds: ${message}`, { issues: [{ field: "timeoutSeconds", message }] });
+  }
+}
+
 /** One power call on a VM of a ready environment, its new provider state recorded; the caller holds the lock. */
 async function applyPower(deps: EngineDeps, store: StateStore, testID: string, vmName: string, action: PowerAction, options: PowerOptions): Promise<VMState> {
   const state = await loadEnvironment(store, testID);
@@ -104,6 +113,7 @@ async function applyPower(deps: EngineDeps, store: StateStore, testID: string, v
 /** Starts or stops a VM of a ready environment; the new provider state is recorded under the lock. */
 export async function powerVM(deps: EngineDeps, testID: string, vmName: string, action: PowerAction, options: PowerOptions = {}): Promise<VMState> {
   validateTestID(testID);
+  checkPowerOptions(options);
   const store = storeFor(deps, options.stateDir);
   return store.withLock(testID, () => applyPower(deps, store, testID, vmName, action, options));
 }
@@ -114,6 +124,7 @@ export async function powerVM(deps: EngineDeps, testID: string, vmName: string, 
  */
 export async function restartVM(deps: EngineDeps, testID: string, vmName: string, options: PowerOptions = {}): Promise<VMState> {
   validateTestID(testID);
+  checkPowerOptions(options);
   const store = storeFor(deps, options.stateDir);
   return store.withLock(testID, async () => {
     const stopped = await applyPower(deps, store, testID, vmName, "stop", options);

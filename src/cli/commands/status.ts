@@ -1,4 +1,4 @@
-import type { LiveResource, LiveStatus } from "../../orchestrator/live-status.js";
+import type { LiveResource, LiveStatus } from "../../orchestrator/live-state.js";
 import type { StateSummary } from "../../orchestrator/summary.js";
 import { booleanFlag, rejectPositionals, requireID, stringFlag } from "../args.js";
 import type { CommandContext, CommandDefinition } from "../command.js";
@@ -13,10 +13,8 @@ const RECORDED: Flag = { name: "recorded", value: false, description: "status --
 /** The LIVE cell of a resource: its live state, and what is off about it. */
 function liveCell(resource: LiveResource | undefined): string {
   if (resource === undefined) return "";
-  const notes = [
-    ...(resource.drift?.status === "drifted" ? ["drifted"] : []),
-    ...(resource.mismatch !== undefined && resource.drift?.status !== "drifted" ? ["differs"] : []),
-  ];
+  const conflicts = resource.conflicts ?? [];
+  const notes = [...(conflicts.includes("missing") || conflicts.includes("power") ? ["differs"] : []), ...(conflicts.includes("drift") ? ["drifted"] : [])];
   return notes.length > 0 ? `${resource.live} (${notes.join(", ")})` : resource.live;
 }
 

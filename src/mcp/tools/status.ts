@@ -1,4 +1,4 @@
-import type { LiveStatus } from "../../orchestrator/live-status.js";
+import type { LiveStatus } from "../../orchestrator/live-state.js";
 import { summarizeState } from "../../orchestrator/summary.js";
 import { StatusInput, parseStatusArgs } from "../inputs.js";
 import type { ToolDefinition } from "../tool.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ResourceRecord } from "../../../api/state.js";
-import { judgeResource, summarizeLive, vmDrift } from "../../../src/orchestrator/live-status.js";
+import { judgeResource, summarizeLive, vmDrift } from "../../../src/orchestrator/live-state.js";
 import { sampleState } from "../../helpers/sample-state.js";
 
 // The judgement of a live status, without providers: a record and what `<kind>_get` answered for it.
@@ -36,6 +36,13 @@ describe("a VM's live state next to its record", () => {
     const live = judgeResource(vmRecord(), { found: true, state: { name: "abc123-web", status: "stopped", providerState: { memory: 1024, vcpus: 2 } } });
     expect(live.live).toBe("stopped");
     expect(live.mismatch).toBe("vm web: it is stopped, but the state file records it running (changed outside testenv-vm)");
+    expect(live.conflicts).toEqual(["power"]);
+  });
+
+  it("stopped and resized: both in one sentence, both as codes", () => {
+    const live = judgeResource(vmRecord(), { found: true, state: { name: "abc123-web", status: "stopped", providerState: { memory: 1024, vcpus: 4 } } });
+    expect(live.mismatch).toBe("vm web: it is stopped, but the state file records it running (changed outside testenv-vm); vcpus is 4, the request was 2");
+    expect(live.conflicts).toEqual(["power", "drift"]);
   });
 
   it("stopped through testenv-vm (recorded stopped) agrees", () => {
@@ -49,6 +56,7 @@ describe("a VM's live state next to its record", () => {
     expect(judgeResource(vmRecord(), { found: false })).toMatchObject({
       live: "missing",
       mismatch: "vm web: the state file records it ready, but provider stub has no abc123-web",
+      conflicts: ["missing"],
     });
     expect(judgeResource(vmRecord({ status: "failed" }), { found: false }).mismatch).toBeUndefined();
   });
