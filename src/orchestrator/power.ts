@@ -102,9 +102,10 @@ async function applyPower(deps: EngineDeps, store: StateStore, testID: string, v
   const result = await callForVM(deps, state, record, action === "start" ? "vm_start" : "vm_stop", args);
   if (!result.success) throw providerError(result, `${action} of vm ${vmName} in ${testID}`);
   const vm = asVMState(result.resource);
-  // stopMethod describes one stop, not the VM: it is answered, never recorded.
+  // stopMethod describes one stop, not the VM: it is answered, never recorded (nor kept from an older record).
   const { stopMethod: _answerOnly, ...recorded } = vm;
-  record.state = { ...(record.state ?? {}), ...recorded };
+  const { stopMethod: _stale, ...previous } = record.state ?? {};
+  record.state = { ...previous, ...recorded };
   record.updatedAt = new Date().toISOString();
   await store.save(state);
   return vm;

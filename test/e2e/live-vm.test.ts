@@ -151,7 +151,7 @@ describe("CLI: vm start|stop|restart and a live status", () => {
     const status = await json(box, ["status", "--id", id]);
     expect(status.resources).toHaveLength(5);
     expect(status.live.inSync).toBe(false);
-    expect(new Set((status.live.resources as Json[]).map((r) => r.live))).toEqual(new Set(["unknown"]));
+    expect(new Set((status.live.resources as Json[]).map((r) => String(r.live)))).toEqual(new Set(["unknown"]));
     expect(status.live.errors).toHaveLength(5);
     expect(status.live.errors[0]).toMatch(/provider stub could not be started: /);
   });
