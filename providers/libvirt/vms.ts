@@ -15,7 +15,7 @@ import type { NetworkService } from "./networks.js";
 import type { RecordStore } from "./records.js";
 import { buildSeedIso, guestHostname, metaData, networkConfig, staticAddress, userData } from "./vm/cloudinit.js";
 import { createDisk } from "./vm/disk.js";
-import { domainXml, type NicAttachment } from "./vm/domain-xml.js";
+import { domainSize, domainXml, type NicAttachment } from "./vm/domain-xml.js";
 import { discoverIps, type NicInfo } from "./vm/ip.js";
 import { parseMetadata, type DomainMetadata, type Readiness } from "./vm/metadata.js";
 import { DEFAULT_TIMEOUTS, parseDuration, readinessTimeout, waitForCloudInit, waitForSsh, waitForTcp, type SshTarget } from "./vm/readiness.js";
@@ -107,8 +107,11 @@ export class VmService {
     return infos;
   }
 
-  private async stateOf(name: string, metadata: DomainMetadata, ips: (string | undefined)[], uuid: string | undefined): Promise<VMState> {
+  /** The VM's state; `xml` is the domain's current XML (uuid, memory and vCPUs come from it). */
+  private async stateOf(name: string, metadata: DomainMetadata, ips: (string | undefined)[], xml: string): Promise<VMState> {
     const running = await this.deps.backend.domainRunning(name);
+    const uuid = /<uuid>([^<]+)<\/uuid>/.exec(xml)?.[1];
+    const size = domainSize(xml);
     const ipMap: Record<string, string> = {};
     const macMap: Record<string, string> = {};
     metadata.networks.forEach((network, index) => {
@@ -141,6 +144,8 @@ export class VmService {
         networks: metadata.networks,
         keys: metadata.keys,
         ...(metadata.privateKeyPath ? { privateKeyPath: metadata.privateKeyPath } : {}),
+        ...(size.memoryMiB === undefined ? {} : { memory: size.memoryMiB }),
+        ...(size.vcpus === undefined ? {} : { vcpus: size.vcpus }),
       },
     };
   }
@@ -250,9 +255,9 @@ export class VmService {
       throw error;
     }
 
-    const uuid = /<uuid>([^<]+)<\/uuid>/.exec((await this.deps.backend.domainXml(name)) ?? "")?.[1];
+    const xml = (await this.deps.backend.domainXml(name)) ?? "";
     const ips = await this.waitUntilReady(name, metadata, nicInfos, plan, lap);
-    return this.stateOf(name, metadata, ips, uuid);
+    return this.stateOf(name, metadata, ips, xml);
   }
 
   /**
@@ -331,7 +336,7 @@ export class VmService {
     if (!found) throw notFound("vm", name);
     const nics = await this.nicInfos(found.metadata);
     const ips = await discoverIps(this.deps.backend, this.deps.networks, name, nics, { useStatic: true });
-    return this.stateOf(name, found.metadata, ips, /<uuid>([^<]+)<\/uuid>/.exec(found.xml)?.[1]);
+    return this.stateOf(name, found.metadata, ips, found.xml);
   }
 
   async list(): Promise<VMState[]> {
@@ -385,7 +390,7 @@ export class VmService {
     lap("domain started again");
     if (!request.waitReady) return this.get(name);
     const ips = await this.waitUntilReady(name, found.metadata, await this.nicInfos(found.metadata), planReadiness(found.metadata.readiness), lap);
-    return this.stateOf(name, found.metadata, ips, /<uuid>([^<]+)<\/uuid>/.exec(found.xml)?.[1]);
+    return this.stateOf(name, found.metadata, ips, (await this.deps.backend.domainXml(name)) ?? found.xml);
   }
 
   /** Powers the domain off and keeps everything else; the answer says how it went off. */

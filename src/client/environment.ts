@@ -4,12 +4,14 @@ import type { TestEnvArtifact } from "../../api/forge.js";
 import type { z } from "zod";
 import type { VMResource, VMSpec as VMSpecSchema } from "../../api/spec.js";
 import type { EnvironmentState } from "../../api/state.js";
+import type { LiveStatus } from "../orchestrator/live-state.js";
+import type { Orchestrator } from "../orchestrator/orchestrator.js";
 import { TestenvError } from "../errors.js";
 import { resolveStateDir } from "../state/paths.js";
 import { StateStore } from "../state/store.js";
 import { flatFromArtifact, flatFromForgeEnv, type FlatEnvironment } from "./environment-source.js";
 import { KnownHostsStore } from "./known-hosts.js";
-import { VmHandle } from "./vm-handle.js";
+import { VmHandle, type VmPower } from "./vm-handle.js";
 import { targetFromFlat, targetFromState, type VmConnectionOverrides, type VmTarget } from "./vm-target.js";
 
 /** Where the environment comes from: the artifact `create` returned, its testID, or a Forge test runner's variables. */
@@ -135,9 +137,18 @@ export class Environment implements AsyncDisposable {
     const cacheable = overrides === undefined || Object.keys(overrides).length === 0;
     const cached = cacheable ? this.handles.get(name) : undefined;
     if (cached) return cached;
-    const handle = new VmHandle(this.target(name, overrides), this.knownHosts);
+    const handle = new VmHandle(this.target(name, overrides), this.knownHosts, this.power(overrides));
     if (cacheable) this.handles.set(name, handle);
     return handle;
+  }
+
+  /**
+   * The environment as its providers see it now, next to its state file: each resource running, stopped, present
+   * or missing, a VM's memory/vCPU drift, and every disagreement in words (`mismatches`). Changes nothing.
+   */
+  async status(): Promise<LiveStatus> {
+    const stateDir = this.requireState("status");
+    return (await this.orchestrator()).liveStatus(this.testID, { stateDir });
   }
 
   /** Re-reads the state file, e.g. to see runtime VMs another test worker created. */
@@ -164,7 +175,7 @@ export class Environment implements AsyncDisposable {
     const orchestrator = await this.orchestrator();
     await orchestrator.createRuntimeVM(this.testID, vm, { stateDir });
     await this.refresh();
-    const handle = new RuntimeVm(this.target(name), this.knownHosts, this);
+    const handle = new RuntimeVm(this.target(name), this.knownHosts, this, this.power(undefined));
     this.handles.get(name)?.close().catch(() => undefined);
     this.handles.set(name, handle);
     return handle;
@@ -200,6 +211,28 @@ export class Environment implements AsyncDisposable {
     await this.close();
   }
 
+  /** How the handles power their VM: through the orchestrator, then the state is re-read (a start may move the VM). */
+  private power(overrides: VmConnectionOverrides | undefined): VmPower {
+    return {
+      stop: async (name, options) => {
+        const stateDir = this.requireState("stop");
+        const state = await (await this.orchestrator()).vmPower(this.testID, name, "stop", {
+          stateDir,
+          ...(options.timeoutSeconds === undefined ? {} : { timeoutSeconds: options.timeoutSeconds }),
+          ...(options.force === undefined ? {} : { force: options.force }),
+        });
+        await this.refresh();
+        return state;
+      },
+      start: async (name) => {
+        const stateDir = this.requireState("start");
+        const state = await (await this.orchestrator()).vmPower(this.testID, name, "start", { stateDir });
+        await this.refresh();
+        return { state, target: this.target(name, overrides) };
+      },
+    };
+  }
+
   private target(name: string, overrides?: VmConnectionOverrides): VmTarget {
     return this.state ? targetFromState(this.state, name, overrides) : targetFromFlat(this.flat, name, overrides);
   }
@@ -214,10 +247,7 @@ export class Environment implements AsyncDisposable {
   }
 
   // Loaded on first use so that opening an environment does not load the engine (providers, MCP client).
-  private async orchestrator(): Promise<{
-    createRuntimeVM(testID: string, vm: VMResource, options: { stateDir?: string }): Promise<unknown>;
-    deleteRuntimeVM(testID: string, name: string, options: { stateDir?: string }): Promise<void>;
-  }> {
+  private async orchestrator(): Promise<Pick<Orchestrator, "createRuntimeVM" | "deleteRuntimeVM" | "vmPower" | "liveStatus">> {
     const { Orchestrator } = await import("../orchestrator/orchestrator.js");
     return new Orchestrator({ ...(this.state ? { rootDir: this.state.rootDir } : {}) });
   }
@@ -229,8 +259,9 @@ export class RuntimeVm extends VmHandle {
     target: VmTarget,
     knownHosts: KnownHostsStore,
     private readonly environment: Environment,
+    power?: VmPower,
   ) {
-    super(target, knownHosts);
+    super(target, knownHosts, power);
   }
 
   async delete(): Promise<void> {

@@ -2,7 +2,9 @@
 export { Environment, RuntimeVm, openEnvironment } from "./environment.js";
 export type { CreateVMOptions, EnvironmentSource, OpenEnvironmentOptions, VMSpec } from "./environment.js";
 export { VmHandle } from "./vm-handle.js";
-export type { ExecOptions, ExecResult, WaitReadyOptions, WriteFileOptions } from "./vm-handle.js";
+export type { ExecOptions, ExecResult, VmStopOptions, WaitReadyOptions, WriteFileOptions } from "./vm-handle.js";
+export type { Conflict, LiveResource, LiveState, LiveStatus, VMDrift, VMDriftField } from "../orchestrator/live-state.js";
+export type { StopMethod, VMState } from "../../api/provider.js";
 export type { VmConnectionOverrides } from "./vm-target.js";
 export { ExecError, ExecTimeoutError, FileTransferError, HostKeyMismatchError, SshConnectionError } from "./errors.js";
 export type { SshEndpoint } from "./errors.js";

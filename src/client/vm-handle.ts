@@ -1,6 +1,7 @@
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname, posix } from "node:path";
 import type { SFTPWrapper } from "ssh2";
+import type { VMState } from "../../api/provider.js";
 import { clampMs, retryUntil } from "../../lib/retry.js";
 import { TestenvError, errorMessage } from "../errors.js";
 import { ExecError, FileTransferError, HostKeyMismatchError, SshConnectionError, type SshEndpoint } from "./errors.js";
@@ -42,6 +43,20 @@ export interface WaitReadyOptions {
   cloudInit?: boolean;
 }
 
+export interface VmStopOptions {
+  /** Seconds the guest gets to shut down after the ACPI request before it is forced off (default 60, at most 3600). */
+  timeoutSeconds?: number;
+  /** Power off at once, without asking the guest. */
+  force?: boolean;
+}
+
+/** @internal How a handle powers its VM on and off: the environment, through the orchestrator. */
+export interface VmPower {
+  stop(name: string, options: VmStopOptions): Promise<VMState>;
+  /** Starts the VM and waits for its readiness; answers its state and where it is reached now (its address may be new). */
+  start(name: string): Promise<{ state: VMState; target: VmTarget }>;
+}
+
 export interface WriteFileOptions {
   /** File mode, e.g. 0o755 (applied after writing, so the umask does not interfere). */
   mode?: number;
@@ -70,19 +85,61 @@ interface Transfer<T> {
 
 /**
  * One VM of an environment. Keeps one SSH connection open for all its commands and transfers, reopens it when it
- * drops, and closes it on close() / `await using`.
+ * drops, and closes it on close() / `await using`. stop() and start() power the VM through the orchestrator.
  */
 export class VmHandle implements AsyncDisposable {
   // Private, not protected: a protected member's type would be part of the public declarations, and with it ssh2's.
-  private readonly session: SshSession;
+  // Replaced (not reused) after stop and start: a closed session refuses every later call by design.
+  private session: SshSession;
   private readonly execFiles: ExecFileTransfer;
+  /** Handshakes of the sessions replaced so far, so that connectionCount keeps counting across stop/start. */
+  private retiredConnections = 0;
 
   constructor(
-    protected readonly target: VmTarget,
-    knownHosts: KnownHostsStore,
+    protected target: VmTarget,
+    private readonly knownHosts: KnownHostsStore,
+    private readonly power?: VmPower,
   ) {
-    this.session = new SshSession({ endpoint: this.endpoint, privateKeyPath: target.privateKeyPath, knownHosts });
+    this.session = this.newSession();
     this.execFiles = new ExecFileTransfer((line, options) => this.session.execBytes(line, options));
+  }
+
+  private newSession(): SshSession {
+    return new SshSession({ endpoint: this.endpoint, privateKeyPath: this.target.privateKeyPath, knownHosts: this.knownHosts });
+  }
+
+  /** Closes the kept connection; the next command opens a new one (to the current target). */
+  private async replaceSession(): Promise<void> {
+    const old = this.session;
+    this.retiredConnections += old.connectCount;
+    this.session = this.newSession();
+    await old.close();
+  }
+
+  private requirePower(operation: string): VmPower {
+    if (this.power) return this.power;
+    throw new TestenvError("STATE_NOT_FOUND", `${operation} of vm "${this.name}" goes through its environment's state file; get the handle from env.vm() of an environment opened with its state`);
+  }
+
+  /**
+   * Shuts the VM down: gracefully, forced off after `timeoutSeconds` (or at once with `force`). Its disk is kept.
+   * The kept SSH connection is closed; the answer's `stopMethod` says graceful, forced or already-stopped.
+   */
+  async stop(options: VmStopOptions = {}): Promise<VMState> {
+    const state = await this.requirePower("stop").stop(this.name, options);
+    await this.replaceSession();
+    return state;
+  }
+
+  /**
+   * Starts the stopped VM with its disk as it was and waits for its readiness checks again; a running VM is left
+   * as it is. The next command connects anew, to the address the VM has now.
+   */
+  async start(): Promise<VMState> {
+    const { state, target } = await this.requirePower("start").start(this.name);
+    this.target = target;
+    await this.replaceSession();
+    return state;
   }
 
   get name(): string {
@@ -218,7 +275,7 @@ export class VmHandle implements AsyncDisposable {
 
   /** How many SSH handshakes this handle made so far (1 unless the connection dropped). */
   get connectionCount(): number {
-    return this.session.connectCount;
+    return this.retiredConnections + this.session.connectCount;
   }
 
   async close(): Promise<void> {

@@ -15,6 +15,26 @@ export const StatusInput = z.strictObject({
 });
 export type StatusInput = z.infer<typeof StatusInput>;
 
+const VM_NAME = z.string().min(1).describe("The VM's name in the spec (or as given to createVM), not its provider name.");
+const VM_STATE_DIR = z.string().optional().describe("State directory, when not the default or TESTENV_VM_STATE_DIR.");
+
+export const VMStartInput = z.strictObject({
+  testID: z.string().describe("Environment id given to create."),
+  vm: VM_NAME,
+  waitReady: z.boolean().optional().describe("Wait for the VM's readiness checks again (default true)."),
+  stateDir: VM_STATE_DIR,
+});
+export type VMStartInput = z.infer<typeof VMStartInput>;
+
+export const VMStopInput = z.strictObject({
+  testID: z.string().describe("Environment id given to create."),
+  vm: VM_NAME,
+  timeoutSeconds: z.number().int().min(1).max(3600).optional().describe("Seconds the guest gets to shut down before it is forced off (default 60)."),
+  force: z.boolean().optional().describe("Power off at once, without asking the guest."),
+  stateDir: VM_STATE_DIR,
+});
+export type VMStopInput = z.infer<typeof VMStopInput>;
+
 export const ListInput = z.strictObject({
   stateDir: z.string().optional().describe("State directory, when not the default or TESTENV_VM_STATE_DIR."),
 });
@@ -120,6 +140,25 @@ export function parseStatusArgs(raw: unknown): StatusInput {
   const input = parseWith(StatusInput, args);
   checkTestID(input.testID);
   return input;
+}
+
+/** Arguments naming one VM of an environment: testID and vm are required, in that order, then the schema. */
+function parseVMArgs<T extends { testID: string }>(schema: z.ZodType<T>, raw: unknown): T {
+  const args = asObject(raw);
+  for (const field of ["testID", "vm"] as const) {
+    if (isBlank(args[field])) throw new TestenvError("INPUT_INVALID", `missing required field '${field}'`, { issues: [{ field, message: "required" }] });
+  }
+  const input = parseWith(schema, args);
+  checkTestID(input.testID);
+  return input;
+}
+
+export function parseVMStartArgs(raw: unknown): VMStartInput {
+  return parseVMArgs(VMStartInput, raw);
+}
+
+export function parseVMStopArgs(raw: unknown): VMStopInput {
+  return parseVMArgs(VMStopInput, raw);
 }
 
 export function parseListArgs(raw: unknown): ListInput {

@@ -9,7 +9,9 @@ import { createEnvironment, type CreateOptions } from "./create.js";
 import { deleteEnvironment, type DeleteOptions, type DeleteResult } from "./delete.js";
 import type { EngineDeps } from "./deps.js";
 import type { ProgressListener } from "./progress.js";
-import { liveVM, powerVM, type LiveVM, type PowerAction, type PowerOptions } from "./power.js";
+import type { LiveStatus } from "./live-state.js";
+import { liveEnvironmentStatus } from "./live-status.js";
+import { liveVM, powerVM, restartVM, type LiveVM, type PowerAction, type PowerOptions } from "./power.js";
 import { createRuntimeVM, deleteRuntimeVM } from "./runtime-vms.js";
 import { environmentStatus, listEnvironments } from "./status.js";
 import type { EnvironmentSummary } from "./summary.js";
@@ -22,6 +24,7 @@ export { cleanupOnFailure } from "./create.js";
 export type { CreateOptions } from "./create.js";
 export type { DeleteOptions, DeleteResult } from "./delete.js";
 export type { LiveVM, LiveVMStatus, PowerAction, PowerOptions } from "./power.js";
+export type { Conflict, LiveResource, LiveState, LiveStatus, VMDrift, VMDriftField } from "./live-state.js";
 export { hashSpec } from "./spec-hash.js";
 export type { ProgressEvent, ProgressListener } from "./progress.js";
 
@@ -59,8 +62,17 @@ export class Orchestrator {
     return deleteEnvironment(this.#deps, rawInput, options);
   }
 
+  /** The state file as recorded; no provider is asked. */
   status(testID: string, options: { stateDir?: string } = {}): Promise<EnvironmentState> {
     return environmentStatus(this.#deps, testID, options);
+  }
+
+  /**
+   * Each recorded resource's live state from its provider (`<kind>_get`) next to the recorded one: running,
+   * stopped, present or missing, a VM's memory/vCPU drift, and every disagreement in words. Changes nothing.
+   */
+  liveStatus(testID: string, options: { stateDir?: string } = {}): Promise<LiveStatus> {
+    return liveEnvironmentStatus(this.#deps, testID, options);
   }
 
   list(options: { stateDir?: string } = {}): Promise<EnvironmentSummary[]> {
@@ -81,6 +93,11 @@ export class Orchestrator {
     return powerVM(this.#deps, testID, vmName, action, options);
   }
 
+  /** Stops a VM (graceful with a timeout, then forced) and starts it again, under one hold of the lock. */
+  vmRestart(testID: string, vmName: string, options: PowerOptions = {}): Promise<VMState> {
+    return restartVM(this.#deps, testID, vmName, options);
+  }
+
   /** A VM's live state from its provider: running, stopped, or missing when the provider no longer has it. */
   vmLive(testID: string, vmName: string, options: { stateDir?: string } = {}): Promise<LiveVM> {
     return liveVM(this.#deps, testID, vmName, options);
@@ -88,4 +105,4 @@ export class Orchestrator {
 }
 
 /** The part of the orchestrator the surfaces (MCP server, CLI) drive; tests can hand in a double. */
-export type Engine = Pick<Orchestrator, "create" | "delete" | "validate" | "status" | "list">;
+export type Engine = Pick<Orchestrator, "create" | "delete" | "validate" | "status" | "list" | "liveStatus" | "vmPower" | "vmRestart">;

@@ -81,24 +81,55 @@ export async function liveVM(deps: EngineDeps, testID: string, vmName: string, o
   return { status: vm.status === "running" ? "running" : "stopped", state: vm };
 }
 
+/** Options every surface may pass on unchecked: refused here, before the lock, so that nothing is changed. */
+function checkPowerOptions(options: PowerOptions): void {
+  const seconds = options.timeoutSeconds;
+  if (seconds !== undefined && !(Number.isInteger(seconds) && seconds >= 1 && seconds <= 3600)) {
+    const message = `${String(seconds)} is not a whole number of seconds from 1 to 3600`;
+    throw new TestenvError("INPUT_INVALID", `timeoutSeconds: ${message}`, { issues: [{ field: "timeoutSeconds", message }] });
+  }
+}
+
+/** One power call on a VM of a ready environment, its new provider state recorded; the caller holds the lock. */
+async function applyPower(deps: EngineDeps, store: StateStore, testID: string, vmName: string, action: PowerAction, options: PowerOptions): Promise<VMState> {
+  const state = await loadEnvironment(store, testID);
+  if (state.status !== "ready") throw new TestenvError("STATE_CONFLICT", `environment ${testID} is ${state.status}, not ready; only a ready environment's VMs can be started or stopped`);
+  const record = vmRecord(state, vmName);
+  const args =
+    action === "start"
+      ? { waitReady: options.waitReady ?? true }
+      : { ...(options.timeoutSeconds === undefined ? {} : { timeoutSeconds: options.timeoutSeconds }), force: options.force ?? false };
+  const result = await callForVM(deps, state, record, action === "start" ? "vm_start" : "vm_stop", args);
+  if (!result.success) throw providerError(result, `${action} of vm ${vmName} in ${testID}`);
+  const vm = asVMState(result.resource);
+  // stopMethod describes one stop, not the VM: it is answered, never recorded (nor kept from an older record).
+  const { stopMethod: _answerOnly, ...recorded } = vm;
+  const { stopMethod: _stale, ...previous } = record.state ?? {};
+  record.state = { ...previous, ...recorded };
+  record.updatedAt = new Date().toISOString();
+  await store.save(state);
+  return vm;
+}
+
 /** Starts or stops a VM of a ready environment; the new provider state is recorded under the lock. */
 export async function powerVM(deps: EngineDeps, testID: string, vmName: string, action: PowerAction, options: PowerOptions = {}): Promise<VMState> {
   validateTestID(testID);
+  checkPowerOptions(options);
+  const store = storeFor(deps, options.stateDir);
+  return store.withLock(testID, () => applyPower(deps, store, testID, vmName, action, options));
+}
+
+/**
+ * Stop, then start, under one hold of the lock (no other operation sees the VM half-way). The answer is the
+ * started VM's state with the stop's `stopMethod`.
+ */
+export async function restartVM(deps: EngineDeps, testID: string, vmName: string, options: PowerOptions = {}): Promise<VMState> {
+  validateTestID(testID);
+  checkPowerOptions(options);
   const store = storeFor(deps, options.stateDir);
   return store.withLock(testID, async () => {
-    const state = await loadEnvironment(store, testID);
-    if (state.status !== "ready") throw new TestenvError("STATE_CONFLICT", `environment ${testID} is ${state.status}, not ready; only a ready environment's VMs can be started or stopped`);
-    const record = vmRecord(state, vmName);
-    const args =
-      action === "start"
-        ? { waitReady: options.waitReady ?? true }
-        : { ...(options.timeoutSeconds === undefined ? {} : { timeoutSeconds: options.timeoutSeconds }), force: options.force ?? false };
-    const result = await callForVM(deps, state, record, action === "start" ? "vm_start" : "vm_stop", args);
-    if (!result.success) throw providerError(result, `${action} of vm ${vmName} in ${testID}`);
-    const vm = asVMState(result.resource);
-    record.state = { ...(record.state ?? {}), ...vm };
-    record.updatedAt = new Date().toISOString();
-    await store.save(state);
-    return vm;
+    const stopped = await applyPower(deps, store, testID, vmName, "stop", options);
+    const started = await applyPower(deps, store, testID, vmName, "start", options);
+    return { ...started, ...(stopped.stopMethod === undefined ? {} : { stopMethod: stopped.stopMethod }) };
   });
 }

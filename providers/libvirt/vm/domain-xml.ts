@@ -116,3 +116,49 @@ export function domainXml(input: DomainInput): string {
     ),
   );
 }
+
+/** Bytes per unit of libvirt's `unit` attribute (libvirt's own table: powers of 1000 for KB/MB/..., else of 1024). */
+const MEMORY_UNITS: Readonly<Record<string, number>> = {
+  b: 1,
+  bytes: 1,
+  KB: 1e3,
+  k: 1024,
+  KiB: 1024,
+  MB: 1e6,
+  M: 1024 ** 2,
+  MiB: 1024 ** 2,
+  GB: 1e9,
+  G: 1024 ** 3,
+  GiB: 1024 ** 3,
+  TB: 1e12,
+  T: 1024 ** 4,
+  TiB: 1024 ** 4,
+};
+
+export interface DomainSize {
+  memoryMiB?: number;
+  vcpus?: number;
+}
+
+/**
+ * Memory (MiB) and vCPUs a domain's XML gives it, as libvirt reports them (dumpxml of a running domain shows what
+ * it runs with): what a live status compares with the request. A field libvirt's XML lacks stays undefined.
+ */
+export function domainSize(xml: string): DomainSize {
+  // Our metadata is escaped JSON and holds no tags, but it is cut out anyway: only the domain's own elements count.
+  const body = xml.replace(/<metadata>[\s\S]*?<\/metadata>/, "");
+  const size: DomainSize = {};
+  const memory = /<memory\b([^>]*)>\s*(\d+)\s*<\/memory>/.exec(body);
+  if (memory?.[2] !== undefined) {
+    const unit = /\bunit=["']([A-Za-z]+)["']/.exec(memory[1] ?? "")?.[1] ?? "KiB";
+    const bytes = MEMORY_UNITS[unit];
+    if (bytes !== undefined) size.memoryMiB = Math.round((Number(memory[2]) * bytes) / 1024 ** 2);
+  }
+  const vcpu = /<vcpu\b([^>]*)>\s*(\d+)\s*<\/vcpu>/.exec(body);
+  if (vcpu?.[2] !== undefined) {
+    // `current` is how many are online when fewer than the maximum are.
+    const current = /\bcurrent=["'](\d+)["']/.exec(vcpu[1] ?? "")?.[1];
+    size.vcpus = Number(current ?? vcpu[2]);
+  }
+  return size;
+}

@@ -14,6 +14,7 @@ import { sshCommand } from "./ssh.js";
 import { startCommand } from "./start.js";
 import { stopCommand } from "./stop.js";
 import { upCommand } from "./up.js";
+import { vmCommand } from "./vm.js";
 
 /** Every CLI command, in the order help lists them. A new command is a file in this directory and a line here. */
 export const COMMANDS: readonly CommandDefinition[] = [
@@ -29,6 +30,7 @@ export const COMMANDS: readonly CommandDefinition[] = [
   deleteCommand,
   validateCommand,
   statusCommand,
+  vmCommand,
   listCommand,
   imagesCommand,
 ];

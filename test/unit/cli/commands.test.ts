@@ -85,3 +85,36 @@ describe("main: commands throw, one catch maps the error", () => {
     expect(JSON.parse(io.out())).toMatchObject({ ok: false, operation: "images pull" });
   });
 });
+
+describe("vm: a subcommand table", () => {
+  it.each([
+    [["vm"], /'vm' needs a subcommand: start, stop, restart/],
+    [["vm", "stpo", "--id", "x", "web"], /unknown vm subcommand 'stpo' \(did you mean 'stop'\?\)/],
+    [["vm", "stop", "web"], /'vm stop' needs the environment id/],
+    [["vm", "stop", "--id", "x"], /'vm stop' needs the VM's name: testenv-vm vm stop --id x <vm>/],
+    [["vm", "stop", "--id", "x", "web", "db"], /unexpected argument 'db' for 'vm stop'/],
+    [["vm", "stop", "--id", "x", "web", "--timeout", "soon"], /option '--timeout' takes whole seconds from 1 to 3600, not 'soon'/],
+    [["vm", "stop", "--id", "x", "web", "--timeout", "0"], /not '0'/],
+    [["vm", "stop", "--id", "x", "web", "--timeout", "3601"], /not '3601'/],
+    [["vm", "start", "--id", "x", "web", "--force"], /option '--force' does not apply for 'vm start'/],
+    [["vm", "start", "--id", "x", "web", "--timeout", "5"], /option '--timeout' does not apply for 'vm start'/],
+  ])("%j is a usage error", async (argv, expected) => {
+    const io = memoryIo();
+    expect(await main(argv, io)).toBe(EXIT.usage);
+    expect(io.err()).toMatch(expected);
+    expect(io.out()).toBe("");
+  });
+
+  it("help lists every subcommand", async () => {
+    const io = memoryIo();
+    expect(await main(["vm", "--help"], io)).toBe(EXIT.ok);
+    for (const sub of ["start", "stop", "restart"]) expect(io.out()).toContain(`testenv-vm vm ${sub} --id <testID> <vm>`);
+    expect(io.out()).toContain("--timeout <s>");
+  });
+
+  it("an unknown environment names the subcommand and exits 4", async () => {
+    const io = memoryIo();
+    expect(await main(["vm", "stop", "--id", "no-such-env", "web", "--state-dir", "/nonexistent-testenv-vm-state", "--json"], io)).toBe(EXIT.notFound);
+    expect(JSON.parse(io.out())).toMatchObject({ ok: false, operation: "vm stop", error: { code: "STATE_NOT_FOUND" } });
+  });
+});

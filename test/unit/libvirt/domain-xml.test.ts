@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { domainXml, type DomainInput } from "../../../providers/libvirt/vm/domain-xml.js";
+import { domainSize, domainXml, type DomainInput } from "../../../providers/libvirt/vm/domain-xml.js";
 import { parseMetadata, type DomainMetadata } from "../../../providers/libvirt/vm/metadata.js";
 import { parseWithRealParser } from "./xml-check.js";
 
@@ -111,5 +111,27 @@ describe("domain XML", () => {
     const xml = domainXml(input({ bootOrder: ["network"], seedIsoPath: undefined }));
     expect(xml).not.toContain('device="cdrom"');
     expect(xml).toMatch(/<interface[\s\S]*<boot order="1"\/>/);
+  });
+});
+
+describe("domain size read back", () => {
+  it("reads memory in MiB and vCPUs from the XML we write", () => {
+    expect(domainSize(domainXml(input({ memoryMiB: 768, vcpus: 3 })))).toEqual({ memoryMiB: 768, vcpus: 3 });
+  });
+
+  it("reads libvirt's own dumpxml: KiB, single quotes, current vCPUs", () => {
+    const dumped = [
+      "<domain type='kvm' id='3'>",
+      "  <name>8abab3-vm</name>",
+      "  <metadata><testenv:vm xmlns:testenv='https://testenv-vm.dev/xmlns/libvirt-provider/1'>{&quot;memory&quot;:1}</testenv:vm></metadata>",
+      "  <memory unit='KiB'>2097152</memory>",
+      "  <currentMemory unit='KiB'>2097152</currentMemory>",
+      "  <vcpu placement='static' current='2'>4</vcpu>",
+      "</domain>",
+    ].join("\n");
+    expect(domainSize(dumped)).toEqual({ memoryMiB: 2048, vcpus: 2 });
+    expect(domainSize("<domain><memory unit='GiB'>1</memory><vcpu>1</vcpu></domain>")).toEqual({ memoryMiB: 1024, vcpus: 1 });
+    expect(domainSize("<domain><memory>524288</memory></domain>")).toEqual({ memoryMiB: 512 });
+    expect(domainSize("<domain/>")).toEqual({});
   });
 });

@@ -191,6 +191,15 @@ describe("libvirt vm_stop", () => {
     expect(backend.calls).toEqual(["destroy tvm-pw-vm"]);
   });
 
+  it("vm_get reports the memory (MiB) and vCPUs the domain XML gives it, for drift checks", async () => {
+    addDomain("tvm-pw-vm", { running: true });
+    const { state } = await call("vm_get", { name: "tvm-pw-vm" });
+    expect(state?.providerState).toMatchObject({ memory: 128, vcpus: 1 });
+    const domain = backend.domains.get("tvm-pw-vm")!;
+    domain.xml = domain.xml.replace(/<memory unit="MiB">128<\/memory>/, "<memory unit='KiB'>262144</memory>");
+    expect((await call("vm_get", { name: "tvm-pw-vm" })).state?.providerState).toMatchObject({ memory: 256, vcpus: 1 });
+  });
+
   it("never touches a domain that is not ours or not there", async () => {
     addDomain("tvm-pw-foreign", { running: true, metadata: null });
     expect((await call("vm_stop", { name: "tvm-pw-foreign", force: true })).code).toBe("NOT_FOUND");

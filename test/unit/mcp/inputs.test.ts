@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseCreateArgs, parseDeleteArgs, parseStatusArgs } from "../../../src/mcp/inputs.js";
+import { parseCreateArgs, parseDeleteArgs, parseStatusArgs, parseVMStartArgs, parseVMStopArgs } from "../../../src/mcp/inputs.js";
 import { describeFailure } from "../../../src/mcp/results.js";
 import { normalizeArtifact } from "../../../src/orchestrator/summary.js";
 import { TestenvError } from "../../../src/errors.js";
@@ -43,6 +43,32 @@ describe("MCP tool arguments", () => {
 
   it("status needs a testID", () => {
     expect(message(() => parseStatusArgs({}))).toBe("missing required field 'testID'");
+  });
+});
+
+describe("vm-start and vm-stop arguments", () => {
+  it("need testID, then vm", () => {
+    expect(message(() => parseVMStopArgs({}))).toBe("missing required field 'testID'");
+    expect(message(() => parseVMStopArgs({ testID: "t" }))).toBe("missing required field 'vm'");
+    expect(message(() => parseVMStartArgs({ testID: "t", vm: "" }))).toBe("missing required field 'vm'");
+  });
+
+  it("accept the optional fields", () => {
+    expect(parseVMStopArgs({ testID: "t", vm: "web", timeoutSeconds: 5, force: true, stateDir: "/s" })).toEqual({ testID: "t", vm: "web", timeoutSeconds: 5, force: true, stateDir: "/s" });
+    expect(parseVMStartArgs({ testID: "t", vm: "web", waitReady: false })).toEqual({ testID: "t", vm: "web", waitReady: false });
+  });
+
+  it.each([
+    [{ testID: "t", vm: "web", timeoutSeconds: 0 }, "timeoutSeconds: "],
+    [{ testID: "t", vm: "web", timeoutSeconds: 1.5 }, "timeoutSeconds: "],
+    [{ testID: "t", vm: "web", timeoutSeconds: "60" }, "timeoutSeconds: "],
+    [{ testID: "t", vm: "web", timeoutSeconds: 3601 }, "timeoutSeconds: "],
+    [{ testID: "t", vm: "web", force: "yes" }, "force: "],
+    [{ testID: "t", vm: 3 }, "vm: "],
+    [{ testID: "../x", vm: "web" }, "testID: \"../x\" is not a safe id"],
+    [{ testID: "t", vm: "web", waitReady: false }, "waitReady: unknown field"],
+  ])("vm-stop refuses %j naming the field", (args, fragment) => {
+    expect(message(() => parseVMStopArgs(args))).toContain(fragment);
   });
 });
 
