@@ -229,10 +229,18 @@ describeIfTestHost("e2e_libvirt: project folder (up | ssh | stop | rm) on the ti
     expect(await firstBytes(SSH_PORT)).toMatch(/^SSH-2\.0-/);
   });
 
+  it("start after stop does the same as up: running again, SSH answers, the forwards are back", async () => {
+    expect((await cli(folder, "stop")).code).toBe(0);
+    const started = await cli(folder, "start", "--json");
+    expect(started.code, started.stdout).toBe(0);
+    expect(JSON.parse(started.stdout)).toMatchObject({ instance: name, status: "running" });
+    expect(await firstBytes(SSH_PORT)).toMatch(/^SSH-2\.0-/);
+  });
+
   it("metrics has a line per verb", async () => {
     const result = await cli(folder, "metrics", "--json");
     const verbs = (JSON.parse(result.stdout) as { verb: string }[]).map((row) => row.verb);
-    expect(verbs).toEqual(expect.arrayContaining(["up", "stop"]));
+    expect(verbs).toEqual(expect.arrayContaining(["up", "stop", "start"]));
   });
 
   it("rm removes everything the instance made and nothing else; rm again says so and exits 0", async () => {

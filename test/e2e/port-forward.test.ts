@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { connect, createServer, type AddressInfo, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -31,6 +31,21 @@ function exchange(port: number, text: string): Promise<string> {
   });
 }
 
+/** PIDs of forwarder processes serving `hostPort`, from /proc. */
+function forwardersFor(hostPort: number): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8");
+      if (cmdline.includes("forwarder.js") && cmdline.includes(`"hostPort":${hostPort},`)) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
 describe("port forwarder", () => {
   let guest: Server;
   let guestPort: number;
@@ -51,11 +66,16 @@ describe("port forwarder", () => {
     const { startForwarder, stopForwarder } = await built();
     const hostPort = await freePort();
     const record = await startForwarder([{ hostIP: "127.0.0.1", hostPort, guestPort, protocol: "tcp" }], "127.0.0.1", workDir);
-    expect(record.pid).not.toBe(process.pid);
-    expect(await isRunning(record)).toBe(true);
-    expect(await exchange(hostPort, "hello")).toBe("echo:hello");
-    await stopForwarder(record);
+    try {
+      expect(record.pid).not.toBe(process.pid);
+      expect(await isRunning(record)).toBe(true);
+      expect(await exchange(hostPort, "hello")).toBe("echo:hello");
+    } finally {
+      // Stopped whatever the assertions said: the forwarder outlives this process by design.
+      await stopForwarder(record);
+    }
     expect(await isRunning(record)).toBe(false);
+    expect(forwardersFor(hostPort)).toEqual([]);
     await expect(exchange(hostPort, "x")).rejects.toThrow(/ECONNREFUSED/);
   });
 
@@ -66,6 +86,7 @@ describe("port forwarder", () => {
     const hostPort = (taken.address() as AddressInfo).port;
     try {
       await expect(startForwarder([{ hostIP: "127.0.0.1", hostPort, guestPort, protocol: "tcp" }], "127.0.0.1", workDir)).rejects.toThrow(/EADDRINUSE/);
+      expect(forwardersFor(hostPort)).toEqual([]);
     } finally {
       taken.close();
     }
