@@ -192,6 +192,7 @@ export class ProjectInstance {
         }
         this.io.progress?.(`.env changed (${changed.length} key(s)): removing ${this.name} to recreate it`);
         await timer.time("remove", () => this.removeAll());
+        await this.ensureLayout();
         record = undefined;
         live = { status: "absent" };
       }
@@ -207,6 +208,7 @@ export class ProjectInstance {
         if (live.status === "missing") {
           this.io.progress?.(`${this.name}'s VM is gone (state says it exists): removing what is left, then creating it again`);
           await timer.time("remove", () => this.removeAll());
+          await this.ensureLayout();
         }
         const short = [...(await hostCapacityIssues(this.project.env, this.project.folder)), ...(await portIssues(this.project.env.PORTS))];
         if (short.length > 0) {
