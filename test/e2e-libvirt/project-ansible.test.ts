@@ -1,30 +1,14 @@
-import { execFile, execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { ensureTestImages, type TestImages } from "../helpers/images.js";
 import { describeIfTestHost } from "../helpers/testhost.js";
+import { defineNatNetwork, projectCli as cli, projectFolder } from "./project-support.js";
 
 // Ansible provisioning of a project folder against the Debian image with real cloud-init: a playbook that
 // succeeds (its effect checked over ssh as the non-root user the .env names), then one whose failing task is named.
 
-const BIN = resolve(import.meta.dirname, "../../dist/src/bin.js");
-const run = promisify(execFile);
-const virsh = (...args: string[]): string => execFileSync("virsh", ["-q", "-c", "qemu:///system", ...args], { encoding: "utf8" }).trim();
-
-async function cli(folder: string, verb: string, ...rest: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run("node", [BIN, verb, "--dir", folder, ...rest], { timeout: 900_000, env: { ...process.env, TESTENV_VM_LOG: "warn" } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: failed.code ?? -1, stdout: failed.stdout ?? "", stderr: failed.stderr ?? "" };
-  }
-}
-
 const NETWORK = `tvm-ansible-${process.pid}`;
-const NETWORK_XML = `<network><name>${NETWORK}</name><forward mode="nat"/><ip address="192.168.253.1" netmask="255.255.255.0"><dhcp><range start="192.168.253.10" end="192.168.253.99"/></dhcp></ip></network>`;
 
 const PLAYBOOK = `- hosts: all
   become: true
@@ -47,16 +31,12 @@ const FAILING = `- hosts: all
 describeIfTestHost("e2e_libvirt: project folder provisioned with Ansible (Debian image, real cloud-init)", () => {
   let images: TestImages;
   let folder: string;
+  let removeNetwork: (() => void) | undefined;
 
   beforeAll(() => {
     images = ensureTestImages("debian-ci");
-    const xml = join(mkdtempSync("/var/tmp/testenv-vm-netxml-"), "net.xml");
-    writeFileSync(xml, NETWORK_XML);
-    virsh("net-define", xml);
-    virsh("net-start", NETWORK);
-    folder = join(mkdtempSync("/var/tmp/testenv-vm-ansible-"), "webapp");
-    mkdirSync(folder, { mode: 0o755 });
-    chmodSync(resolve(folder, ".."), 0o755);
+    removeNetwork = defineNatNetwork(NETWORK, 253);
+    folder = projectFolder("webapp");
     writeFileSync(join(folder, "site.yml"), PLAYBOOK);
     writeFileSync(join(folder, "broken.yml"), FAILING);
     writeFileSync(
@@ -67,13 +47,7 @@ describeIfTestHost("e2e_libvirt: project folder provisioned with Ansible (Debian
 
   afterAll(async () => {
     if (folder !== undefined && existsSync(join(folder, ".testenv-vm"))) await cli(folder, "rm");
-    for (const args of [["net-destroy", NETWORK], ["net-undefine", NETWORK]]) {
-      try {
-        virsh(...args);
-      } catch {
-        // already gone
-      }
-    }
+    removeNetwork?.();
     if (folder !== undefined) rmSync(resolve(folder, ".."), { recursive: true, force: true });
   });
 

@@ -1,9 +1,8 @@
-import { execFile, execFileSync, spawn } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { defaultDataDir } from "../../providers/libvirt/config.js";
 import { namePrefix } from "../../src/orchestrator/isolation.js";
@@ -11,33 +10,12 @@ import { projectIdentity } from "../../src/project/identity.js";
 import { findLeaks } from "../helpers/leaks.js";
 import { ensureTestImages, type TestImages } from "../helpers/images.js";
 import { describeIfTestHost } from "../helpers/testhost.js";
+import { BIN, defineNatNetwork, projectCli as cli, projectFolder, virsh } from "./project-support.js";
 
 // The project-folder workflow of seed 001 with real libvirt: a folder with nothing but a .env and a provisioning
 // script; `up`, `ssh -- …`, `up` again, `stop`, `up`, `rm`, `rm` again — each a fresh `testenv-vm` process, as a
 // person at a terminal runs them. The "default" network is one the test defines, as a user's machine has it.
 
-const BIN = resolve(import.meta.dirname, "../../dist/src/bin.js");
-const run = promisify(execFile);
-const virsh = (...args: string[]): string => execFileSync("virsh", ["-q", "-c", "qemu:///system", ...args], { encoding: "utf8" }).trim();
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** `testenv-vm <verb> --dir <folder> <rest...>`: --dir before the rest, which may hold `-- CMD...`. */
-async function cli(folder: string, verb: string, ...rest: string[]): Promise<CliResult> {
-  try {
-    const { stdout, stderr } = await run("node", [BIN, verb, "--dir", folder, ...rest], { timeout: 600_000, env: { ...process.env, TESTENV_VM_LOG: "warn" } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: failed.code ?? -1, stdout: failed.stdout ?? "", stderr: failed.stderr ?? "" };
-  }
-}
-
-// A NAT network outside the orchestrator's reserved octets (20-219), inside the test host's namespace.
 const NETWORK = `tvm-default-${process.pid}`;
 // Host ports of the forwards, on the test host namespace's loopback.
 const HTTP_PORT = 18_080;
@@ -60,24 +38,17 @@ function firstBytes(port: number, send?: string): Promise<string> {
     socket.on("close", () => resolvePromise(data));
   });
 }
-const NETWORK_XML = `<network><name>${NETWORK}</name><forward mode="nat"/><ip address="192.168.251.1" netmask="255.255.255.0"><dhcp><range start="192.168.251.10" end="192.168.251.99"/></dhcp></ip></network>`;
 
 describeIfTestHost("e2e_libvirt: project folder (up | ssh | stop | rm) on the tiny image", () => {
   let images: TestImages;
   let folder: string;
   let name: string;
+  let removeNetwork: (() => void) | undefined;
 
   beforeAll(() => {
     images = ensureTestImages("tiny");
-    const xml = join(mkdtempSync("/var/tmp/testenv-vm-netxml-"), "net.xml");
-    writeFileSync(xml, NETWORK_XML);
-    virsh("net-define", xml);
-    virsh("net-start", NETWORK);
-    mkdirSync("/var/tmp", { recursive: true });
-    // Under /var/tmp and 0755: libvirt-qemu must reach the overlay and seed below the folder.
-    folder = join(mkdtempSync("/var/tmp/testenv-vm-project-"), "project1");
-    mkdirSync(folder, { mode: 0o755 });
-    chmodSync(resolve(folder, ".."), 0o755);
+    removeNetwork = defineNatNetwork(NETWORK, 251);
+    folder = projectFolder("project1");
     name = projectIdentity(folder).name;
     writeFileSync(
       join(folder, ".env"),
@@ -108,16 +79,7 @@ describeIfTestHost("e2e_libvirt: project folder (up | ssh | stop | rm) on the ti
 
   afterAll(async () => {
     if (folder !== undefined && existsSync(join(folder, ".testenv-vm"))) await cli(folder, "rm");
-    try {
-      virsh("net-destroy", NETWORK);
-    } catch {
-      // already inactive
-    }
-    try {
-      virsh("net-undefine", NETWORK);
-    } catch {
-      // never defined
-    }
+    removeNetwork?.();
     if (folder !== undefined) rmSync(resolve(folder, ".."), { recursive: true, force: true });
   });
 
@@ -171,9 +133,7 @@ describeIfTestHost("e2e_libvirt: project folder (up | ssh | stop | rm) on the ti
   });
 
   it("a second folder with the same name is another instance; Ctrl+C during its up rolls back, exits 130, and leaks nothing", async () => {
-    const other = join(mkdtempSync("/var/tmp/testenv-vm-project-"), "project1");
-    mkdirSync(other, { mode: 0o755 });
-    chmodSync(resolve(other, ".."), 0o755);
+    const other = projectFolder("project1");
     const otherName = projectIdentity(other).name;
     expect(otherName).not.toBe(name);
     expect(otherName.startsWith("project1-")).toBe(true);
