@@ -153,8 +153,11 @@ export function projectSpec(input: ProjectSpecInput): Spec {
             ...(cloudConfig && cloudConfig.runcmd.length > 0 ? { runcmd: cloudConfig.runcmd } : {}),
             ...(cloudConfig && cloudConfig.writeFiles.length > 0 ? { writeFiles: cloudConfig.writeFiles } : {}),
           },
+          // Ready means cloud-init has finished too: provisioning must find the users, sudo rules and packages
+          // of the cloud-config in place, not race them.
           readiness: {
             ssh: { enabled: true, user: sshUser, privateKey: `{{ .Keys.${PROJECT_KEY}.PrivateKeyPath }}`, timeout: `${env.READY_TIMEOUT}s` },
+            cloudInit: { enabled: true, timeout: `${env.READY_TIMEOUT}s` },
           },
         },
       },
