@@ -13,6 +13,7 @@ const integer = (what: string, min: number, max: number) =>
     .pipe(z.number().int().min(min, `must be at least ${min} ${what}`).max(max, `must be at most ${max} ${what}`));
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const IPV4_WITH_PREFIX = new RegExp(`${IPV4.source.slice(0, -1)}(/(3[0-2]|[12]?\\d))?$`);
 
 /** `[hostIP:]hostPort:guestPort[/tcp|udp]`, comma-separated. */
 export const PortForward = z.object({
@@ -95,9 +96,25 @@ export const ProjectEnv = z.strictObject({
   FIXED_IP: z
     .string()
     .trim()
-    .regex(IPV4, "must be an IPv4 address such as 192.168.122.50")
+    .regex(IPV4_WITH_PREFIX, "must be an IPv4 address such as 192.168.122.50 (with NETWORK_TYPE=bridge: with its prefix, 192.168.1.50/24)")
     .optional()
-    .describe("A fixed IPv4 address: a DHCP host entry on a libvirt network, a static address on a bridge."),
+    .describe(
+      "A fixed IPv4 address. NETWORK_TYPE=default: a DHCP host entry on the libvirt network (added by `up`, removed by `rm`); " +
+        "NETWORK_TYPE=bridge: a static address with its prefix (192.168.1.50/24) configured in the guest, with GATEWAY and DNS.",
+    ),
+  GATEWAY: z
+    .string()
+    .trim()
+    .regex(IPV4, "must be an IPv4 address such as 192.168.1.1")
+    .optional()
+    .describe("The default gateway of a FIXED_IP on a bridge (NETWORK_TYPE=bridge); required there."),
+  DNS: z
+    .string()
+    .trim()
+    .transform((value) => value.split(",").map((part) => part.trim()).filter((part) => part !== ""))
+    .refine((servers) => servers.length > 0 && servers.every((server) => IPV4.test(server)), "must be comma-separated IPv4 addresses such as 192.168.1.1,9.9.9.9")
+    .optional()
+    .describe("DNS servers of a FIXED_IP on a bridge, comma-separated; default: the GATEWAY."),
   IMAGE: z
     .string()
     .trim()

@@ -69,6 +69,8 @@ export const ProviderVMSpec = z.strictObject({
   networks: z.array(z.string()).default([]),
   /** Kept for the original's requests; `networks` wins. */
   network: z.string().optional(),
+  /** Provider-level network name → IPv4 address reserved for this VM's NIC on it. */
+  fixedIPs: z.record(z.string(), z.string()).optional(),
   disk: z.strictObject({ baseImage: z.string().optional(), size: z.string() }),
   boot: z.strictObject({
     order: z.array(BootDevice).default(["hd"]),

@@ -201,6 +201,15 @@ export const VMSpec = z.strictObject({
   vcpus: positiveInt("Number of virtual CPUs."),
   network: str("Network to attach (deprecated: use networks).").optional(),
   networks: z.array(z.string()).optional().describe("Networks to attach, one NIC each, in order (wins over network)."),
+  fixedIPs: z
+    .record(z.string(), z.string())
+    .optional()
+    .describe(
+      "A fixed IPv4 address per attached network, e.g. {lan: 192.168.122.50}. Only for `external` libvirt networks with DHCP: " +
+        "the provider reserves the address for this VM's NIC (a DHCP host entry) and removes the reservation on delete. " +
+        "Never rewritten by subnet isolation. For networks this spec creates use the network's dhcp.staticLeases; on a host bridge " +
+        "configure the address in the guest (cloudInit.networkConfig).",
+    ),
   disk: z.strictObject({
     baseImage: str("Base image path or image name/alias; empty for a blank disk (PXE). Default: defaultBaseImage.").optional(),
     size: str("Disk size such as 10G, 512M."),

@@ -47,6 +47,10 @@ export interface LibvirtBackend {
   destroyNetwork(name: string): Promise<void>;
   undefineNetwork(name: string): Promise<void>;
   networkLeases(name: string): Promise<Lease[]>;
+  /** Adds a `<host>` to the network's DHCP, live (when active) and persistent. */
+  addDhcpHost(network: string, hostXml: string): Promise<void>;
+  /** Removes the matching `<host>` from the network's DHCP, live (when active) and persistent. */
+  removeDhcpHost(network: string, hostXml: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -343,6 +347,23 @@ export class DefaultLibvirtBackend implements LibvirtBackend {
     } catch {
       return [];
     }
+  }
+
+  private async updateDhcpHost(action: "add-last" | "delete", network: string, hostXml: string): Promise<void> {
+    const scope = (await this.networkActive(network)) ? ["--live", "--config"] : ["--config"];
+    try {
+      await this.virsh(["net-update", network, action, "ip-dhcp-host", hostXml, ...scope]);
+    } catch (error) {
+      throw libvirtError(`${action === "delete" ? "removing" : "adding"} the DHCP host entry ${hostXml} on network ${network}`, error);
+    }
+  }
+
+  addDhcpHost(network: string, hostXml: string): Promise<void> {
+    return this.updateDhcpHost("add-last", network, hostXml);
+  }
+
+  removeDhcpHost(network: string, hostXml: string): Promise<void> {
+    return this.updateDhcpHost("delete", network, hostXml);
   }
 
   async close(): Promise<void> {

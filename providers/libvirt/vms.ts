@@ -15,6 +15,7 @@ import type { NetworkService } from "./networks.js";
 import type { RecordStore } from "./records.js";
 import { buildSeedIso, guestHostname, metaData, networkConfig, staticAddress, userData } from "./vm/cloudinit.js";
 import { createDisk } from "./vm/disk.js";
+import { checkReservation, release, reserve, type DhcpReservation } from "./vm/fixed-ip.js";
 import { domainSize, domainXml, type NicAttachment } from "./vm/domain-xml.js";
 import { discoverIps, type NicInfo } from "./vm/ip.js";
 import { parseMetadata, type DomainMetadata, type Readiness } from "./vm/metadata.js";
@@ -165,6 +166,7 @@ export class VmService {
       else if (attachment.iface) nics.push({ type: "bridge", bridge: attachment.iface, mac });
       nicInfos.push({ network, mac, iface: attachment.iface, staticIp: staticAddress(spec.cloudInit, mac, index) });
     }
+    const reservations = await this.fixedIpReservations(spec.fixedIPs, nicInfos);
     const firmware = spec.boot.firmware ?? "bios";
     if (spec.boot.secureBoot && firmware !== "uefi") throw invalidSpec("spec.boot.secureBoot needs firmware uefi");
     const readiness = spec.readiness;
@@ -215,6 +217,7 @@ export class VmService {
       await mkdir(join(consoleLog, ".."), { recursive: true });
       await createDisk(metadata.disk, baseImage, spec.disk.size);
       lap("disk ready");
+      await reserve(this.deps.backend, dir, reservations, guestHostname(spec.cloudInit, this.logicalName(name)));
       if (metadata.seedIso) {
         const hostname = guestHostname(spec.cloudInit, this.logicalName(name));
         await buildSeedIso(
@@ -309,7 +312,8 @@ export class VmService {
     // false ends the wait early: a domain that is no longer running will not lease anything.
     await retryUntil(async () => {
       ips = await discover();
-      if (ips[0] !== undefined) return true;
+      // An address the guest configures itself is known now; readiness then waits for the guest to answer on it.
+      if (ips[0] !== undefined || nics[0]?.staticIp !== undefined) return true;
       return (await this.deps.backend.domainRunning(name)) ? undefined : false;
     }, { timeoutMs: budgetMs, intervalMs: 250 });
     // Secondary NICs get a short grace period; their DHCP usually lands within a second of the first.
@@ -354,11 +358,28 @@ export class VmService {
     return states.sort((a, b) => a.name.localeCompare(b.name));
   }
 
+  /** spec.fixedIPs as DHCP reservations for this VM's NICs, each checked against its network before anything exists. */
+  private async fixedIpReservations(fixedIPs: Record<string, string> | undefined, nics: readonly NicInfo[]): Promise<DhcpReservation[]> {
+    const reservations: DhcpReservation[] = [];
+    for (const [network, ip] of Object.entries(fixedIPs ?? {})) {
+      const nic = nics.find((candidate) => candidate.network === network);
+      if (nic === undefined) throw invalidSpec(`spec.fixedIPs.${network}: the VM has no NIC on "${network}"; attach it in spec.networks`);
+      if (await this.deps.networks.record(network)) {
+        throw invalidSpec(`spec.fixedIPs.${network}: "${network}" is a network of this environment; give the address as a DHCP static lease there`);
+      }
+      const reservation = { network, mac: nic.mac, ip };
+      await checkReservation(this.deps.backend, reservation);
+      reservations.push(reservation);
+    }
+    return reservations;
+  }
+
   private async removeEverything(name: string, metadata: DomainMetadata | undefined, defined: boolean): Promise<void> {
     if (defined) {
       await this.deps.backend.destroyDomain(name);
       await this.deps.backend.undefineDomain(name);
     }
+    await release(this.deps.backend, metadata?.vmDir ?? this.vmDir(name));
     const paths = [metadata?.disk, metadata?.seedIso, metadata?.nvram, metadata?.consoleLog ?? this.consoleLog(name)];
     for (const path of paths) if (path) await rm(path, { force: true });
     await rm(metadata?.vmDir ?? this.vmDir(name), { recursive: true, force: true });

@@ -88,16 +88,21 @@ function readiness(vm: VMResource, ctx: RequestContext): ProviderVMSpec["readine
 }
 
 export function vmRequest(vm: VMResource, ctx: RequestContext): VMCreateRequest {
-  const networks = vmNetworkNames(vm).map((value) => {
+  const providerNetworkName = (value: string) => {
     const logical = logicalNetworkName(value, ctx.spec, ctx.state.prefix);
     return logical === undefined ? prefixName(ctx.state.prefix, value) : networkProviderName(logical, ctx);
-  });
+  };
+  const networks = vmNetworkNames(vm).map(providerNetworkName);
+  const fixedIPs = vm.spec.fixedIPs === undefined
+    ? undefined
+    : Object.fromEntries(Object.entries(vm.spec.fixedIPs).map(([network, ip]) => [providerNetworkName(network), ip]));
   const baseImage = resolveBaseImage(vm.spec.disk.baseImage, ctx);
   const cloudInit = vm.spec.cloudInit ? { ...vm.spec.cloudInit, hostname: vm.spec.cloudInit.hostname ?? vm.name } : undefined;
   const spec: ProviderVMSpec = {
     memory: vm.spec.memory,
     vcpus: vm.spec.vcpus,
     networks,
+    ...(fixedIPs ? { fixedIPs } : {}),
     disk: { size: vm.spec.disk.size, ...(baseImage ? { baseImage } : {}) },
     boot: {
       order: vm.spec.boot?.order && vm.spec.boot.order.length > 0 ? vm.spec.boot.order : ["hd"],

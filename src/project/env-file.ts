@@ -68,6 +68,19 @@ function crossFieldIssues(env: ProjectEnv, given: Record<string, string>, lineOf
   if (env.NETWORK_TYPE !== "bridge" && given.BRIDGE !== undefined) {
     issues.push(located(lineOf, "BRIDGE", "is only used with NETWORK_TYPE=bridge; set NETWORK_TYPE=bridge or remove BRIDGE"));
   }
+  const prefixed = env.FIXED_IP?.includes("/") === true;
+  if (env.NETWORK_TYPE === "bridge" && env.FIXED_IP !== undefined) {
+    if (!prefixed) issues.push(located(lineOf, "FIXED_IP", "needs its prefix on a bridge, such as 192.168.1.50/24: the guest configures it itself"));
+    if (env.GATEWAY === undefined) issues.push(located(lineOf, "FIXED_IP", "needs GATEWAY on a bridge: add GATEWAY=<your LAN's router address>"));
+  }
+  if (env.NETWORK_TYPE !== "bridge" && prefixed) {
+    issues.push(located(lineOf, "FIXED_IP", "takes no prefix with NETWORK_TYPE=default (the libvirt network has its own); write just the address, such as 192.168.122.50"));
+  }
+  for (const key of ["GATEWAY", "DNS"] as const) {
+    if (given[key] !== undefined && (env.NETWORK_TYPE !== "bridge" || env.FIXED_IP === undefined)) {
+      issues.push(located(lineOf, key, "is only used with NETWORK_TYPE=bridge and FIXED_IP; remove it, or set both"));
+    }
+  }
   if (env.NETWORK_TYPE === "bridge" && given.NETWORK !== undefined) {
     issues.push(located(lineOf, "NETWORK", "is only used with NETWORK_TYPE=default; remove NETWORK, or set NETWORK_TYPE=default"));
   }

@@ -80,9 +80,6 @@ export async function loadProject(folder: string): Promise<Project> {
   if (env.INFRA_TYPE === "container") {
     issues.push({ field: "INFRA_TYPE", message: "container instances need the podman provider, which is not available yet; use INFRA_TYPE=vm" });
   }
-  if (env.FIXED_IP !== undefined) {
-    issues.push({ field: "FIXED_IP", message: "fixed addresses are not supported yet; remove FIXED_IP (the address is shown by testenv-vm status)" });
-  }
   if (issues.length > 0) {
     throw new TestenvError("SPEC_INVALID", `${envPath} has ${issues.length} problem(s); nothing was created`, { issues, details: { path: envPath } });
   }

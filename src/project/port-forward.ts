@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { createSocket } from "node:dgram";
 import { openSync, closeSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import { createServer } from "node:net";
@@ -11,8 +12,8 @@ import { TestenvError, type Issue } from "../errors.js";
 
 // PORTS: hostPort on the host reaches guestPort in the instance. The mechanism is a supervised forwarder process
 // (forwarder.ts), recorded by pid + start time + argv, started by `up`/`start` once the guest is ready and
-// stopped by `stop`/`rm`. It needs no privileges, works the same for libvirt networks and host bridges, and costs
-// one small Node process per instance.
+// stopped by `stop`/`rm`. It needs no privileges, works the same for libvirt networks and host bridges, forwards TCP
+// and UDP, and costs one small Node process per instance.
 
 const FORWARDER = fileURLToPath(new URL("./forwarder.js", import.meta.url));
 
@@ -21,21 +22,31 @@ export interface ForwarderRecord extends ProcessIdentity {
   guestIP: string;
 }
 
+function bindProblem(port: PortForward): Promise<string | undefined> {
+  const why = (error: NodeJS.ErrnoException) => (error.code === "EADDRINUSE" ? "is already in use" : `cannot be bound (${error.code ?? error.message})`);
+  return new Promise((resolve) => {
+    if (port.protocol === "udp") {
+      const probe = createSocket("udp4");
+      probe.once("error", (error: NodeJS.ErrnoException) => {
+        probe.close();
+        resolve(why(error));
+      });
+      probe.bind(port.hostPort, port.hostIP, () => probe.close(() => resolve(undefined)));
+      return;
+    }
+    const probe = createServer();
+    probe.once("error", (error: NodeJS.ErrnoException) => resolve(why(error)));
+    probe.listen(port.hostPort, port.hostIP, () => probe.close(() => resolve(undefined)));
+  });
+}
+
 /** A host port already taken, or one that cannot be bound: named before anything is created. */
 export async function portIssues(ports: readonly PortForward[]): Promise<Issue[]> {
   const issues: Issue[] = [];
   for (const port of ports) {
-    if (port.protocol === "udp") {
-      issues.push({ field: "PORTS", message: `${port.hostPort}:${port.guestPort}/udp: UDP forwards are not supported yet; use tcp` });
-      continue;
-    }
-    const problem = await new Promise<string | undefined>((resolve) => {
-      const probe = createServer();
-      probe.once("error", (error: NodeJS.ErrnoException) => resolve(error.code === "EADDRINUSE" ? "is already in use" : `cannot be bound (${error.code ?? error.message})`));
-      probe.listen(port.hostPort, port.hostIP, () => probe.close(() => resolve(undefined)));
-    });
+    const problem = await bindProblem(port);
     if (problem !== undefined) {
-      issues.push({ field: "PORTS", message: `host port ${port.hostIP}:${port.hostPort} ${problem}; choose another hostPort or stop what uses it` });
+      issues.push({ field: "PORTS", message: `host port ${port.hostIP}:${port.hostPort}/${port.protocol} ${problem}; choose another hostPort or stop what uses it` });
     }
   }
   return issues;
@@ -45,7 +56,7 @@ export async function portIssues(ports: readonly PortForward[]): Promise<Issue[]
 export async function startForwarder(ports: readonly PortForward[], guestIP: string, workDir: string): Promise<ForwarderRecord> {
   const readyFile = join(workDir, "forwarder.ready");
   await rm(readyFile, { force: true });
-  const forwards = ports.map((port) => ({ hostIP: port.hostIP, hostPort: port.hostPort, guestIP, guestPort: port.guestPort }));
+  const forwards = ports.map((port) => ({ hostIP: port.hostIP, hostPort: port.hostPort, guestIP, guestPort: port.guestPort, protocol: port.protocol }));
   const log = openSync(join(workDir, "forwarder.log"), "a", 0o600);
   const child = spawn(process.execPath, [FORWARDER, readyFile, JSON.stringify(forwards)], { detached: true, stdio: ["ignore", log, log] });
   closeSync(log);

@@ -111,6 +111,14 @@ function baseImage(env: ProjectEnv, imagePath: string | undefined): { images: Sp
   return { images: undefined, baseImage: env.IMAGE };
 }
 
+/** FIXED_IP on a host bridge: nobody we control serves DHCP there, so the guest configures the address itself. */
+function bridgeAddress(env: ProjectEnv): Pick<CloudInit, "networkConfig"> {
+  if (env.NETWORK_TYPE !== "bridge" || env.FIXED_IP === undefined || env.GATEWAY === undefined) return {};
+  const nameservers = env.DNS ?? [env.GATEWAY];
+  // One NIC, whatever the image names it (eth0, ens3, enp1s0).
+  return { networkConfig: { ethernets: [{ name: "e*", addresses: [env.FIXED_IP], gateway4: env.GATEWAY, nameservers: { addresses: nameservers } }] } };
+}
+
 /** The VM instance of a project folder as a spec: an SSH key, the existing network, one VM that reaches SSH. */
 export function projectSpec(input: ProjectSpecInput): Spec {
   const { env, identity, sshUser, cloudConfig } = input;
@@ -145,6 +153,7 @@ export function projectSpec(input: ProjectSpecInput): Spec {
           memory: env.MEMORY,
           vcpus: env.CPUS,
           networks: [PROJECT_NETWORK],
+          ...(env.FIXED_IP !== undefined && env.NETWORK_TYPE === "default" ? { fixedIPs: { [PROJECT_NETWORK]: env.FIXED_IP } } : {}),
           disk: { baseImage: base, size: `${env.DISK}G` },
           cloudInit: {
             hostname: cloudConfig?.hostname ?? identity.name,
@@ -152,6 +161,7 @@ export function projectSpec(input: ProjectSpecInput): Spec {
             ...(cloudConfig && cloudConfig.packages.length > 0 ? { packages: cloudConfig.packages } : {}),
             ...(cloudConfig && cloudConfig.runcmd.length > 0 ? { runcmd: cloudConfig.runcmd } : {}),
             ...(cloudConfig && cloudConfig.writeFiles.length > 0 ? { writeFiles: cloudConfig.writeFiles } : {}),
+            ...bridgeAddress(env),
           },
           // Ready means cloud-init has finished too: provisioning must find the users, sudo rules and packages
           // of the cloud-config in place, not race them.

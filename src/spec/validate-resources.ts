@@ -149,6 +149,24 @@ function checkVmNetworks(report: Report, at: FieldPath, vm: VMResource, context:
   });
 }
 
+/** fixedIPs: each key a network the VM attaches that is an external network, each value an IPv4 address. */
+function checkFixedIPs(report: Report, at: FieldPath, vm: VMResource, context: ResourceCheckContext): void {
+  const attached = vmNetworkNames(vm).map((value) => (context.phase === "early" ? value : logicalNetworkName(value, context.spec, context.prefix) ?? value));
+  for (const [network, ip] of Object.entries(vm.spec.fixedIPs ?? {})) {
+    const path = [...at, "spec", "fixedIPs", network];
+    report.check(path, ip, ipv4Problem);
+    if (!isLiteral(network)) continue;
+    if (!attached.includes(network)) {
+      report.add(path, `network ${JSON.stringify(network)} is not one this VM attaches; use a name from spec.networks${suggestionSuffix(network, attached, "attached networks", true)}`);
+      continue;
+    }
+    const resource = context.spec.networks?.find((candidate) => candidate.name === network);
+    if (resource !== undefined && resource.external === undefined) {
+      report.add(path, `${JSON.stringify(network)} is created by this spec; give the address as a DHCP static lease there (networks[].spec.dhcp.staticLeases)`);
+    }
+  }
+}
+
 const URL_LIKE = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//;
 
 /** Every name an image can be referred to by: its name and its alias. */
@@ -212,6 +230,7 @@ export function checkVM(report: Report, at: FieldPath, vm: VMResource, context: 
   if (!(Number.isInteger(spec.memory) && spec.memory > 0)) report.add([...at, "spec", "memory"], `memory must be a positive number of MiB; got ${spec.memory}`);
   if (!(Number.isInteger(spec.vcpus) && spec.vcpus > 0)) report.add([...at, "spec", "vcpus"], `vcpus must be a positive integer; got ${spec.vcpus}`);
   checkVmNetworks(report, at, vm, context);
+  checkFixedIPs(report, at, vm, context);
   report.check([...at, "spec", "disk", "size"], spec.disk.size, diskSizeProblem);
   report.check([...at, "spec", "disk", "baseImage"], spec.disk.baseImage, (value) => baseImageProblem(value, context.spec));
   if (spec.boot?.secureBoot === true && spec.boot.firmware !== "uefi") {

@@ -20,6 +20,8 @@ const NETWORK = `tvm-default-${process.pid}`;
 // Host ports of the forwards, on the test host namespace's loopback.
 const HTTP_PORT = 18_080;
 const SSH_PORT = 18_022;
+// FIXED_IP: a DHCP host entry on the test's stand-in default network (192.168.251.0/24), kept for this VM.
+const FIXED_IP = "192.168.251.77";
 
 /** The first bytes a TCP server sends (an SSH banner), or the body of an HTTP GET, through a forwarded port. */
 function firstBytes(port: number, send?: string): Promise<string> {
@@ -59,6 +61,7 @@ describeIfTestHost("e2e_libvirt: project folder (up | ssh | stop | rm) on the ti
         "CPUS=2",
         "DISK=2",
         `NETWORK=${NETWORK}`,
+        `FIXED_IP=${FIXED_IP}`,
         `IMAGE=${images.tiny}`,
         "SSH_USER=root",
         "PROVISION_SCRIPT=provision.sh",
@@ -95,7 +98,9 @@ describeIfTestHost("e2e_libvirt: project folder (up | ssh | stop | rm) on the ti
     expect(result.code, result.stderr || result.stdout).toBe(0);
     const up = JSON.parse(result.stdout) as Record<string, unknown>;
     expect(up).toMatchObject({ instance: name, status: "running", action: "created", provision: { status: "ok", kind: "script" } });
-    expect(up.ip).toMatch(/^192\.168\.251\./);
+    // FIXED_IP: the guest got exactly that address, through a reservation on the network it did not create.
+    expect(up.ip).toBe(FIXED_IP);
+    expect(virsh("net-dumpxml", NETWORK)).toMatch(new RegExp(`<host mac='[0-9a-f:]+' name='[^']+' ip='${FIXED_IP.replace(/\./g, "\\.")}'/>`));
     expect(Object.keys(up.steps as object)).toEqual(expect.arrayContaining(["create", "provision"]));
     // The domain carries the folder's readable name; the network was used, not made.
     expect(virsh("list", "--name")).toContain(`${namePrefix(name)}-${name}`);
@@ -212,8 +217,9 @@ describeIfTestHost("e2e_libvirt: project folder (up | ssh | stop | rm) on the ti
     await expect(firstBytes(SSH_PORT)).rejects.toThrow(/ECONNREFUSED/);
     const leaks = findLeaks({ prefix, artifactDir: join(folder, ".testenv-vm", "run", name), keyDirs: [], dataDir: defaultDataDir(prefix) });
     expect(leaks).toEqual([]);
-    // The network it used is still there, untouched.
+    // The network it used is still there, with the fixed address's reservation gone again.
     expect(virsh("net-list", "--name")).toContain(NETWORK);
+    expect(virsh("net-dumpxml", NETWORK)).not.toContain(FIXED_IP);
     const again = await cli(folder, "rm");
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toContain("does not exist; nothing to remove");

@@ -1,3 +1,4 @@
+import { createSocket } from "node:dgram";
 import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
@@ -99,19 +100,23 @@ describe("project folder verbs (no VM)", () => {
     expect(existsSync(join(folder, ".testenv-vm", "state"))).toBe(false);
   });
 
-  it("a host port in PORTS that is already in use: named, exit 3, nothing created", async () => {
+  it("host ports in PORTS that are already in use, TCP and UDP: each named, exit 3, nothing created", async () => {
     const busy = createServer();
     await new Promise<void>((done) => busy.listen(0, "127.0.0.1", done));
     const port = (busy.address() as AddressInfo).port;
+    const busyUdp = createSocket("udp4");
+    await new Promise<void>((done) => busyUdp.bind(0, "127.0.0.1", done));
+    const udpPort = busyUdp.address().port;
     try {
-      writeFileSync(join(folder, ".env"), `INFRA_TYPE=vm\nMEMORY=512\nCPUS=1\nDISK=1\nPORTS=127.0.0.1:${port}:22,7000:53/udp\n`);
+      writeFileSync(join(folder, ".env"), `INFRA_TYPE=vm\nMEMORY=512\nCPUS=1\nDISK=1\nPORTS=127.0.0.1:${port}:22,${udpPort}:53/udp\n`);
       const result = await cli(folder, "up");
       expect(result.code, result.stderr).toBe(3);
-      expect(result.stderr).toContain(`host port 127.0.0.1:${port} is already in use; choose another hostPort or stop what uses it`);
-      expect(result.stderr).toContain("7000:53/udp: UDP forwards are not supported yet");
+      expect(result.stderr).toContain(`host port 127.0.0.1:${port}/tcp is already in use; choose another hostPort or stop what uses it`);
+      expect(result.stderr).toContain(`host port 127.0.0.1:${udpPort}/udp is already in use`);
       expect(existsSync(join(folder, ".testenv-vm", "state"))).toBe(false);
     } finally {
       busy.close();
+      busyUdp.close();
     }
   });
 

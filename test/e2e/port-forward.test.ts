@@ -1,3 +1,4 @@
+import { createSocket } from "node:dgram";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { connect, createServer, type AddressInfo, type Server } from "node:net";
 import { tmpdir } from "node:os";
@@ -28,6 +29,23 @@ function exchange(port: number, text: string): Promise<string> {
     socket.on("data", (chunk: Buffer) => (data += chunk.toString()));
     socket.on("error", fail);
     socket.on("close", () => done(data));
+  });
+}
+
+/** Sends one datagram to the loopback port from a fresh socket and resolves with the first reply. */
+function datagram(port: number, text: string): Promise<string> {
+  return new Promise((done, fail) => {
+    const socket = createSocket("udp4");
+    const timer = setTimeout(() => {
+      socket.close();
+      fail(new Error(`no UDP reply from 127.0.0.1:${port} within 5 s`));
+    }, 5000);
+    socket.once("message", (reply) => {
+      clearTimeout(timer);
+      socket.close();
+      done(reply.toString());
+    });
+    socket.send(text, port, "127.0.0.1");
   });
 }
 
@@ -77,6 +95,28 @@ describe("port forwarder", () => {
     expect(await isRunning(record)).toBe(false);
     expect(forwardersFor(hostPort)).toEqual([]);
     await expect(exchange(hostPort, "x")).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it("forwards UDP too: each client gets its own replies", async () => {
+    const { startForwarder, stopForwarder, portIssues } = await built();
+    const echo = createSocket("udp4");
+    echo.on("message", (message, from) => echo.send(`echo:${message.toString()}`, from.port, from.address));
+    await new Promise<void>((done) => echo.bind(0, "127.0.0.1", done));
+    const udpGuestPort = echo.address().port;
+    const hostPort = await freePort();
+    const forward = { hostIP: "127.0.0.1", hostPort, guestPort: udpGuestPort, protocol: "udp" as const };
+    expect(await portIssues([forward])).toEqual([]);
+    const record = await startForwarder([forward], "127.0.0.1", workDir);
+    try {
+      // The port is now taken for UDP, and the pre-create check says so.
+      expect((await portIssues([forward]))[0]?.message).toMatch(new RegExp(`127\\.0\\.0\\.1:${hostPort}/udp is already in use`));
+      const [first, second] = await Promise.all([datagram(hostPort, "one"), datagram(hostPort, "two")]);
+      expect([first, second]).toEqual(["echo:one", "echo:two"]);
+    } finally {
+      await stopForwarder(record);
+      echo.close();
+    }
+    expect(forwardersFor(hostPort)).toEqual([]);
   });
 
   it("fails clearly when a host port is taken after the check, and leaves no process", async () => {

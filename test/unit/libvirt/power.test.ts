@@ -74,6 +74,8 @@ class FakeBackend implements LibvirtBackend {
   destroyNetwork = () => Promise.resolve();
   undefineNetwork = () => Promise.resolve();
   networkLeases = (): Promise<Lease[]> => Promise.resolve([]);
+  addDhcpHost = () => Promise.resolve();
+  removeDhcpHost = () => Promise.resolve();
   close = () => Promise.resolve();
 }
 

@@ -32,8 +32,8 @@ describe("parseEnvFile: a valid .env", () => {
   });
 
   it("accepts a bridge, a fixed IP, a provisioning script and a pinned https image", () => {
-    const text = `${VALID}NETWORK_TYPE=bridge\nBRIDGE=br1\nFIXED_IP=192.168.1.50\nPROVISION_SCRIPT=provision/setup.yml\nIMAGE=https://example.org/img.qcow2\nIMAGE_SHA256=${"a".repeat(64)}\nSSH_USER=dev\nNAME=my-box\n`;
-    expect(parseEnvFile(text, "/p/.env").env).toMatchObject({ NETWORK_TYPE: "bridge", BRIDGE: "br1", FIXED_IP: "192.168.1.50", NAME: "my-box", SSH_USER: "dev" });
+    const text = `${VALID}NETWORK_TYPE=bridge\nBRIDGE=br1\nFIXED_IP=192.168.1.50/24\nGATEWAY=192.168.1.1\nDNS=192.168.1.1, 9.9.9.9\nPROVISION_SCRIPT=provision/setup.yml\nIMAGE=https://example.org/img.qcow2\nIMAGE_SHA256=${"a".repeat(64)}\nSSH_USER=dev\nNAME=my-box\n`;
+    expect(parseEnvFile(text, "/p/.env").env).toMatchObject({ NETWORK_TYPE: "bridge", BRIDGE: "br1", FIXED_IP: "192.168.1.50/24", GATEWAY: "192.168.1.1", DNS: ["192.168.1.1", "9.9.9.9"], NAME: "my-box", SSH_USER: "dev" });
   });
 });
 
@@ -65,6 +65,12 @@ const BAD: Array<{ name: string; text: string; field: string; says: RegExp; line
   { name: "PORTS bad host IP", text: `${VALID}PORTS=300.1.1.1:8080:80\n`, field: "PORTS", says: /entry 1/ },
   { name: "PORTS duplicate host port", text: `${VALID}PORTS=8080:80,8080:81\n`, field: "PORTS", says: /host port 127\.0\.0\.1:8080\/tcp is forwarded twice/ },
   { name: "FIXED_IP out of range", text: `${VALID}FIXED_IP=192.168.1.300\n`, field: "FIXED_IP", says: /IPv4 address/ },
+  { name: "FIXED_IP bad prefix", text: `${VALID}NETWORK_TYPE=bridge\nFIXED_IP=192.168.1.50/33\nGATEWAY=192.168.1.1\n`, field: "FIXED_IP", says: /IPv4 address/ },
+  { name: "FIXED_IP on a bridge without prefix", text: `${VALID}NETWORK_TYPE=bridge\nFIXED_IP=192.168.1.50\nGATEWAY=192.168.1.1\n`, field: "FIXED_IP", says: /needs its prefix on a bridge/ },
+  { name: "FIXED_IP on a bridge without GATEWAY", text: `${VALID}NETWORK_TYPE=bridge\nFIXED_IP=192.168.1.50/24\n`, field: "FIXED_IP", says: /needs GATEWAY on a bridge/ },
+  { name: "FIXED_IP with a prefix on a libvirt network", text: `${VALID}FIXED_IP=192.168.122.50/24\n`, field: "FIXED_IP", says: /takes no prefix with NETWORK_TYPE=default/ },
+  { name: "GATEWAY without a bridge", text: `${VALID}FIXED_IP=192.168.122.50\nGATEWAY=192.168.122.1\n`, field: "GATEWAY", says: /only used with NETWORK_TYPE=bridge and FIXED_IP/ },
+  { name: "DNS not addresses", text: `${VALID}NETWORK_TYPE=bridge\nFIXED_IP=192.168.1.50/24\nGATEWAY=192.168.1.1\nDNS=dns.example\n`, field: "DNS", says: /comma-separated IPv4/ },
   { name: "FIXED_IP a name", text: `${VALID}FIXED_IP=myhost\n`, field: "FIXED_IP", says: /IPv4 address/ },
   { name: "absolute PROVISION_SCRIPT", text: `${VALID}PROVISION_SCRIPT=/etc/passwd\n`, field: "PROVISION_SCRIPT", says: /relative to the project folder/ },
   { name: "escaping PROVISION_SCRIPT", text: `${VALID}PROVISION_SCRIPT=../other/setup.sh\n`, field: "PROVISION_SCRIPT", says: /no \.\./ },

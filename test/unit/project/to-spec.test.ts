@@ -53,6 +53,19 @@ describe("projectSpec", () => {
     expect(spec.vms?.[0]?.spec.cloudInit?.users?.[0]).toEqual({ name: "root", sshAuthorizedKeys: ["{{ .Keys.ssh.PublicKey }}"] });
   });
 
+  it("FIXED_IP: a DHCP reservation on the libvirt network, a static guest address on a bridge", () => {
+    const onLibvirt = projectSpec({ env: env("FIXED_IP=192.168.122.50\n"), identity, sshUser: "dev" });
+    expect(validateEarly(onLibvirt)).toEqual([]);
+    expect(onLibvirt.vms?.[0]?.spec.fixedIPs).toEqual({ net: "192.168.122.50" });
+    expect(onLibvirt.vms?.[0]?.spec.cloudInit?.networkConfig).toBeUndefined();
+    const onBridge = projectSpec({ env: env("NETWORK_TYPE=bridge\nBRIDGE=br7\nFIXED_IP=192.168.1.50/24\nGATEWAY=192.168.1.1\n"), identity, sshUser: "dev" });
+    expect(validateEarly(onBridge)).toEqual([]);
+    expect(onBridge.vms?.[0]?.spec.fixedIPs).toBeUndefined();
+    expect(onBridge.vms?.[0]?.spec.cloudInit?.networkConfig).toEqual({
+      ethernets: [{ name: "e*", addresses: ["192.168.1.50/24"], gateway4: "192.168.1.1", nameservers: { addresses: ["192.168.1.1"] } }],
+    });
+  });
+
   it("merges the user's own #cloud-config: users, packages, runcmd, write_files, hostname", () => {
     const cloudConfig = parseUserCloudConfig(
       [

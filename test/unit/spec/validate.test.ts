@@ -138,12 +138,23 @@ const INVALID: [string, (spec: Raw) => void, string, string][] = [
   ["template without a field", (s) => (s.keys[0].spec.comment = "{{ .VMs.vm1 }}"), "keys[0].spec.comment", "needs a resource name and a field"],
   [".DefaultBaseImage without defaultBaseImage", (s) => (s.vms[0].spec.disk.baseImage = "{{ .DefaultBaseImage }}"), "vms[0].spec.disk.baseImage", "defaultBaseImage is not set"],
   ["resource template inside images", (s) => (s.images[0].spec.source = "/srv/{{ .VMs.vm1.Name }}.qcow2"), "images[0].spec.source", "cannot be used here"],
+  ["fixedIPs on a network the VM does not attach", (s) => (s.vms[0].spec.fixedIPs = { lv: "192.168.100.50" }), "vms[0].spec.fixedIPs.lv", "is not one this VM attaches"],
+  ["fixedIPs on a network the spec creates", (s) => (s.vms[0].spec.fixedIPs = { br0: "192.168.100.50" }), "vms[0].spec.fixedIPs.br0", "give the address as a DHCP static lease there"],
+  ["fixedIPs not an address", (s) => (s.vms[0].spec.fixedIPs = { br0: "192.168.100.500" }), "vms[0].spec.fixedIPs.br0", "not an IPv4 address"],
   ["resource template in a provider", (s) => (s.providers[0].spec = { uri: "{{ .Networks.br0.IP }}" }), "providers[0].spec.uri", "allowed: .Env"],
 ];
 
 describe("validateEarly (Phase 1)", () => {
   it("the base spec is valid", () => {
     expect(validateEarly(parseSpec(base()))).toEqual([]);
+  });
+
+  it("accepts fixedIPs on an external network the VM attaches", () => {
+    const spec = base();
+    spec.networks.push({ name: "lan", kind: "libvirt", external: "default", spec: {} });
+    spec.vms[0].spec.networks = ["br0", "lan"];
+    spec.vms[0].spec.fixedIPs = { lan: "192.168.122.50" };
+    expect(validateEarly(parseSpec(spec))).toEqual([]);
   });
 
   it(`has a table of ${INVALID.length} invalid specs`, () => {

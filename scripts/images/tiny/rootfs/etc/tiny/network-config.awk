@@ -1,5 +1,5 @@
-# network-config v2 subset -> "net_if ID MAC DHCP4 ADDRS GATEWAY DNS" lines for /bin/tiny-net.
-# Supported under ethernets.<id>: match.macaddress, dhcp4, addresses ([flow] or block list),
+# network-config v2 subset -> "net_if ID MAC DHCP4 ADDRS GATEWAY DNS NAMEGLOB" lines for /bin/tiny-net.
+# Supported under ethernets.<id>: match.macaddress, match.name (a glob), dhcp4, addresses ([flow] or block list),
 # gateway4, routes (to: default / 0.0.0.0/0 with via:), nameservers.addresses. Optional top-level network:.
 function trim(s) { sub(/^[ \t]+/, "", s); sub(/[ \t]+$/, "", s); return s }
 function unq(s) { s = trim(s); sub(/[ \t]+#.*$/, "", s); gsub(/^["']|["']$/, "", s); return s }
@@ -7,8 +7,8 @@ function ind(l) { match(l, /^ */); return RLENGTH }
 function flow(s,   n, a, i, out) { s = trim(s); gsub(/^\[|\]$/, "", s); n = split(s, a, ","); out = ""
     for (i = 1; i <= n; i++) if (unq(a[i]) != "") out = out (out == "" ? "" : ",") unq(a[i]); return out }
 function sq(s) { gsub(/'/, "'\\''", s); return "'" s "'" }
-function flush() { if (id != "") print "net_if " sq(id) " " sq(mac) " " sq(dhcp) " " sq(addrs) " " sq(gw) " " sq(dns)
-    id = ""; mac = ""; dhcp = ""; addrs = ""; gw = ""; dns = ""; list = ""; rto = ""; rvia = "" }
+function flush() { if (id != "") print "net_if " sq(id) " " sq(mac) " " sq(dhcp) " " sq(addrs) " " sq(gw) " " sq(dns) " " sq(nameglob)
+    id = ""; mac = ""; nameglob = ""; dhcp = ""; addrs = ""; gw = ""; dns = ""; list = ""; rto = ""; rvia = "" }
 function route() { if (rto == "default" || rto == "0.0.0.0/0") gw = rvia; rto = ""; rvia = "" }
 BEGIN { eth = -1; idind = -1 }
 {
@@ -29,6 +29,7 @@ BEGIN { eth = -1; idind = -1 }
         next
     }
     if (key == "macaddress") mac = unq(val)
+    else if (key == "name") nameglob = unq(val)
     else if (key == "dhcp4") dhcp = (unq(val) ~ /^(true|yes|on)$/) ? "true" : "false"
     else if (key == "gateway4") gw = unq(val)
     else if (key == "to" && list == "routes") rto = unq(val)
