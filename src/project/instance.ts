@@ -139,6 +139,19 @@ export class ProjectInstance {
     };
   }
 
+  /**
+   * Where the state file says the instance's VM was last seen running, without asking its provider (that costs a
+   * provider process). `ssh` tries it first and asks the provider only when ssh itself fails.
+   */
+  async recordedSshEndpoint(): Promise<SshEndpoint | undefined> {
+    const environment = await this.environment();
+    if (environment?.status !== "ready") return undefined;
+    const vm = environment.resources.vms[this.name]?.state;
+    const key = environment.resources.keys[PROJECT_KEY]?.state?.privateKeyPath;
+    if (vm?.status !== "running" || typeof vm.ip !== "string" || typeof key !== "string") return undefined;
+    return this.endpoint({ vm: { ...vm, name: this.name, status: vm.status, ip: vm.ip }, privateKeyPath: key });
+  }
+
   /** What `ssh` and the provisioner log in to; a clear error when the instance is not running. */
   async sshEndpoint(): Promise<SshEndpoint> {
     const live = await this.live();

@@ -95,6 +95,30 @@ describeIfTestHost("e2e_libvirt: project folder on a host bridge (NETWORK_TYPE=b
     expect(leases).not.toMatch(/52:54:00/);
   });
 
+  it("a foreign libvirt domain that has the instance's name is refused and left exactly as it was", async () => {
+    const other = projectFolder("squatted");
+    const otherName = projectIdentity(other).name;
+    const domain = `${namePrefix(otherName)}-${otherName}`;
+    const xmlFile = join(lanDir, "foreign.xml");
+    writeFileSync(xmlFile, `<domain type='qemu'><name>${domain}</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os></domain>`);
+    virsh("define", xmlFile);
+    try {
+      const before = virsh("dumpxml", domain);
+      writeFileSync(join(other, ".env"), `INFRA_TYPE=vm\nMEMORY=256\nCPUS=1\nDISK=1\nNETWORK_TYPE=bridge\nBRIDGE=${BRIDGE}\nFIXED_IP=${LAN}.61/24\nGATEWAY=${LAN}.1\nIMAGE=${images.tiny}\nSSH_USER=root\n`);
+      const result = await cli(other, "up");
+      expect(result.code, result.stdout).toBe(1);
+      expect(result.stderr).toContain(`"${domain}" already exists`);
+      expect(virsh("dumpxml", domain)).toBe(before);
+      expect(virsh("list", "--all", "--name").split("\n").filter((entry) => entry.startsWith(namePrefix(otherName)))).toEqual([domain]);
+      const status = await cli(other, "status", "--json");
+      expect(status.stdout).not.toContain('"status": "running"');
+    } finally {
+      virsh("undefine", domain);
+      await cli(other, "rm");
+      rmSync(resolve(other, ".."), { recursive: true, force: true });
+    }
+  });
+
   it("rm removes the instance and leaves the bridge and the LAN's DHCP server as they were", async () => {
     const removed = await cli(folder, "rm", "--json");
     expect(removed.code, removed.stderr).toBe(0);

@@ -180,6 +180,10 @@ describeIfTestHost("e2e_libvirt: project folder (up | ssh | stop | rm) on the ti
     await expect(firstBytes(SSH_PORT)).rejects.toThrow(/ECONNREFUSED/);
     const status = await cli(folder, "status", "--json");
     expect(JSON.parse(status.stdout)).toMatchObject({ instance: name, status: "stopped", provision: { status: "ok" } });
+    // ssh to a stopped instance says so, rather than leaving ssh's own error.
+    const ssh = await cli(folder, "ssh", "--", "true");
+    expect(ssh.code, ssh.stderr).toBe(4);
+    expect(ssh.stderr).toContain(`instance ${name} is stopped; run testenv-vm up first`);
   });
 
   it("up starts it again, without provisioning again, and the data is still there", async () => {

@@ -30,13 +30,19 @@ export const sshCommand: CommandDefinition = {
   async run(context) {
     const { instance } = await openProject(context);
     const { sshArgs, sshCommandLine } = await import("../../project/ssh-command.js");
-    const endpoint = await instance.sshEndpoint();
     if (booleanFlag(context.args.flags, "json")) {
-      writeJson(context, { ...endpoint, command: sshCommandLine(endpoint) });
+      const live = await instance.sshEndpoint();
+      writeJson(context, { ...live, command: sshCommandLine(live) });
       return EXIT.ok;
     }
+    // The recorded address first: no provider process on the way to a shell.
+    const recorded = await instance.recordedSshEndpoint();
+    const endpoint = recorded ?? (await instance.sshEndpoint());
     const command = context.args.positionals;
     const code = await runSsh(sshArgs(endpoint, { tty: command.length === 0, command }));
+    // ssh itself failed on the recorded address: if the instance is no longer running, say so (this throws) rather
+    // than leave ssh's bare "connection refused". The command is never run a second time.
+    if (code === 255 && recorded !== undefined) await instance.sshEndpoint();
     // A remote command's exit code passes through unchanged, as with ssh itself.
     return code as ExitCode;
   },
