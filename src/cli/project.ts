@@ -20,6 +20,12 @@ export function hasEnvFile(context: CommandContext): boolean {
   return existsSync(join(projectFolder(context), ".env"));
 }
 
+/** A .env, or a forge.yaml whose instance `up` made: `status` then means that instance. */
+export function hasProjectInstance(context: CommandContext): boolean {
+  const folder = projectFolder(context);
+  return hasEnvFile(context) || (existsSync(join(folder, "forge.yaml")) && existsSync(join(folder, ".testenv-vm")));
+}
+
 const quiet = (context: CommandContext): boolean => booleanFlag(context.args.flags, "json") || booleanFlag(context.args.flags, "quiet");
 
 /**

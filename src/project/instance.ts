@@ -13,7 +13,6 @@ import type { Project } from "./load.js";
 import { appendMetric, StepTimer, type MetricRecord } from "./metrics.js";
 import { provision as runProvision, type ProvisionKind } from "./provision.js";
 import { sshCommandLine, type SshEndpoint } from "./ssh-command.js";
-import { PROJECT_KEY } from "./to-spec.js";
 
 // The verbs of a project folder as use cases over the engine: `up` creates or starts, `stop`/`start` keep the
 // disk, `rm` removes everything the instance made and nothing else. What the engine does not record (what the
@@ -73,6 +72,11 @@ export class ProjectInstance {
     return this.project.identity.name;
   }
 
+  /** The VM `ssh`, `status` and provisioning mean: the instance's own, or a forge.yaml spec's first. */
+  private get vmName(): string {
+    return this.project.vms[0] ?? this.name;
+  }
+
   private get stateDir(): string {
     return this.project.layout.stateDir;
   }
@@ -121,10 +125,10 @@ export class ProjectInstance {
   private async live(): Promise<{ status: LiveStatus; vm?: VMState; privateKeyPath?: string }> {
     const environment = await this.environment();
     if (environment === undefined) return { status: "absent" };
-    const key = environment.resources.keys[PROJECT_KEY]?.state?.privateKeyPath;
+    const key = environment.resources.keys[this.project.sshKey]?.state?.privateKeyPath;
     const keyPath = typeof key === "string" ? { privateKeyPath: key } : {};
     if (environment.status !== "ready") return { status: "missing", ...keyPath };
-    const live = await this.engine.vmLive(this.name, this.name, { stateDir: this.stateDir });
+    const live = await this.engine.vmLive(this.name, this.vmName, { stateDir: this.stateDir });
     return { status: live.status, ...(live.state === undefined ? {} : { vm: live.state }), ...keyPath };
   }
 
@@ -146,10 +150,10 @@ export class ProjectInstance {
   async recordedSshEndpoint(): Promise<SshEndpoint | undefined> {
     const environment = await this.environment();
     if (environment?.status !== "ready") return undefined;
-    const vm = environment.resources.vms[this.name]?.state;
-    const key = environment.resources.keys[PROJECT_KEY]?.state?.privateKeyPath;
+    const vm = environment.resources.vms[this.vmName]?.state;
+    const key = environment.resources.keys[this.project.sshKey]?.state?.privateKeyPath;
     if (vm?.status !== "running" || typeof vm.ip !== "string" || typeof key !== "string") return undefined;
-    return this.endpoint({ vm: { ...vm, name: this.name, status: vm.status, ip: vm.ip }, privateKeyPath: key });
+    return this.endpoint({ vm: { ...vm, name: this.vmName, status: vm.status, ip: vm.ip }, privateKeyPath: key });
   }
 
   /** What `ssh` and the provisioner log in to; a clear error when the instance is not running. */
@@ -198,7 +202,7 @@ export class ProjectInstance {
         if (!options.recreate) {
           throw new TestenvError(
             "STATE_CONFLICT",
-            `instance ${this.name} was created from a different .env:\n  ${changed.join("\n  ")}\n` +
+            `instance ${this.name} was created from a different ${this.project.source === "env" ? ".env" : "forge.yaml"}:\n  ${changed.join("\n  ")}\n` +
               `nothing was changed; run testenv-vm up --recreate to remove it and create it anew (its disk is lost), or restore the old values`,
             { details: { instance: this.name, changed } },
           );
@@ -215,7 +219,7 @@ export class ProjectInstance {
         this.io.progress?.(`${this.name} is already running; nothing changed`);
       } else if (live.status === "stopped") {
         this.io.progress?.(`starting ${this.name}`);
-        await timer.time("start", () => this.engine.vmPower(this.name, this.name, "start", { stateDir: this.stateDir }));
+        await timer.time("start", () => this.powerAll("start"));
         action = "started";
       } else {
         if (live.status === "missing") {
@@ -227,7 +231,8 @@ export class ProjectInstance {
         if (short.length > 0) {
           throw new TestenvError("SPEC_INVALID", `this host cannot hold ${this.name}; nothing was created`, { issues: short, details: { path: this.project.envPath } });
         }
-        this.io.progress?.(`creating ${this.name} (${this.project.env.MEMORY} MiB, ${this.project.env.CPUS} vCPU, ${this.project.env.DISK} GiB)`);
+        const from = this.project.source === "forge.yaml" ? ` from forge.yaml, ${this.project.vms.length} VM(s),` : "";
+        this.io.progress?.(`creating ${this.name}${from} (${this.project.env.MEMORY} MiB, ${this.project.env.CPUS} vCPU, ${this.project.env.DISK} GiB)`);
         await timer.time("create", () => this.create(options.keepOnFailure === true));
         record = { version: 1, instance: this.name, createdAt: new Date().toISOString(), createdWith: this.project.given };
         await this.writeRecord(record);
@@ -319,10 +324,10 @@ export class ProjectInstance {
       if (live.status === "absent") throw new TestenvError("NOT_FOUND", `instance ${this.name} does not exist; nothing to stop (testenv-vm up creates it)`);
       if (live.status === "missing") throw new TestenvError("NOT_FOUND", `instance ${this.name}'s VM is gone although its state exists; run testenv-vm rm, then up`);
       await this.dropForwards();
-      const stopped = await timer.time("stop", () =>
-        this.engine.vmPower(this.name, this.name, "stop", { stateDir: this.stateDir, timeoutSeconds: this.project.env.STOP_TIMEOUT }),
-      );
-      const stopMethod = typeof stopped.stopMethod === "string" ? stopped.stopMethod : "graceful";
+      const stopped = await timer.time("stop", () => this.powerAll("stop"));
+      // The least graceful of the VMs' stops is the one to report.
+      const methods = stopped.map((vm) => (typeof vm.stopMethod === "string" ? vm.stopMethod : "graceful"));
+      const stopMethod = methods.includes("forced") ? "forced" : (methods.find((method) => method === "graceful") ?? methods[0] ?? "graceful");
       return { ...(await this.status()), stopMethod };
     });
   }
@@ -332,10 +337,18 @@ export class ProjectInstance {
     return this.metered("start", timer, async () => {
       const live = await this.live();
       if (live.status === "absent") throw new TestenvError("NOT_FOUND", `instance ${this.name} does not exist; run testenv-vm up to create it`);
-      if (live.status === "stopped") await timer.time("start", () => this.engine.vmPower(this.name, this.name, "start", { stateDir: this.stateDir }));
+      if (live.status === "stopped") await timer.time("start", () => this.powerAll("start"));
       if (this.project.env.PORTS.length > 0) await timer.time("ports", () => this.ensureForwards());
       return this.status();
     });
+  }
+
+  /** Starts or stops every VM of the instance, in the spec's order. */
+  private async powerAll(action: "start" | "stop"): Promise<VMState[]> {
+    const results: VMState[] = [];
+    const options = action === "stop" ? { stateDir: this.stateDir, timeoutSeconds: this.project.env.STOP_TIMEOUT } : { stateDir: this.stateDir };
+    for (const vm of this.project.vms) results.push(await this.engine.vmPower(this.name, vm, action, options));
+    return results;
   }
 
   /** Removes the VM, its key and the folder's .testenv-vm/; idempotent. Never touches the network it used. */

@@ -8,20 +8,27 @@ import { TestenvError, type Issue } from "../errors.js";
 import { ENV_FILE, parseEnvFile } from "./env-file.js";
 import { projectIdentity, type ProjectIdentity } from "./identity.js";
 import { projectLayout, type ProjectLayout } from "./layout.js";
-import { parseUserCloudConfig, projectSpec } from "./to-spec.js";
+import { FORGE_FILE, loadForgeProject } from "./forge-project.js";
+import { parseUserCloudConfig, PROJECT_KEY, projectSpec } from "./to-spec.js";
 
 // A project folder as the verbs see it: its `.env`, checked together with the files it names, and the spec it
 // becomes. Nothing here creates anything.
 
 export interface Project {
   folder: string;
+  /** The file the instance is described by: `.env`, or forge.yaml when the folder has no `.env`. */
   envPath: string;
+  source: "env" | "forge.yaml";
   env: ProjectEnv;
   /** The keys as written, recorded at creation so that `up` can say what changed. */
   given: Record<string, string>;
   identity: ProjectIdentity;
   layout: ProjectLayout;
   sshUser: string;
+  /** The spec key whose private key logs in. */
+  sshKey: string;
+  /** Logical VM names of the instance; the first is the one `ssh`, `status` and provisioning mean. */
+  vms: string[];
   spec: Spec;
   /** PROVISION_SCRIPT resolved against the folder. */
   provisionScript?: string;
@@ -53,10 +60,12 @@ export async function loadProject(folder: string): Promise<Project> {
     text = await readFile(envPath, "utf8");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
+    const forgePath = join(absolute, FORGE_FILE);
+    if (code === "ENOENT" && (await readable(forgePath))) return forgeProject(absolute, forgePath);
     const why = code === "ENOENT" ? "does not exist" : `cannot be read (${code ?? "error"})`;
     throw new TestenvError(
       "SPEC_NOT_FOUND",
-      `${envPath} ${why}: run testenv-vm init in ${absolute} for a commented template, or pass --dir <project folder>`,
+      `${envPath} ${why} (nor does ${FORGE_FILE}): run testenv-vm init in ${absolute} for a commented template, or pass --dir <project folder>`,
       { cause: error, details: { path: envPath } },
     );
   }
@@ -93,12 +102,34 @@ export async function loadProject(folder: string): Promise<Project> {
   return {
     folder: absolute,
     envPath,
+    source: "env",
     env,
     given,
     identity,
     layout,
     sshUser,
+    sshKey: PROJECT_KEY,
+    vms: [identity.name],
     spec,
     ...(provisionScript === undefined ? {} : { provisionScript }),
+  };
+}
+
+/** A folder without `.env` whose forge.yaml holds a testenv-vm spec: that spec, kept in the folder's .testenv-vm. */
+async function forgeProject(folder: string, forgePath: string): Promise<Project> {
+  const forge = await loadForgeProject(forgePath);
+  const layout = projectLayout(folder);
+  return {
+    folder,
+    envPath: forgePath,
+    source: "forge.yaml",
+    env: forge.env,
+    given: forge.given,
+    identity: projectIdentity(folder, undefined),
+    layout,
+    sshUser: forge.sshUser,
+    sshKey: forge.sshKey,
+    vms: forge.vms,
+    spec: { ...forge.spec, stateDir: layout.stateDir },
   };
 }

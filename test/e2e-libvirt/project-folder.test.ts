@@ -182,7 +182,7 @@ describeIfTestHost("e2e_libvirt: project folder (up | ssh | stop | rm) on the ti
     expect(JSON.parse(status.stdout)).toMatchObject({ instance: name, status: "stopped", provision: { status: "ok" } });
     // ssh to a stopped instance says so, rather than leaving ssh's own error.
     const ssh = await cli(folder, "ssh", "--", "true");
-    expect(ssh.code, ssh.stderr).toBe(4);
+    expect(ssh.code, ssh.stderr).toBe(1);
     expect(ssh.stderr).toContain(`instance ${name} is stopped; run testenv-vm up first`);
   });
 

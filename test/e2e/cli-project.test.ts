@@ -76,7 +76,7 @@ describe("project folder verbs (no VM)", () => {
   it("a folder without .env: a clear error naming init", async () => {
     const result = await cli(folder, "up");
     expect(result.code).toBe(3);
-    expect(result.stderr).toContain(".env does not exist: run testenv-vm init");
+    expect(result.stderr).toContain(".env does not exist (nor does forge.yaml): run testenv-vm init");
   });
 
   it("rm on nothing says so and exits 0; metrics has nothing yet; status says absent", async () => {

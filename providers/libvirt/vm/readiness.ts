@@ -97,8 +97,11 @@ function lastMessage(error: unknown): string | undefined {
 }
 
 export async function waitForSsh(target: SshTarget, timeoutMs: number, consoleLog: string): Promise<void> {
-  // A refused connection (sshd not up yet) answers at once: retry soon, it is cheap.
+  // A refused connection (sshd not up yet) answers at once: retry soon, it is cheap. A guest still booting answers
+  // nothing, and a connect left to the kernel's SYN back-off (1, 2, 4, 8 s) would notice sshd seconds late: the port
+  // is probed with a short timeout first, and ssh runs only once it accepts.
   const outcome = await retryUntil(async (attempt) => {
+    if (!(await tcpOpen(target.host, target.port, 1000))) throw new Error(`port ${target.port} does not accept connections yet`);
     const result = await sshExec(target, "echo testenv-ssh-ready", clampMs(attempt.remainingMs(), 5000, 20_000));
     if (result.stdout.includes("testenv-ssh-ready")) return true;
     throw new Error(`ssh command exited ${String(result.code)}: ${result.stderr.trim()}`);

@@ -6,7 +6,7 @@ import { openEngine } from "../engine.js";
 import { EXIT, type ExitCode } from "../exit-codes.js";
 import { COMMON_FLAGS, STATE_DIR_FLAGS, type Flag } from "../flags.js";
 import { table, writeJson } from "../output.js";
-import { hasEnvFile, openProject } from "../project.js";
+import { hasProjectInstance, openProject } from "../project.js";
 
 const RECORDED: Flag = { name: "recorded", value: false, description: "status --id: show the state file only; ask no provider for the live state" };
 
@@ -78,7 +78,7 @@ export const statusCommand: CommandDefinition = {
   flags: ["id", "dir", RECORDED, ...STATE_DIR_FLAGS, ...COMMON_FLAGS],
   async run(context) {
     rejectPositionals(context.args, "status");
-    if (stringFlag(context.args.flags, "id") === undefined && hasEnvFile(context)) return projectStatus(context);
+    if (stringFlag(context.args.flags, "id") === undefined && hasProjectInstance(context)) return projectStatus(context);
     const testID = requireID(context.args, "status");
     const engine = await openEngine(context, { stateDirFromSpecFile: true });
     const state = await engine.status(testID);
