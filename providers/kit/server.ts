@@ -220,10 +220,12 @@ function toolFor(impl: ProviderImplementation, name: string): ToolDefinition | u
     const tool = MACHINE_TOOL_DEFINITIONS[name];
     return { ...tool, run: (_impl, args) => tool.run(machines, args) };
   }
-  return TOOL_DEFINITIONS[name as ProviderToolName] as ToolDefinition | undefined;
+  return Object.hasOwn(TOOL_DEFINITIONS, name) ? TOOL_DEFINITIONS[name as ProviderToolName] : undefined;
 }
 
-function listedTools(impl: ProviderImplementation): [string, ToolDefinition | (typeof MACHINE_TOOL_DEFINITIONS)[keyof typeof MACHINE_TOOL_DEFINITIONS]][] {
+type ListedTool = Pick<ToolDefinition, "description" | "input" | "destructive" | "readOnly" | "idempotent">;
+
+function listedTools(impl: ProviderImplementation): [string, ListedTool][] {
   return [...Object.entries(TOOL_DEFINITIONS), ...(impl.machines === undefined ? [] : Object.entries(MACHINE_TOOL_DEFINITIONS))];
 }
 
