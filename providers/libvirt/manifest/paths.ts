@@ -1,16 +1,11 @@
 import { stat } from "node:fs/promises";
-import { homedir } from "node:os";
-import { isAbsolute, join, normalize } from "node:path";
+import { isAbsolute, normalize } from "node:path";
+import { expandHome } from "../../../lib/home.js";
 import { invalidSpec } from "../../kit/index.js";
 
 // Manifest paths are trusted input from the user's file, yet still checked before libvirt or qemu-img get them:
 // absolute after ~ expansion, no `..` segment (a path that means something other than it reads), and a disk is a
 // regular file unless block devices are allowed.
-
-export function expandHome(path: string, home: string = homedir()): string {
-  if (path === "~") return home;
-  return path.startsWith("~/") ? join(home, path.slice(2)) : path;
-}
 
 /** The checked, ~-expanded form of a manifest path; `field` names it in the error (e.g. vms.win11.disk_path). */
 export function checkManifestPath(path: string, field: string, home?: string): string {
