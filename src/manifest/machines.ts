@@ -94,25 +94,37 @@ async function resolvedMachines(context: ManifestContext, loaded: LoadedManifest
   return machines;
 }
 
-export async function syncManifest(context: ManifestContext, options: SyncOptions): Promise<{ manifestPath: string; result: MachineSyncResult }> {
+/**
+ * Plans first (a dry run), hands the plan to onPlan, then carries it out unless dryRun or nothing differs. Both
+ * calls go to the same provider process; the second plans again, so a change made in between is not missed.
+ */
+export async function syncManifest(
+  context: ManifestContext,
+  options: SyncOptions,
+  onPlan: (plan: MachineSyncResult, manifestPath: string) => void = () => undefined,
+): Promise<{ manifestPath: string; result: MachineSyncResult }> {
   const loaded = await loadManifest(findManifest(context.cwd, context.manifestPath));
   if (options.prune && options.names.length > 0) {
     throw new TestenvError("INPUT_INVALID", "--prune looks at the whole manifest; run it without VM names");
   }
   if (options.removeStorage && !options.prune) throw new TestenvError("INPUT_INVALID", "--remove-storage applies to --prune only");
   const machines = await resolvedMachines(context, loaded, options.names, { fetch: true, allowDownload: options.allowDownload });
-  const result = await withProvider(context, (call) =>
-    call("machine_sync", {
-      manifestPath: loaded.path,
-      machines,
-      dryRun: options.dryRun,
-      restart: options.restart,
-      prune: options.prune,
-      removeStorage: options.removeStorage,
-      allowBlockDevice: options.allowBlockDevice,
-    }),
-  );
-  return { manifestPath: loaded.path, result: decode(MachineSyncResult, "machine_sync", result) };
+  const request = {
+    manifestPath: loaded.path,
+    machines,
+    restart: options.restart,
+    prune: options.prune,
+    removeStorage: options.removeStorage,
+    allowBlockDevice: options.allowBlockDevice,
+  };
+  const result = await withProvider(context, async (call) => {
+    const plan = decode(MachineSyncResult, "machine_sync", await call("machine_sync", { ...request, dryRun: true }));
+    onPlan(plan, loaded.path);
+    const todo = plan.machines.some((entry) => entry.action !== "unchanged" && entry.action !== "error");
+    if (options.dryRun || !todo) return { ...plan, dryRun: options.dryRun };
+    return decode(MachineSyncResult, "machine_sync", await call("machine_sync", { ...request, dryRun: false }));
+  });
+  return { manifestPath: loaded.path, result };
 }
 
 export async function manifestStatus(context: ManifestContext, names: readonly string[]): Promise<{ manifestPath: string; machines: MachineStatus[] }> {
