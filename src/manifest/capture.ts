@@ -11,16 +11,16 @@ type RawEntry = Record<string, unknown>;
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
 /** One captured VM as a manifest entry; `existing` is the entry as written, `resolved` its ISOs as files. */
-export function captureEntry(vm: MachineSpec, existing: RawEntry | undefined, resolved: MachineSpec | undefined): RawEntry {
+export function captureEntry(vm: MachineSpec, existing: RawEntry | undefined, resolved: MachineSpec | undefined, home?: string): RawEntry {
   const had = (field: string): boolean => existing !== undefined && field in existing;
   const rawIsos = Array.isArray(existing?.iso_sources) ? (existing.iso_sources as unknown[]) : [];
   const isoSources = vm.iso_sources.map(({ path }, index) => {
     const written = rawIsos[index];
-    if (isRecord(written) && typeof written.path === "string" && expandHome(written.path) === path) return written;
+    if (isRecord(written) && typeof written.path === "string" && expandHome(written.path, home) === path) return written;
     if (isRecord(written) && typeof written.url === "string" && resolved?.iso_sources[index]?.path === path) return written;
     return { path };
   });
-  const diskPath = typeof existing?.disk_path === "string" && expandHome(existing.disk_path) === vm.disk_path ? existing.disk_path : vm.disk_path;
+  const diskPath = typeof existing?.disk_path === "string" && expandHome(existing.disk_path, home) === vm.disk_path ? existing.disk_path : vm.disk_path;
   const secureBoot = vm.secure_boot ?? (vm.boot === "uefi" && vm.tpm === "2.0");
   return {
     memory_gb: vm.memory_gb,
