@@ -39,6 +39,16 @@ function blocks(xml: string, tag: string): string[] {
   return [...xml.matchAll(new RegExp(`<${tag}\\b[^>]*?(?:/>|>[\\s\\S]*?</${tag}>)`, "g"))].map((m) => m[0]);
 }
 
+/**
+ * libvirt writes this model into a TCG domain defined without a <cpu>: it is the default, not a choice, so it reads
+ * back as "no cpu_model" (and a manifest naming it asks for the default).
+ */
+export const DEFAULT_TCG_CPU_MODEL = "qemu64";
+
+export function normalCpuModel(model: string | undefined): string | undefined {
+  return model === DEFAULT_TCG_CPU_MODEL ? undefined : model;
+}
+
 const openTag = (block: string): string => /^<[^>]*>/.exec(block)?.[0] ?? block;
 
 /** Devices the manifest has no field for: named in notRoundTripped when present. */
@@ -130,7 +140,7 @@ export function observeMachine(xml: string): ObservedMachine {
     ...disks,
     network: observeNetwork(devices, notes),
     graphics: observeGraphics(devices, notes),
-    cpuModel: customModel,
+    cpuModel: normalCpuModel(customModel),
     metadata: parseMachineMetadata(xml),
     notRoundTripped: notes,
   };

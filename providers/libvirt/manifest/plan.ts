@@ -1,7 +1,7 @@
 import type { MachineChange, MachineSpec } from "../../../api/vm-manifest.js";
 import { invalidSpec } from "../../kit/index.js";
 import { GRAPHICS_LISTEN, wantsSecureBoot } from "./desired-xml.js";
-import type { ObservedMachine } from "./observe.js";
+import { normalCpuModel, type ObservedMachine } from "./observe.js";
 
 // The plan for one manifest VM: each manifest field whose live value differs, old and new, and whether it waits for
 // a power cycle. An empty plan means sync leaves the domain alone (no define at all).
@@ -52,7 +52,7 @@ export function planMachine(name: string, spec: MachineSpec, manifestPath: strin
       ? change("graphics.listen", seen.graphics.listen ?? "(all interfaces)", GRAPHICS_LISTEN)
       : undefined,
     change("iso_sources", seen === undefined ? undefined : seen.isoPaths.join(", ") || "[]", spec.iso_sources.map((iso) => iso.path).join(", ") || "[]"),
-    change("cpu_model", seen === undefined ? undefined : (seen.cpuModel ?? "(default)"), spec.cpu_model ?? "(default)"),
+    change("cpu_model", seen === undefined ? undefined : (seen.cpuModel ?? "(default)"), normalCpuModel(spec.cpu_model) ?? "(default)"),
     change("owner", seen === undefined ? undefined : (seen.metadata?.manifest ?? "(not managed: adopted now)"), manifestPath, false),
     change("autostart", live.autostart?.toString(), String(spec.autostart), false),
     diskSizeChange(name, spec, live.diskBytes),

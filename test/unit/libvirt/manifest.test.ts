@@ -337,3 +337,12 @@ describe("sync, status and prune against an in-memory libvirt", () => {
     expect((await service.sync(request({ vm1: vm! }))).machines[0]?.action).toBe("unchanged");
   });
 });
+
+describe("libvirt's own defaults read back as defaults", () => {
+  it("the qemu64 model libvirt writes into a TCG domain is no cpu_model", () => {
+    const expanded = machineXml(xmlInput()).replace("<clock", "<cpu mode='custom' match='exact' check='none'><model fallback='forbid'>qemu64</model></cpu>\n  <clock");
+    expect(observeMachine(expanded).cpuModel).toBeUndefined();
+    expect(planMachine("vm1", spec(), MANIFEST, { observed: observeMachine(expanded), autostart: false, diskBytes: 2 * GIB })).toEqual([]);
+    expect(planMachine("vm1", spec({ cpu_model: "qemu64" }), MANIFEST, { observed: observeMachine(expanded), autostart: false, diskBytes: 2 * GIB })).toEqual([]);
+  });
+});
