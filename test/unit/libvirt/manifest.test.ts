@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { MachineSpec, MachineSyncRequest } from "../../../api/vm-manifest.js";
 import { createLogger } from "../../../lib/log.js";
+import { callTool, readProviderContext, type ProviderImplementation } from "../../../providers/kit/index.js";
 import type { AddressSource, InterfaceAddress, Lease, LibvirtBackend } from "../../../providers/libvirt/backend.js";
 import { machineXml, wantsSecureBoot, type MachineXmlInput } from "../../../providers/libvirt/manifest/desired-xml.js";
 import type { MachineHost } from "../../../providers/libvirt/manifest/host.js";
@@ -344,5 +345,22 @@ describe("libvirt's own defaults read back as defaults", () => {
     expect(observeMachine(expanded).cpuModel).toBeUndefined();
     expect(planMachine("vm1", spec(), MANIFEST, { observed: observeMachine(expanded), autostart: false, diskBytes: 2 * GIB })).toEqual([]);
     expect(planMachine("vm1", spec({ cpu_model: "qemu64" }), MANIFEST, { observed: observeMachine(expanded), autostart: false, diskBytes: 2 * GIB })).toEqual([]);
+  });
+});
+
+describe("the kit serves machine_* only for a provider that has them", () => {
+  const context = { ...readProviderContext("test", {}), log: createLogger("test") };
+  const base: ProviderImplementation = { capabilities: () => ({ providerName: "x", version: "1", resources: [] }) };
+
+  it("NOT_IMPLEMENTED without machines; validated and routed with them", async () => {
+    expect(await callTool(base, "machine_status", { machines: {} }, context)).toMatchObject({ success: false, error: { code: "NOT_IMPLEMENTED" } });
+    const libvirt = new FakeLibvirt();
+    const machines = new MachineService({ backend: libvirt, host: libvirt, accelerator: () => Promise.resolve("tcg"), log: createLogger("test") }).handlers();
+    const withMachines: ProviderImplementation = { ...base, machines };
+    expect(await callTool(withMachines, "machine_status", { machines: { gone: spec() } }, context)).toEqual({
+      success: true,
+      resource: { machines: [{ name: "gone", state: "missing", managed: false, drift: [], pendingRestart: false }] },
+    });
+    expect(await callTool(withMachines, "machine_power", { name: "bad name", action: "start" }, context)).toMatchObject({ success: false, error: { code: "INVALID_SPEC" } });
   });
 });
