@@ -4,7 +4,7 @@
 //   lib/         the leaf: no domain knowledge, node and npm dependencies only
 //   providers/kit             api + lib
 //   providers/<name>/         api + kit + lib, never src/ or another provider
-//   src/ building blocks      spec, state, provider (client), image, errors: never the engine or a surface
+//   src/ building blocks      spec, state, provider (client), image, manifest (vms.json), errors: never the engine or a surface
 //   src/orchestrator/         the engine: never a surface
 //   src/project/              project folders: a use case over the engine; never a surface
 //   src/ surfaces             cli, mcp, client, vitest: may use the engine; cli and mcp never each other
@@ -13,7 +13,7 @@
 // Type-only imports count (tsPreCompilationDeps), so a type cycle is a cycle too.
 
 const SURFACES = "(cli|mcp|client|vitest)";
-const BUILDING_BLOCKS = "^src/(spec|state|provider|image)/|^src/errors\\.ts$";
+const BUILDING_BLOCKS = "^src/(spec|state|provider|image|manifest)/|^src/errors\\.ts$";
 
 /** One forbidden direction: imports from `from` to `to` fail the check, with the reason in `comment`. */
 function forbid(name, comment, from, to) {

@@ -62,3 +62,14 @@ export {
   ResourceRef,
   STATE_VERSION,
 } from "./state.js";
+export { MACHINE_TOOLS, MANIFEST_FEATURE } from "./provider.js";
+export type { MachineToolName } from "./provider.js";
+export {
+  IsoSource,
+  MachineCaptureResult,
+  MachinePlanEntry,
+  MachineStatusResult,
+  MachineSyncResult,
+  VmDefinition,
+  VmManifest,
+} from "./vm-manifest.js";

@@ -25,6 +25,15 @@ export const PROVIDER_TOOLS = [
 ] as const;
 export type ProviderToolName = (typeof PROVIDER_TOOLS)[number];
 
+/**
+ * Optional tools of a provider that applies a VM manifest (api/vm-manifest.ts): it lists them in tools/list and
+ * declares vmFeatures "manifest". Other providers neither list nor serve them.
+ */
+export const MACHINE_TOOLS = ["machine_sync", "machine_status", "machine_capture", "machine_power"] as const;
+export type MachineToolName = (typeof MACHINE_TOOLS)[number];
+/** vmFeatures entry of a provider that serves MACHINE_TOOLS. */
+export const MANIFEST_FEATURE = "manifest";
+
 /** start/stop are declared on the vm resource only, by providers that serve vm_start/vm_stop. */
 export const Operation = z.enum(["create", "get", "list", "delete", "start", "stop"]);
 export type Operation = z.infer<typeof Operation>;

@@ -1,4 +1,4 @@
-// Writes spec.openapi.yaml, docs/schema.md and the .env reference of docs/project-folder.md from the built zod
+// Writes spec.openapi.yaml, docs/schema.md, vms.schema.json and the .env reference of docs/project-folder.md from the built zod
 // schemas (run via `npm run generate`).
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -7,11 +7,13 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const { renderOpenApi, renderSchemaMarkdown } = await import(pathToFileURL(join(root, "dist/src/spec/schema-export.js")).href);
 
+const { renderVmManifestSchema, VM_MANIFEST_SCHEMA_FILE } = await import(pathToFileURL(join(root, "dist/src/manifest/schema-export.js")).href);
 const { withEnvReference } = await import(pathToFileURL(join(root, "dist/src/project/env-template.js")).href);
 
 const outputs = [
   ["spec.openapi.yaml", renderOpenApi()],
   ["docs/schema.md", renderSchemaMarkdown()],
+  [VM_MANIFEST_SCHEMA_FILE, renderVmManifestSchema()],
   ["docs/project-folder.md", withEnvReference(await readFile(join(root, "docs/project-folder.md"), "utf8"))],
 ];
 for (const [path, content] of outputs) {

@@ -6,3 +6,5 @@ export { PROVIDER_ENV, ProviderConfigError, parseProviderConfig, readProviderCon
 export type { ProviderContext } from "./context.js";
 export { runProviderMain } from "./main.js";
 export type { ProviderMainOptions } from "./main.js";
+export { MACHINE_TOOL_DEFINITIONS } from "./machine-tools.js";
+export type { MachineHandlers } from "./machine-tools.js";

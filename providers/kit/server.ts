@@ -19,6 +19,7 @@ import {
 } from "../../api/provider.js";
 import { ProviderError } from "./errors.js";
 import { applyListFilter, checkListFilter } from "./filter.js";
+import { MACHINE_TOOL_DEFINITIONS, isMachineTool, type MachineHandlers } from "./machine-tools.js";
 import type { ProviderContext } from "./context.js";
 
 /** The four operations of one resource kind. A provider leaves out a kind it does not serve. */
@@ -43,6 +44,8 @@ export interface ProviderImplementation {
   keys?: ResourceHandlers<KeyCreateRequest, KeyState>;
   networks?: ResourceHandlers<NetworkCreateRequest, NetworkState>;
   vms?: VMHandlers;
+  /** The optional manifest tools (machine_*); listed in tools/list only when present. */
+  machines?: MachineHandlers;
   /** Called once when the process is asked to stop. */
   shutdown?(): Promise<void>;
 }
@@ -209,8 +212,25 @@ export function encodeResult(result: OperationResult): ProviderToolResult {
   };
 }
 
+/** A core tool, or a machine tool when the implementation serves them. */
+function toolFor(impl: ProviderImplementation, name: string): ToolDefinition | undefined {
+  if (isMachineTool(name)) {
+    const machines = impl.machines;
+    if (machines === undefined) return undefined;
+    const tool = MACHINE_TOOL_DEFINITIONS[name];
+    return { ...tool, run: (_impl, args) => tool.run(machines, args) };
+  }
+  return Object.hasOwn(TOOL_DEFINITIONS, name) ? TOOL_DEFINITIONS[name as ProviderToolName] : undefined;
+}
+
+type ListedTool = Pick<ToolDefinition, "description" | "input" | "destructive" | "readOnly" | "idempotent">;
+
+function listedTools(impl: ProviderImplementation): [string, ListedTool][] {
+  return [...Object.entries(TOOL_DEFINITIONS), ...(impl.machines === undefined ? [] : Object.entries(MACHINE_TOOL_DEFINITIONS))];
+}
+
 export async function callTool(impl: ProviderImplementation, name: string, rawArgs: unknown, context: ProviderContext): Promise<OperationResult> {
-  const tool = TOOL_DEFINITIONS[name as ProviderToolName] as ToolDefinition | undefined;
+  const tool = toolFor(impl, name);
   if (!tool) {
     return failure(new ProviderError("NOT_IMPLEMENTED", `unknown tool "${name}"; see tools/list`));
   }
@@ -238,7 +258,7 @@ function failure(error: unknown): OperationResult {
 export function createProviderServer(impl: ProviderImplementation, info: { name: string; version: string }, context: ProviderContext): ProviderServer {
   const server = new Server(info, { capabilities: { tools: {}, logging: {} } });
   server.setRequestHandler(ListToolsRequestSchema, () => ({
-    tools: Object.entries(TOOL_DEFINITIONS).map(([name, tool]) => ({
+    tools: listedTools(impl).map(([name, tool]) => ({
       name,
       description: tool.description,
       inputSchema: z.toJSONSchema(tool.input, { io: "input", unrepresentable: "any" }) as { type: "object" },

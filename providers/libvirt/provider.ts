@@ -1,6 +1,6 @@
 import { mkdir, readdir, rm, rmdir } from "node:fs/promises";
 import { join } from "node:path";
-import type { CapabilitiesResponse, Operation } from "../../api/provider.js";
+import { MANIFEST_FEATURE, type CapabilitiesResponse, type Operation } from "../../api/provider.js";
 import type { ProviderContext, ProviderImplementation } from "../kit/index.js";
 import { DefaultLibvirtBackend, type LibvirtBackend } from "./backend.js";
 import { PROVIDER_NAME, resolveConfig, type ResolvedConfig } from "./config.js";
@@ -8,6 +8,9 @@ import { domainsUsingKey } from "./inventory.js";
 import { createKeyHandlers } from "./keys.js";
 import { NETWORK_KINDS } from "./net/plan.js";
 import { NetworkService } from "./networks.js";
+import { chooseAccelerator } from "./accel.js";
+import { VirshMachineHost } from "./manifest/host.js";
+import { MachineService } from "./manifest/service.js";
 import { RecordStore } from "./records.js";
 import { VmService } from "./vms.js";
 
@@ -25,7 +28,7 @@ export function capabilities(version: string): CapabilitiesResponse {
     resources: [
       { kind: "key", operations, keyTypes: ["ed25519", "rsa", "ecdsa"] },
       { kind: "network", operations, networkKinds: NETWORK_KINDS },
-      { kind: "vm", operations: [...operations, "start", "stop"], vmFeatures: ["bios", "uefi", "secureBoot", "tpm", "pxe", "multiNic", "cloudInit", "readiness.ssh", "readiness.tcp", "readiness.cloudInit", "consoleLog"] },
+      { kind: "vm", operations: [...operations, "start", "stop"], vmFeatures: ["bios", "uefi", "secureBoot", "tpm", "pxe", "multiNic", "cloudInit", "readiness.ssh", "readiness.tcp", "readiness.cloudInit", "consoleLog", MANIFEST_FEATURE] },
     ],
   };
 }
@@ -56,6 +59,12 @@ export async function createLibvirtProvider(context: ProviderContext, options: L
     keys,
     networks: networks.handlers(),
     vms: vms.handlers(),
+    machines: new MachineService({
+      backend,
+      host: new VirshMachineHost(config.uri),
+      accelerator: () => chooseAccelerator(config.accelerator, context.log),
+      log: context.log,
+    }).handlers(),
     shutdown: async () => {
       await backend.close();
       await removeIfNoFiles(config.dataDir, config.dataDirIsDefault);

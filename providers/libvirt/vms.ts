@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { StopMethod, VMCreateRequest, VMStartRequest, VMState, VMStopRequest } from "../../api/provider.js";
+import type { VMCreateRequest, VMStartRequest, VMState, VMStopRequest } from "../../api/provider.js";
 import type { Logger } from "../../lib/log.js";
 import { retryUntil } from "../../lib/retry.js";
 import { ProviderError, alreadyExists, invalidSpec, notFound, type VMHandlers } from "../kit/index.js";
@@ -21,6 +21,7 @@ import { discoverIps, type NicInfo } from "./vm/ip.js";
 import { parseMetadata, type DomainMetadata, type Readiness } from "./vm/metadata.js";
 import { DEFAULT_TIMEOUTS, parseDuration, readinessTimeout, waitForCloudInit, waitForSsh, waitForTcp, type SshTarget } from "./vm/readiness.js";
 import { pathExists } from "./fs.js";
+import { powerOffDomain } from "./vm/power-off.js";
 
 // VMs: overlay disk + NoCloud seed + domain XML, started through libvirt. Everything delete needs is in
 // the domain's <metadata>, so any process can find and remove it.
@@ -35,10 +36,6 @@ export interface VmDeps {
   ipWaitMs?: number;
 }
 
-/** How often vm_stop looks whether the guest has powered off. */
-const STOP_POLL_MS = 500;
-/** Every this many polls the ACPI request is sent again: one sent while the guest was still booting is lost. */
-const SHUTDOWN_RESEND_POLLS = 20;
 
 /** A VM's readiness checks with their deadlines, validated once at create. */
 interface ReadinessPlan {
@@ -418,31 +415,8 @@ export class VmService {
   async stop(request: VMStopRequest): Promise<VMState> {
     const name = checkResourceName("vm", request.name);
     if (!(await this.ours(name))) throw notFound("vm", name);
-    const stopMethod = await this.powerOff(name, request);
+    const stopMethod = await powerOffDomain(this.deps.backend, this.deps.log, name, request);
     return { ...(await this.get(name)), stopMethod };
-  }
-
-  private async powerOff(name: string, request: VMStopRequest): Promise<StopMethod> {
-    const { backend, log } = this.deps;
-    if (!(await backend.domainRunning(name))) return "already-stopped";
-    if (!request.force) {
-      await backend.shutdownDomain(name);
-      const outcome = await retryUntil(
-        async (attempt) => {
-          if (!(await backend.domainRunning(name))) return true;
-          if (attempt.number % SHUTDOWN_RESEND_POLLS === 0) await backend.shutdownDomain(name);
-          return undefined;
-        },
-        // One interval more than the timeout: retryUntil stops once less than an interval is left, and the guest
-        // is owed the whole timeout. A libvirt error here is not "not yet": report it, never destroy blind.
-        { timeoutMs: request.timeoutSeconds * 1000 + STOP_POLL_MS, intervalMs: STOP_POLL_MS, retryable: () => false },
-      );
-      if (outcome.ok) return "graceful";
-      log.info(`vm ${name}: still running ${request.timeoutSeconds}s after the ACPI shutdown request; forcing it off`);
-    }
-    await backend.destroyDomain(name);
-    if (await backend.domainRunning(name)) throw new ProviderError("PROVIDER_ERROR", `vm "${name}" is still running after it was forced off (virsh destroy); see the libvirt log`);
-    return "forced";
   }
 
   handlers(): VMHandlers {

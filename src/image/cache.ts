@@ -65,6 +65,11 @@ export interface EnsureOptions {
   /** Re-hash a cached file even when its size and mtime match the record. */
   fullVerify?: boolean;
   signal?: AbortSignal;
+  /**
+   * Download an https:// source without a pinned sha256 (the user said so, e.g. `vm sync --allow-download`): its
+   * digest is recorded on first download, like a well-known image's.
+   */
+  allowUnpinned?: boolean;
 }
 
 export interface PruneOptions {
@@ -152,7 +157,7 @@ export class ImageCache {
       registry: this.options.registry ?? WELL_KNOWN_IMAGES,
     });
     const expected = normalizeSha256(name, spec.sha256);
-    if (source.kind === "download" && source.wellKnown === undefined && expected === undefined) {
+    if (source.kind === "download" && source.wellKnown === undefined && expected === undefined && options.allowUnpinned !== true) {
       throw new TestenvError(
         "IMAGE_ERROR",
         `image ${name}: ${spec.source} needs a sha256 (only well-known images may omit it); add spec.sha256 with the image's SHA-256`,

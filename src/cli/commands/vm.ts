@@ -6,8 +6,9 @@ import { EXIT, type ExitCode } from "../exit-codes.js";
 import { COMMON_FLAGS, STATE_DIR_FLAGS, flagOf, type Flag, type FlagRef } from "../flags.js";
 import { writeJson } from "../output.js";
 import { levenshtein } from "../../spec/suggest.js";
+import { MANIFEST, SYNC_FLAGS, runCapture, runPower, runStatus, runSync } from "./vm-manifest.js";
 
-// `testenv-vm vm <subcommand>`: one VM at a time. Each subcommand is a row of SUBCOMMANDS (its positionals, the
+// `testenv-vm vm <subcommand>`: one VM of an environment (--id), or the VMs of the manifest (vms.json). Each subcommand is a row of SUBCOMMANDS (its positionals, the
 // flags it takes beyond the common ones, and its run); the command's own flag list is the union of theirs, and a
 // flag given to a subcommand that does not take it is a usage error naming both.
 
@@ -64,15 +65,36 @@ function report(context: CommandContext, vm: VMState, line: string): ExitCode {
   return EXIT.ok;
 }
 
-const ENVIRONMENT_FLAGS: readonly FlagRef[] = ["id", ...STATE_DIR_FLAGS];
+const ENVIRONMENT_FLAGS: readonly FlagRef[] = ["id", ...STATE_DIR_FLAGS, MANIFEST];
+
+/** Without --id, start and stop act on a manifest VM, when there is a manifest (found or named by --manifest). */
+async function manifestVM(context: CommandContext, sub: string, positionals: readonly string[]): Promise<string | undefined> {
+  if (stringFlag(context.args.flags, "id") !== undefined) return undefined;
+  if (stringFlag(context.args.flags, MANIFEST) === undefined) {
+    const { DEFAULT_MANIFEST_PATHS, findManifest } = await import("../../manifest/load.js");
+    try {
+      findManifest(context.cwd, undefined);
+    } catch {
+      throw new UsageError(
+        `'vm ${sub}' needs the environment id: testenv-vm vm ${sub} --id <testID> <vm>; or, for a manifest VM, a manifest (none at ${DEFAULT_MANIFEST_PATHS.map((p) => `./${p}`).join(", ")}; --manifest names one)`,
+      );
+    }
+  }
+  const [vm, extra] = positionals;
+  if (vm === undefined) throw new UsageError(`'vm ${sub}' needs a VM name: testenv-vm vm ${sub} <name> (a manifest VM) or testenv-vm vm ${sub} --id <testID> <vm>`);
+  if (extra !== undefined) throw new UsageError(`unexpected argument '${extra}' for 'vm ${sub}'; it takes one VM name`);
+  return vm;
+}
 
 const SUBCOMMANDS: readonly VmSubcommand[] = [
   {
     name: "start",
     summary: "start a stopped VM of an environment and wait until it is ready again (its disk as it was)",
-    usage: "start --id <testID> <vm>",
+    usage: "start --id <testID> <vm> | vm start <name> [--manifest file]",
     flags: ENVIRONMENT_FLAGS,
     async run(context, positionals) {
+      const manifestName = await manifestVM(context, "start", positionals);
+      if (manifestName !== undefined) return runPower(context, manifestName, "start", {});
       const { testID, vm } = environmentVM(context, "start", positionals);
       const started = await (await openEngine(context, { stateDirFromSpecFile: true })).vmPower(testID, vm, "start");
       return report(context, started, `vm ${vm} of ${testID} is ${running(started)}`);
@@ -81,9 +103,14 @@ const SUBCOMMANDS: readonly VmSubcommand[] = [
   {
     name: "stop",
     summary: "shut a VM down (graceful, forced after --timeout; --force at once); its disk is kept",
-    usage: "stop --id <testID> <vm> [--timeout s] [--force]",
+    usage: "stop --id <testID> <vm> | vm stop <name> [--manifest file]; [--timeout s] [--force]",
     flags: [...ENVIRONMENT_FLAGS, TIMEOUT, "force"],
     async run(context, positionals) {
+      const manifestName = await manifestVM(context, "stop", positionals);
+      if (manifestName !== undefined) {
+        const timeout = timeoutSeconds(context);
+        return runPower(context, manifestName, "stop", { force: booleanFlag(context.args.flags, "force"), ...(timeout === undefined ? {} : { timeoutSeconds: timeout }) });
+      }
       const { testID, vm } = environmentVM(context, "stop", positionals);
       const timeout = timeoutSeconds(context);
       const force = booleanFlag(context.args.flags, "force");
@@ -105,6 +132,27 @@ const SUBCOMMANDS: readonly VmSubcommand[] = [
       const restarted = await engine.vmRestart(testID, vm, { force, ...(timeout === undefined ? {} : { timeoutSeconds: timeout }) });
       return report(context, restarted, `vm ${vm} of ${testID} ${stopOutcome(restarted, { force, timeoutSeconds: timeout })} and started again; ${running(restarted)}`);
     },
+  },
+  {
+    name: "sync",
+    summary: "create or update the manifest's VMs to match it; prints the plan first (--dry-run: only the plan)",
+    usage: "sync [name…] [--dry-run] [--restart] [--prune [--remove-storage]] [--allow-download] [--manifest file]",
+    flags: SYNC_FLAGS,
+    run: (context, positionals) => runSync(context, positionals),
+  },
+  {
+    name: "capture",
+    summary: "write the live configuration of the manifest's VMs (or the named domains) into the manifest",
+    usage: "capture [name…] [--manifest file]",
+    flags: [MANIFEST],
+    run: (context, positionals) => runCapture(context, positionals),
+  },
+  {
+    name: "status",
+    summary: "running / stopped / missing of each manifest VM, with drift and its graphics URI",
+    usage: "status [name…] [--manifest file]",
+    flags: [MANIFEST],
+    run: (context, positionals) => runStatus(context, positionals),
   },
 ];
 
@@ -129,8 +177,8 @@ const ALL_FLAGS: readonly FlagRef[] = [...new Map(SUBCOMMANDS.flatMap((s) => s.f
 
 export const vmCommand: CommandDefinition = {
   name: "vm",
-  summary: "one VM of an environment: start, stop or restart it (its disk is kept)",
-  usage: SUBCOMMANDS.map((s, i) => `${i === 0 ? "" : "       "}testenv-vm vm ${s.usage}   ${s.summary}`).join("\n") + "\n       [--state-dir dir | --spec forge.yaml] [--json] with each",
+  summary: "one VM of an environment (start, stop, restart --id), or the VM manifest (sync, capture, status, start, stop)",
+  usage: SUBCOMMANDS.map((s, i) => `${i === 0 ? "" : "       "}testenv-vm vm ${s.usage}   ${s.summary}`).join("\n") + "\n       [--state-dir dir | --spec forge.yaml] with --id; [--json] with each",
   flags: ALL_FLAGS,
   operation: (args) => (args.positionals[0] === undefined ? "vm" : `vm ${args.positionals[0]}`),
   async run(context) {

@@ -1,0 +1,69 @@
+import { rm } from "node:fs/promises";
+import { ProviderError } from "../../kit/index.js";
+import { CommandError, run, runOrFail } from "../exec.js";
+import { pathExists } from "../fs.js";
+import { imageInfo } from "../vm/disk.js";
+
+// What sync needs from the libvirt host beyond the provider's backend: the persistent (inactive) definition,
+// autostart, and the disk image itself. One seam, so the planner and the service are tested without libvirt.
+
+export interface MachineHost {
+  /** The definition the domain boots with next (dumpxml --inactive); undefined when it does not exist. */
+  inactiveXml(name: string): Promise<string | undefined>;
+  autostart(name: string): Promise<boolean>;
+  setAutostart(name: string, enabled: boolean): Promise<void>;
+  diskInfo(path: string): Promise<{ format: string; virtualSize: number }>;
+  createDisk(path: string, bytes: number): Promise<void>;
+  growDisk(path: string, bytes: number): Promise<void>;
+  removeDisk(path: string): Promise<void>;
+  /** A host bridge of that name exists (for `network` naming a bridge rather than a libvirt network). */
+  bridgeExists(name: string): Promise<boolean>;
+}
+
+const NOT_FOUND = /failed to get domain|no domain with matching|not found/i;
+
+export class VirshMachineHost implements MachineHost {
+  constructor(private readonly uri: string) {}
+
+  private virsh(what: string, args: readonly string[]): Promise<string> {
+    return runOrFail(what, "virsh", ["-q", "-c", this.uri, ...args], { timeoutMs: 60_000 }).then((result) => result.stdout);
+  }
+
+  async inactiveXml(name: string): Promise<string | undefined> {
+    try {
+      return (await run("virsh", ["-q", "-c", this.uri, "dumpxml", "--inactive", name], { timeoutMs: 60_000 })).stdout;
+    } catch (error) {
+      if (error instanceof CommandError && NOT_FOUND.test(`${error.stderr} ${error.message}`)) return undefined;
+      throw new ProviderError("PROVIDER_ERROR", `reading the definition of domain ${name}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+  }
+
+  async autostart(name: string): Promise<boolean> {
+    return /^Autostart:\s+enable/m.test(await this.virsh(`reading domain ${name}`, ["dominfo", name]));
+  }
+
+  async setAutostart(name: string, enabled: boolean): Promise<void> {
+    await this.virsh(`setting autostart of domain ${name}`, ["autostart", ...(enabled ? [] : ["--disable"]), name]);
+  }
+
+  diskInfo(path: string): Promise<{ format: string; virtualSize: number }> {
+    return imageInfo(path);
+  }
+
+  async createDisk(path: string, bytes: number): Promise<void> {
+    await runOrFail(`creating disk ${path}`, "qemu-img", ["create", "-q", "-f", "qcow2", path, String(bytes)]);
+  }
+
+  async growDisk(path: string, bytes: number): Promise<void> {
+    const { format } = await imageInfo(path);
+    await runOrFail(`growing disk ${path}`, "qemu-img", ["resize", "-q", "-f", format, path, String(bytes)]);
+  }
+
+  async removeDisk(path: string): Promise<void> {
+    await rm(path, { force: true });
+  }
+
+  bridgeExists(name: string): Promise<boolean> {
+    return /^[A-Za-z0-9_.-]{1,15}$/.test(name) ? pathExists(`/sys/class/net/${name}/bridge`) : Promise.resolve(false);
+  }
+}
