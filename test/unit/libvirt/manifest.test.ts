@@ -214,6 +214,8 @@ class FakeLibvirt implements LibvirtBackend, MachineHost {
   destroyNetwork = () => Promise.resolve();
   undefineNetwork = () => Promise.resolve();
   networkLeases = (): Promise<Lease[]> => Promise.resolve([]);
+  addDhcpHost = (): Promise<void> => Promise.resolve();
+  removeDhcpHost = (): Promise<void> => Promise.resolve();
   close = () => Promise.resolve();
 
   inactiveXml = (name: string) => Promise.resolve(this.domains.get(name)?.xml);
