@@ -25,7 +25,7 @@ export function capabilities(version: string): CapabilitiesResponse {
     resources: [
       { kind: "key", operations, keyTypes: ["ed25519", "rsa", "ecdsa"] },
       { kind: "network", operations, networkKinds: NETWORK_KINDS },
-      { kind: "vm", operations: [...operations, "start", "stop"], vmFeatures: ["bios", "uefi", "secureBoot", "tpm", "pxe", "multiNic", "cloudInit", "readiness.ssh", "readiness.tcp", "readiness.cloudInit", "consoleLog"] },
+      { kind: "vm", operations: [...operations, "start", "stop"], vmFeatures: ["disk", "bios", "uefi", "secureBoot", "tpm", "pxe", "multiNic", "cloudInit", "readiness.ssh", "readiness.tcp", "readiness.cloudInit", "consoleLog"], requiredVmFeatures: ["disk"] },
     ],
   };
 }

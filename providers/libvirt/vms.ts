@@ -183,7 +183,8 @@ export class VmService {
     const accelerator = await chooseAccelerator(this.deps.config.accelerator, this.deps.log);
     const dir = this.vmDir(name);
     const consoleLog = this.consoleLog(name);
-    const baseImage = spec.disk.baseImage && spec.disk.baseImage !== "" ? spec.disk.baseImage : undefined;
+    const disk = requireDisk(spec.disk);
+    const baseImage = disk.baseImage && disk.baseImage !== "" ? disk.baseImage : undefined;
     const wantsSeed = baseImage !== undefined || spec.cloudInit !== undefined;
     const metadata: DomainMetadata = {
       version: 1,
@@ -213,7 +214,7 @@ export class VmService {
       if (await pathExists(dir)) await rm(dir, { recursive: true, force: true }); // leftovers of a crashed create
       await mkdir(dir, { recursive: true, mode: 0o755 });
       await mkdir(join(consoleLog, ".."), { recursive: true });
-      await createDisk(metadata.disk, baseImage, spec.disk.size);
+      await createDisk(metadata.disk, baseImage, disk.size);
       lap("disk ready");
       if (metadata.seedIso) {
         const hostname = guestHostname(spec.cloudInit, this.logicalName(name));
@@ -447,4 +448,10 @@ async function readPrivateKey(path: string): Promise<string> {
   } catch (error) {
     throw invalidSpec(`spec.readiness.ssh.privateKey: cannot read ${path} (${error instanceof Error ? error.message : String(error)})`);
   }
+}
+
+/** A libvirt VM always has a root disk; a spec without one (a container's) belongs on a container provider. */
+function requireDisk(disk: VMCreateRequest["spec"]["disk"]): NonNullable<VMCreateRequest["spec"]["disk"]> {
+  if (disk === undefined) throw invalidSpec("spec.disk: a libvirt VM needs a disk (size, and baseImage unless it boots from the network)");
+  return disk;
 }

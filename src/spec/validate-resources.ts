@@ -212,8 +212,10 @@ export function checkVM(report: Report, at: FieldPath, vm: VMResource, context: 
   if (!(Number.isInteger(spec.memory) && spec.memory > 0)) report.add([...at, "spec", "memory"], `memory must be a positive number of MiB; got ${spec.memory}`);
   if (!(Number.isInteger(spec.vcpus) && spec.vcpus > 0)) report.add([...at, "spec", "vcpus"], `vcpus must be a positive integer; got ${spec.vcpus}`);
   checkVmNetworks(report, at, vm, context);
-  report.check([...at, "spec", "disk", "size"], spec.disk.size, diskSizeProblem);
-  report.check([...at, "spec", "disk", "baseImage"], spec.disk.baseImage, (value) => baseImageProblem(value, context.spec));
+  if (spec.disk !== undefined) {
+    report.check([...at, "spec", "disk", "size"], spec.disk.size, diskSizeProblem);
+    report.check([...at, "spec", "disk", "baseImage"], spec.disk.baseImage, (value) => baseImageProblem(value, context.spec));
+  }
   if (spec.boot?.secureBoot === true && spec.boot.firmware !== "uefi") {
     report.add([...at, "spec", "boot", "secureBoot"], "secure boot needs firmware: uefi");
   }

@@ -49,7 +49,7 @@ describe("projectSpec", () => {
     const spec = projectSpec({ env: env("NETWORK_TYPE=bridge\nBRIDGE=br7\nIMAGE=images/tiny.qcow2\n"), identity, sshUser: "root", imagePath: "/home/me/work/project1/images/tiny.qcow2" });
     expect(spec.networks?.[0]).toMatchObject({ kind: "bridge", external: "br7" });
     expect(spec.images).toBeUndefined();
-    expect(spec.vms?.[0]?.spec.disk.baseImage).toBe("/home/me/work/project1/images/tiny.qcow2");
+    expect(spec.vms?.[0]?.spec.disk?.baseImage).toBe("/home/me/work/project1/images/tiny.qcow2");
     expect(spec.vms?.[0]?.spec.cloudInit?.users?.[0]).toEqual({ name: "root", sshAuthorizedKeys: ["{{ .Keys.ssh.PublicKey }}"] });
   });
 
