@@ -1,14 +1,12 @@
 import { mkdir, readdir, rm, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { CapabilitiesResponse, Operation } from "../../api/provider.js";
-import type { ProviderContext, ProviderImplementation } from "../kit/index.js";
+import { RecordStore, createKeyHandlers, type ProviderContext, type ProviderImplementation } from "../kit/index.js";
 import { DefaultLibvirtBackend, type LibvirtBackend } from "./backend.js";
 import { PROVIDER_NAME, resolveConfig, type ResolvedConfig } from "./config.js";
 import { domainsUsingKey } from "./inventory.js";
-import { createKeyHandlers } from "./keys.js";
 import { NETWORK_KINDS } from "./net/plan.js";
 import { NetworkService } from "./networks.js";
-import { RecordStore } from "./records.js";
 import { VmService } from "./vms.js";
 
 export interface LibvirtProviderOptions {

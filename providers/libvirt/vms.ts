@@ -4,22 +4,19 @@ import { join } from "node:path";
 import type { StopMethod, VMCreateRequest, VMStartRequest, VMState, VMStopRequest } from "../../api/provider.js";
 import type { Logger } from "../../lib/log.js";
 import { retryUntil } from "../../lib/retry.js";
-import { ProviderError, alreadyExists, invalidSpec, notFound, type VMHandlers } from "../kit/index.js";
+import { ProviderError, alreadyExists, invalidSpec, notFound, pathExists, type KeyRecord, type RecordStore, type VMHandlers } from "../kit/index.js";
 import { chooseAccelerator } from "./accel.js";
 import type { LibvirtBackend } from "./backend.js";
 import type { ResolvedConfig } from "./config.js";
 import { allDomains } from "./inventory.js";
-import type { KeyRecord } from "./keys.js";
 import { checkResourceName, deriveMac } from "./names.js";
 import type { NetworkService } from "./networks.js";
-import type { RecordStore } from "./records.js";
 import { buildSeedIso, guestHostname, metaData, networkConfig, staticAddress, userData } from "./vm/cloudinit.js";
 import { createDisk } from "./vm/disk.js";
 import { domainSize, domainXml, type NicAttachment } from "./vm/domain-xml.js";
 import { discoverIps, type NicInfo } from "./vm/ip.js";
 import { parseMetadata, type DomainMetadata, type Readiness } from "./vm/metadata.js";
 import { DEFAULT_TIMEOUTS, parseDuration, readinessTimeout, waitForCloudInit, waitForSsh, waitForTcp, type SshTarget } from "./vm/readiness.js";
-import { pathExists } from "./fs.js";
 
 // VMs: overlay disk + NoCloud seed + domain XML, started through libvirt. Everything delete needs is in
 // the domain's <metadata>, so any process can find and remove it.
