@@ -215,6 +215,7 @@ export const ContainerSpec = z.strictObject({
     "Image: a local image name (localhost/name:tag), an OCI archive path (oci-archive:/path.tar or a .tar path), or a registry reference " +
       "(pulled where a registry is reachable). Default: the provider's own sshd + python3 + sudo Debian image.",
   ).optional(),
+  ip: str("Fixed IPv4 address on the first network (which needs a cidr).").optional(),
   ports: z.array(ContainerPort).optional().describe("Ports published on the host."),
   env: z.record(z.string(), z.string()).optional().describe("Environment variables of the container's process."),
   command: z.array(z.string()).optional().describe("Command to run instead of the image's CMD."),

@@ -8,7 +8,7 @@ import { domainsUsingNetwork } from "./inventory.js";
 import { checkResourceName, deriveBridgeName, deriveUla } from "./names.js";
 import { dnsmasqArgv, parseDnsmasqLeases, readIdentity, sameProcess, startDnsmasq, stopDnsmasq, type DnsmasqFiles, type ProcessIdentity } from "./net/dnsmasq.js";
 import { addAddress, addIpv6Address, createBridge, deleteLink, getLink, removeAddress, removeIpv6Address, setUp } from "./net/host.js";
-import { contains } from "./net/ipv4.js";
+import { contains } from "../kit/ipv4.js";
 import { libvirtNetworkXml, parseNetworkXml } from "./net/libvirt-xml.js";
 import { planNetwork, type NetworkPlan } from "./net/plan.js";
 
