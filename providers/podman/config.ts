@@ -5,12 +5,14 @@ import { parseProviderConfig, type ProviderContext } from "../kit/index.js";
 import { chooseRuntime, type HostFacts } from "./host.js";
 
 export const PROVIDER_NAME = "podman";
+/** The root when the config names none (project folders have no provider config). */
+export const ROOT_ENV = "TESTENV_VM_PODMAN_ROOT";
 
 const path = (description: string) => z.string().min(1).optional().describe(description);
 
 export const PodmanProviderConfig = z.strictObject({
   podman: z.string().min(1).default("podman").describe("The podman binary (path or command name)."),
-  root: path("Where the provider keeps podman's storage, run state, network configs, its config files and records. Default /var/lib/testenv-vm/podman (root) or ~/.local/share/testenv-vm/podman."),
+  root: path("Where the provider keeps podman's storage, run state, network configs, its config files and records. Default TESTENV_VM_PODMAN_ROOT, then /var/lib/testenv-vm/podman (root) or ~/.local/share/testenv-vm/podman."),
   storageRoot: path("podman's graphroot (images, container layers); default <root>/storage. Keep it stable: the base image is cached there."),
   runRoot: path("podman's runroot; default <root>/run."),
   networkConfigDir: path("Where podman keeps network definitions; default <root>/networks."),
@@ -53,7 +55,7 @@ export function defaultRoot(env: NodeJS.ProcessEnv = process.env): string {
 export function resolveConfig(context: ProviderContext, facts: HostFacts, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
   const config = parseProviderConfig(PodmanProviderConfig, context, PROVIDER_NAME);
   const detected = chooseRuntime(facts);
-  const root = config.root ?? defaultRoot(env);
+  const root = config.root ?? (env[ROOT_ENV] || defaultRoot(env));
   return {
     podman: config.podman,
     root,

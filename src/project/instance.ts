@@ -214,7 +214,9 @@ export class ProjectInstance {
         if (short.length > 0) {
           throw new TestenvError("SPEC_INVALID", `this host cannot hold ${this.name}; nothing was created`, { issues: short, details: { path: this.project.envPath } });
         }
-        this.io.progress?.(`creating ${this.name} (${this.project.env.MEMORY} MiB, ${this.project.env.CPUS} vCPU, ${this.project.env.DISK} GiB)`);
+        const env = this.project.env;
+        const disk = env.INFRA_TYPE === "container" ? "container: DISK not applicable, overlay storage has no quota" : `${env.DISK} GiB`;
+        this.io.progress?.(`creating ${this.name} (${env.MEMORY} MiB, ${env.CPUS} vCPU, ${disk})`);
         await timer.time("create", () => this.create(options.keepOnFailure === true));
         record = { version: 1, instance: this.name, createdAt: new Date().toISOString(), createdWith: this.project.given };
         await this.writeRecord(record);
