@@ -113,3 +113,24 @@ export function forceRemoveAll(env: PodEnv): void {
   for (const c of lines(podman("ps", "--all", "--format", "{{.Names}}"))) if (c.startsWith(env.prefix)) ignore(() => podman("rm", "--force", "--volumes", "--time", "0", c));
   for (const n of lines(podman("network", "ls", "--format", "{{.Name}}"))) if (n.startsWith(env.prefix)) ignore(() => podman("network", "rm", "--force", n));
 }
+
+export const CLI_BIN = resolve(import.meta.dirname, "../../dist/src/bin.js");
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** `testenv-vm <verb> --dir <folder> <rest...>` in a fresh process inside the test's namespace. */
+export async function cliInNetns(folder: string, verb: string, ...rest: string[]): Promise<CliResult> {
+  const { execFile } = await import("node:child_process");
+  return new Promise((done) => {
+    execFile(
+      NSENTER[0],
+      [NSENTER[1], process.execPath, CLI_BIN, verb, "--dir", folder, ...rest],
+      { timeout: 600_000, encoding: "utf8", env: { ...process.env, TESTENV_VM_LOG: "warn", TESTENV_VM_PODMAN_ROOT: PODMAN_ROOT } },
+      (error, stdout, stderr) => done({ code: error === null ? 0 : typeof error.code === "number" ? error.code : -1, stdout, stderr }),
+    );
+  });
+}
