@@ -1,5 +1,6 @@
+import { randomUUID } from "node:crypto";
 import { readFile, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { ProviderVMSpec, StopMethod, VMCreateRequest, VMStartRequest, VMState, VMStopRequest } from "../../api/provider.js";
 import { writeFileAtomic } from "../../lib/durable-file.js";
 import type { Logger } from "../../lib/log.js";
@@ -17,6 +18,7 @@ import { LABEL, baseLabels, labelArgs, ownedFilter, resourceName, type LabelCont
 const DEFAULT_NETWORK = "podman";
 const DEFAULT_READY_MS = 180_000;
 const READY_FIELDS = ["ssh", "tcp", "exec"] as const;
+const NAME_IN_USE = /name "[^"]+" is already in use|already in use by/i;
 
 interface PodmanContainer {
   Id: string;
@@ -126,8 +128,9 @@ export class ContainerService {
     }
   }
 
+  /** A new path per create, so a create refused as ALREADY_EXISTS never touches the existing container's script. */
   private initScript(name: string): string {
-    return join(this.deps.dir, name, "init.sh");
+    return join(this.deps.dir, name, randomUUID().slice(0, 8), "init.sh");
   }
 
   /** The users to set up: the cloud-init users, or root with the readiness key when there are none. */
@@ -143,7 +146,7 @@ export class ContainerService {
     return [{ name: "root", authorizedKeys: [publicKey.trim()] }];
   }
 
-  private async runArgs(request: VMCreateRequest, image: string, users: ContainerUser[]): Promise<string[]> {
+  private async runArgs(request: VMCreateRequest, image: string, users: ContainerUser[], script: string): Promise<string[]> {
     const { name, spec } = request;
     const container = spec.container ?? {};
     const networks = spec.networks.length > 0 ? spec.networks : spec.network !== undefined ? [spec.network] : [DEFAULT_NETWORK];
@@ -177,7 +180,6 @@ export class ContainerService {
     if (users.length === 0) return [...args, image, ...(container.command ?? [])];
     // Our init script runs first and then execs what the image (or spec.container.command) would have run.
     if (command.length === 0) throw invalidSpec(`spec.container.command: image ${image} has no command; give one`);
-    const script = this.initScript(name);
     await writeFileAtomic(script, renderInitScript(users), { mode: 0o755, makeDirs: 0o755 });
     return [...args, "--volume", `${script}:${INIT_PATH}:ro`, "--entrypoint", "/bin/sh", image, INIT_PATH, ...command];
   }
@@ -221,8 +223,13 @@ export class ContainerService {
       const exited = (error: unknown): boolean => error instanceof ProviderError && error.details?.exited === true;
       const outcome = await retryUntil(
         async (attempt) => {
-          await this.failIfExited(name);
-          return (await this.probe(field, readiness ?? {}, name, ip, clampMs(attempt.remainingMs(), 2000, 20_000))) ? true : undefined;
+          // The probe first: on the way to ready, the exit check costs a podman call only when a probe failed.
+          const ok = await this.probe(field, readiness ?? {}, name, ip, clampMs(attempt.remainingMs(), 2000, 20_000)).catch(async (error: unknown) => {
+            await this.failIfExited(name);
+            throw error;
+          });
+          if (!ok) await this.failIfExited(name);
+          return ok ? true : undefined;
         },
         { timeoutMs, intervalMs: 100, backoff: 1.5, maxIntervalMs: 1000, retryable: (error) => !exited(error) && !(error instanceof ProviderError && error.code === "INVALID_SPEC") },
       );
@@ -247,12 +254,22 @@ export class ContainerService {
     const name = checkResourceName("vm", request.name);
     const refused = unsupportedField(request.spec);
     if (refused) throw refused;
-    if (await this.deps.podman.exists("container", name)) throw alreadyExists("vm", name);
     const users = await this.users(request.spec);
     const image = await this.deps.images.resolve(request.spec.container?.image);
-    const args = await this.runArgs(request, image, users);
+    const script = this.initScript(name);
+    const args = await this.runArgs(request, image, users, script);
     try {
       await this.deps.podman.run(args);
+    } catch (error) {
+      // Asking podman first would cost a call on every create; its own refusal says the same.
+      if (error instanceof ProviderError && NAME_IN_USE.test(String(error.details?.stderr))) {
+        await rm(dirname(script), { recursive: true, force: true });
+        throw alreadyExists("vm", name);
+      }
+      await this.remove(name).catch(() => undefined); // a failed run can leave it in Created state
+      throw error;
+    }
+    try {
       await this.waitReady(name, request.spec.readiness);
       return stateOf(await this.inspect(name));
     } catch (error) {

@@ -87,8 +87,16 @@ export class ImageStore {
     return loaded;
   }
 
+  private baseReady: string | undefined;
+  private readonly commands = new Map<string, string[]>();
+
   /** The base image's tag, building it first (once, under a lock shared by every provider process) if needed. */
   async ensureBase(): Promise<string> {
+    this.baseReady ??= await this.findOrBuildBase();
+    return this.baseReady;
+  }
+
+  private async findOrBuildBase(): Promise<string> {
     const tag = baseImageTag(this.recipe);
     if (await this.podman.exists("image", tag)) return tag;
     const busy = (): Error => new ProviderError("TIMEOUT", `another process has been building ${tag} for too long`);
@@ -121,7 +129,11 @@ export class ImageStore {
 
   /** Entrypoint + Cmd of an image: what runs when a container names no command. */
   async defaultCommand(image: string): Promise<string[]> {
+    const known = this.commands.get(image);
+    if (known !== undefined) return known;
     const [info] = await this.podman.json<Array<{ Config?: { Entrypoint?: string[] | null; Cmd?: string[] | null } }>>(["image", "inspect", "--format", "json", image]);
-    return [...(info?.Config?.Entrypoint ?? []), ...(info?.Config?.Cmd ?? [])];
+    const command = [...(info?.Config?.Entrypoint ?? []), ...(info?.Config?.Cmd ?? [])];
+    this.commands.set(image, command);
+    return command;
   }
 }

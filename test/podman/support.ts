@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { resolve } from "node:path";
+import { join } from "node:path";
+import { packageRoot } from "../../lib/package.js";
 import { startProviderProcess, type ProviderProcess } from "../helpers/provider-stdio.js";
 
 // Real podman for the `podman` test project. Every test file gets its own network namespace (tvmpod-<pid>):
@@ -8,9 +9,11 @@ import { startProviderProcess, type ProviderProcess } from "../helpers/provider-
 // hides the cgroups), and containers are reached only from inside it. Storage lives at a stable path outside the
 // clone, so the base image is built once (by global-setup.ts) and reused.
 
-export const PODMAN_BIN = resolve(import.meta.dirname, "../../dist/providers/podman/bin.js");
+// From the package root, so that benchmarks (built to dist/bench/) find the same bins as the tests.
+export const PODMAN_BIN = join(packageRoot(), "dist/providers/podman/bin.js");
 export const PODMAN_ROOT = process.env.TESTENV_VM_PODMAN_ROOT ?? "/var/cache/testenv-vm/podman";
-export const NETNS = `tvmpod-${process.pid}`;
+/** A benchmark that re-runs itself inside the namespace names it here; a test file uses its own pid. */
+export const NETNS = process.env.TESTENV_VM_PODMAN_NETNS ?? `tvmpod-${process.pid}`;
 export const NSENTER = ["nsenter", `--net=/run/netns/${NETNS}`] as const;
 
 export function createNetns(): void {
@@ -114,7 +117,7 @@ export function forceRemoveAll(env: PodEnv): void {
   for (const n of lines(podman("network", "ls", "--format", "{{.Name}}"))) if (n.startsWith(env.prefix)) ignore(() => podman("network", "rm", "--force", n));
 }
 
-export const CLI_BIN = resolve(import.meta.dirname, "../../dist/src/bin.js");
+export const CLI_BIN = join(packageRoot(), "dist/src/bin.js");
 
 export interface CliResult {
   code: number;
