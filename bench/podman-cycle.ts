@@ -3,24 +3,12 @@
 // Each run is an interleaved pair (provider, then by hand) in a network namespace of its own; figures are medians.
 //   ready: create → first successful SSH command with the generated key
 //   cycle: create → ready, stop, start → ready, delete
-import { execFileSync } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
-import { retryUntil } from "../lib/retry.js";
-import { sshExec } from "../providers/kit/index.js";
-import { NETNS, NSENTER, createNetns, deleteNetns, forceRemoveAll, newEnv, podman, startPodmanProvider } from "../test/podman/support.js";
+import { forceRemoveAll, newEnv, podman, startPodmanProvider } from "../test/podman/support.js";
+import { inOwnNetns, sshReady, timed } from "./podman-common.js";
 import { spread } from "./stats.js";
 
-async function timed<T>(run: () => Promise<T>): Promise<number> {
-  const start = process.hrtime.bigint();
-  await run();
-  return Number(process.hrtime.bigint() - start) / 1e6;
-}
 
-async function sshReady(host: string, privateKey: string): Promise<void> {
-  const outcome = await retryUntil(async () => ((await sshExec({ host, port: 22, user: "root", privateKey }, "true", 5000)).code === 0 ? true : undefined), { timeoutMs: 60_000, intervalMs: 100, backoff: 1.5, maxIntervalMs: 1000 });
-  if (!outcome.ok) throw new Error(`ssh to ${host} never answered`);
-}
 
 async function main(): Promise<void> {
   const runs = Number(process.argv[2] ?? 5);
@@ -86,13 +74,4 @@ async function main(): Promise<void> {
 
 // The containers are reachable only inside the namespace, so the benchmark runs itself again in there (by hand,
 // ssh would too); the outer process only makes and removes the namespace.
-if (process.env.TESTENV_VM_PODMAN_NETNS === undefined) {
-  createNetns();
-  try {
-    execFileSync(NSENTER[0], [NSENTER[1], process.execPath, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: "inherit", env: { ...process.env, TESTENV_VM_PODMAN_NETNS: NETNS } });
-  } finally {
-    deleteNetns();
-  }
-} else {
-  await main();
-}
+await inOwnNetns(import.meta.url, main);
