@@ -126,12 +126,22 @@ function instanceUsers(sshUser: string, cloudConfig: UserCloudConfig | undefined
   ];
 }
 
+/** The instance's cloud-init: its hostname, the users, and what the user's CLOUD_CONFIG adds. */
+function instanceCloudInit({ identity, sshUser, cloudConfig }: ProjectSpecInput): CloudInit {
+  return {
+    hostname: cloudConfig?.hostname ?? identity.name,
+    users: instanceUsers(sshUser, cloudConfig),
+    ...(cloudConfig && cloudConfig.packages.length > 0 ? { packages: cloudConfig.packages } : {}),
+    ...(cloudConfig && cloudConfig.runcmd.length > 0 ? { runcmd: cloudConfig.runcmd } : {}),
+    ...(cloudConfig && cloudConfig.writeFiles.length > 0 ? { writeFiles: cloudConfig.writeFiles } : {}),
+  };
+}
+
 /** The instance of a project folder as a spec: an SSH key, the existing network, one VM (or container) that reaches SSH. */
 export function projectSpec(input: ProjectSpecInput): Spec {
   if (input.env.INFRA_TYPE === "container") return containerProjectSpec(input);
-  const { env, identity, sshUser, cloudConfig } = input;
+  const { env, identity, sshUser } = input;
   const { images, baseImage: base } = baseImage(env, input.imagePath);
-  const users = instanceUsers(sshUser, cloudConfig);
   return {
     providers: [{ name: "libvirt", engine: "testenv-vm-provider-libvirt" }],
     keys: [{ name: PROJECT_KEY, spec: { type: "ed25519", comment: `testenv-vm ${identity.name}` } }],
@@ -152,13 +162,7 @@ export function projectSpec(input: ProjectSpecInput): Spec {
           vcpus: env.CPUS,
           networks: [PROJECT_NETWORK],
           disk: { baseImage: base, size: `${env.DISK}G` },
-          cloudInit: {
-            hostname: cloudConfig?.hostname ?? identity.name,
-            users,
-            ...(cloudConfig && cloudConfig.packages.length > 0 ? { packages: cloudConfig.packages } : {}),
-            ...(cloudConfig && cloudConfig.runcmd.length > 0 ? { runcmd: cloudConfig.runcmd } : {}),
-            ...(cloudConfig && cloudConfig.writeFiles.length > 0 ? { writeFiles: cloudConfig.writeFiles } : {}),
-          },
+          cloudInit: instanceCloudInit(input),
           // Ready means cloud-init has finished too: provisioning must find the users, sudo rules and packages
           // of the cloud-config in place, not race them.
           readiness: {
@@ -180,7 +184,7 @@ export const PODMAN_DEFAULT_NETWORK = "podman";
  * ext4 has no per-container quota), FIXED_IP is the container's address on the network.
  */
 function containerProjectSpec(input: ProjectSpecInput): Spec {
-  const { env, identity, sshUser, cloudConfig } = input;
+  const { env, identity, sshUser } = input;
   const image = input.imagePath ?? (env.IMAGE === "debian:12" ? undefined : env.IMAGE);
   return {
     providers: [{ name: "podman", engine: "testenv-vm-provider-podman" }],
@@ -194,13 +198,8 @@ function containerProjectSpec(input: ProjectSpecInput): Spec {
           vcpus: env.CPUS,
           networks: [PROJECT_NETWORK],
           container: { ...(image === undefined ? {} : { image }), ...(env.FIXED_IP === undefined ? {} : { ip: env.FIXED_IP }) },
-          cloudInit: {
-            hostname: cloudConfig?.hostname ?? identity.name,
-            users: instanceUsers(sshUser, cloudConfig),
-            ...(cloudConfig && cloudConfig.packages.length > 0 ? { packages: cloudConfig.packages } : {}),
-            ...(cloudConfig && cloudConfig.runcmd.length > 0 ? { runcmd: cloudConfig.runcmd } : {}),
-            ...(cloudConfig && cloudConfig.writeFiles.length > 0 ? { writeFiles: cloudConfig.writeFiles } : {}),
-          },
+          // A container honours users and hostname; the rest of a CLOUD_CONFIG is refused, naming the field.
+          cloudInit: instanceCloudInit(input),
           readiness: { ssh: { enabled: true, user: sshUser, privateKey: `{{ .Keys.${PROJECT_KEY}.PrivateKeyPath }}`, timeout: `${env.READY_TIMEOUT}s` } },
         },
       },

@@ -212,6 +212,9 @@ export function checkVM(report: Report, at: FieldPath, vm: VMResource, context: 
   if (!(Number.isInteger(spec.memory) && spec.memory > 0)) report.add([...at, "spec", "memory"], `memory must be a positive number of MiB; got ${spec.memory}`);
   if (!(Number.isInteger(spec.vcpus) && spec.vcpus > 0)) report.add([...at, "spec", "vcpus"], `vcpus must be a positive integer; got ${spec.vcpus}`);
   checkVmNetworks(report, at, vm, context);
+  if (spec.disk === undefined && spec.container === undefined) {
+    report.add([...at, "spec", "disk"], "a VM needs a disk (size, and baseImage unless it boots from the network); only a container (spec.container) has none");
+  }
   if (spec.disk !== undefined) {
     report.check([...at, "spec", "disk", "size"], spec.disk.size, diskSizeProblem);
     report.check([...at, "spec", "disk", "baseImage"], spec.disk.baseImage, (value) => baseImageProblem(value, context.spec));
