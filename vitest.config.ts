@@ -36,6 +36,15 @@ export default defineConfig({
           globalSetup: ["test/helpers/build-once.ts"],
         },
       },
+      {
+        test: {
+          name: "podman",
+          include: ["test/podman/**/*.test.ts"],
+          testTimeout: 300_000,
+          hookTimeout: 600_000,
+          globalSetup: ["test/podman/global-setup.ts"],
+        },
+      },
     ],
   },
 });

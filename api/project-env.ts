@@ -68,7 +68,7 @@ export const ProjectEnv = z.strictObject({
   INFRA_TYPE: z.enum(["vm", "container"], { error: "must be vm or container" }).describe("What to run: `vm` (libvirt) or `container` (podman)."),
   MEMORY: integer("MiB", 128, 1_048_576).describe("Memory in MiB, exactly as the guest sees it."),
   CPUS: integer("vCPUs", 1, 256).describe("Number of virtual CPUs."),
-  DISK: integer("GiB", 1, 65_536).describe("Disk size in GiB (the root disk grows to this size)."),
+  DISK: integer("GiB", 1, 65_536).describe("Disk size in GiB (the root disk grows to this size). Validated but not applicable to containers: overlay storage on ext4 has no per-container quota."),
   NETWORK_TYPE: z
     .enum(["default", "bridge"], { error: "must be default or bridge" })
     .default("default")
@@ -78,7 +78,7 @@ export const ProjectEnv = z.strictObject({
     .trim()
     .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "must be a libvirt network name such as default")
     .default("default")
-    .describe("The existing libvirt network used when NETWORK_TYPE=default. Never created, changed or deleted."),
+    .describe("The existing libvirt network used when NETWORK_TYPE=default (containers: a podman network; `default` means podman's own). Never created, changed or deleted."),
   BRIDGE: z
     .string()
     .trim()
@@ -100,7 +100,8 @@ export const ProjectEnv = z.strictObject({
     .optional()
     .describe(
       "A fixed IPv4 address. NETWORK_TYPE=default: a DHCP host entry on the libvirt network (added by `up`, removed by `rm`); " +
-        "NETWORK_TYPE=bridge: a static address with its prefix (192.168.1.50/24) configured in the guest, with GATEWAY and DNS.",
+        "NETWORK_TYPE=bridge: a static address with its prefix (192.168.1.50/24) configured in the guest, with GATEWAY and DNS; " +
+        "INFRA_TYPE=container: the container's address on its podman network.",
     ),
   GATEWAY: z
     .string()
@@ -120,7 +121,7 @@ export const ProjectEnv = z.strictObject({
     .trim()
     .min(1)
     .default("debian:12")
-    .describe("Base image: a well-known name (debian:12, ubuntu:24.04), a local qcow2 path, or an https URL with IMAGE_SHA256."),
+    .describe("Base image: a well-known name (debian:12, ubuntu:24.04), a local qcow2 path, or an https URL with IMAGE_SHA256. Containers: debian:12 is the built-in sshd + python3 + sudo image; else a local image (localhost/name:tag), an OCI archive (.tar) or a registry reference."),
   IMAGE_SHA256: z
     .string()
     .trim()

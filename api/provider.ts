@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { OperationError } from "./errors.js";
-import { BootDevice, CloudInitSpec, Firmware, KeySpec, NetworkSpec, ReadinessSpec } from "./spec.js";
+import { BootDevice, CloudInitSpec, ContainerSpec, Firmware, KeySpec, NetworkSpec, ReadinessSpec } from "./spec.js";
 
 // The provider protocol: 15 MCP tools, each answering an OperationResult.
 // Requests carry provider-level (prefixed) names and fully rendered specs.
@@ -43,7 +43,10 @@ export const ResourceCapability = z.object({
   operations: z.array(Operation),
   networkKinds: z.array(z.string()).optional(),
   keyTypes: z.array(z.string()).optional(),
+  /** Features a VM may use on this provider (see src/orchestrator/vm-features.ts); "x" also covers "x.y". */
   vmFeatures: z.array(z.string()).optional(),
+  /** Features every VM must use on this provider, e.g. libvirt needs a disk. */
+  requiredVmFeatures: z.array(z.string()).optional(),
 });
 export type ResourceCapability = z.infer<typeof ResourceCapability>;
 
@@ -80,7 +83,8 @@ export const ProviderVMSpec = z.strictObject({
   network: z.string().optional(),
   /** Provider-level network name → IPv4 address reserved for this VM's NIC on it. */
   fixedIPs: z.record(z.string(), z.string()).optional(),
-  disk: z.strictObject({ baseImage: z.string().optional(), size: z.string() }),
+  disk: z.strictObject({ baseImage: z.string().optional(), size: z.string() }).optional(),
+  container: ContainerSpec.optional(),
   boot: z.strictObject({
     order: z.array(BootDevice).default(["hd"]),
     firmware: Firmware.optional(),

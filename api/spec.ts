@@ -194,7 +194,33 @@ export const ReadinessSpec = z.strictObject({
     })
     .optional()
     .describe("Wait for cloud-init to finish (checked over SSH)."),
+  exec: z
+    .strictObject({
+      command: z.array(z.string()).min(1).describe("Command (argv) run inside the container; ready when it exits 0."),
+      timeout: Duration.optional().describe("How long to wait, e.g. 90s or 3m; default 3m."),
+    })
+    .optional()
+    .describe("Wait until a command inside the container succeeds (container providers)."),
 }).describe("What must work before the VM counts as created.");
+
+export const ContainerPort = z.strictObject({
+  containerPort: z.number().int().min(1).max(65535).describe("Port inside the container."),
+  hostPort: z.number().int().min(1).max(65535).describe("Port on the host (in the provider's network namespace)."),
+  hostIP: str("Host address to bind, default 127.0.0.1.").optional(),
+  protocol: z.enum(["tcp", "udp"]).optional().describe("tcp (default) or udp."),
+}).describe("A published port.");
+
+export const ContainerSpec = z.strictObject({
+  image: str(
+    "Image: a local image name (localhost/name:tag), an OCI archive path (oci-archive:/path.tar or a .tar path), or a registry reference " +
+      "(pulled where a registry is reachable). Default: the provider's own sshd + python3 + sudo Debian image.",
+  ).optional(),
+  ip: str("Fixed IPv4 address on the first network (which needs a cidr).").optional(),
+  ports: z.array(ContainerPort).optional().describe("Ports published on the host."),
+  env: z.record(z.string(), z.string()).optional().describe("Environment variables of the container's process."),
+  command: z.array(z.string()).optional().describe("Command to run instead of the image's CMD."),
+  init: z.boolean().optional().describe("Run a tiny init as PID 1 that reaps zombies (podman --init)."),
+}).describe("Container-only settings: only a container provider (podman) supports this block.");
 
 export const VMSpec = z.strictObject({
   memory: positiveInt("Memory in MiB."),
@@ -213,7 +239,8 @@ export const VMSpec = z.strictObject({
   disk: z.strictObject({
     baseImage: str("Base image path or image name/alias; empty for a blank disk (PXE). Default: defaultBaseImage.").optional(),
     size: str("Disk size such as 10G, 512M."),
-  }).describe("Root disk: a copy-on-write overlay of the base image."),
+  }).optional().describe("Root disk: a copy-on-write overlay of the base image. Required by machine providers (libvirt); containers have none."),
+  container: ContainerSpec.optional().describe("Run this VM as a container (podman provider)."),
   boot: z
     .strictObject({
       order: z.array(BootDevice).optional().describe("Boot order (default [hd])."),

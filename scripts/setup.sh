@@ -7,7 +7,7 @@ DEB_PACKAGES=(
   libvirt-daemon-system libvirt-clients libvirt-dev qemu-system-x86 qemu-utils dnsmasq-base
   xorriso ovmf swtpm swtpm-tools busybox-static dropbear-bin syslinux syslinux-common syslinux-efi
   mtools cpio mmdebstrap fdisk e2fsprogs openssh-client iproute2 kmod pkg-config build-essential python3
-  pxelinux ansible-core
+  pxelinux ansible-core podman runc catatonit
 )
 missing=()
 for pkg in "${DEB_PACKAGES[@]}"; do

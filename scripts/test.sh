@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: lint, layering, typecheck, schema drift, unit, e2e (stub), then the libvirt
+# The whole test suite, as CI runs it: lint, layering, typecheck, schema drift, unit, e2e (stub), podman, then the libvirt
 # stages (integration, e2e_libvirt) inside a network namespace when this machine can run them.
 # In CI (CI=true) a machine that cannot run the libvirt stages is a failure, not a skip.
 set -euo pipefail
@@ -20,6 +20,16 @@ step "unit"
 npx vitest run --project unit
 step "e2e (stub provider, MCP over stdio)"
 npx vitest run --project e2e
+
+step "podman (real podman, each test file in its own network namespace)"
+if command -v podman >/dev/null 2>&1 && [[ $(id -u) -eq 0 ]]; then
+  npx vitest run --project podman
+elif [[ "${CI:-}" == "true" ]]; then
+  echo "test: the podman stage needs root and podman (scripts/setup.sh installs it)" >&2
+  exit 1
+else
+  echo "test: podman stage skipped: needs root and podman"
+fi
 
 step "libvirt stages"
 if reason=$(bash scripts/testhost.sh check 2>&1); then

@@ -5,6 +5,14 @@ export { applyListFilter, checkListFilter, matchesListFilter } from "./filter.js
 export { PROVIDER_ENV, ProviderConfigError, parseProviderConfig, readProviderContext } from "./context.js";
 export type { ProviderContext } from "./context.js";
 export { runProviderMain } from "./main.js";
+export { createKeyHandlers, fingerprint, generateKeyPair, keyParams } from "./keys.js";
+export type { KeyDeps, KeyKind, KeyParams, KeyRecord } from "./keys.js";
+export { RecordStore } from "./records.js";
+export type { RecordKind } from "./records.js";
+export { checkResourceName } from "./names.js";
+export { pathExists } from "./fs.js";
 export type { ProviderMainOptions } from "./main.js";
 export { MACHINE_TOOL_DEFINITIONS } from "./machine-tools.js";
 export type { MachineHandlers } from "./machine-tools.js";
+export { parseDuration, sshExec, tcpOpen } from "./readiness.js";
+export type { ExecResult, SshTarget } from "./readiness.js";

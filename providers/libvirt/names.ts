@@ -1,18 +1,7 @@
 import { createHash } from "node:crypto";
 import { invalidSpec } from "../kit/index.js";
 
-// Names that reach libvirt, the kernel or the file system. Provider-level names come from the orchestrator
-// as `<prefix>-<name>`; they still get checked because they end up in paths and argv.
-
-const RESOURCE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
-
-/** Rejects names that could escape a directory or confuse libvirt/virsh. */
-export function checkResourceName(kind: string, name: string): string {
-  if (!RESOURCE_NAME.test(name) || name.includes("..")) {
-    throw invalidSpec(`${kind} name "${name}" must be 1-128 characters of letters, digits, '.', '_' or '-', starting with a letter or digit`);
-  }
-  return name;
-}
+export { checkResourceName } from "../kit/index.js";
 
 function hex(value: string, length: number): string {
   return createHash("sha256").update(value).digest("hex").slice(0, length);

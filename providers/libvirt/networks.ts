@@ -2,14 +2,13 @@ import { chown, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { NetworkCreateRequest, NetworkState } from "../../api/provider.js";
 import type { Logger } from "../../lib/log.js";
-import { ProviderError, alreadyExists, busy, notFound, type ResourceHandlers } from "../kit/index.js";
+import { ProviderError, alreadyExists, busy, notFound, type RecordStore, type ResourceHandlers } from "../kit/index.js";
 import type { LibvirtBackend } from "./backend.js";
 import { domainsUsingNetwork } from "./inventory.js";
 import { checkResourceName, deriveBridgeName, deriveUla } from "./names.js";
-import type { RecordStore } from "./records.js";
 import { dnsmasqArgv, parseDnsmasqLeases, readIdentity, sameProcess, startDnsmasq, stopDnsmasq, type DnsmasqFiles, type ProcessIdentity } from "./net/dnsmasq.js";
 import { addAddress, addIpv6Address, createBridge, deleteLink, getLink, removeAddress, removeIpv6Address, setUp } from "./net/host.js";
-import { contains } from "./net/ipv4.js";
+import { contains } from "../kit/ipv4.js";
 import { libvirtNetworkXml, parseNetworkXml } from "./net/libvirt-xml.js";
 import { planNetwork, type NetworkPlan } from "./net/plan.js";
 

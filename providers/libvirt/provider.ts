@@ -1,17 +1,15 @@
 import { mkdir, readdir, rm, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 import { MANIFEST_FEATURE, type CapabilitiesResponse, type Operation } from "../../api/provider.js";
-import type { ProviderContext, ProviderImplementation } from "../kit/index.js";
+import { RecordStore, createKeyHandlers, type ProviderContext, type ProviderImplementation } from "../kit/index.js";
 import { DefaultLibvirtBackend, type LibvirtBackend } from "./backend.js";
 import { PROVIDER_NAME, resolveConfig, type ResolvedConfig } from "./config.js";
 import { domainsUsingKey } from "./inventory.js";
-import { createKeyHandlers } from "./keys.js";
 import { NETWORK_KINDS } from "./net/plan.js";
 import { NetworkService } from "./networks.js";
 import { chooseAccelerator } from "./accel.js";
 import { VirshMachineHost } from "./manifest/host.js";
 import { MachineService } from "./manifest/service.js";
-import { RecordStore } from "./records.js";
 import { VmService } from "./vms.js";
 
 export interface LibvirtProviderOptions {
@@ -28,7 +26,7 @@ export function capabilities(version: string): CapabilitiesResponse {
     resources: [
       { kind: "key", operations, keyTypes: ["ed25519", "rsa", "ecdsa"] },
       { kind: "network", operations, networkKinds: NETWORK_KINDS },
-      { kind: "vm", operations: [...operations, "start", "stop"], vmFeatures: ["bios", "uefi", "secureBoot", "tpm", "pxe", "multiNic", "cloudInit", "readiness.ssh", "readiness.tcp", "readiness.cloudInit", "consoleLog", MANIFEST_FEATURE] },
+      { kind: "vm", operations: [...operations, "start", "stop"], vmFeatures: ["disk", "bios", "uefi", "secureBoot", "tpm", "pxe", "multiNic", "cloudInit", "readiness.ssh", "readiness.tcp", "readiness.cloudInit", "consoleLog", "fixedIPs", MANIFEST_FEATURE], requiredVmFeatures: ["disk"] },
     ],
   };
 }

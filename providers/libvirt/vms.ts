@@ -4,15 +4,13 @@ import { join } from "node:path";
 import type { VMCreateRequest, VMStartRequest, VMState, VMStopRequest } from "../../api/provider.js";
 import type { Logger } from "../../lib/log.js";
 import { retryUntil } from "../../lib/retry.js";
-import { ProviderError, alreadyExists, invalidSpec, notFound, type VMHandlers } from "../kit/index.js";
+import { ProviderError, alreadyExists, invalidSpec, notFound, pathExists, type KeyRecord, type RecordStore, type VMHandlers } from "../kit/index.js";
 import { chooseAccelerator } from "./accel.js";
 import type { LibvirtBackend } from "./backend.js";
 import type { ResolvedConfig } from "./config.js";
 import { allDomains } from "./inventory.js";
-import type { KeyRecord } from "./keys.js";
 import { checkResourceName, deriveMac } from "./names.js";
 import type { NetworkService } from "./networks.js";
-import type { RecordStore } from "./records.js";
 import { buildSeedIso, guestHostname, metaData, networkConfig, staticAddress, userData } from "./vm/cloudinit.js";
 import { createDisk } from "./vm/disk.js";
 import { checkReservation, release, reserve, type DhcpReservation } from "./vm/fixed-ip.js";
@@ -20,7 +18,6 @@ import { domainSize, domainXml, type NicAttachment } from "./vm/domain-xml.js";
 import { discoverIps, type NicInfo } from "./vm/ip.js";
 import { parseMetadata, type DomainMetadata, type Readiness } from "./vm/metadata.js";
 import { DEFAULT_TIMEOUTS, parseDuration, readinessTimeout, waitForCloudInit, waitForSsh, waitForTcp, type SshTarget } from "./vm/readiness.js";
-import { pathExists } from "./fs.js";
 import { powerOffDomain } from "./vm/power-off.js";
 
 // VMs: overlay disk + NoCloud seed + domain XML, started through libvirt. Everything delete needs is in
@@ -182,7 +179,8 @@ export class VmService {
     const accelerator = await chooseAccelerator(this.deps.config.accelerator, this.deps.log);
     const dir = this.vmDir(name);
     const consoleLog = this.consoleLog(name);
-    const baseImage = spec.disk.baseImage && spec.disk.baseImage !== "" ? spec.disk.baseImage : undefined;
+    const disk = requireDisk(spec.disk);
+    const baseImage = disk.baseImage && disk.baseImage !== "" ? disk.baseImage : undefined;
     const wantsSeed = baseImage !== undefined || spec.cloudInit !== undefined;
     const metadata: DomainMetadata = {
       version: 1,
@@ -212,7 +210,7 @@ export class VmService {
       if (await pathExists(dir)) await rm(dir, { recursive: true, force: true }); // leftovers of a crashed create
       await mkdir(dir, { recursive: true, mode: 0o755 });
       await mkdir(join(consoleLog, ".."), { recursive: true });
-      await createDisk(metadata.disk, baseImage, spec.disk.size);
+      await createDisk(metadata.disk, baseImage, disk.size);
       lap("disk ready");
       await reserve(this.deps.backend, dir, reservations, guestHostname(spec.cloudInit, this.logicalName(name)));
       if (metadata.seedIso) {
@@ -442,4 +440,10 @@ async function readPrivateKey(path: string): Promise<string> {
   } catch (error) {
     throw invalidSpec(`spec.readiness.ssh.privateKey: cannot read ${path} (${error instanceof Error ? error.message : String(error)})`);
   }
+}
+
+/** A libvirt VM always has a root disk; a spec without one (a container's) belongs on a container provider. */
+function requireDisk(disk: VMCreateRequest["spec"]["disk"]): NonNullable<VMCreateRequest["spec"]["disk"]> {
+  if (disk === undefined) throw invalidSpec("spec.disk: a libvirt VM needs a disk (size, and baseImage unless it boots from the network)");
+  return disk;
 }

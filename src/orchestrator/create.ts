@@ -10,6 +10,7 @@ import { assertValidEarly } from "../spec/validate.js";
 import { createStateWriter, validateTestID, type StateStore } from "../state/index.js";
 import { buildArtifact } from "./artifact.js";
 import { capabilityRequirements } from "./capabilities.js";
+import { vmFeatureIssues } from "./vm-features.js";
 import { failCreate } from "./create-failure.js";
 import { buildDag } from "./dag.js";
 import type { EngineDeps } from "./deps.js";
@@ -135,7 +136,10 @@ export async function createEnvironment(deps: EngineDeps, rawInput: CreateInput,
     let stateSaved = false;
     try {
       await providers.start(spec.providers);
-      const unsupported = providers.checkSupport(capabilityRequirements(spec));
+      const unsupported = [
+        ...providers.checkSupport(capabilityRequirements(spec)),
+        ...vmFeatureIssues(spec, (name) => (providers.has(name) ? providers.get(name).capabilities : undefined)),
+      ];
       if (unsupported.length > 0) {
         throw new TestenvError("NOT_IMPLEMENTED", `the providers cannot create this environment; nothing was created:\n${formatIssues(unsupported)}`, { issues: unsupported });
       }

@@ -162,8 +162,9 @@ export function buildDag(spec: Spec): Dag {
       if (to === undefined) throw missing(nodeName(from), `network ${JSON.stringify(name)}`, path);
       graph.addEdge(from, to, path);
     });
-    const baseImage = vm.spec.disk.baseImage;
-    if (baseImage === undefined || usesDefault) addDefaultImageEdges(from);
+    const baseImage = vm.spec.disk?.baseImage;
+    // A container has no disk, so no base image to wait for.
+    if ((vm.spec.disk !== undefined && baseImage === undefined) || usesDefault) addDefaultImageEdges(from);
     if (baseImage !== undefined && !hasTemplate(baseImage)) {
       // Anything that is not an image name or alias is a path on disk.
       const to = imageIndex.get(baseImage);

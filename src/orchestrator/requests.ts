@@ -84,6 +84,7 @@ function readiness(vm: VMResource, ctx: RequestContext): ProviderVMSpec["readine
   }
   if (given.tcp) result.tcp = { ...given.tcp, timeout: given.tcp.timeout || DEFAULT_TIMEOUTS.tcp };
   if (given.cloudInit) result.cloudInit = { ...given.cloudInit, timeout: given.cloudInit.timeout || DEFAULT_TIMEOUTS.cloudInit };
+  if (given.exec) result.exec = { ...given.exec, timeout: given.exec.timeout || DEFAULT_TIMEOUTS.tcp };
   return result;
 }
 
@@ -96,14 +97,16 @@ export function vmRequest(vm: VMResource, ctx: RequestContext): VMCreateRequest 
   const fixedIPs = vm.spec.fixedIPs === undefined
     ? undefined
     : Object.fromEntries(Object.entries(vm.spec.fixedIPs).map(([network, ip]) => [providerNetworkName(network), ip]));
-  const baseImage = resolveBaseImage(vm.spec.disk.baseImage, ctx);
+  const disk = vm.spec.disk;
+  const baseImage = disk === undefined ? undefined : resolveBaseImage(disk.baseImage, ctx);
   const cloudInit = vm.spec.cloudInit ? { ...vm.spec.cloudInit, hostname: vm.spec.cloudInit.hostname ?? vm.name } : undefined;
   const spec: ProviderVMSpec = {
     memory: vm.spec.memory,
     vcpus: vm.spec.vcpus,
     networks,
     ...(fixedIPs ? { fixedIPs } : {}),
-    disk: { size: vm.spec.disk.size, ...(baseImage ? { baseImage } : {}) },
+    ...(disk ? { disk: { size: disk.size, ...(baseImage ? { baseImage } : {}) } } : {}),
+    ...(vm.spec.container ? { container: vm.spec.container } : {}),
     boot: {
       order: vm.spec.boot?.order && vm.spec.boot.order.length > 0 ? vm.spec.boot.order : ["hd"],
       ...(vm.spec.boot?.firmware ? { firmware: vm.spec.boot.firmware } : {}),

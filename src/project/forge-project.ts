@@ -44,7 +44,7 @@ export async function loadForgeProject(path: string): Promise<ForgeProject> {
   const sum = (pick: (vm: NonNullable<Spec["vms"]>[number]) => number) => (spec.vms ?? []).reduce((total, vm) => total + pick(vm), 0);
   // The sizes the host-capacity check and the progress line use, as a .env would give them.
   const { env } = parseEnvFile(
-    `INFRA_TYPE=vm\nMEMORY=${Math.max(128, sum((vm) => vm.spec.memory))}\nCPUS=${Math.min(256, sum((vm) => vm.spec.vcpus))}\nDISK=${Math.max(1, Math.ceil(sum((vm) => diskGiB(vm.spec.disk.size))))}\n`,
+    `INFRA_TYPE=vm\nMEMORY=${Math.max(128, sum((vm) => vm.spec.memory))}\nCPUS=${Math.min(256, sum((vm) => vm.spec.vcpus))}\nDISK=${Math.max(1, Math.ceil(sum((vm) => (vm.spec.disk === undefined ? 0 : diskGiB(vm.spec.disk.size)))))}\n`,
     path,
   );
   const readiness = primary.spec.readiness?.ssh;

@@ -30,7 +30,9 @@ export async function hostCapacityIssues(env: ProjectEnv, folder: string): Promi
   if (memory !== undefined && env.MEMORY > memory) {
     issues.push({ field: "MEMORY", message: `asks for ${env.MEMORY} MiB, but the host has ${memory} MiB available; lower MEMORY or stop other VMs` });
   }
-  for (const dir of [DISK_DIRS.find((candidate) => existsSync(candidate)) ?? folder]) {
+  // A container has no disk of its own (DISK does not apply to it), so there is no size to check.
+  const diskDirs = env.INFRA_TYPE === "container" ? [] : [DISK_DIRS.find((candidate) => existsSync(candidate)) ?? folder];
+  for (const dir of diskDirs) {
     const free = await availableDiskGiB(dir);
     // Overlays grow lazily, so this is the most the instance can take, not what it takes at once.
     if (env.DISK > free) {

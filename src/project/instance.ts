@@ -231,8 +231,10 @@ export class ProjectInstance {
         if (short.length > 0) {
           throw new TestenvError("SPEC_INVALID", `this host cannot hold ${this.name}; nothing was created`, { issues: short, details: { path: this.project.envPath } });
         }
+        const env = this.project.env;
+        const disk = env.INFRA_TYPE === "container" ? "container: DISK not applicable, overlay storage has no quota" : `${env.DISK} GiB`;
         const from = this.project.source === "forge.yaml" ? ` from forge.yaml, ${this.project.vms.length} VM(s),` : "";
-        this.io.progress?.(`creating ${this.name}${from} (${this.project.env.MEMORY} MiB, ${this.project.env.CPUS} vCPU, ${this.project.env.DISK} GiB)`);
+        this.io.progress?.(`creating ${this.name}${from} (${env.MEMORY} MiB, ${env.CPUS} vCPU, ${disk})`);
         await timer.time("create", () => this.create(options.keepOnFailure === true));
         record = { version: 1, instance: this.name, createdAt: new Date().toISOString(), createdWith: this.project.given };
         await this.writeRecord(record);

@@ -81,13 +81,13 @@ export async function loadProject(folder: string): Promise<Project> {
     if (await readable(path)) cloudConfig = parseUserCloudConfig(await readFile(path, "utf8"), path);
     else issues.push({ field: "CLOUD_CONFIG", message: `${path} does not exist or cannot be read; create it or fix the path` });
   }
-  const isPath = env.IMAGE.startsWith("/") || env.IMAGE.startsWith(".") || /\.(qcow2|img|raw)$/i.test(env.IMAGE);
+  const isPath = env.IMAGE.startsWith("/") || env.IMAGE.startsWith(".") || /\.(qcow2|img|raw|tar)$/i.test(env.IMAGE);
   const imagePath = isPath ? (isAbsolute(env.IMAGE) ? env.IMAGE : join(absolute, env.IMAGE)) : undefined;
   if (imagePath !== undefined && !(await readable(imagePath))) {
     issues.push({ field: "IMAGE", message: `${imagePath} does not exist or cannot be read; give a well-known name (debian:12), an existing file, or an https URL` });
   }
-  if (env.INFRA_TYPE === "container") {
-    issues.push({ field: "INFRA_TYPE", message: "container instances need the podman provider, which is not available yet; use INFRA_TYPE=vm" });
+  if (env.INFRA_TYPE === "container" && env.NETWORK_TYPE === "bridge") {
+    issues.push({ field: "NETWORK_TYPE", message: "containers on a host bridge are not supported yet; use NETWORK_TYPE=default (podman's network, or the podman network NETWORK names)" });
   }
   if (issues.length > 0) {
     throw new TestenvError("SPEC_INVALID", `${envPath} has ${issues.length} problem(s); nothing was created`, { issues, details: { path: envPath } });

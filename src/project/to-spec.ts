@@ -119,10 +119,8 @@ function bridgeAddress(env: ProjectEnv): Pick<CloudInit, "networkConfig"> {
   return { networkConfig: { ethernets: [{ name: "e*", addresses: [env.FIXED_IP], gateway4: env.GATEWAY, nameservers: { addresses: nameservers } }] } };
 }
 
-/** The VM instance of a project folder as a spec: an SSH key, the existing network, one VM that reaches SSH. */
-export function projectSpec(input: ProjectSpecInput): Spec {
-  const { env, identity, sshUser, cloudConfig } = input;
-  const { images, baseImage: base } = baseImage(env, input.imagePath);
+/** The instance's users: ours (with the instance's key, sudo unless root) first, then the cloud-config's others. */
+function instanceUsers(sshUser: string, cloudConfig: UserCloudConfig | undefined): NonNullable<CloudInit["users"]> {
   const ourUser = {
     name: sshUser,
     sshAuthorizedKeys: [`{{ .Keys.${PROJECT_KEY}.PublicKey }}`],
@@ -130,10 +128,28 @@ export function projectSpec(input: ProjectSpecInput): Spec {
   };
   const otherUsers = (cloudConfig?.users ?? []).filter((user) => user.name !== sshUser);
   const mergedOurs = cloudConfig?.users.find((user) => user.name === sshUser);
-  const users = [
+  return [
     { ...mergedOurs, ...ourUser, sshAuthorizedKeys: [...ourUser.sshAuthorizedKeys, ...(mergedOurs?.sshAuthorizedKeys ?? [])] },
     ...otherUsers,
   ];
+}
+
+/** The instance's cloud-init: its hostname, the users, and what the user's CLOUD_CONFIG adds. */
+function instanceCloudInit({ identity, sshUser, cloudConfig }: ProjectSpecInput): CloudInit {
+  return {
+    hostname: cloudConfig?.hostname ?? identity.name,
+    users: instanceUsers(sshUser, cloudConfig),
+    ...(cloudConfig && cloudConfig.packages.length > 0 ? { packages: cloudConfig.packages } : {}),
+    ...(cloudConfig && cloudConfig.runcmd.length > 0 ? { runcmd: cloudConfig.runcmd } : {}),
+    ...(cloudConfig && cloudConfig.writeFiles.length > 0 ? { writeFiles: cloudConfig.writeFiles } : {}),
+  };
+}
+
+/** The instance of a project folder as a spec: an SSH key, the existing network, one VM (or container) that reaches SSH. */
+export function projectSpec(input: ProjectSpecInput): Spec {
+  if (input.env.INFRA_TYPE === "container") return containerProjectSpec(input);
+  const { env, identity, sshUser } = input;
+  const { images, baseImage: base } = baseImage(env, input.imagePath);
   return {
     providers: [{ name: "libvirt", engine: "testenv-vm-provider-libvirt" }],
     keys: [{ name: PROJECT_KEY, spec: { type: "ed25519", comment: `testenv-vm ${identity.name}` } }],
@@ -155,20 +171,45 @@ export function projectSpec(input: ProjectSpecInput): Spec {
           networks: [PROJECT_NETWORK],
           ...(env.FIXED_IP !== undefined && env.NETWORK_TYPE === "default" ? { fixedIPs: { [PROJECT_NETWORK]: env.FIXED_IP } } : {}),
           disk: { baseImage: base, size: `${env.DISK}G` },
-          cloudInit: {
-            hostname: cloudConfig?.hostname ?? identity.name,
-            users,
-            ...(cloudConfig && cloudConfig.packages.length > 0 ? { packages: cloudConfig.packages } : {}),
-            ...(cloudConfig && cloudConfig.runcmd.length > 0 ? { runcmd: cloudConfig.runcmd } : {}),
-            ...(cloudConfig && cloudConfig.writeFiles.length > 0 ? { writeFiles: cloudConfig.writeFiles } : {}),
-            ...bridgeAddress(env),
-          },
+          cloudInit: { ...instanceCloudInit(input), ...bridgeAddress(env) },
           // Ready means cloud-init has finished too: provisioning must find the users, sudo rules and packages
           // of the cloud-config in place, not race them.
           readiness: {
             ssh: { enabled: true, user: sshUser, privateKey: `{{ .Keys.${PROJECT_KEY}.PrivateKeyPath }}`, timeout: `${env.READY_TIMEOUT}s` },
             cloudInit: { enabled: true, timeout: `${env.READY_TIMEOUT}s` },
           },
+        },
+      },
+    ],
+  };
+}
+
+/** podman's own default network, which NETWORK=default means for a container. */
+export const PODMAN_DEFAULT_NETWORK = "podman";
+
+/**
+ * A container instance: the same key, network and SSH readiness as a VM, on the podman provider. The image is the
+ * provider's sshd + python3 + sudo Debian image unless IMAGE names another; DISK does not apply (overlay storage on
+ * ext4 has no per-container quota), FIXED_IP is the container's address on the network.
+ */
+function containerProjectSpec(input: ProjectSpecInput): Spec {
+  const { env, identity, sshUser } = input;
+  const image = input.imagePath ?? (env.IMAGE === "debian:12" ? undefined : env.IMAGE);
+  return {
+    providers: [{ name: "podman", engine: "testenv-vm-provider-podman" }],
+    keys: [{ name: PROJECT_KEY, spec: { type: "ed25519", comment: `testenv-vm ${identity.name}` } }],
+    networks: [{ name: PROJECT_NETWORK, kind: "bridge", external: env.NETWORK === "default" ? PODMAN_DEFAULT_NETWORK : env.NETWORK, spec: {} }],
+    vms: [
+      {
+        name: identity.name,
+        spec: {
+          memory: env.MEMORY,
+          vcpus: env.CPUS,
+          networks: [PROJECT_NETWORK],
+          container: { ...(image === undefined ? {} : { image }), ...(env.FIXED_IP === undefined ? {} : { ip: env.FIXED_IP }) },
+          // A container honours users and hostname; the rest of a CLOUD_CONFIG is refused, naming the field.
+          cloudInit: instanceCloudInit(input),
+          readiness: { ssh: { enabled: true, user: sshUser, privateKey: `{{ .Keys.${PROJECT_KEY}.PrivateKeyPath }}`, timeout: `${env.READY_TIMEOUT}s` } },
         },
       },
     ],

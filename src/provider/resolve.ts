@@ -11,6 +11,7 @@ export type { ResolvedEngine } from "./executable.js";
 export const OWN_PROVIDER_BINS: Readonly<Record<string, string>> = {
   "testenv-vm-provider-stub": "stub",
   "testenv-vm-provider-libvirt": "libvirt",
+  "testenv-vm-provider-podman": "podman",
 };
 
 function spawnFailed(message: string, engine: string): TestenvError {

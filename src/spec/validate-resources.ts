@@ -231,8 +231,13 @@ export function checkVM(report: Report, at: FieldPath, vm: VMResource, context: 
   if (!(Number.isInteger(spec.vcpus) && spec.vcpus > 0)) report.add([...at, "spec", "vcpus"], `vcpus must be a positive integer; got ${spec.vcpus}`);
   checkVmNetworks(report, at, vm, context);
   checkFixedIPs(report, at, vm, context);
-  report.check([...at, "spec", "disk", "size"], spec.disk.size, diskSizeProblem);
-  report.check([...at, "spec", "disk", "baseImage"], spec.disk.baseImage, (value) => baseImageProblem(value, context.spec));
+  if (spec.disk === undefined && spec.container === undefined) {
+    report.add([...at, "spec", "disk"], "a VM needs a disk (size, and baseImage unless it boots from the network); only a container (spec.container) has none");
+  }
+  if (spec.disk !== undefined) {
+    report.check([...at, "spec", "disk", "size"], spec.disk.size, diskSizeProblem);
+    report.check([...at, "spec", "disk", "baseImage"], spec.disk.baseImage, (value) => baseImageProblem(value, context.spec));
+  }
   if (spec.boot?.secureBoot === true && spec.boot.firmware !== "uefi") {
     report.add([...at, "spec", "boot", "secureBoot"], "secure boot needs firmware: uefi");
   }

@@ -1,10 +1,10 @@
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { CallToolResultSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { execFileSync } from "node:child_process";
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { resolve } from "node:path";
 import { startedForSuite } from "../helpers/hooks.js";
+import { startProviderProcess, type ProviderProcess } from "../helpers/provider-stdio.js";
+
+export type { ProviderProcess } from "../helpers/provider-stdio.js";
 
 // Drives the built libvirt provider binary over real stdio with the official MCP SDK client, and
 // inspects the host (virsh, ip, /proc) for leftovers.
@@ -23,13 +23,6 @@ export interface ProviderEnv {
   name: (logical: string) => string;
 }
 
-export interface ProviderProcess extends AsyncDisposable {
-  pid: number;
-  stderr(): string;
-  call(tool: string, args?: Record<string, unknown>, timeoutMs?: number): Promise<{ success: boolean; error?: { code: string; message: string; retryable: boolean }; resource?: unknown }>;
-  raw(tool: string, args?: Record<string, unknown>): Promise<CallToolResult>;
-  close(): Promise<void>;
-}
 
 /** Unique per run, short enough to keep bridge names readable (prefix + '-' + hash ≤ 15). */
 export function newEnv(tag: string): ProviderEnv {
@@ -117,7 +110,7 @@ export function rootSshVm(options: RootSshVmOptions): Record<string, unknown> {
 export async function startProvider(env: ProviderEnv): Promise<ProviderProcess> {
   // Under /var/lib so libvirt-qemu can traverse to disks and seed ISOs (a mkdtemp dir is 0700).
   mkdirSync(env.dataDir, { recursive: true, mode: 0o755 });
-  const transport = new StdioClientTransport({
+  return startProviderProcess({
     command: process.execPath,
     args: [LIBVIRT_BIN, "--mcp"],
     env: {
@@ -128,32 +121,10 @@ export async function startProvider(env: ProviderEnv): Promise<ProviderProcess> 
       TESTENV_VM_ARTIFACT_DIR: env.artifactDir,
       TESTENV_VM_PROVIDER_CONFIG: JSON.stringify({ dataDir: env.dataDir, uri: URI }),
     },
-    stderr: "pipe",
-  });
-  let stderr = "";
-  transport.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
-  const client = new Client({ name: "libvirt-integration", version: "0.0.0" });
-  await client.connect(transport);
-  const pid = transport.pid ?? -1;
-  const raw = async (tool: string, args: Record<string, unknown> = {}, timeoutMs = 300_000) =>
-    (await client.callTool({ name: tool, arguments: args }, CallToolResultSchema, { timeout: timeoutMs })) as CallToolResult;
-  const close = async () => {
-    await client.close();
     // LIBVIRT_IT_LOG=<dir>: keep each provider process's stderr (debug level) for inspection.
-    if (process.env.LIBVIRT_IT_LOG) appendFileSync(`${process.env.LIBVIRT_IT_LOG}/${env.prefix}.log`, stderr);
-  };
-  return {
-    pid,
-    stderr: () => stderr,
-    raw: (tool, args) => raw(tool, args),
-    call: async (tool, args = {}, timeoutMs = 300_000) => {
-      const result = await raw(tool, args, timeoutMs);
-      const first = result.content[0];
-      return JSON.parse(first?.type === "text" ? first.text : "{}") as Awaited<ReturnType<ProviderProcess["call"]>>;
-    },
-    close,
-    [Symbol.asyncDispose]: close,
-  };
+    logFile: process.env.LIBVIRT_IT_LOG ? `${process.env.LIBVIRT_IT_LOG}/${env.prefix}.log` : undefined,
+    clientName: "libvirt-integration",
+  });
 }
 
 function sh(command: string, args: string[]): string {

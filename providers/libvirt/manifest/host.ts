@@ -1,7 +1,7 @@
 import { rm } from "node:fs/promises";
 import { ProviderError } from "../../kit/index.js";
 import { CommandError, run, runOrFail } from "../exec.js";
-import { pathExists } from "../fs.js";
+import { pathExists } from "../../kit/index.js";
 import { imageInfo } from "../vm/disk.js";
 
 // What sync needs from the libvirt host beyond the provider's backend: the persistent (inactive) definition,

@@ -2,7 +2,7 @@ import type { z } from "zod";
 import type { NetworkSpec } from "../../../api/spec.js";
 import { invalidSpec } from "../../kit/index.js";
 import { checkHostname, normalizeMac } from "../names.js";
-import { checkInside, defaultRange, ipToNumber, isIpv4, parseCidr, type Ipv4Network } from "./ipv4.js";
+import { checkInside, defaultRange, ipToNumber, isIpv4, parseCidr, type Ipv4Network } from "../../kit/ipv4.js";
 
 // Turns a network request into a validated, fully defaulted plan. Everything after this works on
 // checked values only.

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { readTextIfExists, removeFileDurably, writeJsonAtomic } from "../../../lib/durable-file.js";
 import { ProviderError } from "../../kit/index.js";
 import type { LibvirtBackend } from "../backend.js";
-import { contains, isIpv4, parseCidr } from "../net/ipv4.js";
+import { contains, isIpv4, parseCidr } from "../../kit/ipv4.js";
 import { parseNetworkXml } from "../net/libvirt-xml.js";
 import { el, renderXml, unescapeXml } from "../xml.js";
 

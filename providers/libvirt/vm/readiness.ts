@@ -1,27 +1,11 @@
 import { readFile } from "node:fs/promises";
-import { connect } from "node:net";
-import ssh2 from "ssh2";
 import { clampMs, retryUntil } from "../../../lib/retry.js";
-import { ProviderError, invalidSpec } from "../../kit/index.js";
+import { ProviderError, sshExec, tcpOpen, type ExecResult, type SshTarget } from "../../kit/index.js";
+
+export { parseDuration, sshExec, tcpOpen, type ExecResult, type SshTarget } from "../../kit/index.js";
 
 // Readiness checks, each with its own deadline. A timeout says where the console log is and what it
 // last showed, because that is where the reason usually is.
-
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-export function parseDuration(value: string | undefined, fallbackMs: number, field: string): number {
-  if (value === undefined || value.trim() === "") return fallbackMs;
-  let total = 0;
-  const pattern = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
-  let consumed = "";
-  for (const match of value.trim().matchAll(pattern)) {
-    total += Number(match[1]) * (DURATION_UNITS[match[2] ?? "s"] ?? 1000);
-    consumed += match[0];
-  }
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  if (consumed !== value.trim() || total <= 0) throw invalidSpec(`${field}: "${value}" is not a duration such as 90s, 3m or 1h`);
-  return total;
-}
 
 export const DEFAULT_TIMEOUTS = { ssh: 180_000, tcp: 180_000, cloudInit: 600_000 } as const;
 
@@ -48,49 +32,6 @@ export async function readinessTimeout(what: string, timeoutMs: number, consoleL
   return new ProviderError("TIMEOUT", message, { details: { consoleLog } });
 }
 
-export interface SshTarget {
-  host: string;
-  port: number;
-  user: string;
-  privateKey: string;
-}
-
-export interface ExecResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** One SSH connection attempt that runs one command. Host keys are not checked: the VM was just made. */
-export function sshExec(target: SshTarget, command: string, timeoutMs: number): Promise<ExecResult> {
-  return new Promise((resolve, reject) => {
-    const client = new ssh2.Client();
-    let settled = false;
-    const finish = (error: Error | undefined, result?: ExecResult) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      client.end();
-      if (error) reject(error);
-      else if (result) resolve(result);
-    };
-    const timer = setTimeout(() => finish(new Error(`command did not finish within ${Math.round(timeoutMs / 1000)}s`)), timeoutMs);
-    client
-      .on("ready", () => {
-        client.exec(command, (error, stream) => {
-          if (error) return finish(error);
-          let stdout = "";
-          let stderr = "";
-          stream.on("data", (data: Buffer) => (stdout += data.toString()));
-          stream.stderr.on("data", (data: Buffer) => (stderr += data.toString()));
-          stream.on("close", (code: number | null) => finish(undefined, { code, stdout, stderr }));
-        });
-      })
-      .on("error", (error) => finish(error))
-      .connect({ host: target.host, port: target.port, username: target.user, privateKey: target.privateKey, readyTimeout: Math.min(timeoutMs, 20_000) });
-  });
-}
-
 function lastMessage(error: unknown): string | undefined {
   if (error === undefined) return undefined;
   return error instanceof Error ? error.message : JSON.stringify(error);
@@ -107,19 +48,6 @@ export async function waitForSsh(target: SshTarget, timeoutMs: number, consoleLo
     throw new Error(`ssh command exited ${String(result.code)}: ${result.stderr.trim()}`);
   }, { timeoutMs, intervalMs: 250 });
   if (!outcome.ok) throw await readinessTimeout(`SSH ${target.user}@${target.host}:${target.port}`, timeoutMs, consoleLog, lastMessage(outcome.lastError));
-}
-
-export function tcpOpen(host: string, port: number, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once("connect", () => done(true));
-    socket.once("error", () => done(false));
-  });
 }
 
 export async function waitForTcp(host: string, port: number, timeoutMs: number, consoleLog: string): Promise<void> {

@@ -160,7 +160,7 @@ describe("file references in the documents", () => {
 
 describe("docs/performance.md and the benchmark runner", () => {
   /** bench/ modules that are not benchmarks: the runner, its catalog, and what benchmarks share. */
-  const SUPPORT = new Set(["run", "catalog", "stats", "libvirt-common"]);
+  const SUPPORT = new Set(["run", "catalog", "stats", "libvirt-common", "podman-common"]);
   const scripts = readdirSync(join(ROOT, "bench"))
     .filter((name) => name.endsWith(".ts"))
     .map((name) => name.slice(0, -".ts".length))

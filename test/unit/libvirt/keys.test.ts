@@ -3,8 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { createKeyHandlers, keyParams } from "../../../providers/libvirt/keys.js";
-import { RecordStore } from "../../../providers/libvirt/records.js";
+import { RecordStore, createKeyHandlers, keyParams } from "../../../providers/kit/index.js";
 
 const root = mkdtempSync(join(tmpdir(), "libvirt-keys-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

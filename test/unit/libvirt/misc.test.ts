@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { probeBootSector } from "../../../providers/libvirt/accel.js";
 import { parseDomifaddr, parseLeaseTable } from "../../../providers/libvirt/backend.js";
 import { parseIpJson } from "../../../providers/libvirt/net/host.js";
-import { parseCidr, defaultRange } from "../../../providers/libvirt/net/ipv4.js";
+import { parseCidr, defaultRange } from "../../../providers/kit/ipv4.js";
 import { parseSize } from "../../../providers/libvirt/vm/disk.js";
 import { consoleTail, parseDuration } from "../../../providers/libvirt/vm/readiness.js";
 import { shellQuote } from "../../../providers/libvirt/vms.js";

@@ -10,7 +10,7 @@ import type { AddressSource, InterfaceAddress, Lease, LibvirtBackend } from "../
 import type { ResolvedConfig } from "../../../providers/libvirt/config.js";
 import type { NetworkService } from "../../../providers/libvirt/networks.js";
 import { capabilities } from "../../../providers/libvirt/provider.js";
-import { RecordStore } from "../../../providers/libvirt/records.js";
+import { RecordStore } from "../../../providers/kit/index.js";
 import { domainXml } from "../../../providers/libvirt/vm/domain-xml.js";
 import { parseMetadata, type DomainMetadata } from "../../../providers/libvirt/vm/metadata.js";
 import { VmService } from "../../../providers/libvirt/vms.js";

@@ -49,7 +49,7 @@ describe("projectSpec", () => {
     const spec = projectSpec({ env: env("NETWORK_TYPE=bridge\nBRIDGE=br7\nIMAGE=images/tiny.qcow2\n"), identity, sshUser: "root", imagePath: "/home/me/work/project1/images/tiny.qcow2" });
     expect(spec.networks?.[0]).toMatchObject({ kind: "bridge", external: "br7" });
     expect(spec.images).toBeUndefined();
-    expect(spec.vms?.[0]?.spec.disk.baseImage).toBe("/home/me/work/project1/images/tiny.qcow2");
+    expect(spec.vms?.[0]?.spec.disk?.baseImage).toBe("/home/me/work/project1/images/tiny.qcow2");
     expect(spec.vms?.[0]?.spec.cloudInit?.users?.[0]).toEqual({ name: "root", sshAuthorizedKeys: ["{{ .Keys.ssh.PublicKey }}"] });
   });
 
@@ -124,5 +124,29 @@ describe("docs/project-folder.md", () => {
     const { withEnvReference } = await import("../../../src/project/env-template.js");
     const committed = await readFile(path.join(import.meta.dirname, "../../../docs/project-folder.md"), "utf8");
     expect(committed === withEnvReference(committed), "docs/project-folder.md is out of date with api/project-env.ts; run `npm run generate`").toBe(true);
+  });
+});
+
+describe("projectSpec for INFRA_TYPE=container", () => {
+  const identity = projectIdentity("/home/me/work/webapp");
+  const containerEnv = (extra = "") => parseEnvFile(`INFRA_TYPE=container\nMEMORY=512\nCPUS=2\nDISK=12\n${extra}`, "/p/.env").env;
+
+  it("is a container VM on the podman provider: no disk, podman's default network, the same key, users and SSH readiness", () => {
+    const spec = projectSpec({ env: containerEnv(), identity, sshUser: "dev" });
+    expect(Spec.safeParse(spec).success).toBe(true);
+    expect(validateEarly(spec)).toEqual([]);
+    expect(spec.providers).toEqual([{ name: "podman", engine: "testenv-vm-provider-podman" }]);
+    expect(spec.networks).toEqual([{ name: "net", kind: "bridge", external: "podman", spec: {} }]);
+    const vm = spec.vms?.[0];
+    expect(vm?.spec).toMatchObject({ memory: 512, vcpus: 2, networks: ["net"], container: {} });
+    expect(vm?.spec.disk).toBeUndefined();
+    expect(vm?.spec.cloudInit?.users?.[0]).toMatchObject({ name: "dev", sudo: "ALL=(ALL) NOPASSWD:ALL" });
+    expect(vm?.spec.readiness).toEqual({ ssh: { enabled: true, user: "dev", privateKey: "{{ .Keys.ssh.PrivateKeyPath }}", timeout: "600s" } });
+  });
+
+  it("names another image, a podman network and a fixed address when the .env does", () => {
+    const spec = projectSpec({ env: containerEnv("IMAGE=localhost/mine:1\nNETWORK=lab\nFIXED_IP=10.88.0.50\n"), identity, sshUser: "root" });
+    expect(spec.networks?.[0]?.external).toBe("lab");
+    expect(spec.vms?.[0]?.spec.container).toEqual({ image: "localhost/mine:1", ip: "10.88.0.50" });
   });
 });

@@ -61,7 +61,7 @@ describe("the original's scenarios", () => {
   it("libvirt_vm has no boot block and keeps its Env template", async () => {
     const { spec } = await loadSpecFile(join(FIXTURES, "libvirt_vm.yaml"));
     expect(spec.vms?.[0]?.spec.boot).toBeUndefined();
-    expect(spec.vms?.[0]?.spec.disk.baseImage).toBe("{{ .Env.TESTENV_VM_BASE_IMAGE }}");
+    expect(spec.vms?.[0]?.spec.disk?.baseImage).toBe("{{ .Env.TESTENV_VM_BASE_IMAGE }}");
   });
 });
 

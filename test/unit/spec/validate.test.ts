@@ -275,7 +275,7 @@ describe("validateLate (Phase 2)", () => {
 
   it("re-runs literal checks on rendered values", () => {
     const rendered = vm(["br0"]);
-    rendered.spec.disk.size = "10 G";
+    if (rendered.spec.disk) rendered.spec.disk.size = "10 G";
     rendered.spec.readiness = { ssh: { enabled: true, timeout: "soon" } };
     expect(validateLate("vm", rendered, spec()).map((issue) => issue.field)).toEqual(["vms[0].spec.disk.size", "vms[0].spec.readiness.ssh.timeout"]);
     const network: NetworkResource = { name: "br0", kind: "bridge", spec: { cidr: "192.168.7.1/24", gateway: "192.168.8.1" } };

@@ -1,6 +1,6 @@
-import { invalidSpec } from "../../kit/index.js";
+import { invalidSpec } from "./errors.js";
 
-// IPv4 arithmetic for network specs. Addresses are unsigned 32-bit numbers.
+// IPv4 arithmetic for network specs, shared by the providers. Addresses are unsigned 32-bit numbers.
 
 export interface Ipv4Network {
   /** Host-side address: the gateway if given, else the host part of the CIDR, else network + 1. */

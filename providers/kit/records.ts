@@ -3,8 +3,8 @@ import { join } from "node:path";
 import { removeFileDurably, writeJsonAtomic } from "../../lib/durable-file.js";
 import { checkResourceName } from "./names.js";
 
-// Small JSON records in dataDir for what libvirt and the host cannot tell us (a key's files, a network's
-// kind and spec, a dnsmasq process's identity). They only ever supplement what is really there:
+// Small JSON records in dataDir for what the backend (libvirt, podman) and the host cannot tell us (a key's
+// files, a network's kind and spec, a dnsmasq process's identity). They only ever supplement what is really there:
 // get/list check the real object before answering from a record.
 
 export type RecordKind = "keys" | "networks" | "vms";

@@ -3,10 +3,11 @@ import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import ssh2 from "ssh2";
 import type { KeyCreateRequest, KeyState } from "../../api/provider.js";
-import { ProviderError, alreadyExists, busy, invalidSpec, notFound, type ResourceHandlers } from "../kit/index.js";
+import { ProviderError, alreadyExists, busy, invalidSpec, notFound } from "./errors.js";
+import { pathExists } from "./fs.js";
 import { checkResourceName } from "./names.js";
 import type { RecordStore } from "./records.js";
-import { pathExists } from "./fs.js";
+import type { ResourceHandlers } from "./server.js";
 
 // SSH keys generated in-process (ssh2) in OpenSSH format. Files are the truth; a record in dataDir says
 // where they are, because a fresh process only gets the key's name.

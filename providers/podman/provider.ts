@@ -1,0 +1,68 @@
+import { join } from "node:path";
+import type { CapabilitiesResponse, Operation } from "../../api/provider.js";
+import { RecordStore, createKeyHandlers, type ProviderContext, type ProviderImplementation } from "../kit/index.js";
+import { PodmanCli } from "./cli.js";
+import { PROVIDER_NAME, resolveConfig } from "./config.js";
+import { writeConfFiles } from "./conf-files.js";
+import { ContainerService } from "./containers.js";
+import { readHostFacts, type HostFacts } from "./host.js";
+import { ImageStore } from "./image.js";
+import { LABEL } from "./labels.js";
+import { NETWORK_KINDS, NetworkService } from "./networks.js";
+
+/** What a container VM may use; everything else (disk, firmware, PXE, most of cloud-init) is refused up front. */
+export const VM_FEATURES = ["container", "multiNic", "cloudInit.users", "cloudInit.hostname", "readiness.ssh", "readiness.tcp", "readiness.exec"];
+
+export function capabilities(version: string): CapabilitiesResponse {
+  const operations: Operation[] = ["create", "get", "list", "delete"];
+  return {
+    providerName: PROVIDER_NAME,
+    version,
+    resources: [
+      { kind: "key", operations, keyTypes: ["ed25519", "rsa", "ecdsa"] },
+      { kind: "network", operations, networkKinds: NETWORK_KINDS },
+      { kind: "vm", operations: [...operations, "start", "stop"], vmFeatures: VM_FEATURES },
+    ],
+  };
+}
+
+export interface PodmanProviderOptions {
+  version: string;
+  /** Tests may describe another host; the binary reads this one. */
+  facts?: HostFacts;
+}
+
+export async function createPodmanProvider(context: ProviderContext, options: PodmanProviderOptions): Promise<ProviderImplementation> {
+  const config = resolveConfig(context, options.facts ?? readHostFacts());
+  const env = await writeConfFiles(config);
+  const podman = new PodmanCli(config.podman, env, context.log);
+  const labels = { testID: config.testID, prefix: config.prefix };
+  const records = new RecordStore(config.root);
+  const networks = new NetworkService(podman, labels);
+  const images = new ImageStore(podman, config.root, config.baseImage, context.log);
+  const containers = new ContainerService({ podman, images, labels, dir: join(config.root, "containers"), log: context.log });
+  const keys = createKeyHandlers({
+    records,
+    defaultDir: config.artifactDir ? join(config.artifactDir, "keys") : join(config.root, "keys"),
+    vmsUsingKey: async (name) => {
+      const key = (await records.read<{ privateKeyPath?: string }>("keys", name))?.privateKeyPath;
+      if (key === undefined) return [];
+      const users = await podman.json<Array<{ Names?: string[] }>>(["ps", "--all", "--filter", `label=${LABEL.privateKey}=${key}`, "--format", "json"]).catch(() => []);
+      return users.flatMap((c) => c.Names ?? []);
+    },
+  });
+  context.log.debug(`podman provider: root ${config.root}, runtime ${config.runtime ?? "podman's default"}, cgroups ${config.cgroupManager}, ulimits ${config.ulimits.join(" ") || "podman's defaults"}`);
+  return {
+    capabilities: () => capabilities(options.version),
+    keys,
+    networks: networks.handlers(),
+    vms: containers.handlers(),
+  };
+}
+
+/** For `testenv-vm-provider-podman build-image`: builds (or finds) the base image and returns its tag. */
+export async function buildBaseImage(context: ProviderContext): Promise<string> {
+  const config = resolveConfig(context, readHostFacts());
+  const env = await writeConfFiles(config);
+  return new ImageStore(new PodmanCli(config.podman, env, context.log), config.root, config.baseImage, context.log).ensureBase();
+}
