@@ -266,7 +266,9 @@ cmd_exec() {
   [[ ${1:-} == -- ]] && shift
   (($# > 0)) || die "usage: testhost.sh exec -- CMD [ARGS...]"
   ns_exists || die "namespace $NS does not exist; run 'scripts/testhost.sh up' first"
-  exec ip netns exec "$NS" "$@"
+  # nsenter switches the network namespace only. `ip netns exec` also remounts /sys, which leaves podman (and runc)
+  # without cgroups; nothing here reads /sys/class/net (links are asked over netlink).
+  exec nsenter --net="/run/netns/$NS" -- "$@"
 }
 
 case ${1:-} in

@@ -1,7 +1,7 @@
 import { rm } from "node:fs/promises";
 import { ProviderError } from "../../kit/index.js";
 import { CommandError, run, runOrFail } from "../exec.js";
-import { pathExists } from "../../kit/index.js";
+import { getLink } from "../net/host.js";
 import { imageInfo } from "../vm/disk.js";
 
 // What sync needs from the libvirt host beyond the provider's backend: the persistent (inactive) definition,
@@ -63,7 +63,9 @@ export class VirshMachineHost implements MachineHost {
     await rm(path, { force: true });
   }
 
-  bridgeExists(name: string): Promise<boolean> {
-    return /^[A-Za-z0-9_.-]{1,15}$/.test(name) ? pathExists(`/sys/class/net/${name}/bridge`) : Promise.resolve(false);
+  /** Asked over netlink (`ip`), so the answer is this network namespace's, whatever /sys shows. */
+  async bridgeExists(name: string): Promise<boolean> {
+    if (!/^[A-Za-z0-9_.-]{1,15}$/.test(name)) return false;
+    return (await getLink(name))?.kind === "bridge";
   }
 }
