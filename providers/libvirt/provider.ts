@@ -4,6 +4,7 @@ import type { CapabilitiesResponse, Operation } from "../../api/provider.js";
 import type { ProviderContext, ProviderImplementation } from "../kit/index.js";
 import { DefaultLibvirtBackend, type LibvirtBackend } from "./backend.js";
 import { PROVIDER_NAME, resolveConfig, type ResolvedConfig } from "./config.js";
+import { libvirtAvailability, libvirtHealth } from "./discovery.js";
 import { domainsUsingKey } from "./inventory.js";
 import { createKeyHandlers } from "./keys.js";
 import { NETWORK_KINDS } from "./net/plan.js";
@@ -32,8 +33,8 @@ export function capabilities(version: string): CapabilitiesResponse {
 
 export async function createLibvirtProvider(context: ProviderContext, options: LibvirtProviderOptions): Promise<ProviderImplementation> {
   const config: ResolvedConfig = resolveConfig(context);
-  // libvirt-qemu must be able to walk into dataDir to open disks and seed ISOs.
-  await mkdir(config.dataDir, { recursive: true, mode: 0o755 });
+  // libvirt-qemu must be able to walk into dataDir to open disks and seed ISOs. Inspecting creates nothing.
+  if (context.inspectOnly !== true) await mkdir(config.dataDir, { recursive: true, mode: 0o755 });
   const backend = options.backend ?? new DefaultLibvirtBackend(config.uri, context.log);
   const records = new RecordStore(config.dataDir);
   const networks = new NetworkService({
@@ -53,12 +54,14 @@ export async function createLibvirtProvider(context: ProviderContext, options: L
   context.log.debug(`libvirt provider: uri ${config.uri}, dataDir ${config.dataDir}`);
   return {
     capabilities: () => capabilities(options.version),
+    available: () => libvirtAvailability(),
+    health: () => libvirtHealth(config, context.log),
     keys,
     networks: networks.handlers(),
     vms: vms.handlers(),
     shutdown: async () => {
       await backend.close();
-      await removeIfNoFiles(config.dataDir, config.dataDirIsDefault);
+      if (context.inspectOnly !== true) await removeIfNoFiles(config.dataDir, config.dataDirIsDefault);
     },
   };
 }

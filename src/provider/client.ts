@@ -6,6 +6,7 @@ import {
   VMStopRequest,
   type Operation,
   type OperationResult,
+  type OptionalProviderToolName,
   type ProviderToolName,
 } from "../../api/provider.js";
 import type { ResourceKind } from "../../api/spec.js";
@@ -58,7 +59,7 @@ export const MAX_PROVIDER_RESTARTS = 3;
  * vm_start waits for readiness again, as long as a create may; vm_stop gets its own shutdown timeout
  * (VMStopRequest.timeoutSeconds, default 60 s) on top of the usual allowance.
  */
-export function defaultCallTimeoutMs(tool: ProviderToolName, args?: unknown): number {
+export function defaultCallTimeoutMs(tool: ProviderToolName | OptionalProviderToolName, args?: unknown): number {
   if (tool.endsWith("_create") || tool === "vm_start") return CREATE_TIMEOUT_MS;
   if (tool === "vm_stop") {
     // Invalid arguments are refused at once by the provider: then only the allowance matters.
@@ -223,7 +224,7 @@ export class ProviderClient {
    * Calls one tool. Provider-side failures, timeouts and crashes come back as `success: false`
    * with a code; this never throws for them. A call made after the process crashed restarts it first.
    */
-  async call(tool: ProviderToolName, args: unknown, options: { timeoutMs?: number } = {}): Promise<OperationResult> {
+  async call(tool: ProviderToolName | OptionalProviderToolName, args: unknown, options: { timeoutMs?: number } = {}): Promise<OperationResult> {
     const timeoutMs = options.timeoutMs ?? this.callTimeoutMs ?? defaultCallTimeoutMs(tool, args);
     if (this.closing !== undefined) return failure("PROVIDER_ERROR", `provider "${this.name}" is closed; ${tool} was not sent`);
     if (this.session.transport.exit !== undefined && !(await this.restart())) {
@@ -250,7 +251,7 @@ export class ProviderClient {
     }
   }
 
-  private crashed(session: Session, tool: ProviderToolName, when: string): OperationResult {
+  private crashed(session: Session, tool: ProviderToolName | OptionalProviderToolName, when: string): OperationResult {
     const exit = session.transport.exit ?? { code: null, signal: null };
     const tail = this.stderr.tail();
     return failure(

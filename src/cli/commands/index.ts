@@ -2,6 +2,7 @@ import type { CommandDefinition } from "../command.js";
 import { FLAGS, flagOf } from "../flags.js";
 import { createCommand } from "./create.js";
 import { deleteCommand } from "./delete.js";
+import { doctorCommand } from "./doctor.js";
 import { imagesCommand } from "./images.js";
 import { listCommand } from "./list.js";
 import { statusCommand } from "./status.js";
@@ -29,6 +30,7 @@ export const COMMANDS: readonly CommandDefinition[] = [
   createCommand,
   deleteCommand,
   validateCommand,
+  doctorCommand,
   statusCommand,
   vmCommand,
   listCommand,
