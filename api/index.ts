@@ -70,3 +70,4 @@ export {
   ResourceRef,
   STATE_VERSION,
 } from "./state.js";
+export { PLAN_VERSION, Plan, PlanAction, PlannedResource, Sha256 } from "./plan.js";

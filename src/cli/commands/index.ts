@@ -5,6 +5,7 @@ import { deleteCommand } from "./delete.js";
 import { doctorCommand } from "./doctor.js";
 import { imagesCommand } from "./images.js";
 import { listCommand } from "./list.js";
+import { planCommand } from "./plan.js";
 import { statusCommand } from "./status.js";
 import { validateCommand } from "./validate.js";
 import { initCommand } from "./init.js";
@@ -30,6 +31,7 @@ export const COMMANDS: readonly CommandDefinition[] = [
   createCommand,
   deleteCommand,
   validateCommand,
+  planCommand,
   doctorCommand,
   statusCommand,
   vmCommand,
