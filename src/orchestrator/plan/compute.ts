@@ -137,7 +137,7 @@ export async function computePlan(subject: PlanSubject, environment: PlanEnviron
       }
       const resource = specResource(ctx.spec, ref);
       if (resource === undefined) continue;
-      const kind = ref.kind as ResourceKind;
+      const kind = ref.kind;
       const provider = resolveProviderName(ctx.spec, resource);
       const external = kind === "network" && (resource as NetworkResource).external;
       if (external) {
