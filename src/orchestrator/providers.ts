@@ -28,5 +28,6 @@ export function providersFor(deps: EngineDeps, state: ProviderFacts, log: Logger
  * inspect mode, with no log file and no pool: starting them leaves nothing behind.
  */
 export function inspectingProvidersFor(facts: ProviderFacts, log: Logger, cwd: string = facts.rootDir): ProviderManager {
-  return new ProviderManager({ cwd, env: { ...providerEnv(facts), TESTENV_VM_PROVIDER_MODE: "inspect" }, log });
+  // A plan's providers may start no command either (lib/run.ts refuses then, on their stderr).
+  return new ProviderManager({ cwd, env: { ...providerEnv(facts), TESTENV_VM_PROVIDER_MODE: "inspect", TESTENV_VM_FORBID_EXEC: "1" }, log });
 }
