@@ -91,6 +91,17 @@ export async function probeKvm(log: Logger): Promise<ProbeResult> {
   return result;
 }
 
+/** What the KVM probe of this boot found, read from its cache without probing (a plan runs nothing). */
+export async function cachedAccelerator(): Promise<{ accelerator: Accelerator; reason: string } | undefined> {
+  try {
+    const cached = JSON.parse(await readFile(cachePath(), "utf8")) as ProbeResult;
+    if (cached.bootId !== (await bootId()) || typeof cached.kvm !== "boolean") return undefined;
+    return { accelerator: cached.kvm ? "kvm" : "tcg", reason: cached.reason };
+  } catch {
+    return undefined;
+  }
+}
+
 let pending: Promise<ProbeResult> | undefined;
 
 /** The accelerator to use for a configured preference; `auto` probes once per process (and per boot via cache). */

@@ -46,9 +46,10 @@ export async function createLibvirtProvider(context: ProviderContext, options: L
     log: context.log,
   });
   const vms = new VmService({ backend, records, networks, config, log: context.log });
+  const keyDir = config.artifactDir ? join(config.artifactDir, "keys") : join(config.dataDir, "keys");
   const keys = createKeyHandlers({
     records,
-    defaultDir: config.artifactDir ? join(config.artifactDir, "keys") : join(config.dataDir, "keys"),
+    defaultDir: keyDir,
     vmsUsingKey: (name) => domainsUsingKey(backend, name).catch(() => []),
   });
   context.log.debug(`libvirt provider: uri ${config.uri}, dataDir ${config.dataDir}`);
@@ -56,6 +57,12 @@ export async function createLibvirtProvider(context: ProviderContext, options: L
     capabilities: () => capabilities(options.version),
     available: () => libvirtAvailability(),
     health: () => libvirtHealth(config, context.log),
+    plan: (planned) => {
+      if (planned.tool === "vm_create") return vms.plan(planned.request);
+      if (planned.tool === "network_create") return Promise.resolve(networks.plan(planned.request));
+      const { name, spec } = planned.request;
+      return Promise.resolve([{ action: "write" as const, summary: `${spec.type} key pair ${name}, generated at create (private 0600, public 0644)`, path: join(spec.outputDir ?? keyDir, name) }]);
+    },
     keys,
     networks: networks.handlers(),
     vms: vms.handlers(),

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { Plan } from "../../../api/plan.js";
-import { changedFields } from "../../../src/orchestrator/plan/diff.js";
-import { placeholder, placeholderEntry } from "../../../src/orchestrator/plan/placeholders.js";
-import { staleReasons } from "../../../src/orchestrator/plan/stale.js";
-import { planJson, planText } from "../../../src/orchestrator/plan/text.js";
+import { changedFields } from "../../../src/orchestrator/plan-diff.js";
+import { placeholder, placeholderEntry } from "../../../src/orchestrator/plan-placeholders.js";
+import { staleReasons } from "../../../src/orchestrator/plan-stale.js";
+import { planJson, planText } from "../../../src/orchestrator/plan-text.js";
 import { canonicalJson, sha256Of } from "../../../src/orchestrator/spec-hash.js";
 
 const H = (c: string): string => `sha256:${c.repeat(64)}`;

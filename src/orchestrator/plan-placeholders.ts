@@ -1,4 +1,4 @@
-import { CATEGORY_NOUN, TEMPLATE_FIELDS, type ResourceCategory, type TemplateContext } from "../../spec/template.js";
+import { CATEGORY_NOUN, TEMPLATE_FIELDS, type ResourceCategory, type TemplateContext } from "../spec/template.js";
 
 // Values that exist only once a resource is created (a VM's IP, a key's public key) are shown in a plan as stable
 // placeholders; the same words in every plan, so plans stay byte-identical.

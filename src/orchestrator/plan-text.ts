@@ -1,6 +1,6 @@
-import type { Plan, PlannedResource } from "../../../api/plan.js";
-import type { PlannedStep } from "../../../api/provider.js";
-import { canonicalJson } from "../spec-hash.js";
+import type { Plan, PlannedResource } from "../../api/plan.js";
+import type { PlannedStep } from "../../api/provider.js";
+import { canonicalJson } from "./spec-hash.js";
 
 // The plan as text: the same bytes for the same plan (nothing here reads a clock, the environment or a map order).
 

@@ -1,6 +1,6 @@
-import type { Plan, PlannedResource } from "../../../api/plan.js";
-import { TestenvError } from "../../errors.js";
-import { canonicalJson } from "../spec-hash.js";
+import type { Plan, PlannedResource } from "../../api/plan.js";
+import { TestenvError } from "../errors.js";
+import { canonicalJson } from "./spec-hash.js";
 
 // create --plan applies a plan only when the plan it would make now is the same one, to the byte.
 

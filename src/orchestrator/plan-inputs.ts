@@ -1,7 +1,7 @@
 import { statSync } from "node:fs";
-import type { Spec } from "../../../api/spec.js";
-import { classifySource } from "../../image/source.js";
-import { isPlaceholder } from "./placeholders.js";
+import type { Spec } from "../../api/spec.js";
+import { classifySource } from "../image/source.js";
+import { isPlaceholder } from "./plan-placeholders.js";
 
 // Local files a plan depends on: a changed base image makes the plan stale even when the spec is the same.
 

@@ -1,13 +1,13 @@
-import type { CreateInput } from "../../../api/forge.js";
-import type { Plan } from "../../../api/plan.js";
-import { TestenvError, formatIssues } from "../../errors.js";
-import { capabilityRequirements } from "../capabilities.js";
-import type { EngineDeps } from "../deps.js";
-import { namePrefix } from "../isolation.js";
-import { environmentLayout } from "../layout.js";
-import { inspectingProvidersFor } from "../providers.js";
-import { previewSubnets } from "../subnet-reservations.js";
-import { computePlan, planSubject, subnetPrefixes } from "./compute.js";
+import type { CreateInput } from "../../api/forge.js";
+import type { Plan } from "../../api/plan.js";
+import { TestenvError, formatIssues } from "../errors.js";
+import { capabilityRequirements } from "./capabilities.js";
+import type { EngineDeps } from "./deps.js";
+import { namePrefix } from "./isolation.js";
+import { environmentLayout } from "./layout.js";
+import { inspectingProvidersFor } from "./providers.js";
+import { previewSubnets } from "./subnet-reservations.js";
+import { computePlan, planSubject, subnetPrefixes } from "./plan-compute.js";
 
 /**
  * `plan`: what create would do, without doing any of it. Reads the state dir (existing environment, subnet

@@ -1,4 +1,4 @@
-import { canonicalJson } from "../spec-hash.js";
+import { canonicalJson } from "./spec-hash.js";
 
 /** Dotted paths where `before` and `after` differ: object members recursively, arrays and scalars as a whole. */
 export function changedFields(before: unknown, after: unknown, path = ""): string[] {

@@ -1,24 +1,24 @@
-import { CreateInput } from "../../../api/forge.js";
-import { PLAN_VERSION, type Plan, type PlannedResource } from "../../../api/plan.js";
-import type { PlannedStep } from "../../../api/provider.js";
-import type { KeyResource, NetworkResource, ResourceKind, Spec, VMResource } from "../../../api/spec.js";
-import type { EnvironmentState, ResourceRef } from "../../../api/state.js";
-import { TestenvError, formatIssues } from "../../errors.js";
-import type { ProviderManager } from "../../provider/manager.js";
-import { parseSpec } from "../../spec/load.js";
-import { emptyTemplateContext, renderTemplates, type TemplateContext } from "../../spec/template.js";
-import { assertValidEarly, resolveProviderName, validateLate } from "../../spec/validate.js";
-import { buildDag } from "../dag.js";
-import { GROUP_OF } from "../executor.js";
-import { parseInput, requireField } from "../input.js";
-import { computeSubnetPlan, isolateSpec, namePrefix, prefixName } from "../isolation.js";
-import type { EnvironmentLayout } from "../layout.js";
-import { keyRequest, networkProviderName, networkRequest, vmRequest, type RequestContext } from "../requests.js";
-import { hashSpec, sha256Of } from "../spec-hash.js";
-import { addImageToContext, contextFromState, resolveDefaultBaseImage } from "../template-context.js";
-import { changedFields } from "./diff.js";
-import { inputFingerprints, localImagePaths } from "./inputs.js";
-import { addPlaceholder, placeholder } from "./placeholders.js";
+import { CreateInput } from "../../api/forge.js";
+import { PLAN_VERSION, type Plan, type PlannedResource } from "../../api/plan.js";
+import type { PlannedStep } from "../../api/provider.js";
+import type { KeyResource, NetworkResource, ResourceKind, Spec, VMResource } from "../../api/spec.js";
+import type { EnvironmentState, ResourceRef } from "../../api/state.js";
+import { TestenvError, formatIssues } from "../errors.js";
+import type { ProviderManager } from "../provider/manager.js";
+import { parseSpec } from "../spec/load.js";
+import { emptyTemplateContext, renderTemplates, type TemplateContext } from "../spec/template.js";
+import { assertValidEarly, resolveProviderName, validateLate } from "../spec/validate.js";
+import { buildDag } from "./dag.js";
+import { GROUP_OF } from "./executor.js";
+import { parseInput, requireField } from "./input.js";
+import { computeSubnetPlan, isolateSpec, namePrefix, prefixName } from "./isolation.js";
+import type { EnvironmentLayout } from "./layout.js";
+import { keyRequest, networkProviderName, networkRequest, vmRequest, type RequestContext } from "./requests.js";
+import { hashSpec, sha256Of } from "./spec-hash.js";
+import { addImageToContext, contextFromState, resolveDefaultBaseImage } from "./template-context.js";
+import { changedFields } from "./plan-diff.js";
+import { inputFingerprints, localImagePaths } from "./plan-inputs.js";
+import { addPlaceholder, placeholder } from "./plan-placeholders.js";
 
 // The plan of a create: the same validation, DAG, subnets, templates and requests as the create itself, with
 // placeholders for what only exists afterwards, and each provider's own account of what it would do.
