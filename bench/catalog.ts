@@ -18,6 +18,7 @@ export const BENCHMARKS: readonly Benchmark[] = [
   { name: "image-verify", summary: "SHA-256 verification throughput of the image cache on a 1 GiB file (goal >= 1 GB/s)", args: "[MiB]", needsTestHost: false },
   { name: "image-reuse", summary: "a create that downloads its https image vs a second create that reuses the cache", args: "[MiB]", needsTestHost: false },
   { name: "exec-latency", summary: "exec round trip over one kept SSH connection vs a new connection per command", args: "[iterations]", needsTestHost: false },
+  { name: "plan-doctor", summary: "plan of the 4-resource example and of 100 VMs on the stub; doctor with all providers in parallel vs one by one", args: "[runs]", needsTestHost: false },
   { name: "libvirt-four-resource", summary: "the design's 4-resource environment on libvirt vs a hand-written script (goal <= 1.10x)", args: "[runs]", needsTestHost: true },
   { name: "libvirt-parallel", summary: "3 tiny VMs in one phase vs 1 VM on libvirt: how much the boots overlap", args: "[runs]", needsTestHost: true },
 ];
