@@ -61,10 +61,10 @@ describe("testenv-vm doctor", () => {
     const met = await doctor(box, ["--need", "key:ed25519,network:bridge"]);
     expect(met.code).toBe(0);
     expect(met.report.serving).toContain("stub");
-    const unmet = await doctor(box, ["--need", "uefi,no-such-feature"]);
+    const unmet = await doctor(box, ["--need", "pxe,no-such-feature"]);
     expect(unmet.code).toBe(1);
     expect(unmet.report.serving).toEqual([]);
-    expect(byName(unmet.report, "stub").unmet).toEqual(["uefi", "no-such-feature"]);
+    expect(byName(unmet.report, "stub").unmet).toEqual(["pxe", "no-such-feature"]);
   });
 
   it("is an MCP tool too", async () => {
