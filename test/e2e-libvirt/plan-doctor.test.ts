@@ -5,7 +5,7 @@ import { defaultDataDir } from "../../providers/libvirt/config.js";
 import { ensureTestImages, type TestImages } from "../helpers/images.js";
 import { links } from "../helpers/leaks.js";
 import { describeIfTestHost } from "../helpers/testhost.js";
-import { LIBVIRT_PROVIDER, connectOrchestrator, createArgs, deleteIfLeft, fourResourceSpec, textOf, workspace, type Json, type Workspace } from "./support.js";
+import { LIBVIRT_PROVIDER, connectOrchestrator, createArgs, deleteIfLeft, deleteOverMcp, fourResourceSpec, textOf, workspace, type Json, type Workspace } from "./support.js";
 
 // plan and doctor on real libvirt: a plan defines, starts, links and writes nothing; doctor finds libvirt healthy
 // (under TCG here, with the reason) and, pointed at a libvirtd that is not there, unhealthy with a fix, in time.
@@ -50,6 +50,29 @@ describeIfTestHost("e2e_libvirt: plan and doctor", () => {
     expect(existsSync(defaultDataDir(plan.prefix as string))).toBe(false);
     expect(existsSync(ws.artifactDir)).toBe(false);
     expect(server.stderr()).not.toContain("exec refused");
+  });
+
+  it("create with the plan defines the domain the plan showed (dumpxml, for every field the plan states)", async () => {
+    const spec = fourResourceSpec({ baseImage: images.tiny });
+    await using server = await connectOrchestrator({ env: ws.env });
+    const planned = await server.call("plan", createArgs(ws, spec));
+    expect(planned.isError, textOf(planned)).toBeFalsy();
+    const plan = planned.structuredContent as Json;
+    const created = await server.call("create", { ...createArgs(ws, spec), plan }, { timeoutMs: 15 * 60_000 });
+    expect(created.isError, textOf(created)).toBeFalsy();
+    const vm = (plan.phases as Json[]).flatMap((phase) => phase.resources as Json[]).find((r) => r.kind === "vm") ?? {};
+    const plannedXml = (vm.steps as Json[]).find((s) => s.action === "define")?.content as string;
+    const liveXml = execFileSync("virsh", ["-q", "-c", "qemu:///system", "dumpxml", vm.providerName as string], { encoding: "utf8" });
+    // What the plan states: name, size, machine and arch, disks, NICs, serial log. (The user-data differs on purpose:
+    // the plan shows the key as a placeholder, so the seed and its instance-id are made from the real key.)
+    const stated = (xml: string): string[] =>
+      [/<name>[^<]+<\/name>/, /<vcpu[^>]*>\d+<\/vcpu>/, /arch=['"][\w]+['"]/, /<source file=['"][^'"]+disk\.qcow2['"]/, /<source file=['"][^'"]+seed\.iso['"]/, /<mac address=['"][0-9a-f:]+['"]/, /<log file=['"][^'"]+['"]/]
+        .map((pattern) => (pattern.exec(xml)?.[0] ?? "").replace(/'/g, '"'));
+    const fromPlan = stated(plannedXml);
+    expect(fromPlan.every((field) => field !== "")).toBe(true);
+    expect(stated(liveXml)).toEqual(fromPlan);
+    expect(liveXml).toContain(">262144<"); // 256 MiB as libvirt writes it back (KiB)
+    expect((await deleteOverMcp(ws)).isError).toBeFalsy();
   });
 
   it("doctor: libvirt is healthy with its accelerator and reason; a libvirtd that is not there is unhealthy with a fix, within the limit", async () => {
