@@ -34,6 +34,14 @@ export {
   Operation,
   OperationResult,
   PROVIDER_TOOLS,
+  OPTIONAL_PROVIDER_TOOLS,
+  AvailabilityResponse,
+  HealthResponse,
+  HealthWarning,
+  PlanRequest,
+  PlanResponse,
+  PlannedStep,
+  PlannableTool,
   ProviderVMSpec,
   ResourceCapability,
   StopMethod,
@@ -42,7 +50,7 @@ export {
   VMState,
   VMStopRequest,
 } from "./provider.js";
-export type { ProviderToolName } from "./provider.js";
+export type { OptionalProviderToolName, ProviderToolName } from "./provider.js";
 export {
   ConfigValidateInput,
   ConfigValidateOutput,
@@ -73,3 +81,4 @@ export {
   VmDefinition,
   VmManifest,
 } from "./vm-manifest.js";
+export { PLAN_VERSION, Plan, PlanAction, PlannedResource, Sha256 } from "./plan.js";

@@ -188,3 +188,65 @@ export const OperationResult = z.object({
   resource: z.unknown().optional(),
 });
 export type OperationResult = z.infer<typeof OperationResult>;
+
+// Optional tools beyond the 15: discovery (availability, health) and the dry run of a create. They are called by
+// name; a provider written before them answers NOT_IMPLEMENTED (unknown tool), which the engine reports as
+// "unknown" and never as a failure of the provider.
+export const OPTIONAL_PROVIDER_TOOLS = ["provider_available", "provider_health", "provider_plan"] as const;
+export type OptionalProviderToolName = (typeof OPTIONAL_PROVIDER_TOOLS)[number];
+
+/** provider_available: fast, opens no connection (binaries and device nodes present, config readable). */
+export const AvailabilityResponse = z.object({
+  available: z.boolean(),
+  /** Why not, or what makes it available (e.g. "virsh found at /usr/bin/virsh"). */
+  reason: z.string().optional(),
+});
+export type AvailabilityResponse = z.infer<typeof AvailabilityResponse>;
+
+export const HealthWarning = z.object({
+  message: z.string(),
+  /** What the user can do about it, e.g. "sudo usermod -aG kvm $USER". */
+  fix: z.string(),
+});
+export type HealthWarning = z.infer<typeof HealthWarning>;
+
+export const HealthResponse = z.object({
+  healthy: z.boolean(),
+  /** Component versions, e.g. {libvirt: "10.0.0", qemu: "8.2.2"}. */
+  versions: z.record(z.string(), z.string()).default({}),
+  /** The daemon the provider talks to, when it has one. */
+  daemon: z.object({ name: z.string(), reachable: z.boolean(), detail: z.string().optional() }).optional(),
+  accelerator: z.object({ kind: z.enum(["kvm", "tcg", "none"]), reason: z.string() }).optional(),
+  /** External commands the provider runs, and where they were found. */
+  tools: z.array(z.object({ name: z.string(), present: z.boolean(), path: z.string().optional() })).default([]),
+  /** Free space in the directories the provider writes to. */
+  disks: z.array(z.object({ path: z.string(), freeBytes: z.number().nonnegative() })).default([]),
+  /** Resources the provider runs right now, by kind. */
+  running: z.record(z.string(), z.number().int().nonnegative()).default({}),
+  warnings: z.array(HealthWarning).default([]),
+});
+export type HealthResponse = z.infer<typeof HealthResponse>;
+
+export const PlannableTool = z.enum(["key_create", "network_create", "vm_create"]);
+export type PlannableTool = z.infer<typeof PlannableTool>;
+
+/** provider_plan: what `tool` with `arguments` would do, without doing any of it (no files, processes, sockets). */
+export const PlanRequest = z.strictObject({
+  tool: PlannableTool,
+  arguments: z.record(z.string(), z.unknown()),
+});
+export type PlanRequest = z.infer<typeof PlanRequest>;
+
+/** One step a create would take: a command (argv), a file it would write, an object it would define, or a fact. */
+export const PlannedStep = z.object({
+  action: z.enum(["exec", "write", "define", "note"]),
+  summary: z.string(),
+  argv: z.array(z.string()).optional(),
+  path: z.string().optional(),
+  /** File or object contents (XML, user-data, ...), exactly as they would be written. */
+  content: z.string().optional(),
+});
+export type PlannedStep = z.infer<typeof PlannedStep>;
+
+export const PlanResponse = z.object({ steps: z.array(PlannedStep) });
+export type PlanResponse = z.infer<typeof PlanResponse>;

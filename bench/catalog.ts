@@ -20,6 +20,7 @@ export const BENCHMARKS: readonly Benchmark[] = [
   { name: "exec-latency", summary: "exec round trip over one kept SSH connection vs a new connection per command", args: "[iterations]", needsTestHost: false },
   { name: "podman-cycle", summary: "a container through the podman provider vs the podman CLI by hand: create to SSH, and up/stop/start/rm (root)", args: "[runs]", needsTestHost: false },
   { name: "podman-api", summary: "podman CLI (argv) vs its REST API on a unix socket: create to the first SSH command (root)", args: "[runs]", needsTestHost: false },
+  { name: "plan-doctor", summary: "plan of the 4-resource example and of 100 VMs on the stub; doctor with all providers in parallel vs one by one", args: "[runs]", needsTestHost: false },
   { name: "libvirt-four-resource", summary: "the design's 4-resource environment on libvirt vs a hand-written script (goal <= 1.10x)", args: "[runs]", needsTestHost: true },
   { name: "project-folder", summary: "testenv-vm up | ssh | stop | start | rm in a project folder vs the same steps by hand with virsh and ssh", args: "[runs]", needsTestHost: true },
   { name: "libvirt-parallel", summary: "3 tiny VMs in one phase vs 1 VM on libvirt: how much the boots overlap", args: "[runs]", needsTestHost: true },

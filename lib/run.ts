@@ -32,7 +32,17 @@ export class CommandError extends Error {
   }
 }
 
+/**
+ * Set to 1 in the environment of a process that must start no command (a provider making a plan): run() then
+ * refuses, and says so on stderr, so that a dry run that would have touched the host is seen, not hidden.
+ */
+export const FORBID_EXEC_ENV = "TESTENV_VM_FORBID_EXEC";
+
 export function run(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  if (process.env[FORBID_EXEC_ENV] === "1") {
+    process.stderr.write(`exec refused (${FORBID_EXEC_ENV}=1): ${command} ${args.join(" ")}\n`);
+    return Promise.reject(new CommandError(command, args, null, "", false, `${command} was not run: this process may start no command (${FORBID_EXEC_ENV}=1, a dry run)`));
+  }
   return new Promise((resolve, reject) => {
     const child = execFile(
       command,

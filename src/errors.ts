@@ -25,6 +25,7 @@ export type TestenvErrorCode =
   | "FILE_TRANSFER_FAILED"
   | "PROVISION_FAILED"
   | "CANCELLED"
+  | "PLAN_STALE"
   | "INTERNAL";
 
 export interface Issue {

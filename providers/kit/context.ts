@@ -14,6 +14,12 @@ export interface ProviderContext {
   prefix: string | undefined;
   artifactDir: string | undefined;
   stateDir: string | undefined;
+  /**
+   * "inspect" (TESTENV_VM_PROVIDER_MODE=inspect): the process only answers discovery, plans and reads, for
+   * `doctor` and `plan`. The kit refuses every tool that changes something; the provider creates no files or
+   * connections at start-up.
+   */
+  inspectOnly?: boolean;
   log: Logger;
 }
 
@@ -24,7 +30,11 @@ export const PROVIDER_ENV = {
   prefix: "TESTENV_VM_NAME_PREFIX",
   artifactDir: "TESTENV_VM_ARTIFACT_DIR",
   stateDir: "TESTENV_VM_STATE_DIR",
+  mode: "TESTENV_VM_PROVIDER_MODE",
 } as const;
+
+/** The value of TESTENV_VM_PROVIDER_MODE for a process that must change nothing. */
+export const INSPECT_MODE = "inspect";
 
 export class ProviderConfigError extends Error {
   override name = "ProviderConfigError";
@@ -51,6 +61,7 @@ export function readProviderContext(providerName: string, env: NodeJS.ProcessEnv
     prefix: env[PROVIDER_ENV.prefix] || undefined,
     artifactDir: env[PROVIDER_ENV.artifactDir] || undefined,
     stateDir: env[PROVIDER_ENV.stateDir] || undefined,
+    inspectOnly: env[PROVIDER_ENV.mode] === INSPECT_MODE,
     log: createLogger(`provider:${providerName}`),
   };
 }

@@ -2,8 +2,10 @@ export { ProviderError, alreadyExists, busy, invalidSpec, notFound } from "./err
 export { callTool, createProviderServer, describeZodError, encodeResult, TOOL_DEFINITIONS } from "./server.js";
 export type { ProviderImplementation, ProviderServer, ProviderServerTransport, ProviderToolResult, ResourceHandlers, VMHandlers } from "./server.js";
 export { applyListFilter, checkListFilter, matchesListFilter } from "./filter.js";
-export { PROVIDER_ENV, ProviderConfigError, parseProviderConfig, readProviderContext } from "./context.js";
+export { INSPECT_MODE, PROVIDER_ENV, ProviderConfigError, parseProviderConfig, readProviderContext } from "./context.js";
 export type { ProviderContext } from "./context.js";
+export { OPTIONAL_TOOL_DEFINITIONS } from "./optional-tools.js";
+export type { DiscoveryHandlers, PlannableRequest } from "./optional-tools.js";
 export { runProviderMain } from "./main.js";
 export { createKeyHandlers, fingerprint, generateKeyPair, keyParams } from "./keys.js";
 export type { KeyDeps, KeyKind, KeyParams, KeyRecord } from "./keys.js";

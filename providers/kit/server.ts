@@ -21,6 +21,7 @@ import { ProviderError } from "./errors.js";
 import { applyListFilter, checkListFilter } from "./filter.js";
 import { MACHINE_TOOL_DEFINITIONS, isMachineTool, type MachineHandlers } from "./machine-tools.js";
 import type { ProviderContext } from "./context.js";
+import { OPTIONAL_TOOL_DEFINITIONS, type DiscoveryHandlers } from "./optional-tools.js";
 
 /** The four operations of one resource kind. A provider leaves out a kind it does not serve. */
 export interface ResourceHandlers<Request, State> {
@@ -39,7 +40,7 @@ export interface VMHandlers extends ResourceHandlers<VMCreateRequest, VMState> {
   stop?(request: VMStopRequest): Promise<VMState>;
 }
 
-export interface ProviderImplementation {
+export interface ProviderImplementation extends DiscoveryHandlers {
   capabilities(): CapabilitiesResponse;
   keys?: ResourceHandlers<KeyCreateRequest, KeyState>;
   networks?: ResourceHandlers<NetworkCreateRequest, NetworkState>;
@@ -230,9 +231,12 @@ function listedTools(impl: ProviderImplementation): [string, ListedTool][] {
 }
 
 export async function callTool(impl: ProviderImplementation, name: string, rawArgs: unknown, context: ProviderContext): Promise<OperationResult> {
-  const tool = toolFor(impl, name);
+  const tool = toolFor(impl, name) ?? optionalTool(name);
   if (!tool) {
     return failure(new ProviderError("NOT_IMPLEMENTED", `unknown tool "${name}"; see tools/list`));
+  }
+  if (context.inspectOnly === true && isChange(tool)) {
+    return failure(new ProviderError("NOT_IMPLEMENTED", `${name} is refused: this provider process runs in inspect mode (doctor, plan) and changes nothing`));
   }
   const parsed = tool.input.safeParse(rawArgs ?? {});
   if (!parsed.success) {
@@ -247,6 +251,16 @@ export async function callTool(impl: ProviderImplementation, name: string, rawAr
     context.log.warn(`${name} failed: ${error instanceof Error ? error.message : String(error)}`);
     return failure(error);
   }
+}
+
+/** A tool of the 15 that is not read-only; the optional tools change nothing. */
+function isChange(tool: Pick<ToolDefinition, "input" | "run"> & { readOnly?: boolean }): boolean {
+  return tool.readOnly === false;
+}
+
+/** The optional tools are served like the others but not listed: tools/list keeps the protocol's 15. */
+function optionalTool(name: string): Pick<ToolDefinition, "input" | "run"> | undefined {
+  return Object.hasOwn(OPTIONAL_TOOL_DEFINITIONS, name) ? OPTIONAL_TOOL_DEFINITIONS[name as keyof typeof OPTIONAL_TOOL_DEFINITIONS] : undefined;
 }
 
 function failure(error: unknown): OperationResult {

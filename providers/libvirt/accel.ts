@@ -4,6 +4,7 @@ import { constants } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Logger } from "../../lib/log.js";
+import { hostEmulator } from "./host-arch.js";
 
 // KVM only when it really works. /dev/kvm can exist and still hang guests (nested virtualisation), so the
 // probe boots a 512-byte payload that leaves through isa-debug-exit and must finish within a short
@@ -35,7 +36,7 @@ async function runProbe(imagePath: string): Promise<{ ok: boolean; reason: strin
     "-drive", `file=${imagePath},format=raw,if=floppy`, "-boot", "a",
   ];
   try {
-    await run("qemu-system-x86_64", args, { timeoutMs: PROBE_TIMEOUT_MS, killSignal: "SIGKILL" });
+    await run(hostEmulator(), args, { timeoutMs: PROBE_TIMEOUT_MS, killSignal: "SIGKILL" });
     return { ok: false, reason: "KVM probe exited 0 without running the payload" };
   } catch (error) {
     // The payload writes 1 to isa-debug-exit, which makes qemu exit with (1 << 1) | 1 = 3.
@@ -88,6 +89,17 @@ export async function probeKvm(log: Logger): Promise<ProbeResult> {
     // caching is an optimisation only
   }
   return result;
+}
+
+/** What the KVM probe of this boot found, read from its cache without probing (a plan runs nothing). */
+export async function cachedAccelerator(): Promise<{ accelerator: Accelerator; reason: string } | undefined> {
+  try {
+    const cached = JSON.parse(await readFile(cachePath(), "utf8")) as ProbeResult;
+    if (cached.bootId !== (await bootId()) || typeof cached.kvm !== "boolean") return undefined;
+    return { accelerator: cached.kvm ? "kvm" : "tcg", reason: cached.reason };
+  } catch {
+    return undefined;
+  }
 }
 
 let pending: Promise<ProbeResult> | undefined;

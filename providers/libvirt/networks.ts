@@ -1,6 +1,6 @@
 import { chown, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { NetworkCreateRequest, NetworkState } from "../../api/provider.js";
+import type { NetworkCreateRequest, NetworkState, PlannedStep } from "../../api/provider.js";
 import type { Logger } from "../../lib/log.js";
 import { ProviderError, alreadyExists, busy, notFound, type RecordStore, type ResourceHandlers } from "../kit/index.js";
 import type { LibvirtBackend } from "./backend.js";
@@ -148,6 +148,27 @@ export class NetworkService {
       await rm(dir, { recursive: true, force: true });
       throw error;
     }
+  }
+
+  /** What create would do, touching nothing: the bridge, the libvirt network XML, or the dnsmasq it would start. */
+  plan(request: NetworkCreateRequest): PlannedStep[] {
+    const name = checkResourceName("network", request.name);
+    const plan = planNetwork(request.kind, request.spec);
+    const bridged = plan.kind === "dnsmasq" || plan.forwardMode === "bridge";
+    const iface = bridged ? `the bridge of ${plan.attachTo ?? "(attachTo)"}` : this.bridgeNameFor(name);
+    const address = plan.ip ? ` with ${plan.ip.gateway}/${plan.ip.prefixLength}` : "";
+    if (plan.kind === "bridge") return [{ action: "exec", summary: `create Linux bridge ${iface}${address}, MTU ${plan.mtu ?? "default"}, and set it up (netlink)` }];
+    const steps: PlannedStep[] = [];
+    if (plan.kind === "libvirt") steps.push({ action: "define", summary: `libvirt network ${name} on ${iface}, then started`, content: libvirtNetworkXml({ name, plan, bridge: bridged ? plan.attachTo ?? "" : iface }) });
+    if (plan.kind === "dnsmasq" || (bridged && (plan.dhcp || plan.dns || plan.tftp))) {
+      const dir = join(this.deps.dataDir, "dnsmasq", name);
+      steps.push({
+        action: "exec",
+        summary: `dnsmasq on ${iface}${address}${plan.tftp ? ", TFTP for PXE" : ""}`,
+        argv: [this.deps.dnsmasqBinary ?? "dnsmasq", ...dnsmasqArgv({ iface: bridged ? plan.attachTo ?? "" : iface, plan, files: { pidFile: join(dir, "dnsmasq.pid"), leaseFile: join(dir, "dnsmasq.leases"), logFile: join(dir, "dnsmasq.log") }, routerAdvertisements: plan.tftp !== undefined })],
+      });
+    }
+    return steps;
   }
 
   async create(request: NetworkCreateRequest): Promise<NetworkState> {

@@ -4,6 +4,7 @@ import { MANIFEST_FEATURE, type CapabilitiesResponse, type Operation } from "../
 import { RecordStore, createKeyHandlers, type ProviderContext, type ProviderImplementation } from "../kit/index.js";
 import { DefaultLibvirtBackend, type LibvirtBackend } from "./backend.js";
 import { PROVIDER_NAME, resolveConfig, type ResolvedConfig } from "./config.js";
+import { libvirtAvailability, libvirtHealth } from "./discovery.js";
 import { domainsUsingKey } from "./inventory.js";
 import { NETWORK_KINDS } from "./net/plan.js";
 import { NetworkService } from "./networks.js";
@@ -33,8 +34,8 @@ export function capabilities(version: string): CapabilitiesResponse {
 
 export async function createLibvirtProvider(context: ProviderContext, options: LibvirtProviderOptions): Promise<ProviderImplementation> {
   const config: ResolvedConfig = resolveConfig(context);
-  // libvirt-qemu must be able to walk into dataDir to open disks and seed ISOs.
-  await mkdir(config.dataDir, { recursive: true, mode: 0o755 });
+  // libvirt-qemu must be able to walk into dataDir to open disks and seed ISOs. Inspecting creates nothing.
+  if (context.inspectOnly !== true) await mkdir(config.dataDir, { recursive: true, mode: 0o755 });
   const backend = options.backend ?? new DefaultLibvirtBackend(config.uri, context.log);
   const records = new RecordStore(config.dataDir);
   const networks = new NetworkService({
@@ -46,14 +47,23 @@ export async function createLibvirtProvider(context: ProviderContext, options: L
     log: context.log,
   });
   const vms = new VmService({ backend, records, networks, config, log: context.log });
+  const keyDir = config.artifactDir ? join(config.artifactDir, "keys") : join(config.dataDir, "keys");
   const keys = createKeyHandlers({
     records,
-    defaultDir: config.artifactDir ? join(config.artifactDir, "keys") : join(config.dataDir, "keys"),
+    defaultDir: keyDir,
     vmsUsingKey: (name) => domainsUsingKey(backend, name).catch(() => []),
   });
   context.log.debug(`libvirt provider: uri ${config.uri}, dataDir ${config.dataDir}`);
   return {
     capabilities: () => capabilities(options.version),
+    available: () => libvirtAvailability(),
+    health: () => libvirtHealth(config, context.log),
+    plan: (planned) => {
+      if (planned.tool === "vm_create") return vms.plan(planned.request);
+      if (planned.tool === "network_create") return Promise.resolve(networks.plan(planned.request));
+      const { name, spec } = planned.request;
+      return Promise.resolve([{ action: "write" as const, summary: `${spec.type} key pair ${name}, generated at create (private 0600, public 0644)`, path: join(spec.outputDir ?? keyDir, name) }]);
+    },
     keys,
     networks: networks.handlers(),
     vms: vms.handlers(),
@@ -65,7 +75,7 @@ export async function createLibvirtProvider(context: ProviderContext, options: L
     }).handlers(),
     shutdown: async () => {
       await backend.close();
-      await removeIfNoFiles(config.dataDir, config.dataDirIsDefault);
+      if (context.inspectOnly !== true) await removeIfNoFiles(config.dataDir, config.dataDirIsDefault);
     },
   };
 }

@@ -1,20 +1,20 @@
-import { randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { VMCreateRequest, VMStartRequest, VMState, VMStopRequest } from "../../api/provider.js";
+import type { PlannedStep, VMCreateRequest, VMStartRequest, VMState, VMStopRequest } from "../../api/provider.js";
 import type { Logger } from "../../lib/log.js";
 import { retryUntil } from "../../lib/retry.js";
 import { ProviderError, alreadyExists, invalidSpec, notFound, pathExists, type KeyRecord, type RecordStore, type VMHandlers } from "../kit/index.js";
-import { chooseAccelerator } from "./accel.js";
+import { cachedAccelerator, chooseAccelerator } from "./accel.js";
 import type { LibvirtBackend } from "./backend.js";
 import type { ResolvedConfig } from "./config.js";
 import { allDomains } from "./inventory.js";
 import { checkResourceName, deriveMac } from "./names.js";
 import type { NetworkService } from "./networks.js";
-import { buildSeedIso, guestHostname, metaData, networkConfig, staticAddress, userData } from "./vm/cloudinit.js";
-import { createDisk } from "./vm/disk.js";
+import { buildSeedIso, guestHostname, metaData, networkConfig, staticAddress, userData, type SeedFiles } from "./vm/cloudinit.js";
+import { createDisk, diskArgv } from "./vm/disk.js";
 import { checkReservation, release, reserve, type DhcpReservation } from "./vm/fixed-ip.js";
-import { domainSize, domainXml, type NicAttachment } from "./vm/domain-xml.js";
+import { domainSize, domainXml, type DomainInput, type NicAttachment } from "./vm/domain-xml.js";
 import { discoverIps, type NicInfo } from "./vm/ip.js";
 import { parseMetadata, type DomainMetadata, type Readiness } from "./vm/metadata.js";
 import { DEFAULT_TIMEOUTS, parseDuration, readinessTimeout, waitForCloudInit, waitForSsh, waitForTcp, type SshTarget } from "./vm/readiness.js";
@@ -131,7 +131,7 @@ export class VmService {
         : {}),
       ...(user ? { sshUser: user } : {}),
       accelerator: metadata.accelerator,
-      createdAt: metadata.createdAt,
+      ...(metadata.createdAt !== undefined ? { createdAt: metadata.createdAt } : {}),
       providerState: {
         disk: metadata.disk,
         ...(metadata.seedIso ? { seedIso: metadata.seedIso } : {}),
@@ -143,6 +143,113 @@ export class VmService {
         ...(size.vcpus === undefined ? {} : { vcpus: size.vcpus }),
       },
     };
+  }
+
+  /**
+   * Everything a create writes and defines, from the request alone (and what was looked up for it): the
+   * metadata, the domain XML's input and the seed files. Create applies it; plan shows it. No clock, no random
+   * value: the instance-id is derived from the request, so the bytes are the same each time.
+   */
+  private blueprint(name: string, request: VMCreateRequest, found: { accelerator: "kvm" | "tcg"; nics: NicAttachment[]; nicInfos: NicInfo[]; keys: KeyRecord[] }): VmBlueprint {
+    const spec = request.spec;
+    const { accelerator, nics, nicInfos, keys } = found;
+    const networks = nicInfos.map((nic) => nic.network);
+    const firmware = spec.boot.firmware ?? "bios";
+    if (spec.boot.secureBoot && firmware !== "uefi") throw invalidSpec("spec.boot.secureBoot needs firmware uefi");
+    const readiness = spec.readiness;
+    const plan = planReadiness(readiness);
+    const sshUser = readiness?.ssh?.user ?? spec.cloudInit?.users?.[0]?.name;
+    const privateKeyPath = readiness?.ssh?.privateKey ?? keys[0]?.privateKeyPath;
+    if (plan.wantsSsh && !privateKeyPath) {
+      throw invalidSpec("spec.readiness.ssh.privateKey: SSH readiness needs a private key (e.g. {{ .Keys.<name>.PrivateKeyPath }})");
+    }
+    if (plan.wantsSsh && !sshUser) throw invalidSpec("spec.readiness.ssh.user: SSH readiness needs a user (or a cloud-init user)");
+    const dir = this.vmDir(name);
+    const consoleLog = this.consoleLog(name);
+    const disk = requireDisk(spec.disk);
+    const baseImage = disk.baseImage && disk.baseImage !== "" ? disk.baseImage : undefined;
+    const wantsSeed = baseImage !== undefined || spec.cloudInit !== undefined;
+    const metadata: DomainMetadata = {
+      version: 1,
+      name,
+      ...(this.deps.config.testID ? { testID: this.deps.config.testID } : {}),
+      ...(this.deps.config.prefix ? { prefix: this.deps.config.prefix } : {}),
+      accelerator,
+      vmDir: dir,
+      disk: join(dir, "disk.qcow2"),
+      ...(wantsSeed ? { seedIso: join(dir, "seed.iso") } : {}),
+      ...(firmware === "uefi" ? { nvram: join(dir, "nvram.fd") } : {}),
+      consoleLog,
+      networks,
+      macs: nicInfos.map((nic) => nic.mac),
+      keys: keys.map((key) => key.name),
+      ...(sshUser ? { sshUser } : {}),
+      ...(privateKeyPath ? { privateKeyPath } : {}),
+      staticIps: nicInfos.map((nic) => nic.staticIp ?? null),
+      ...(readiness ? { readiness } : {}),
+    };
+    const hostname = guestHostname(spec.cloudInit, this.logicalName(name));
+    const seed = wantsSeed
+      ? { metaData: metaData(instanceId(request), hostname), userData: userData(spec.cloudInit, hostname), networkConfig: networkConfig(spec.cloudInit, nicInfos) }
+      : undefined;
+    const domain: DomainInput = {
+      name,
+      accelerator,
+      memoryMiB: spec.memory,
+      vcpus: spec.vcpus,
+      machine: this.deps.config.machine,
+      cpuModel: this.deps.config.cpuModel,
+      firmware,
+      secureBoot: spec.boot.secureBoot ?? false,
+      nvramPath: metadata.nvram,
+      tpm: spec.boot.tpm ?? false,
+      bootOrder: spec.boot.order,
+      diskPath: metadata.disk,
+      seedIsoPath: metadata.seedIso,
+      nics,
+      consoleLog,
+      metadata,
+    };
+    return { metadata, domain, seed, plan, baseImage };
+  }
+
+  /**
+   * What create would do, touching nothing: no daemon call, no file, no command. Networks are taken as libvirt
+   * networks of that name (a bridge or dnsmasq network attaches by its bridge instead: said in the step); the
+   * accelerator is the configured one, or under auto the one the last KVM probe of this boot found.
+   */
+  async plan(request: VMCreateRequest): Promise<PlannedStep[]> {
+    const name = checkResourceName("vm", request.name);
+    const spec = request.spec;
+    const networks = spec.networks.length > 0 ? spec.networks : spec.network ? [spec.network] : [];
+    const nicInfos: NicInfo[] = networks.map((network, index) => {
+      const mac = deriveMac(name, index);
+      return { network, mac, iface: undefined, staticIp: staticAddress(spec.cloudInit, mac, index) };
+    });
+    const nics: NicAttachment[] = nicInfos.map((nic) => ({ type: "network", network: nic.network, mac: nic.mac }));
+    const probed = this.deps.config.accelerator === "auto" ? await cachedAccelerator() : undefined;
+    const accelerator = this.deps.config.accelerator === "auto" ? (probed?.accelerator ?? "tcg") : this.deps.config.accelerator;
+    const { metadata, domain, seed, baseImage } = this.blueprint(name, request, { accelerator, nics, nicInfos, keys: [] });
+    const steps: PlannedStep[] = [
+      {
+        action: "note",
+        summary:
+          this.deps.config.accelerator === "auto"
+            ? `accelerator ${accelerator}: ${probed ? `the KVM probe of this boot said: ${probed.reason}` : "not probed yet on this boot; create probes KVM first and uses TCG when it does not work"}`
+            : `accelerator ${accelerator} (configured)`,
+      },
+      { action: "exec", summary: baseImage ? `qcow2 overlay on ${baseImage} (grown to the base's virtual size when that is larger)` : "blank qcow2 disk", argv: diskArgv(metadata.disk, baseImage, requireDisk(spec.disk).size) },
+    ];
+    if (seed && metadata.seedIso) {
+      steps.push({ action: "write", summary: "cloud-init meta-data (instance-id derived from the request)", path: "meta-data", content: seed.metaData });
+      steps.push({ action: "write", summary: "cloud-init user-data", path: "user-data", content: seed.userData });
+      if (seed.networkConfig !== undefined) steps.push({ action: "write", summary: "cloud-init network-config", path: "network-config", content: seed.networkConfig });
+      steps.push({ action: "exec", summary: "NoCloud seed ISO (from a temporary directory)", argv: ["xorriso", "-as", "genisoimage", "-output", metadata.seedIso, "-volid", "cidata", "-joliet", "-rock", "user-data", "meta-data", ...(seed.networkConfig !== undefined ? ["network-config"] : [])] });
+    }
+    if (metadata.nvram) steps.push({ action: "note", summary: `UEFI firmware chosen by libvirt from the QEMU firmware descriptors${domain.secureBoot ? " (secure boot, enrolled keys)" : ""}; NVRAM at ${metadata.nvram}` });
+    if (domain.tpm) steps.push({ action: "note", summary: "TPM 2.0 emulated by swtpm, started by libvirt" });
+    steps.push({ action: "define", summary: `domain ${name}, then started; serial console logged to ${metadata.consoleLog}${networks.length > 0 ? "; NICs on libvirt networks (a bridge or dnsmasq network attaches by its bridge)" : ""}`, content: domainXml(domain) });
+    return steps;
   }
 
   async create(request: VMCreateRequest): Promise<VMState> {
@@ -160,48 +267,13 @@ export class VmService {
       else if (attachment.iface) nics.push({ type: "bridge", bridge: attachment.iface, mac });
       nicInfos.push({ network, mac, iface: attachment.iface, staticIp: staticAddress(spec.cloudInit, mac, index) });
     }
-    const reservations = await this.fixedIpReservations(spec.fixedIPs, nicInfos);
-    const firmware = spec.boot.firmware ?? "bios";
-    if (spec.boot.secureBoot && firmware !== "uefi") throw invalidSpec("spec.boot.secureBoot needs firmware uefi");
-    const readiness = spec.readiness;
-    const plan = planReadiness(readiness);
-
     const authorized = (spec.cloudInit?.users ?? []).flatMap((user) => user.sshAuthorizedKeys ?? []);
     const keys = await this.matchKeys(authorized);
-    const sshUser = readiness?.ssh?.user ?? spec.cloudInit?.users?.[0]?.name;
-    const privateKeyPath = readiness?.ssh?.privateKey ?? keys[0]?.privateKeyPath;
-    const wantsSsh = plan.wantsSsh;
-    if (wantsSsh && !privateKeyPath) {
-      throw invalidSpec("spec.readiness.ssh.privateKey: SSH readiness needs a private key (e.g. {{ .Keys.<name>.PrivateKeyPath }})");
-    }
-    if (wantsSsh && !sshUser) throw invalidSpec("spec.readiness.ssh.user: SSH readiness needs a user (or a cloud-init user)");
-
+    const reservations = await this.fixedIpReservations(spec.fixedIPs, nicInfos);
     const accelerator = await chooseAccelerator(this.deps.config.accelerator, this.deps.log);
-    const dir = this.vmDir(name);
-    const consoleLog = this.consoleLog(name);
-    const disk = requireDisk(spec.disk);
-    const baseImage = disk.baseImage && disk.baseImage !== "" ? disk.baseImage : undefined;
-    const wantsSeed = baseImage !== undefined || spec.cloudInit !== undefined;
-    const metadata: DomainMetadata = {
-      version: 1,
-      name,
-      ...(this.deps.config.testID ? { testID: this.deps.config.testID } : {}),
-      ...(this.deps.config.prefix ? { prefix: this.deps.config.prefix } : {}),
-      createdAt: new Date().toISOString(),
-      accelerator,
-      vmDir: dir,
-      disk: join(dir, "disk.qcow2"),
-      ...(wantsSeed ? { seedIso: join(dir, "seed.iso") } : {}),
-      ...(firmware === "uefi" ? { nvram: join(dir, "nvram.fd") } : {}),
-      consoleLog,
-      networks,
-      macs: nicInfos.map((nic) => nic.mac),
-      keys: keys.map((key) => key.name),
-      ...(sshUser ? { sshUser } : {}),
-      ...(privateKeyPath ? { privateKeyPath } : {}),
-      staticIps: nicInfos.map((nic) => nic.staticIp ?? null),
-      ...(readiness ? { readiness } : {}),
-    };
+    const { metadata, domain, seed, plan, baseImage } = this.blueprint(name, request, { accelerator, nics, nicInfos, keys });
+    const consoleLog = metadata.consoleLog;
+    const dir = metadata.vmDir;
 
     const started = Date.now();
     const lap = (step: string) => this.deps.log.debug(`vm ${name}: ${step}`, { ms: Date.now() - started });
@@ -210,41 +282,14 @@ export class VmService {
       if (await pathExists(dir)) await rm(dir, { recursive: true, force: true }); // leftovers of a crashed create
       await mkdir(dir, { recursive: true, mode: 0o755 });
       await mkdir(join(consoleLog, ".."), { recursive: true });
-      await createDisk(metadata.disk, baseImage, disk.size);
+      await createDisk(metadata.disk, baseImage, requireDisk(spec.disk).size);
       lap("disk ready");
-      await reserve(this.deps.backend, dir, reservations, guestHostname(spec.cloudInit, this.logicalName(name)));
-      if (metadata.seedIso) {
-        const hostname = guestHostname(spec.cloudInit, this.logicalName(name));
-        await buildSeedIso(
-          {
-            metaData: metaData(`${name}-${randomUUID()}`, hostname),
-            userData: userData(spec.cloudInit, hostname),
-            networkConfig: networkConfig(spec.cloudInit, nicInfos),
-          },
-          metadata.seedIso,
-        );
+      await reserve(this.deps.backend, dir, reservations, guestHostname(request.spec.cloudInit, this.logicalName(name)));
+      if (metadata.seedIso && seed) {
+        await buildSeedIso(seed, metadata.seedIso);
         lap("seed ISO ready");
       }
-      await this.deps.backend.defineDomain(
-        domainXml({
-          name,
-          accelerator,
-          memoryMiB: spec.memory,
-          vcpus: spec.vcpus,
-          machine: this.deps.config.machine,
-          cpuModel: this.deps.config.cpuModel,
-          firmware,
-          secureBoot: spec.boot.secureBoot ?? false,
-          nvramPath: metadata.nvram,
-          tpm: spec.boot.tpm ?? false,
-          bootOrder: spec.boot.order,
-          diskPath: metadata.disk,
-          seedIsoPath: metadata.seedIso,
-          nics,
-          consoleLog,
-          metadata,
-        }),
-      );
+      await this.deps.backend.defineDomain(domainXml(domain));
       defined = true;
       await this.deps.backend.startDomain(name);
       lap(`domain started (${accelerator})`);
@@ -427,6 +472,19 @@ export class VmService {
       stop: (request) => this.stop(request),
     };
   }
+}
+
+interface VmBlueprint {
+  metadata: DomainMetadata;
+  domain: DomainInput;
+  seed: SeedFiles | undefined;
+  plan: ReadinessPlan;
+  baseImage: string | undefined;
+}
+
+/** The seed's instance-id: a new one for a changed request, the same one for the same request (no random part). */
+function instanceId(request: VMCreateRequest): string {
+  return `${request.name}-${createHash("sha256").update(JSON.stringify(request)).digest("hex").slice(0, 16)}`;
 }
 
 /** Quotes for a POSIX shell only when needed, so the usual command stays readable. */

@@ -1,8 +1,10 @@
-import type { ProviderToolName } from "../../api/provider.js";
+import type { OptionalProviderToolName, ProviderToolName } from "../../api/provider.js";
 import { ProviderError, type ProviderImplementation, type ResourceHandlers, type VMHandlers } from "../kit/index.js";
 import type { ExitOn, Fault, StubConfig } from "./config.js";
 
 // Fault injection for tests: fail, delay or crash on chosen tools and resource names.
+
+type StubTool = ProviderToolName | OptionalProviderToolName;
 
 /** A fault's name matches the provider-level name or its logical suffix (`<prefix>-<name>`). */
 export function nameMatches(pattern: string | undefined, name: string | undefined): boolean {
@@ -28,15 +30,15 @@ const defaultHooks: FaultHooks = {
 export function withFaults(impl: ProviderImplementation, config: StubConfig, hooks: FaultHooks = defaultHooks): ProviderImplementation {
   const used = new Map<Fault, number>();
 
-  const delayFor = (tool: ProviderToolName): number =>
+  const delayFor = (tool: StubTool): number =>
     typeof config.delayMs === "number" ? config.delayMs : (config.delayMs?.[tool] ?? 0);
 
-  const maybeExit = (exitOn: ExitOn | undefined, tool: ProviderToolName, name: string | undefined, when: ExitOn["when"]): void => {
+  const maybeExit = (exitOn: ExitOn | undefined, tool: StubTool, name: string | undefined, when: ExitOn["when"]): void => {
     if (exitOn === undefined || exitOn.tool !== tool || exitOn.when !== when || !nameMatches(exitOn.name, name)) return;
     hooks.exit(exitOn.code, `exitOn ${tool}${name !== undefined ? ` "${name}"` : ""} (${when} the operation)`);
   };
 
-  const injectedFault = (tool: ProviderToolName, name: string | undefined): ProviderError | undefined => {
+  const injectedFault = (tool: StubTool, name: string | undefined): ProviderError | undefined => {
     const fault = config.faults.find((f) => f.tool === tool && nameMatches(f.name, name) && (f.times === undefined || (used.get(f) ?? 0) < f.times));
     if (fault === undefined) return undefined;
     used.set(fault, (used.get(fault) ?? 0) + 1);
@@ -44,7 +46,7 @@ export function withFaults(impl: ProviderImplementation, config: StubConfig, hoo
     return new ProviderError(fault.code, message, fault.retryable !== undefined ? { retryable: fault.retryable } : {});
   };
 
-  const around = async <T>(tool: ProviderToolName, name: string | undefined, run: () => Promise<T>): Promise<T> => {
+  const around = async <T>(tool: StubTool, name: string | undefined, run: () => Promise<T>): Promise<T> => {
     const ms = delayFor(tool);
     if (ms > 0) await hooks.sleep(ms);
     maybeExit(config.exitOn, tool, name, "before");
@@ -91,5 +93,17 @@ export function withFaults(impl: ProviderImplementation, config: StubConfig, hoo
     ...(networks ? { networks } : {}),
     ...(vms ? { vms } : {}),
     ...(impl.shutdown ? { shutdown: impl.shutdown.bind(impl) } : {}),
+    ...wrapDiscovery(impl, around),
+  };
+}
+
+type Around = <T>(tool: StubTool, name: string | undefined, run: () => Promise<T>) => Promise<T>;
+
+/** Discovery and plan go through the same faults and delays (a stub that hangs on provider_health, say). */
+function wrapDiscovery(impl: ProviderImplementation, around: Around): Pick<ProviderImplementation, "available" | "health" | "plan"> {
+  return {
+    ...(impl.available ? { available: () => around("provider_available", undefined, async () => (await impl.available?.()) ?? { available: true }) } : {}),
+    ...(impl.health ? { health: () => around("provider_health", undefined, () => impl.health?.() ?? Promise.reject(new Error("no health"))) } : {}),
+    ...(impl.plan ? { plan: (planned) => around("provider_plan", planned.request.name, () => impl.plan?.(planned) ?? Promise.resolve([])) } : {}),
   };
 }

@@ -1,5 +1,6 @@
 import type { ProviderContext, ProviderImplementation } from "../kit/index.js";
 import { readStubConfig } from "./config.js";
+import { stubDiscovery } from "./discovery.js";
 import { withFaults } from "./faults.js";
 import { FileStore, MemoryStore } from "./store.js";
 import { createStub } from "./stub.js";
@@ -13,6 +14,7 @@ export { withFaults } from "./faults.js";
 /** The stub as its bin runs it: config from the context, file or memory store, faults applied. */
 export function createStubProvider(context: ProviderContext): ProviderImplementation {
   const config = readStubConfig(context);
-  const store = config.store !== undefined ? new FileStore(config.store) : new MemoryStore();
-  return withFaults(createStub({ config, store, context }), config);
+  // Inspecting (doctor, plan) must not create or lock the store file: it sees an empty store of its own.
+  const store = config.store !== undefined && context.inspectOnly !== true ? new FileStore(config.store) : new MemoryStore();
+  return withFaults({ ...createStub({ config, store, context }), ...stubDiscovery(config, store) }, config);
 }

@@ -33,6 +33,12 @@ import type { StubData, StubStore } from "./store.js";
 
 export const STUB_NETWORK_KINDS = ["bridge", "libvirt", "dnsmasq", "nat", "isolated"] as const;
 export const STUB_KEY_TYPES = ["ed25519", "rsa", "ecdsa"] as const;
+/**
+ * What the stub simulates: it records firmware, TPM and readiness on the VM (providerState.boot/readiness) and
+ * refuses what a real provider would (secure boot without UEFI), so a spec that passes on the stub is one libvirt
+ * takes too. It has no console log and no PXE.
+ */
+export const STUB_VM_FEATURES = ["bios", "uefi", "secureBoot", "tpm", "multiNic", "cloudInit", "readiness.ssh", "readiness.tcp", "readiness.cloudInit"] as const;
 const OPERATIONS = ["create", "get", "list", "delete"] as const;
 const VM_OPERATIONS = [...OPERATIONS, "start", "stop"] as const;
 
@@ -47,7 +53,7 @@ export function stubCapabilities(): CapabilitiesResponse {
     resources: [
       { kind: "key", operations: [...OPERATIONS], keyTypes: [...STUB_KEY_TYPES] },
       { kind: "network", operations: [...OPERATIONS], networkKinds: [...STUB_NETWORK_KINDS] },
-      { kind: "vm", operations: [...VM_OPERATIONS] },
+      { kind: "vm", operations: [...VM_OPERATIONS], vmFeatures: [...STUB_VM_FEATURES] },
     ],
   };
 }
@@ -267,6 +273,7 @@ function poolOf(subnet: Subnet, gateway: number, dhcp: { rangeStart?: string | u
 function createVM(data: StubData, request: VMCreateRequest, config: StubConfig): VMState {
   const { name, spec } = request;
   if (name in data.vms) throw alreadyExists("vm", name);
+  if (spec.boot.secureBoot === true && spec.boot.firmware !== "uefi") throw invalidSpec("spec.boot.secureBoot needs firmware uefi");
   const attached = spec.networks.length > 0 ? spec.networks : spec.network !== undefined ? [spec.network] : [];
   for (const network of attached) {
     if (data.networks[network] === undefined) {
@@ -309,6 +316,8 @@ function createVM(data: StubData, request: VMCreateRequest, config: StubConfig):
       networks: attached,
       memory: spec.memory,
       vcpus: spec.vcpus,
+      boot: spec.boot,
+      ...(spec.readiness ? { readiness: spec.readiness } : {}),
       ...(authorized.length > 0 ? { keys: authorized.map((key) => key.name) } : {}),
       ...(primaryIp !== undefined && primaryIp !== ip ? { networkIp: primaryIp } : {}),
     },

@@ -17,7 +17,7 @@ export const EXIT = {
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
-const INVALID_CODES = new Set(["SPEC_INVALID", "SPEC_NOT_FOUND", "INPUT_INVALID", "TEMPLATE_ERROR", "DEPENDENCY_CYCLE", "STATE_CONFLICT"]);
+const INVALID_CODES = new Set(["SPEC_INVALID", "SPEC_NOT_FOUND", "INPUT_INVALID", "TEMPLATE_ERROR", "DEPENDENCY_CYCLE", "STATE_CONFLICT", "PLAN_STALE"]);
 
 export function exitCodeFor(error: unknown): ExitCode {
   if (error instanceof UsageError) return EXIT.usage;

@@ -1,7 +1,8 @@
 import { existsSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { CreateInput, type TestEnvArtifact } from "../../api/forge.js";
+import type { Plan } from "../../api/plan.js";
 import type { Spec } from "../../api/spec.js";
 import { STATE_VERSION, type EnvironmentState } from "../../api/state.js";
 import { TestenvError, formatIssues } from "../errors.js";
@@ -14,10 +15,12 @@ import { vmFeatureIssues } from "./vm-features.js";
 import { failCreate } from "./create-failure.js";
 import { buildDag } from "./dag.js";
 import type { EngineDeps } from "./deps.js";
-import { storeForCreate } from "./environment-store.js";
 import { executionContext } from "./execution-context.js";
+import { environmentLayout } from "./layout.js";
 import { createPhases } from "./executor.js";
 import { parseInput, requireField } from "./input.js";
+import { computePlan } from "./plan-compute.js";
+import { assertPlanCurrent } from "./plan-stale.js";
 import { computeSubnetPlan, namePrefix } from "./isolation.js";
 import type { ProgressListener } from "./progress.js";
 import { providersFor } from "./providers.js";
@@ -31,6 +34,8 @@ export interface CreateOptions {
   keepOnFailure?: boolean;
   /** Cancels the create: no further resource starts, running ones finish, then it rolls back (CANCELLED). */
   signal?: AbortSignal;
+  /** Apply exactly this plan (from `plan`): refused (PLAN_STALE) unless the plan made now is byte-identical. */
+  plan?: Plan;
 }
 
 const now = (): string => new Date().toISOString();
@@ -89,13 +94,15 @@ export async function createEnvironment(deps: EngineDeps, rawInput: CreateInput,
   const phases = buildDag(spec).phases();
 
   const testID = input.testID;
-  const rootDir = resolve(deps.rootDir, input.rootDir || ".");
-  const store = storeForCreate(deps, rootDir, spec.stateDir);
-  const stateDir = store.stateDir;
-  const tmpDir = resolve(rootDir, input.tmpDir);
-  const artifactDir = spec.artifactDir ? resolve(rootDir, spec.artifactDir, testID) : join(tmpDir, testID);
+  const layout = environmentLayout(deps, input, spec);
+  const { rootDir, store, stateDir, tmpDir, artifactDir } = layout;
   const specHash = hashSpec(spec);
   const cleanup = cleanupOnFailure(spec, deps.env, options.keepOnFailure ?? input.keepOnFailure);
+  const plan = options.plan;
+  // The cheap half of the check first: a plan of another spec or environment needs no providers to be refused.
+  if (plan !== undefined && (plan.testID !== testID || plan.specHash !== `sha256:${specHash}`)) {
+    assertPlanCurrent(plan, { ...plan, testID, specHash: `sha256:${specHash}`, planHash: "sha256:changed" });
+  }
 
   return store.withLock(testID, async () => {
     const existing = await store.load(testID);
@@ -143,6 +150,7 @@ export async function createEnvironment(deps: EngineDeps, rawInput: CreateInput,
       if (unsupported.length > 0) {
         throw new TestenvError("NOT_IMPLEMENTED", `the providers cannot create this environment; nothing was created:\n${formatIssues(unsupported)}`, { issues: unsupported });
       }
+      if (plan !== undefined) assertPlanCurrent(plan, await computePlan({ input, spec, phases }, { layout, subnets, existing, providers }));
       await store.save(state);
       stateSaved = true;
       const writer = createStateWriter(store, () => state);

@@ -6,6 +6,9 @@ import type { EnvironmentState, ResourceRecord } from "../../api/state.js";
 import { createLogger, type Logger } from "../../lib/log.js";
 import type { ProviderPool } from "../provider/pool.js";
 import { createEnvironment, type CreateOptions } from "./create.js";
+import type { Plan } from "../../api/plan.js";
+import { planEnvironment } from "./plan.js";
+import { runDoctor, type DoctorOptions, type DoctorReport } from "./doctor.js";
 import { deleteEnvironment, type DeleteOptions, type DeleteResult } from "./delete.js";
 import type { EngineDeps } from "./deps.js";
 import type { ProgressListener } from "./progress.js";
@@ -23,6 +26,8 @@ import { validateSpec } from "./validate.js";
 export { cleanupOnFailure } from "./create.js";
 export type { CreateOptions } from "./create.js";
 export type { DeleteOptions, DeleteResult } from "./delete.js";
+export { planJson, planText } from "./plan-text.js";
+export type { DoctorOptions, DoctorProvider, DoctorReport } from "./doctor.js";
 export type { LiveVM, LiveVMStatus, PowerAction, PowerOptions } from "./power.js";
 export type { Conflict, LiveResource, LiveState, LiveStatus, VMDrift, VMDriftField } from "./live-state.js";
 export { hashSpec } from "./spec-hash.js";
@@ -52,6 +57,20 @@ export class Orchestrator {
   /** Phase 1 only: parse, validate, build the DAG. Never spawns a provider. */
   validate(rawSpec: unknown): ConfigValidateOutput {
     return validateSpec(rawSpec);
+  }
+
+  /** Every provider found (bundled, on PATH, in the spec), checked in parallel in inspect mode; changes nothing. */
+  doctor(options: DoctorOptions = {}): Promise<DoctorReport> {
+    return runDoctor(this.#deps, options);
+  }
+
+  /**
+   * What create would do with this input, without doing any of it: resources in phase order with their provider,
+   * provider-level name, rendered request (placeholders for what exists only afterwards) and the provider's own
+   * steps, and sha256 hashes. Same input, same host: the same bytes. `create(input, { plan })` applies it.
+   */
+  plan(rawInput: CreateInput): Promise<Plan> {
+    return planEnvironment(this.#deps, rawInput);
   }
 
   create(rawInput: CreateInput, options: CreateOptions = {}): Promise<TestEnvArtifact> {
@@ -105,4 +124,4 @@ export class Orchestrator {
 }
 
 /** The part of the orchestrator the surfaces (MCP server, CLI) drive; tests can hand in a double. */
-export type Engine = Pick<Orchestrator, "create" | "delete" | "validate" | "status" | "list" | "liveStatus" | "vmPower" | "vmRestart">;
+export type Engine = Pick<Orchestrator, "create" | "delete" | "validate" | "doctor" | "plan" | "status" | "list" | "liveStatus" | "vmPower" | "vmRestart">;

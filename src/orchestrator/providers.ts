@@ -22,3 +22,12 @@ function providerEnv(state: ProviderFacts): Record<string, string> {
 export function providersFor(deps: EngineDeps, state: ProviderFacts, log: Logger, cwd: string = state.rootDir): ProviderManager {
   return new ProviderManager({ cwd, env: providerEnv(state), artifactDir: state.artifactDir, log, ...(deps.providerPool ? { pool: deps.providerPool } : {}) });
 }
+
+/**
+ * Providers for a plan: the same environment as a create's (so they answer about the same names and dirs), in
+ * inspect mode, with no log file and no pool: starting them leaves nothing behind.
+ */
+export function inspectingProvidersFor(facts: ProviderFacts, log: Logger, cwd: string = facts.rootDir): ProviderManager {
+  // A plan's providers may start no command either (lib/run.ts refuses then, on their stderr).
+  return new ProviderManager({ cwd, env: { ...providerEnv(facts), TESTENV_VM_PROVIDER_MODE: "inspect", TESTENV_VM_FORBID_EXEC: "1" }, log });
+}

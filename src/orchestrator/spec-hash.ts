@@ -18,3 +18,8 @@ export function canonicalJson(value: unknown): string {
 export function hashSpec(spec: Spec): string {
   return createHash("sha256").update(canonicalJson(spec)).digest("hex");
 }
+
+/** `sha256:<hex>` of the canonical JSON of `value`: the form every hash of a plan takes. */
+export function sha256Of(value: unknown): string {
+  return `sha256:${createHash("sha256").update(canonicalJson(value)).digest("hex")}`;
+}

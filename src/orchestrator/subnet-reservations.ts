@@ -89,6 +89,33 @@ export async function reserveSubnets(
   });
 }
 
+/**
+ * The mapping reserveSubnets would return now, without taking a lock or writing anything (for plan). A create
+ * that runs later may see other reservations and choose differently: its plan is then stale and refused.
+ */
+export async function previewSubnets(stateDir: string, testID: string, prefixes: string[]): Promise<Record<string, string>> {
+  const wanted = [...new Set(prefixes)];
+  if (wanted.length === 0) return {};
+  const reservations = await readReservations(subnetsDir(stateDir));
+  const octetOf = new Map<string, number>();
+  for (const r of reservations.values()) {
+    if (r.testID === testID && r.prefix !== undefined) octetOf.set(r.prefix, r.octet);
+  }
+  const missing = wanted.filter((prefix) => !octetOf.has(prefix));
+  const liveness = new Map<string, Promise<boolean>>();
+  for (const octet of candidateOctets(subnetOctet(testID))) {
+    const prefix = missing[0];
+    if (prefix === undefined) break;
+    const held = reservations.get(octet);
+    if (held !== undefined && (held.testID === testID || (await isLiveReservation(stateDir, held, liveness)))) continue;
+    octetOf.set(prefix, octet);
+    missing.shift();
+  }
+  const map: Record<string, string> = {};
+  for (const prefix of wanted) map[prefix] = octetOf.has(prefix) ? replaceThirdOctet(prefix, octetOf.get(prefix) ?? 0) : prefix;
+  return map;
+}
+
 export async function releaseSubnets(stateDir: string, testID: string): Promise<void> {
   validateTestID(testID);
   const dir = subnetsDir(stateDir);

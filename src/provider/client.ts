@@ -7,6 +7,7 @@ import {
   type MachineToolName,
   type Operation,
   type OperationResult,
+  type OptionalProviderToolName,
   type ProviderToolName,
 } from "../../api/provider.js";
 import type { ResourceKind } from "../../api/spec.js";
@@ -59,7 +60,7 @@ export const MAX_PROVIDER_RESTARTS = 3;
  * vm_start waits for readiness again, as long as a create may; vm_stop gets its own shutdown timeout
  * (VMStopRequest.timeoutSeconds, default 60 s) on top of the usual allowance.
  */
-export function defaultCallTimeoutMs(tool: ProviderToolName | MachineToolName, args?: unknown): number {
+export function defaultCallTimeoutMs(tool: ProviderToolName | MachineToolName | OptionalProviderToolName, args?: unknown): number {
   // machine_sync may create disks and (with restart) shut VMs down and start them again.
   if (tool.endsWith("_create") || tool === "vm_start" || tool === "machine_sync") return CREATE_TIMEOUT_MS;
   if (tool === "vm_stop" || tool === "machine_power") {
@@ -225,7 +226,7 @@ export class ProviderClient {
    * Calls one tool. Provider-side failures, timeouts and crashes come back as `success: false`
    * with a code; this never throws for them. A call made after the process crashed restarts it first.
    */
-  async call(tool: ProviderToolName | MachineToolName, args: unknown, options: { timeoutMs?: number } = {}): Promise<OperationResult> {
+  async call(tool: ProviderToolName | MachineToolName | OptionalProviderToolName, args: unknown, options: { timeoutMs?: number } = {}): Promise<OperationResult> {
     const timeoutMs = options.timeoutMs ?? this.callTimeoutMs ?? defaultCallTimeoutMs(tool, args);
     if (this.closing !== undefined) return failure("PROVIDER_ERROR", `provider "${this.name}" is closed; ${tool} was not sent`);
     if (this.session.transport.exit !== undefined && !(await this.restart())) {
@@ -252,7 +253,7 @@ export class ProviderClient {
     }
   }
 
-  private crashed(session: Session, tool: ProviderToolName | MachineToolName, when: string): OperationResult {
+  private crashed(session: Session, tool: ProviderToolName | MachineToolName | OptionalProviderToolName, when: string): OperationResult {
     const exit = session.transport.exit ?? { code: null, signal: null };
     const tail = this.stderr.tail();
     return failure(

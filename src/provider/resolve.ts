@@ -1,18 +1,12 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { bundledProviderBins } from "./bundled.js";
 import { TestenvError } from "../errors.js";
 import { findInPath, isExecutableFile, type ResolvedEngine } from "./executable.js";
 import { GO_SCHEME, resolveGoEngine } from "./go-engine.js";
 import { packageRoot } from "../../lib/package.js";
 
 export type { ResolvedEngine } from "./executable.js";
-
-/** Provider binaries shipped in this package, usable by bare name without any PATH set-up. */
-export const OWN_PROVIDER_BINS: Readonly<Record<string, string>> = {
-  "testenv-vm-provider-stub": "stub",
-  "testenv-vm-provider-libvirt": "libvirt",
-  "testenv-vm-provider-podman": "podman",
-};
 
 function spawnFailed(message: string, engine: string): TestenvError {
   return new TestenvError("PROVIDER_SPAWN_FAILED", message, { details: { engine } });
@@ -41,9 +35,10 @@ function resolvePath(engine: string, cwd: string): ResolvedEngine {
 function resolveBareName(engine: string, options: { cwd: string; env: NodeJS.ProcessEnv }): ResolvedEngine {
   const onPath = findInPath(engine, options.env, options.cwd);
   if (onPath !== undefined) return { command: onPath, args: ["--mcp"] };
-  const own = OWN_PROVIDER_BINS[engine];
+  // Provider binaries shipped in this package are usable by bare name without any PATH set-up.
+  const own = bundledProviderBins()[engine];
   if (own !== undefined) {
-    const script = join(packageRoot(), "dist", "providers", own, "bin.js");
+    const script = join(packageRoot(), own);
     if (!existsSync(script)) {
       throw spawnFailed(`binary "${engine}" not found: ${script} does not exist; run \`npm run build\` in ${packageRoot()}`, engine);
     }

@@ -24,6 +24,12 @@ export async function imageInfo(path: string): Promise<ImageInfo> {
   return { format: info.format ?? "raw", virtualSize: info["virtual-size"] ?? 0 };
 }
 
+/** qemu-img's argv for the disk before the base image is looked at (create grows the size to the base's). */
+export function diskArgv(diskPath: string, baseImage: string | undefined, size: string): string[] {
+  const bytes = String(parseSize(size));
+  return baseImage === undefined ? ["qemu-img", "create", "-q", "-f", "qcow2", diskPath, bytes] : ["qemu-img", "create", "-q", "-f", "qcow2", "-F", "<format of the base>", "-b", baseImage, diskPath, bytes];
+}
+
 /** A qcow2 overlay on the base image, at least `size` large; or a blank qcow2 disk when there is no base. */
 export async function createDisk(diskPath: string, baseImage: string | undefined, size: string): Promise<void> {
   const bytes = parseSize(size);

@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import type { BootDevice } from "../../../api/spec.js";
 import { el, renderXml, type XmlElement } from "../xml.js";
+import { hostQemuArch } from "../host-arch.js";
 import { metadataElement, type DomainMetadata } from "./metadata.js";
 
 export type Boot = z.infer<typeof BootDevice>;
@@ -24,6 +25,8 @@ export interface DomainInput {
   nics: readonly NicAttachment[];
   consoleLog: string;
   metadata: DomainMetadata;
+  /** QEMU architecture of the guest; default the host's. */
+  arch?: string;
 }
 
 function bootIndex(order: readonly Boot[], device: Boot): number | undefined {
@@ -34,7 +37,7 @@ function bootIndex(order: readonly Boot[], device: Boot): number | undefined {
 function osElement(input: DomainInput): XmlElement {
   // Secure boot needs SMM, which only q35 offers.
   const machine = input.secureBoot && input.machine === "pc" ? "q35" : input.machine;
-  const type = el("type", { arch: "x86_64", machine }, "hvm");
+  const type = el("type", { arch: input.arch ?? hostQemuArch(), machine }, "hvm");
   if (input.firmware === "bios") return el("os", {}, type);
   return el(
     "os",

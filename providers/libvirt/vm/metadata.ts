@@ -16,7 +16,8 @@ export interface DomainMetadata {
   name: string;
   testID?: string;
   prefix?: string;
-  createdAt: string;
+  /** Written by providers before plans existed; new domains carry none, so their XML is the same every time. */
+  createdAt?: string;
   accelerator: "kvm" | "tcg";
   vmDir: string;
   disk: string;

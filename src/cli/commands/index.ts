@@ -2,8 +2,10 @@ import type { CommandDefinition } from "../command.js";
 import { FLAGS, flagOf } from "../flags.js";
 import { createCommand } from "./create.js";
 import { deleteCommand } from "./delete.js";
+import { doctorCommand } from "./doctor.js";
 import { imagesCommand } from "./images.js";
 import { listCommand } from "./list.js";
+import { planCommand } from "./plan.js";
 import { statusCommand } from "./status.js";
 import { validateCommand } from "./validate.js";
 import { initCommand } from "./init.js";
@@ -29,6 +31,8 @@ export const COMMANDS: readonly CommandDefinition[] = [
   createCommand,
   deleteCommand,
   validateCommand,
+  planCommand,
+  doctorCommand,
   statusCommand,
   vmCommand,
   listCommand,
