@@ -105,4 +105,7 @@ export class Orchestrator {
 }
 
 /** The part of the orchestrator the surfaces (MCP server, CLI) drive; tests can hand in a double. */
-export type Engine = Pick<Orchestrator, "create" | "delete" | "validate" | "status" | "list" | "liveStatus" | "vmPower" | "vmRestart">;
+export type Engine = Pick<
+  Orchestrator,
+  "create" | "delete" | "validate" | "status" | "list" | "liveStatus" | "vmPower" | "vmRestart" | "vmLive" | "createRuntimeVM" | "deleteRuntimeVM"
+>;

@@ -14,7 +14,7 @@ export const createTool: ToolDefinition = {
   input: CreateToolInput,
   annotations: { destructiveHint: false, idempotentHint: true, readOnlyHint: false, openWorldHint: false },
   failurePrefix: "Create failed",
-  async handler(args, { engine, onProgress, track, signal }) {
+  async handler(args, { engine, onProgress, track, signal, resourcesChanged }) {
     const input = parseCreateArgs(args);
     // A cancelled request stops the create and rolls back what it made (CANCELLED).
     const operation = engine.create(input, {
@@ -23,6 +23,8 @@ export const createTool: ToolDefinition = {
       ...(input.keepOnFailure === undefined ? {} : { keepOnFailure: input.keepOnFailure }),
     });
     track(operation);
+    // A failed create may leave a kept environment behind: the list may have changed either way.
+    operation.then(resourcesChanged, resourcesChanged);
     const artifact = normalizeArtifact(await operation);
     return {
       content: [{ type: "text", text: TEXT.created }],

@@ -1,0 +1,67 @@
+import { ExecTimeoutError } from "../../client/errors.js";
+import type { ExecResult } from "../../client/vm-handle.js";
+import { withHeartbeat } from "../progress.js";
+import type { ToolDefinition } from "../tool.js";
+import { ExecInput, ExecOutput, LIMITS, parseExecArgs } from "../vm-inputs.js";
+
+type ExecAnswer = Omit<ExecResult, "truncated"> & { truncated: { stdout: boolean; stderr: boolean }; timedOut: boolean };
+
+function summary(vm: string, answer: ExecAnswer, durationMs: number): string {
+  const how = answer.timedOut ? "timed out and was killed" : answer.signal !== undefined ? `was killed by signal ${answer.signal}` : `exited ${answer.exitCode}`;
+  const cut = answer.truncated.stdout || answer.truncated.stderr ? " (output truncated)" : "";
+  return `Command on ${vm} ${how} after ${durationMs} ms${cut}`;
+}
+
+/** The end of a stream, for clients that read only text (structuredContent has all of it). */
+function tail(label: string, output: string): { type: "text"; text: string }[] {
+  if (output === "") return [];
+  const shown = output.length <= TEXT_TAIL ? output : `…${output.slice(-TEXT_TAIL)}`;
+  return [{ type: "text", text: `${label}:\n${shown}` }];
+}
+
+const TEXT_TAIL = 4000;
+
+export const execTool: ToolDefinition = {
+  name: "exec",
+  title: "Run a command in a VM",
+  description:
+    "Run a command in a VM of an environment over its kept SSH connection: a shell string, or argv (each element one argument). " +
+    "Returns stdout and stderr separately, the exit code (or signal), timedOut and the duration; output beyond maxOutputBytes is cut " +
+    "and flagged in truncated. A timeout or a cancelled request kills the command. Several calls run at once. A non-zero exit is a " +
+    "normal result, not an error.",
+  input: ExecInput,
+  output: ExecOutput,
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+  failurePrefix: "Exec failed",
+  async handler(args, { sessions, signal, onProgress }) {
+    const input = parseExecArgs(args);
+    const { handle } = await sessions.vm(input.testID, input.vm);
+    const timeoutMs = Math.round((input.timeoutSeconds ?? LIMITS.defaultExecSeconds) * 1000);
+    const started = Date.now();
+    let answer: ExecAnswer;
+    try {
+      const result = await withHeartbeat(
+        onProgress,
+        `exec on ${input.vm}`,
+        handle.exec(input.command, {
+          timeoutMs,
+          signal,
+          maxOutputBytes: input.maxOutputBytes ?? LIMITS.defaultOutputBytes,
+          ...(input.env ? { env: input.env } : {}),
+          ...(input.cwd !== undefined ? { cwd: input.cwd } : {}),
+          ...(input.sudo ? { sudo: true } : {}),
+          ...(input.stdin !== undefined ? { stdin: input.stdin } : {}),
+        }),
+      );
+      answer = { ...result, truncated: result.truncated ?? { stdout: false, stderr: false }, timedOut: false };
+    } catch (error) {
+      if (!(error instanceof ExecTimeoutError)) throw error;
+      answer = { command: error.command, exitCode: null, stdout: error.stdout, stderr: error.stderr, truncated: error.truncated, timedOut: true };
+    }
+    const durationMs = Date.now() - started;
+    return {
+      content: [{ type: "text", text: summary(input.vm, answer, durationMs) }, ...tail("stdout", answer.stdout), ...tail("stderr", answer.stderr)],
+      structuredContent: { vm: input.vm, ...answer, durationMs },
+    };
+  },
+};

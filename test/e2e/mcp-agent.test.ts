@@ -1,0 +1,230 @@
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connectOrchestrator, textOf, type OrchestratorConnection } from "../helpers/mcp.js";
+import { startSshServer, type LoopbackSshServer } from "./client-ssh-server.js";
+import { sandbox, testID, type Json, type Sandbox } from "./env.js";
+
+// The agents' tools over real stdio with the official SDK client: the stub provider's VMs all point at a real SSH
+// server on loopback, so exec and file transfers do real SSH work.
+
+let box: Sandbox;
+let server: LoopbackSshServer;
+let mcp: OrchestratorConnection;
+let home: string;
+let allowed: string;
+const id = testID("agent");
+
+const sha256 = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
+
+function spec(options: { readinessFails?: string[] } = {}): Json {
+  return {
+    providers: [
+      {
+        name: "stub",
+        engine: "testenv-vm-provider-stub",
+        spec: {
+          store: box.store,
+          writeKeyFiles: true,
+          consoleLog: true,
+          sshEndpoint: { host: server.host, port: server.port, user: "tester" },
+          ...(options.readinessFails ? { readinessFails: options.readinessFails } : {}),
+        },
+      },
+    ],
+    keys: [{ name: "vm-ssh", spec: { type: "ed25519" } }],
+    networks: [{ name: "net", kind: "bridge", spec: { cidr: "192.168.100.1/24" } }],
+    vms: [
+      {
+        name: "web",
+        spec: { memory: 512, vcpus: 1, networks: ["net"], disk: { size: "1G" }, cloudInit: { users: [{ name: "tester", sshAuthorizedKeys: ["{{ .Keys.vm-ssh.PublicKey }}"] }] } },
+      },
+    ],
+  };
+}
+
+async function ok(name: string, args: Json): Promise<Json> {
+  const result = await mcp.call(name, args);
+  expect(result.isError, textOf(result)).toBeFalsy();
+  return result.structuredContent as Json;
+}
+
+async function failure(name: string, args: Json): Promise<string> {
+  const result = await mcp.call(name, args);
+  expect(result.isError, `${name} ${JSON.stringify(args).slice(0, 200)} should fail`).toBe(true);
+  return textOf(result);
+}
+
+const exec = (args: Json): Promise<Json> => ok("exec", { testID: id, vm: "web", ...args });
+
+beforeAll(async () => {
+  box = sandbox("agent");
+  home = join(box.root, "home");
+  allowed = join(box.root, "allowed");
+  mkdirSync(home, { recursive: true });
+  mkdirSync(allowed, { recursive: true });
+  server = await startSshServer({ home });
+  mcp = await connectOrchestrator({ env: { ...box.env, TESTENV_VM_MCP_HOST_PATHS: allowed } });
+  await ok("create", { testID: id, stage: "e2e", tmpDir: join(box.tmpDir, id), metadata: {}, spec: spec() });
+}, 60_000);
+
+afterAll(async () => {
+  await mcp?.call("delete", { testID: id, metadata: null }).catch(() => undefined);
+  await mcp?.close();
+  await server?.close();
+  box?.[Symbol.dispose]();
+});
+
+describe("tools/list for agents", () => {
+  it("lists the agent tools with output schemas and accurate annotations", async () => {
+    const { tools } = await mcp.client.listTools();
+    const byName = new Map(tools.map((t) => [t.name, t]));
+    for (const name of ["exec", "read-file", "write-file", "copy", "console", "vm-add", "vm-remove"]) expect(byName.has(name), name).toBe(true);
+    for (const name of ["exec", "read-file", "write-file", "copy", "console"]) expect(byName.get(name)!.outputSchema, name).toBeDefined();
+    expect(byName.get("read-file")!.annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false });
+    expect(byName.get("console")!.annotations).toMatchObject({ readOnlyHint: true, idempotentHint: true });
+    expect(byName.get("exec")!.annotations).toMatchObject({ readOnlyHint: false, idempotentHint: false });
+    expect(byName.get("vm-remove")!.annotations).toMatchObject({ destructiveHint: true });
+    expect((byName.get("exec")!.inputSchema as Json).required).toEqual(expect.arrayContaining(["testID", "vm", "command"]));
+  });
+});
+
+describe("exec", () => {
+  it("separates stdout and stderr and returns exit codes, argv intact", async () => {
+    const result = await exec({ command: "echo out; echo err >&2; exit 3" });
+    expect(result).toMatchObject({ vm: "web", stdout: "out\n", stderr: "err\n", exitCode: 3, timedOut: false, truncated: { stdout: false, stderr: false } });
+    expect(result.durationMs).toBeGreaterThanOrEqual(0);
+    expect((await exec({ command: ["printf", "%s|", "a b", "$HOME", "it's"] })).stdout).toBe("a b|$HOME|it's|");
+    expect((await exec({ command: "true" })).exitCode).toBe(0);
+    const withEnv = await exec({ command: 'echo "$GREETING from $(pwd)"; cat', env: { GREETING: "hi there" }, cwd: "/tmp", stdin: "piped\n" });
+    expect(withEnv.stdout).toBe("hi there from /tmp\npiped\n");
+  });
+
+  it("caps output and says which stream was cut", async () => {
+    const result = await exec({ command: "head -c 100000 /dev/zero | tr '\\0' a; echo short >&2", maxOutputBytes: 1000 });
+    expect(result.stdout).toHaveLength(1000);
+    expect(result.stderr).toBe("short\n");
+    expect(result.truncated).toEqual({ stdout: true, stderr: false });
+    expect(result.exitCode).toBe(0);
+  });
+
+  it("a timeout kills the remote command", async () => {
+    const marker = join(home, `timeout-${randomBytes(3).toString("hex")}`);
+    const started = Date.now();
+    const result = await exec({ command: `echo started; sleep 3; touch ${marker}`, timeoutSeconds: 0.5 });
+    expect(result).toMatchObject({ timedOut: true, exitCode: null, stdout: "started\n" });
+    expect(Date.now() - started).toBeLessThan(2500);
+    await new Promise((r) => setTimeout(r, 3500));
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it("a cancelled request kills the remote command", async () => {
+    const marker = join(home, `cancel-${randomBytes(3).toString("hex")}`);
+    const controller = new AbortController();
+    const call = mcp.call("exec", { testID: id, vm: "web", command: `sleep 2; touch ${marker}` }, { signal: controller.signal });
+    await new Promise((r) => setTimeout(r, 500));
+    controller.abort();
+    await expect(call).rejects.toThrow();
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(existsSync(marker)).toBe(false);
+    // The server is still serving.
+    expect((await exec({ command: "echo alive" })).stdout).toBe("alive\n");
+  });
+
+  it("runs several calls at once on one kept connection", async () => {
+    const before = server.connections;
+    const started = Date.now();
+    const results = await Promise.all([1, 2, 3, 4, 5].map((n) => exec({ command: `sleep 1; echo ${n}` })));
+    expect(results.map((r) => String(r.stdout))).toEqual(["1\n", "2\n", "3\n", "4\n", "5\n"]);
+    expect(Date.now() - started).toBeLessThan(4000);
+    expect(server.connections).toBe(before);
+  });
+
+  it("runs only in VMs of environments that exist", async () => {
+    expect(await failure("exec", { testID: "no-such-env", vm: "web", command: "true" })).toMatch(/^Exec failed: .*no-such-env.*no state file/);
+    expect(await failure("exec", { testID: id, vm: "nope", command: "true" })).toMatch(/^Exec failed: vm "nope" is not part of environment/);
+  });
+});
+
+describe("files", () => {
+  it("round-trips 1 MB of binary data with its sha256, and keeps the mode", async () => {
+    const data = randomBytes(1024 * 1024);
+    const written = await ok("write-file", { testID: id, vm: "web", path: "bin/blob.dat", content: data.toString("base64"), encoding: "base64", mode: "0750" });
+    expect(written).toMatchObject({ size: data.length, sha256: sha256(data) });
+    expect(sha256(readFileSync(join(home, "bin/blob.dat")))).toBe(sha256(data));
+    expect(statSync(join(home, "bin/blob.dat")).mode & 0o777).toBe(0o750);
+    const read = await ok("read-file", { testID: id, vm: "web", path: "bin/blob.dat", maxBytes: 2 * 1024 * 1024 });
+    expect(read).toMatchObject({ encoding: "base64", size: data.length, sha256: sha256(data) });
+    expect(sha256(Buffer.from(read.content as string, "base64"))).toBe(sha256(data));
+  });
+
+  it("reads text as utf8 and refuses files above maxBytes before reading them", async () => {
+    await ok("write-file", { testID: id, vm: "web", path: "notes.txt", content: "grüße\n" });
+    expect(await ok("read-file", { testID: id, vm: "web", path: "notes.txt" })).toMatchObject({ encoding: "utf8", content: "grüße\n", size: 8 });
+    expect(await failure("read-file", { testID: id, vm: "web", path: "bin/blob.dat", maxBytes: 1000 })).toMatch(/is 1048576 bytes, more than maxBytes 1000/);
+    expect(await failure("read-file", { testID: id, vm: "web", path: "missing.txt" })).toMatch(/^Read file failed: cannot read missing.txt/);
+    expect(await failure("write-file", { testID: id, vm: "web", path: "x", content: "!!not base64", encoding: "base64" })).toMatch(/content: not valid base64/);
+  });
+
+  it("copies between the host and a VM only inside the artifact dir and the allowed directories", async () => {
+    const state = box.readState(id);
+    const artifactDir = state.artifactDir as string;
+    mkdirSync(artifactDir, { recursive: true });
+    writeFileSync(join(artifactDir, "upload.txt"), "from the host\n");
+    const up = await ok("copy", { testID: id, vm: "web", direction: "to-vm", hostPath: "upload.txt", vmPath: "uploaded/upload.txt" });
+    expect(up).toMatchObject({ size: 14, direction: "to-vm" });
+    expect(readFileSync(join(home, "uploaded/upload.txt"), "utf8")).toBe("from the host\n");
+    await ok("copy", { testID: id, vm: "web", direction: "from-vm", hostPath: join(allowed, "sub/back.txt"), vmPath: "uploaded/upload.txt" });
+    expect(readFileSync(join(allowed, "sub/back.txt"), "utf8")).toBe("from the host\n");
+
+    symlinkSync("/etc", join(artifactDir, "escape"));
+    for (const hostPath of ["../../../../etc/passwd", "/etc/passwd", join(artifactDir, "escape/passwd"), "escape/hostname", allowed]) {
+      expect(await failure("copy", { testID: id, vm: "web", direction: "to-vm", hostPath, vmPath: "stolen" }), hostPath).toMatch(/^Copy failed: .*(outside the allowed|allowed directory itself)/);
+    }
+    expect(await failure("copy", { testID: id, vm: "web", direction: "from-vm", hostPath: "escape/evil", vmPath: "uploaded/upload.txt" })).toMatch(/outside the allowed/);
+    expect(existsSync(join(home, "stolen"))).toBe(false);
+  });
+});
+
+describe("console and runtime VMs", () => {
+  it("shows the console tail of a VM whose readiness failed", async () => {
+    const failing = testID("agent");
+    const created = await mcp.call("create", {
+      testID: failing,
+      stage: "e2e",
+      tmpDir: join(box.tmpDir, failing),
+      metadata: {},
+      keepOnFailure: true,
+      spec: spec({ readinessFails: ["web"] }),
+    });
+    expect(created.isError).toBe(true);
+    expect(textOf(created)).toMatch(/readiness of .*web timed out/);
+    const tail = await ok("console", { testID: failing, vm: "web", lines: 2 });
+    expect(tail.lines).toEqual(["[   12.000000] cloud-init: waiting for network: no carrier", "[   42.000000] stub: readiness never came"]);
+    expect(tail.truncated).toBe(true);
+    const all = await ok("console", { testID: failing, vm: "web" });
+    expect(all.lines[0]).toMatch(/Linux version/);
+    expect((await ok("console", { testID: failing, vm: "web", since: all.offset as number })).lines).toEqual([]);
+    expect(await failure("exec", { testID: failing, vm: "web", command: "true" })).toMatch(/not ready/);
+    const deleted = await mcp.call("delete", { testID: failing, metadata: null });
+    expect(deleted.isError, textOf(deleted)).toBeFalsy();
+    expect(box.stateFiles()).not.toContain(`testenv-${failing}.json`);
+  });
+
+  it("adds a VM at runtime, runs in it, and removes it", async () => {
+    const added = await ok("vm-add", {
+      testID: id,
+      vm: "extra",
+      spec: { memory: 256, vcpus: 1, networks: ["net"], disk: { size: "1G" }, cloudInit: { users: [{ name: "tester", sshAuthorizedKeys: ["{{ .Keys.vm-ssh.PublicKey }}"] }] } },
+    });
+    expect(added).toMatchObject({ name: "extra", status: "ready", runtime: true });
+    expect(added.providerName).toBe(`${box.readState(id).prefix as string}-extra`);
+    expect((await ok("exec", { testID: id, vm: "extra", command: "echo extra" })).stdout).toBe("extra\n");
+    expect(((await ok("console", { testID: id, vm: "extra" })).lines as string[]).at(-1)).toMatch(/login:/);
+    expect(await failure("vm-remove", { testID: id, vm: "web" })).toMatch(/comes from the spec/);
+    await ok("vm-remove", { testID: id, vm: "extra" });
+    expect(box.readState(id).resources.vms.extra.status).toBe("destroyed");
+    expect(await failure("exec", { testID: id, vm: "extra", command: "true" })).toMatch(/is destroyed, not ready/);
+  });
+});
