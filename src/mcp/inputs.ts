@@ -86,7 +86,7 @@ export function asObject(raw: unknown): Record<string, unknown> {
   return raw as Record<string, unknown>;
 }
 
-function checkTestID(testID: string): void {
+export function checkTestID(testID: string): void {
   if (!TEST_ID_PATTERN.test(testID)) {
     throw invalid([
       {

@@ -53,7 +53,7 @@ export function createMcpServer(engine: Engine, options: McpServerOptions = {}):
 export function createTestenvMcpServer(engine: Engine, options: McpServerOptions = {}): TestenvMcpServer {
   const log = options.log ?? createLogger("testenv-vm:mcp");
   const track = options.track ?? (() => undefined);
-  const sessions = new VmSessions(options.stateDir ?? resolveStateDir({ env: process.env, rootDir: process.cwd() }));
+  const sessions = new VmSessions(options.stateDir ?? resolveStateDir({ env: process.env, rootDir: process.cwd() }), log);
   const hostPaths = options.hostPaths ?? [];
   const server = new McpServer(
     { name: "testenv-vm", version: options.version ?? packageVersion() },

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { VMSpec } from "../../api/spec.js";
-import { parseVMArgs } from "./inputs.js";
+import { asObject, checkTestID, parseVMArgs, parseWith } from "./inputs.js";
 
 // Arguments of the tools that work inside one VM of an environment (exec, files, console, runtime VMs). None takes a
 // stateDir: an agent reaches only the environments of the server's own state dir.
@@ -33,7 +33,9 @@ export const ExecInput = z.strictObject({
   testID: TEST_ID,
   vm: VM,
   command: z
-    .union([z.string().min(1).max(LIMITS.maxArgChars), z.array(z.string().max(LIMITS.maxArgChars)).min(1).max(LIMITS.maxArgs)])
+    .union([z.string().min(1).max(LIMITS.maxArgChars), z.array(z.string().max(LIMITS.maxArgChars)).min(1).max(LIMITS.maxArgs)], {
+      error: `a shell string, or argv: an array of strings (1-${LIMITS.maxArgs} elements; strings non-empty, at most ${LIMITS.maxArgChars} characters)`,
+    })
     .describe("A shell string run by the login shell as written, or argv: each element arrives as exactly one argument."),
   env: z.record(z.string().max(256), z.string().max(LIMITS.maxArgChars)).optional().describe("Environment variables for the command."),
   cwd: z.string().min(1).max(4096).optional().describe("Directory on the VM to run in."),
@@ -169,3 +171,38 @@ export const parseCopyArgs = (raw: unknown): CopyInput => parseVMArgs(CopyInput,
 export const parseConsoleArgs = (raw: unknown): ConsoleInput => parseVMArgs(ConsoleInput, raw);
 export const parseVMAddArgs = (raw: unknown): VMAddInput => parseVMArgs(VMAddInput, raw);
 export const parseVMRemoveArgs = (raw: unknown): VMRemoveInput => parseVMArgs(VMRemoveInput, raw);
+
+export const LogsInput = z.strictObject({
+  testID: TEST_ID,
+  level: z.enum(["debug", "info", "warn", "error"]).optional().describe("Lowest level to show (default info)."),
+  resource: z
+    .string()
+    .min(1)
+    .max(253)
+    .optional()
+    .describe("Only lines about this resource: its name in the spec (its provider name, with the prefix, matches too)."),
+  source: z.enum(["all", "orchestrator", "providers"]).optional().describe("Whose lines (default all)."),
+  lines: z.number().int().min(1).max(5000).optional().describe("How many of the last matching lines (default 200)."),
+});
+export type LogsInput = z.infer<typeof LogsInput>;
+
+export const LogsOutput = z.object({
+  testID: z.string(),
+  entries: z.array(
+    z.object({
+      source: z.string().describe('"orchestrator", or "provider:<name>".'),
+      time: z.string().optional(),
+      level: z.string(),
+      namespace: z.string().optional(),
+      message: z.string(),
+    }),
+  ),
+  truncated: z.boolean().describe("Older matching lines exist beyond the ones returned."),
+  files: z.array(z.string()).describe("The log files read."),
+});
+
+export const parseLogsArgs = (raw: unknown): LogsInput => {
+  const input = parseWith(LogsInput, asObject(raw));
+  checkTestID(input.testID);
+  return input;
+};

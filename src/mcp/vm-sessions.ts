@@ -1,4 +1,6 @@
+import { join } from "node:path";
 import type { EnvironmentState } from "../../api/state.js";
+import type { Logger } from "../../lib/log.js";
 import { openEnvironment, type Environment } from "../client/environment.js";
 import type { VmHandle } from "../client/vm-handle.js";
 import { TestenvError } from "../errors.js";
@@ -11,6 +13,13 @@ import { TestenvError } from "../errors.js";
 export interface VmAccess {
   handle: VmHandle;
   state: EnvironmentState;
+  /** Also writes to the environment's own log file, which the logs tool reads. */
+  log: Logger;
+}
+
+/** The environment's log file (testenv-vm.log in its artifact dir, next to the orchestrator's lines). */
+export function environmentLog(log: Logger, state: EnvironmentState): Logger {
+  return log.withFile(join(state.artifactDir, "testenv-vm.log")).child("agent");
 }
 
 export class VmSessions {
@@ -18,7 +27,10 @@ export class VmSessions {
   /** updatedAt of each VM's record when its handle was made: a newer record means a new connection. */
   private readonly recordVersions = new Map<string, string>();
 
-  constructor(readonly stateDir: string) {}
+  constructor(
+    readonly stateDir: string,
+    private readonly log: Logger,
+  ) {}
 
   /** A ready VM of an existing environment of this server's state dir, on its kept connection. */
   async vm(testID: string, vm: string): Promise<VmAccess> {
@@ -33,7 +45,7 @@ export class VmSessions {
       environment = await this.environment(testID);
     }
     this.recordVersions.set(key, version);
-    return { handle: environment.vm(vm), state };
+    return { handle: environment.vm(vm), state, log: environmentLog(this.log, state) };
   }
 
   /** The environment's state as recorded now (STATE_NOT_FOUND when it is gone). */

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { ResourceListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectOrchestrator, textOf, type OrchestratorConnection } from "../helpers/mcp.js";
 import { startSshServer, type LoopbackSshServer } from "./client-ssh-server.js";
@@ -226,5 +227,144 @@ describe("console and runtime VMs", () => {
     await ok("vm-remove", { testID: id, vm: "extra" });
     expect(box.readState(id).resources.vms.extra.status).toBe("destroyed");
     expect(await failure("exec", { testID: id, vm: "extra", command: "true" })).toMatch(/is destroyed, not ready/);
+  });
+});
+
+describe("logs", () => {
+  it("the orchestrator's and providers' lines of one environment, by level and resource", async () => {
+    await exec({ command: "echo logged" });
+    const artifactDir = box.readState(id).artifactDir as string;
+    const all = await ok("logs", { testID: id, level: "debug", lines: 5000 });
+    expect(all.files).toContain(join(artifactDir, "testenv-vm.log"));
+    const entries = all.entries as Json[];
+    expect(entries.length).toBeGreaterThan(0);
+    expect(entries.some((e) => e.source === "orchestrator")).toBe(true);
+    const info = (await ok("logs", { testID: id, lines: 5000 })).entries as Json[];
+    expect(info.length).toBeLessThanOrEqual(entries.length);
+    expect(info.every((e) => e.level !== "debug")).toBe(true);
+    const prefix = box.readState(id).prefix as string;
+    const web = (await ok("logs", { testID: id, level: "debug", resource: "web" })).entries as Json[];
+    expect(web.length).toBeGreaterThan(0);
+    expect(web.every((e) => String(e.message).includes("web") || String(e.message).includes(`${prefix}-web`))).toBe(true);
+    expect(web.some((e) => e.namespace === "testenv-vm:mcp:agent" && /^Command on web exited 0/.test(String(e.message)))).toBe(true);
+    expect((await ok("logs", { testID: id, level: "debug", lines: 1 })).entries).toHaveLength(1);
+    expect(JSON.stringify(all)).not.toMatch(/PRIVATE KEY/);
+  });
+});
+
+describe("bad calls", () => {
+  const web = (extra: Json): Json => ({ testID: id, vm: "web", ...extra });
+  // [tool, arguments, what the error must name]
+  const table = (): [string, Json, string | RegExp][] => [
+    ["exec", {}, "testID"],
+    ["exec", { testID: id }, "vm"],
+    ["exec", web({}), "command"],
+    ["exec", web({ command: 42 }), "command"],
+    ["exec", web({ command: [] }), "command"],
+    ["exec", web({ command: [1, 2] }), "command: a shell string, or argv"],
+    ["exec", web({ command: "" }), "command"],
+    ["exec", web({ command: "x".repeat(300_000) }), "command"],
+    ["exec", web({ command: "true", env: "A=1" }), "env"],
+    ["exec", web({ command: "true", env: { "1BAD": "x" } }), "1BAD"],
+    ["exec", web({ command: "true", env: { A: "x".repeat(300_000) } }), "env.A"],
+    ["exec", web({ command: "true", timeoutSeconds: -1 }), "timeoutSeconds"],
+    ["exec", web({ command: "true", timeoutSeconds: "10" }), "timeoutSeconds"],
+    ["exec", web({ command: "true", timeoutSeconds: 99_999 }), "timeoutSeconds"],
+    ["exec", web({ command: "true", maxOutputBytes: 1.5 }), "maxOutputBytes"],
+    ["exec", web({ command: "true", sudo: "yes" }), "sudo"],
+    ["exec", web({ command: "true", stdin: 5 }), "stdin"],
+    ["exec", web({ command: "true", cwd: "" }), "cwd"],
+    ["exec", web({ command: "true", shell: "bash" }), "shell"],
+    ["exec", { testID: "../etc", vm: "web", command: "true" }, "testID"],
+    ["exec", { testID: 5, vm: "web", command: "true" }, "testID"],
+    ["exec", { testID: "no-such-env", vm: "web", command: "true" }, "no-such-env"],
+    ["exec", web({ vm: "ghost", command: "true" }), "ghost"],
+    ["read-file", web({}), "path"],
+    ["read-file", web({ path: 7 }), "path"],
+    ["read-file", web({ path: "x", maxBytes: 0 }), "maxBytes"],
+    ["read-file", web({ path: "x", maxBytes: 1e12 }), "maxBytes"],
+    ["read-file", web({ path: "x", encoding: "latin1" }), "encoding"],
+    ["write-file", web({ path: "x" }), "content"],
+    ["write-file", web({ path: "x", content: 5 }), "content"],
+    ["write-file", web({ path: "x", content: "", mode: "999" }), "mode"],
+    ["write-file", web({ path: "x", content: "", mode: -1 }), "mode"],
+    ["write-file", web({ path: "x", content: "%%%", encoding: "base64" }), "content"],
+    ["exec", web({ command: "cat", stdin: "a".repeat(4_200_000) }), "stdin"],
+    ["copy", web({ direction: "sideways", hostPath: "a", vmPath: "b" }), "direction"],
+    ["copy", web({ direction: "to-vm", vmPath: "b" }), "hostPath"],
+    ["copy", web({ direction: "to-vm", hostPath: "a" }), "vmPath"],
+    ["copy", web({ direction: "to-vm", hostPath: "../../../etc/passwd", vmPath: "b" }), "outside the allowed"],
+    ["copy", web({ direction: "from-vm", hostPath: "/etc/cron.d/evil", vmPath: "b" }), "outside the allowed"],
+    ["copy", web({ direction: "to-vm", hostPath: "a\u0000b", vmPath: "b" }), "NUL"],
+    ["console", web({ lines: 0 }), "lines"],
+    ["console", web({ lines: "ten" }), "lines"],
+    ["console", web({ since: -5 }), "since"],
+    ["console", web({ vm: "ghost" }), "ghost"],
+    ["vm-add", { testID: id, vm: "new" }, "spec"],
+    ["vm-add", { testID: id, vm: "new", spec: { memory: "lots" } }, "spec.memory"],
+    ["vm-add", { testID: id, vm: "", spec: {} }, "vm"],
+    ["vm-add", { testID: "no-such-env", vm: "new", spec: { memory: 256, vcpus: 1, disk: { size: "1G" } } }, "no-such-env"],
+    ["vm-remove", { testID: id, vm: "web" }, "comes from the spec"],
+    ["vm-remove", { testID: id, vm: "ghost" }, "ghost"],
+    ["logs", { testID: id, level: "verbose" }, "level"],
+    ["logs", { testID: id, lines: 0 }, "lines"],
+    ["logs", { testID: id, source: "kernel" }, "source"],
+    ["logs", {}, "testID"],
+    ["status", { testID: {} }, "testID"],
+    ["delete", { testID: "a/b" }, "testID"],
+    ["vm-stop", { testID: id, vm: "web", timeoutSeconds: 0 }, "timeoutSeconds"],
+    ["create", { testID: "bad-one", tmpDir: "/tmp/x" }, "stage"],
+  ];
+
+  it(`answers each of ${table().length} malformed calls with a clear error, creates nothing and keeps serving`, async () => {
+    const storeBefore = readFileSync(box.store, "utf8");
+    const filesBefore = box.stateFiles();
+    for (const [tool, args, names] of table()) {
+      const result = await mcp.call(tool, args, { timeoutMs: 15_000 }).catch((e: Error) => ({ isError: "threw", content: [{ type: "text" as const, text: e.message.slice(0, 300) }] }));
+      const text = textOf(result as never);
+      expect(result.isError, `${tool} ${JSON.stringify(args).slice(0, 120)}`).toBe(true);
+      expect(text, `${tool} ${JSON.stringify(args).slice(0, 120)}`).toMatch(/^[A-Z][A-Za-z ]+ failed: /);
+      if (typeof names === "string") expect(text, `${tool} ${JSON.stringify(args).slice(0, 120)}`).toContain(names);
+      else expect(text).toMatch(names);
+    }
+    expect(table().length).toBeGreaterThanOrEqual(40);
+    expect(box.stateFiles()).toEqual(filesBefore);
+    expect(JSON.parse(readFileSync(box.store, "utf8"))).toEqual(JSON.parse(storeBefore));
+    expect((await exec({ command: "echo still here" })).stdout).toBe("still here\n");
+  }, 60_000);
+});
+
+describe("resources and prompts", () => {
+  it("serves each environment's summary and each VM's console, and says when the list changes", async () => {
+    let changes = 0;
+    mcp.client.setNotificationHandler(ResourceListChangedNotificationSchema, () => {
+      changes += 1;
+    });
+    const { resources } = await mcp.client.listResources();
+    const uris = resources.map((r) => r.uri);
+    expect(uris).toContain(`testenv-vm://env/${id}`);
+    expect(uris).toContain(`testenv-vm://env/${id}/vm/web/console`);
+    const summary = await mcp.client.readResource({ uri: `testenv-vm://env/${id}` });
+    const first = summary.contents[0] as { text: string };
+    expect(JSON.parse(first.text)).toMatchObject({ testID: id, status: "ready" });
+    expect(first.text).not.toMatch(/PRIVATE KEY/);
+    const consoleLog = await mcp.client.readResource({ uri: `testenv-vm://env/${id}/vm/web/console` });
+    expect((consoleLog.contents[0] as { text: string }).text).toMatch(/web login:/);
+
+    const spec = { memory: 256, vcpus: 1, networks: ["net"], disk: { size: "1G" } };
+    await ok("vm-add", { testID: id, vm: "brief", spec });
+    await ok("vm-remove", { testID: id, vm: "brief" });
+    for (let i = 0; i < 20 && changes < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(changes).toBeGreaterThanOrEqual(2);
+  });
+
+  it("offers a prompt that walks from a description to a create", async () => {
+    const { prompts } = await mcp.client.listPrompts();
+    expect(prompts.map((p) => p.name)).toContain("create-environment");
+    const prompt = await mcp.client.getPrompt({ name: "create-environment", arguments: { description: "two VMs on one network" } });
+    const text = (prompt.messages[0]?.content as { text: string }).text;
+    expect(text).toContain("two VMs on one network");
+    expect(text.indexOf("config-validate")).toBeLessThan(text.indexOf("Call create"));
+    expect(text).not.toContain("plan");
   });
 });

@@ -5,13 +5,15 @@ import { sandbox, testID, type Json } from "./env.js";
 import { designExample } from "../helpers/specs.js";
 
 describe("the MCP surface as Forge and agents see it", () => {
-  it("serves the seven tools with schemas and annotations", async () => {
+  it("serves the Forge tools and the agents' tools with schemas and annotations", async () => {
     using box = sandbox("tools");
     await using orchestrator = await connectOrchestrator({ env: box.env });
     expect(orchestrator.client.getServerVersion()?.name).toBe("testenv-vm");
     const { tools } = await orchestrator.client.listTools();
     const byName = new Map(tools.map((t) => [t.name, t]));
-    expect([...byName.keys()].sort()).toEqual(["config-validate", "create", "delete", "list", "status", "vm-start", "vm-stop"]);
+    expect([...byName.keys()].sort()).toEqual(
+      ["config-validate", "console", "copy", "create", "delete", "exec", "list", "logs", "read-file", "status", "vm-add", "vm-remove", "vm-start", "vm-stop", "write-file"],
+    );
     expect(byName.get("create")!.annotations).toMatchObject({ destructiveHint: false, idempotentHint: true });
     expect(byName.get("delete")!.annotations).toMatchObject({ destructiveHint: true, idempotentHint: true });
     for (const name of ["config-validate", "status", "list"]) expect(byName.get(name)!.annotations?.readOnlyHint, name).toBe(true);

@@ -18,12 +18,13 @@ export const copyTool: ToolDefinition = {
   failurePrefix: "Copy failed",
   async handler(args, { sessions, hostPaths, onProgress }) {
     const input = parseCopyArgs(args);
-    const { handle, state } = await sessions.vm(input.testID, input.vm);
+    const { handle, state, log } = await sessions.vm(input.testID, input.vm);
     const toVm = input.direction === "to-vm";
     const hostPath = await allowedHostPath(input.hostPath, state.artifactDir, hostPaths, toVm ? "read" : "write");
     const what = toVm ? `copy ${hostPath} to ${input.vm}:${input.vmPath}` : `copy ${input.vm}:${input.vmPath} to ${hostPath}`;
     await withHeartbeat(onProgress, what, toVm ? handle.copyTo(hostPath, input.vmPath) : handle.copyFrom(input.vmPath, hostPath));
     const bytes = await readFile(hostPath);
+    log.info(`${what}: ${bytes.length} bytes`);
     return {
       content: [{ type: "text", text: `Copied ${bytes.length} bytes: ${what}` }],
       structuredContent: { vm: input.vm, direction: input.direction, hostPath, path: input.vmPath, size: bytes.length, sha256: sha256(bytes) },

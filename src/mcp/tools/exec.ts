@@ -35,7 +35,7 @@ export const execTool: ToolDefinition = {
   failurePrefix: "Exec failed",
   async handler(args, { sessions, signal, onProgress }) {
     const input = parseExecArgs(args);
-    const { handle } = await sessions.vm(input.testID, input.vm);
+    const { handle, log } = await sessions.vm(input.testID, input.vm);
     const timeoutMs = Math.round((input.timeoutSeconds ?? LIMITS.defaultExecSeconds) * 1000);
     const started = Date.now();
     let answer: ExecAnswer;
@@ -59,6 +59,8 @@ export const execTool: ToolDefinition = {
       answer = { command: error.command, exitCode: null, stdout: error.stdout, stderr: error.stderr, truncated: error.truncated, timedOut: true };
     }
     const durationMs = Date.now() - started;
+    // The command's shape, not its output: an agent's audit trail in the environment's log.
+    log.info(`${summary(input.vm, answer, durationMs)}: ${answer.command.slice(0, 200)}`);
     return {
       content: [{ type: "text", text: summary(input.vm, answer, durationMs) }, ...tail("stdout", answer.stdout), ...tail("stderr", answer.stderr)],
       structuredContent: { vm: input.vm, ...answer, durationMs },

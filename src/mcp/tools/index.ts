@@ -6,6 +6,7 @@ import { createTool } from "./create.js";
 import { deleteTool } from "./delete.js";
 import { execTool } from "./exec.js";
 import { listTool } from "./list.js";
+import { logsTool } from "./logs.js";
 import { readFileTool } from "./read-file.js";
 import { statusTool } from "./status.js";
 import { vmAddTool } from "./vm-add.js";
@@ -30,4 +31,5 @@ export const TOOLS: readonly ToolDefinition[] = [
   consoleTool,
   vmAddTool,
   vmRemoveTool,
+  logsTool,
 ];

@@ -18,7 +18,7 @@ export const readFileTool: ToolDefinition = {
   failurePrefix: "Read file failed",
   async handler(args, { sessions, signal, onProgress }) {
     const input = parseReadFileArgs(args);
-    const { handle } = await sessions.vm(input.testID, input.vm);
+    const { handle, log } = await sessions.vm(input.testID, input.vm);
     const maxBytes = input.maxBytes ?? LIMITS.defaultReadBytes;
     // The size first, so that a huge file is refused without moving it.
     const sized = await handle.exec(`wc -c < ${quoteShellArg(remotePath(input.path))}`, { timeoutMs: 30_000, signal });
@@ -33,6 +33,7 @@ export const readFileTool: ToolDefinition = {
       throw new TestenvError("INPUT_INVALID", message, { issues: [{ field: "maxBytes", message }], details: { size, maxBytes } });
     }
     const bytes = await withHeartbeat(onProgress, `read ${input.path}`, handle.readFile(input.path));
+    log.info(`read ${input.path} on vm ${input.vm}: ${bytes.length} bytes`);
     const encoding = input.encoding === "base64" || (input.encoding !== "utf8" && !isText(bytes)) ? "base64" : "utf8";
     return {
       content: [{ type: "text", text: encoding === "utf8" ? bytes.toString("utf8") : `${input.path}: ${bytes.length} bytes of binary content (base64 in structuredContent)` }],

@@ -17,10 +17,11 @@ export const writeFileTool: ToolDefinition = {
   failurePrefix: "Write file failed",
   async handler(args, { sessions, onProgress }) {
     const input = parseWriteFileArgs(args);
-    const { handle } = await sessions.vm(input.testID, input.vm);
+    const { handle, log } = await sessions.vm(input.testID, input.vm);
     const bytes = decodeContent(input.content, input.encoding ?? "utf8");
     const mode = modeOf(input.mode);
     await withHeartbeat(onProgress, `write ${input.path}`, handle.writeFile(input.path, bytes, mode === undefined ? {} : { mode }));
+    log.info(`wrote ${input.path} on vm ${input.vm}: ${bytes.length} bytes`);
     return {
       content: [{ type: "text", text: `Wrote ${bytes.length} bytes to ${input.path} on ${input.vm}${mode === undefined ? "" : ` (mode ${mode.toString(8).padStart(4, "0")})`}` }],
       structuredContent: { vm: input.vm, path: input.path, size: bytes.length, sha256: sha256(bytes) },
