@@ -1,5 +1,5 @@
-// Writes spec.openapi.yaml, docs/schema.md and the .env reference of docs/project-folder.md from the built zod
-// schemas (run via `npm run generate`).
+// Writes spec.openapi.yaml, docs/schema.md, the .env reference of docs/project-folder.md and the tool reference of
+// docs/mcp.md from the built zod schemas and tool definitions (run via `npm run generate`).
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -8,11 +8,13 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const { renderOpenApi, renderSchemaMarkdown } = await import(pathToFileURL(join(root, "dist/src/spec/schema-export.js")).href);
 
 const { withEnvReference } = await import(pathToFileURL(join(root, "dist/src/project/env-template.js")).href);
+const { withToolReference } = await import(pathToFileURL(join(root, "dist/src/mcp/tool-reference.js")).href);
 
 const outputs = [
   ["spec.openapi.yaml", renderOpenApi()],
   ["docs/schema.md", renderSchemaMarkdown()],
   ["docs/project-folder.md", withEnvReference(await readFile(join(root, "docs/project-folder.md"), "utf8"))],
+  ["docs/mcp.md", withToolReference(await readFile(join(root, "docs/mcp.md"), "utf8"))],
 ];
 for (const [path, content] of outputs) {
   await mkdir(dirname(join(root, path)), { recursive: true });
