@@ -4,19 +4,10 @@ import { describe, expect, it } from "vitest";
 import { connectOrchestrator, textOf } from "../helpers/mcp.js";
 import { designExample } from "../helpers/specs.js";
 import { storedResources } from "../helpers/stub-store.js";
-import { sandbox, testID, waitForNoProcesses } from "./env.js";
+import { processAlive, sandbox, testID, waitForNoProcesses } from "./env.js";
 
 // An agent's client that goes away in the middle of a create (its process died, its stdin closed): the server
 // finishes or rolls back the create before it exits, and a later delete from a new server removes everything.
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe("a client that disconnects mid-call", () => {
   it("leaves an environment that completes or rolls back, and a later delete leaves nothing", async () => {
@@ -30,8 +21,8 @@ describe("a client that disconnects mid-call", () => {
     // The server keeps working on the create after stdin closes; a SIGKILL may still stop it half-way.
     await first.close();
     await call.catch(() => undefined);
-    for (let i = 0; i < 200 && alive(first.pid); i++) await sleep(100);
-    expect(alive(first.pid)).toBe(false);
+    for (let i = 0; i < 200 && processAlive(first.pid); i++) await sleep(100);
+    expect(processAlive(first.pid)).toBe(false);
     expect(["ready", "failed", "creating"]).toContain(box.readState(id).status);
 
     await using second = await connectOrchestrator({ env: box.env });
