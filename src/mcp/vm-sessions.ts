@@ -22,10 +22,14 @@ export function environmentLog(log: Logger, state: EnvironmentState): Logger {
   return log.withFile(join(state.artifactDir, "testenv-vm.log")).child("agent");
 }
 
+const PROBE_TIMEOUT_MS = 30_000;
+
 export class VmSessions {
   private readonly environments = new Map<string, Promise<Environment>>();
   /** updatedAt of each VM's record when its handle was made: a newer record means a new connection. */
   private readonly recordVersions = new Map<string, string>();
+  /** First contact with each handle: the probe that waits out an SSH server still settling after boot. */
+  private readonly probes = new Map<string, Promise<void>>();
 
   constructor(
     readonly stateDir: string,
@@ -45,7 +49,9 @@ export class VmSessions {
       environment = await this.environment(testID);
     }
     this.recordVersions.set(key, version);
-    return { handle: environment.vm(vm), state, log: environmentLog(this.log, state) };
+    const handle = environment.vm(vm);
+    await this.probe(key, handle);
+    return { handle, state, log: environmentLog(this.log, state) };
   }
 
   /** The environment's state as recorded now (STATE_NOT_FOUND when it is gone). */
@@ -57,12 +63,26 @@ export class VmSessions {
   async forget(testID: string): Promise<void> {
     const environment = this.environments.get(testID);
     this.environments.delete(testID);
-    for (const key of [...this.recordVersions.keys()]) if (key.startsWith(`${testID}\0`)) this.recordVersions.delete(key);
+    for (const map of [this.recordVersions, this.probes]) for (const key of [...map.keys()]) if (key.startsWith(`${testID}\0`)) map.delete(key);
     await (await environment?.catch(() => undefined))?.close();
   }
 
   async closeAll(): Promise<void> {
     await Promise.all([...this.environments.keys()].map((testID) => this.forget(testID)));
+  }
+
+  /**
+   * Before the first command on a connection: `true`, retried while SSH refuses or drops (a guest's SSH server may
+   * restart right after the readiness check passed), so that an agent's first command is not the one lost to it.
+   */
+  private probe(key: string, handle: VmHandle): Promise<void> {
+    let probing = this.probes.get(key);
+    if (!probing) {
+      probing = handle.waitReady({ timeoutMs: PROBE_TIMEOUT_MS, cloudInit: false });
+      this.probes.set(key, probing);
+      probing.catch(() => this.probes.get(key) === probing && this.probes.delete(key));
+    }
+    return probing;
   }
 
   private environment(testID: string): Promise<Environment> {

@@ -54,7 +54,7 @@ describeIfTestHost("e2e_libvirt: an agent's MCP session", () => {
 
   it("console shows the guest's serial console, and follows it from an offset", async () => {
     const tail = await ok("console", { testID: ws.testID, vm: "test-vm", lines: 200 });
-    expect(tail.source).toMatch(/\.log$/);
+    expect(tail.source).toMatch(/test-vm\.console$/);
     expect((tail.lines as string[]).length).toBeGreaterThan(0);
     expect((tail.lines as string[]).join("\n")).toMatch(/Linux|login|cloud-init|init/i);
     const next = await ok("console", { testID: ws.testID, vm: "test-vm", since: tail.offset as number });

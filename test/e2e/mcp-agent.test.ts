@@ -142,6 +142,14 @@ describe("exec", () => {
     expect(server.connections).toBe(before);
   });
 
+  it("sends progress notifications while a command runs longer than a second", async () => {
+    const messages: string[] = [];
+    const result = await mcp.call("exec", { testID: id, vm: "web", command: "sleep 2.5; echo done" }, { onprogress: (p) => messages.push(p.message ?? "") });
+    expect((result.structuredContent as Json).stdout).toBe("done\n");
+    expect(messages.length).toBeGreaterThanOrEqual(2);
+    expect(messages[0]).toMatch(/^exec on web: running for 1 s$/);
+  });
+
   it("runs only in VMs of environments that exist", async () => {
     expect(await failure("exec", { testID: "no-such-env", vm: "web", command: "true" })).toMatch(/^Exec failed: .*no-such-env.*no state file/);
     expect(await failure("exec", { testID: id, vm: "nope", command: "true" })).toMatch(/^Exec failed: vm "nope" is not part of environment/);
