@@ -1,6 +1,8 @@
 import { ExecTimeoutError } from "../../client/errors.js";
 import type { ExecResult } from "../../client/vm-handle.js";
+import { isTestenvError } from "../../errors.js";
 import { withHeartbeat } from "../progress.js";
+import { killableCommand } from "../remote-kill.js";
 import type { ToolDefinition } from "../tool.js";
 import { ExecInput, ExecOutput, LIMITS, parseExecArgs } from "../vm-inputs.js";
 
@@ -38,25 +40,30 @@ export const execTool: ToolDefinition = {
     const { handle, log } = await sessions.vm(input.testID, input.vm);
     const timeoutMs = Math.round((input.timeoutSeconds ?? LIMITS.defaultExecSeconds) * 1000);
     const started = Date.now();
+    const command = killableCommand(input.command, {
+      ...(input.env ? { env: input.env } : {}),
+      ...(input.cwd !== undefined ? { cwd: input.cwd } : {}),
+      ...(input.sudo ? { sudo: true } : {}),
+    });
     let answer: ExecAnswer;
     try {
       const result = await withHeartbeat(
         onProgress,
         `exec on ${input.vm}`,
-        handle.exec(input.command, {
+        handle.exec(command.line, {
           timeoutMs,
           signal,
           maxOutputBytes: input.maxOutputBytes ?? LIMITS.defaultOutputBytes,
-          ...(input.env ? { env: input.env } : {}),
-          ...(input.cwd !== undefined ? { cwd: input.cwd } : {}),
-          ...(input.sudo ? { sudo: true } : {}),
           ...(input.stdin !== undefined ? { stdin: input.stdin } : {}),
         }),
       );
-      answer = { ...result, truncated: result.truncated ?? { stdout: false, stderr: false }, timedOut: false };
+      answer = { ...result, command: command.shown, truncated: result.truncated ?? { stdout: false, stderr: false }, timedOut: false };
     } catch (error) {
+      const stopped = error instanceof ExecTimeoutError || (isTestenvError(error) && error.code === "CANCELLED");
+      // The channel is gone, but the command may not be: kill it on the guest before answering.
+      if (stopped) await command.kill(handle);
       if (!(error instanceof ExecTimeoutError)) throw error;
-      answer = { command: error.command, exitCode: null, stdout: error.stdout, stderr: error.stderr, truncated: error.truncated, timedOut: true };
+      answer = { command: command.shown, exitCode: null, stdout: error.stdout, stderr: error.stderr, truncated: error.truncated, timedOut: true };
     }
     const durationMs = Date.now() - started;
     // The command's shape, not its output: an agent's audit trail in the environment's log.
