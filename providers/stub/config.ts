@@ -48,7 +48,7 @@ export const StubConfig = z.strictObject({
     })
     .optional(),
   /** Write a serial console log per VM (`<artifactDir>/console/<vm>.log`) and report its path as consoleOutput. */
-  consoleLog: z.boolean().default(false),
+  consoleLog: z.boolean().optional(),
   /**
    * VMs (names matched like faults' names) whose readiness never comes: vm_create makes them (and their console
    * log), then fails with TIMEOUT, as a real provider does when a guest does not boot; the VM is left for rollback.
