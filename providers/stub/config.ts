@@ -47,6 +47,13 @@ export const StubConfig = z.strictObject({
       user: z.string().min(1).optional(),
     })
     .optional(),
+  /** Write a serial console log per VM (`<artifactDir>/console/<vm>.log`) and report its path as consoleOutput. */
+  consoleLog: z.boolean().optional(),
+  /**
+   * VMs (names matched like faults' names) whose readiness never comes: vm_create makes them (and their console
+   * log), then fails with TIMEOUT, as a real provider does when a guest does not boot; the VM is left for rollback.
+   */
+  readinessFails: z.array(z.string().min(1)).optional(),
   /** Really generate key pairs and write them to outputDir (0600/0644). */
   writeKeyFiles: z.boolean().default(false),
 });

@@ -1,5 +1,6 @@
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type {
   CapabilitiesResponse,
   KeyCreateRequest,
@@ -95,6 +96,8 @@ export interface StubOptions {
 export function createStub(options: StubOptions): ProviderImplementation {
   const { config, store, context } = options;
   const defaultKeyDir = join(context.artifactDir ?? join(tmpdir(), "testenv-vm-stub"), "keys");
+  const consoleLogOf = (name: string): string | undefined =>
+    config.consoleLog ? join(context.artifactDir ?? join(tmpdir(), "testenv-vm-stub"), "console", `${name}.log`) : undefined;
 
   const keys = {
     create: async (request: KeyCreateRequest): Promise<KeyState> => {
@@ -152,7 +155,18 @@ export function createStub(options: StubOptions): ProviderImplementation {
   };
 
   const vms = {
-    create: (request: VMCreateRequest) => store.transact((data) => createVM(data, request, config)),
+    create: async (request: VMCreateRequest) => {
+      const consoleLog = consoleLogOf(request.name);
+      const vm = await store.transact((data) => createVM(data, request, config, consoleLog));
+      const hangs = (config.readinessFails ?? []).some((pattern) => nameMatches(pattern, request.name));
+      if (consoleLog !== undefined) writeConsoleLog(consoleLog, request.name, hangs);
+      if (hangs) {
+        throw new ProviderError("TIMEOUT", `readiness of ${request.name} timed out (stub readinessFails)${consoleLog === undefined ? "" : `; console log: ${consoleLog}`}`, {
+          ...(consoleLog === undefined ? {} : { details: { consoleLog } }),
+        });
+      }
+      return vm;
+    },
     get: (name: string) =>
       store.transact((data) => {
         const vm = data.vms[name];
@@ -164,6 +178,8 @@ export function createStub(options: StubOptions): ProviderImplementation {
       store.transact((data) => {
         if (data.vms[name] === undefined) throw notFound("vm", name);
         delete data.vms[name];
+        const consoleLog = consoleLogOf(name);
+        if (consoleLog !== undefined) rmSync(consoleLog, { force: true });
       }),
     // Power changes only flip the status: the stub has no guest to wait for, so waitReady changes nothing.
     start: (request: VMStartRequest) =>
@@ -270,7 +286,15 @@ function poolOf(subnet: Subnet, gateway: number, dhcp: { rangeStart?: string | u
   return { first: Math.max(first, hosts.first), last: Math.min(last, hosts.last) };
 }
 
-function createVM(data: StubData, request: VMCreateRequest, config: StubConfig): VMState {
+/** What a guest prints on its serial console; one that never becomes ready stops short of a login prompt. */
+function writeConsoleLog(path: string, name: string, hangs: boolean): void {
+  const boot = [`[    0.000000] Linux version 6.1.0-stub (${name})`, "[    0.420000] Run /init as init process", "Starting OpenBSD Secure Shell server..."];
+  const end = hangs ? ["[   12.000000] cloud-init: waiting for network: no carrier", "[   42.000000] stub: readiness never came"] : [`${name} login: `];
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${[...boot, ...end].join("\r\n")}\r\n`);
+}
+
+function createVM(data: StubData, request: VMCreateRequest, config: StubConfig, consoleLog: string | undefined): VMState {
   const { name, spec } = request;
   if (name in data.vms) throw alreadyExists("vm", name);
   if (spec.boot.secureBoot === true && spec.boot.firmware !== "uefi") throw invalidSpec("spec.boot.secureBoot needs firmware uefi");
@@ -311,6 +335,7 @@ function createVM(data: StubData, request: VMCreateRequest, config: StubConfig):
     sshCommand,
     sshUser: user,
     ...(port !== undefined ? { sshPort: port } : {}),
+    ...(consoleLog !== undefined ? { consoleOutput: consoleLog } : {}),
     createdAt: new Date().toISOString(),
     providerState: {
       networks: attached,

@@ -100,8 +100,10 @@ export class ExecTimeoutError extends TestenvError {
   readonly command: string;
   readonly stdout: string;
   readonly stderr: string;
+  /** Which of the output streams the caller's maxOutputBytes cut before the timeout. */
+  readonly truncated: { stdout: boolean; stderr: boolean };
 
-  constructor(endpoint: SshEndpoint, command: string, timeoutMs: number, output: { stdout: string; stderr: string }) {
+  constructor(endpoint: SshEndpoint, command: string, timeoutMs: number, output: { stdout: string; stderr: string; truncated?: { stdout: boolean; stderr: boolean } }) {
     super(
       "TIMEOUT",
       `command on vm "${endpoint.vm}" (${endpoint.host}) did not finish within ${timeoutMs} ms: ${command}; raise timeoutMs or check what it waits for`,
@@ -110,6 +112,7 @@ export class ExecTimeoutError extends TestenvError {
     this.command = command;
     this.stdout = output.stdout;
     this.stderr = output.stderr;
+    this.truncated = output.truncated ?? { stdout: false, stderr: false };
   }
 }
 

@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import pLimit from "p-limit";
 // ssh2 is CommonJS; Node ESM sees only some of its names as named exports, so take them from the default.
 import ssh2, { type Client, type ClientChannel, type SFTPWrapper } from "ssh2";
-import { errorMessage } from "../errors.js";
+import { TestenvError, errorMessage } from "../errors.js";
 import { ExecTimeoutError, HostKeyMismatchError, SshConnectionError, type SshEndpoint } from "./errors.js";
 import type { KnownHostsStore } from "./known-hosts.js";
 
@@ -24,6 +24,13 @@ export interface RawExecResult {
   stderr: string;
   exitCode: number | null;
   signal?: string;
+  /** Set when maxOutputBytes cut a stream: the command ran on, its further output was dropped. */
+  truncated?: OutputTruncation;
+}
+
+export interface OutputTruncation {
+  stdout: boolean;
+  stderr: boolean;
 }
 
 /** The same, with the output as bytes (for file contents, which need not be text). */
@@ -32,11 +39,16 @@ export interface RawExecBytes {
   stderr: Buffer;
   exitCode: number | null;
   signal?: string;
+  truncated?: OutputTruncation;
 }
 
 export interface RawExecOptions {
   stdin?: string | Buffer;
   timeoutMs?: number;
+  /** Aborting kills the remote command (as a timeout does) and rejects with CANCELLED. */
+  signal?: AbortSignal;
+  /** Keep at most this many bytes of each of stdout and stderr; the rest is read and dropped. */
+  maxOutputBytes?: number;
 }
 
 /** The guest refused the SFTP subsystem (no sftp-server installed, or none configured): not a connection problem. */
@@ -82,33 +94,43 @@ export class SshSession {
   async execBytes(commandLine: string, options: RawExecOptions = {}): Promise<RawExecBytes> {
     const started = Date.now();
     return this.channels(async () => {
+      if (options.signal?.aborted) throw cancelled(this.options.endpoint, commandLine);
       const opening = this.withLiveClient(
         (client) =>
           new Promise<ClientChannel>((resolve, reject) => {
             client.exec(commandLine, (error, stream) => (error ? reject(error) : resolve(stream)));
           }),
       );
-      if (options.timeoutMs === undefined) return collect(await opening, this.options.endpoint, commandLine, options);
+      if (options.timeoutMs === undefined && options.signal === undefined) return collect(await opening, this.options.endpoint, commandLine, options);
       // The timeout covers connecting too: an unreachable VM must not hold the caller for the handshake timeout.
       const timeoutMs = options.timeoutMs;
       let timer: NodeJS.Timeout | undefined;
-      const expired = new Promise<never>((_resolve, reject) => {
-        timer = setTimeout(
-          () => reject(new ExecTimeoutError(this.options.endpoint, commandLine, timeoutMs, { stdout: "", stderr: "" })),
-          Math.max(0, timeoutMs - (Date.now() - started)),
-        );
+      let onAbort: (() => void) | undefined;
+      const stopped = new Promise<never>((_resolve, reject) => {
+        if (timeoutMs !== undefined) {
+          timer = setTimeout(
+            () => reject(new ExecTimeoutError(this.options.endpoint, commandLine, timeoutMs, { stdout: "", stderr: "" })),
+            Math.max(0, timeoutMs - (Date.now() - started)),
+          );
+        }
+        onAbort = () => reject(cancelled(this.options.endpoint, commandLine));
+        options.signal?.addEventListener("abort", onAbort, { once: true });
       });
       let channel: ClientChannel;
       try {
-        channel = await Promise.race([opening, expired]);
+        channel = await Promise.race([opening, stopped]);
       } catch (error) {
         // A channel that opens after the deadline is closed at once rather than left running unobserved.
         opening.then((late) => late.close(), () => undefined);
         throw error;
       } finally {
         clearTimeout(timer);
+        if (onAbort) options.signal?.removeEventListener("abort", onAbort);
       }
-      return collect(channel, this.options.endpoint, commandLine, { ...options, timeoutMs: Math.max(1, timeoutMs - (Date.now() - started)) });
+      return collect(channel, this.options.endpoint, commandLine, {
+        ...options,
+        ...(timeoutMs === undefined ? {} : { timeoutMs: Math.max(1, timeoutMs - (Date.now() - started)) }),
+      });
     });
   }
 
@@ -268,14 +290,62 @@ function looksDisconnected(error: unknown): boolean {
   return /not connected|no response from server|ECONNRESET|EPIPE|socket/i.test(errorMessage(error));
 }
 
+function cancelled(endpoint: SshEndpoint, commandLine: string): TestenvError {
+  return new TestenvError("CANCELLED", `command on vm "${endpoint.vm}" (${endpoint.host}) was cancelled and killed: ${commandLine}`, {
+    details: { vm: endpoint.vm, host: endpoint.host, command: commandLine },
+  });
+}
+
+/** One output stream, kept up to a cap; what comes after the cap is counted as cut, not stored. */
+class CappedOutput {
+  private readonly chunks: Buffer[] = [];
+  private kept = 0;
+  truncated = false;
+
+  constructor(private readonly maxBytes: number) {}
+
+  push(chunk: Buffer): void {
+    const room = this.maxBytes - this.kept;
+    if (room <= 0) {
+      if (chunk.length > 0) this.truncated = true;
+      return;
+    }
+    const part = chunk.length <= room ? chunk : chunk.subarray(0, room);
+    if (part.length < chunk.length) this.truncated = true;
+    this.chunks.push(part);
+    this.kept += part.length;
+  }
+
+  bytes(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+}
+
 function collect(channel: ClientChannel, endpoint: SshEndpoint, commandLine: string, options: RawExecOptions): Promise<RawExecBytes> {
   return new Promise((resolve, reject) => {
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
+    const limit = options.maxOutputBytes ?? Number.POSITIVE_INFINITY;
+    const stdout = new CappedOutput(limit);
+    const stderr = new CappedOutput(limit);
     let exitCode: number | null = null;
     let signal: string | undefined;
     let timer: NodeJS.Timeout | undefined;
-    const text = (chunks: Buffer[]): string => Buffer.concat(chunks).toString("utf8");
+    let onAbort: (() => void) | undefined;
+    const text = (output: CappedOutput): string => output.bytes().toString("utf8");
+    const finish = (): void => {
+      if (timer) clearTimeout(timer);
+      if (onAbort) options.signal?.removeEventListener("abort", onAbort);
+    };
+    // Ask the server to kill the command, then drop the channel whatever it does.
+    const kill = (): void => {
+      finish();
+      channel.removeAllListeners("close");
+      try {
+        channel.signal("KILL");
+      } catch {
+        // Not every server supports signals; closing the channel below is enough for us.
+      }
+      channel.close();
+    };
 
     channel.on("data", (chunk: Buffer) => stdout.push(chunk));
     channel.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
@@ -284,30 +354,38 @@ function collect(channel: ClientChannel, endpoint: SshEndpoint, commandLine: str
       if (signalName !== undefined) signal = signalName;
     });
     channel.on("error", (error: Error) => {
-      if (timer) clearTimeout(timer);
+      finish();
       reject(new SshConnectionError(endpoint, `channel failed while running ${commandLine}: ${error.message}`, { cause: error, retryable: false }));
     });
     channel.once("close", () => {
-      if (timer) clearTimeout(timer);
+      finish();
       if (exitCode === null && signal === undefined) {
         // No exit status: the connection went away under the command, which may or may not have run.
         reject(new SshConnectionError(endpoint, `connection lost while running ${commandLine}; it may or may not have run`, { retryable: false }));
         return;
       }
-      resolve({ stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr), exitCode, ...(signal === undefined ? {} : { signal }) });
+      const truncated = stdout.truncated || stderr.truncated ? { truncated: { stdout: stdout.truncated, stderr: stderr.truncated } } : {};
+      resolve({ stdout: stdout.bytes(), stderr: stderr.bytes(), exitCode, ...(signal === undefined ? {} : { signal }), ...truncated });
     });
     if (options.timeoutMs !== undefined) {
       timer = setTimeout(() => {
-        channel.removeAllListeners("close");
-        // Ask the server to kill the command, then drop the channel whatever it does.
-        try {
-          channel.signal("KILL");
-        } catch {
-          // Not every server supports signals; closing the channel below is enough for us.
-        }
-        channel.close();
-        reject(new ExecTimeoutError(endpoint, commandLine, options.timeoutMs ?? 0, { stdout: text(stdout), stderr: text(stderr) }));
+        kill();
+        reject(
+          new ExecTimeoutError(endpoint, commandLine, options.timeoutMs ?? 0, {
+            stdout: text(stdout),
+            stderr: text(stderr),
+            truncated: { stdout: stdout.truncated, stderr: stderr.truncated },
+          }),
+        );
       }, options.timeoutMs);
+    }
+    if (options.signal) {
+      onAbort = () => {
+        kill();
+        reject(cancelled(endpoint, commandLine));
+      };
+      options.signal.addEventListener("abort", onAbort, { once: true });
+      if (options.signal.aborted) onAbort();
     }
     if (options.stdin !== undefined) channel.end(options.stdin);
     else channel.end();

@@ -24,6 +24,10 @@ export interface ExecOptions {
   stdin?: string | Buffer;
   /** Throw ExecError when the exit code is not 0 (default false: the result carries the exit code). */
   check?: boolean;
+  /** Aborting kills the command and rejects with a CANCELLED TestenvError. */
+  signal?: AbortSignal;
+  /** Keep at most this many bytes of each of stdout and stderr; `truncated` says which was cut. */
+  maxOutputBytes?: number;
 }
 
 export interface ExecResult {
@@ -34,6 +38,8 @@ export interface ExecResult {
   signal?: string;
   /** The exact line sent to the VM. */
   command: string;
+  /** Present when maxOutputBytes cut stdout or stderr. */
+  truncated?: { stdout: boolean; stderr: boolean };
 }
 
 export interface WaitReadyOptions {
@@ -178,6 +184,8 @@ export class VmHandle implements AsyncDisposable {
     const raw = await this.session.exec(line, {
       ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+      ...(options.signal !== undefined ? { signal: options.signal } : {}),
+      ...(options.maxOutputBytes !== undefined ? { maxOutputBytes: options.maxOutputBytes } : {}),
     });
     const result: ExecResult = { ...raw, command: line };
     if (options.check && raw.exitCode !== 0) throw new ExecError(this.endpoint, { ...raw, command: line });

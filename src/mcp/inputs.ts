@@ -78,7 +78,7 @@ function invalid(issues: Issue[]): TestenvError {
   return new TestenvError("INPUT_INVALID", message, { issues });
 }
 
-function asObject(raw: unknown): Record<string, unknown> {
+export function asObject(raw: unknown): Record<string, unknown> {
   if (raw === undefined || raw === null) return {};
   if (typeof raw !== "object" || Array.isArray(raw)) {
     throw invalid([{ field: "(arguments)", message: `expected an object, got ${Array.isArray(raw) ? "array" : typeof raw}` }]);
@@ -86,7 +86,7 @@ function asObject(raw: unknown): Record<string, unknown> {
   return raw as Record<string, unknown>;
 }
 
-function checkTestID(testID: string): void {
+export function checkTestID(testID: string): void {
   if (!TEST_ID_PATTERN.test(testID)) {
     throw invalid([
       {
@@ -97,7 +97,7 @@ function checkTestID(testID: string): void {
   }
 }
 
-function parseWith<T>(schema: z.ZodType<T>, args: Record<string, unknown>): T {
+export function parseWith<T>(schema: z.ZodType<T>, args: Record<string, unknown>): T {
   const parsed = schema.safeParse(args);
   if (!parsed.success) throw invalid(zodIssues(parsed.error));
   return parsed.data;
@@ -143,7 +143,7 @@ export function parseStatusArgs(raw: unknown): StatusInput {
 }
 
 /** Arguments naming one VM of an environment: testID and vm are required, in that order, then the schema. */
-function parseVMArgs<T extends { testID: string }>(schema: z.ZodType<T>, raw: unknown): T {
+export function parseVMArgs<T extends { testID: string }>(schema: z.ZodType<T>, raw: unknown): T {
   const args = asObject(raw);
   for (const field of ["testID", "vm"] as const) {
     if (isBlank(args[field])) throw new TestenvError("INPUT_INVALID", `missing required field '${field}'`, { issues: [{ field, message: "required" }] });

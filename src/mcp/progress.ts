@@ -30,3 +30,20 @@ export function progressReporter(
     });
   };
 }
+
+/**
+ * For operations with no steps of their own (a command, a transfer): one progress event per second while `run` is
+ * pending, so that a client shows it is alive and can reset its request timeout.
+ */
+export async function withHeartbeat<T>(onProgress: ((event: ProgressEvent) => void) | undefined, what: string, run: Promise<T>): Promise<T> {
+  if (!onProgress) return run;
+  const started = Date.now();
+  const timer = setInterval(() => {
+    onProgress({ kind: "info", status: "start", message: `${what}: running for ${Math.round((Date.now() - started) / 1000)} s` });
+  }, 1_000);
+  try {
+    return await run;
+  } finally {
+    clearInterval(timer);
+  }
+}

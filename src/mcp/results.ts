@@ -30,7 +30,20 @@ export function failureDetails(error: unknown): Record<string, unknown> {
   };
 }
 
-export function failureResult(prefix: string, error: unknown): CallToolResult {
+/**
+ * A failure of a tool that has an outputSchema carries its details as a second, JSON text: clients check any
+ * structuredContent against the schema, error results included.
+ */
+export function failureResult(prefix: string, error: unknown, options: { hasOutputSchema?: boolean } = {}): CallToolResult {
+  if (options.hasOutputSchema) {
+    return {
+      content: [
+        { type: "text", text: `${prefix}: ${describeFailure(error)}` },
+        { type: "text", text: JSON.stringify({ error: failureDetails(error) }) },
+      ],
+      isError: true,
+    };
+  }
   return {
     content: [{ type: "text", text: `${prefix}: ${describeFailure(error)}` }],
     structuredContent: { error: failureDetails(error) },

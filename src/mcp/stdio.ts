@@ -2,7 +2,8 @@ import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import { Orchestrator } from "../orchestrator/orchestrator.js";
 import { createLogger } from "../../lib/log.js";
 import { ProviderPool } from "../provider/pool.js";
-import { createMcpServer } from "./server.js";
+import { hostPathsFrom } from "./host-paths.js";
+import { createTestenvMcpServer } from "./server.js";
 
 /**
  * Serves the orchestrator over MCP on stdio until stdin closes (Forge closes it after one call) or a
@@ -10,7 +11,7 @@ import { createMcpServer } from "./server.js";
  * provider processes or half-written state behind (Forge sends SIGKILL 5 s after SIGTERM; a killed
  * create is cleaned up by a later delete from its state file).
  */
-export async function runMcpServer(): Promise<void> {
+export async function runMcpServer(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
   const log = createLogger("testenv-vm:mcp");
   const running = new Set<Promise<unknown>>();
   const track = (operation: Promise<unknown>): void => {
@@ -23,7 +24,11 @@ export async function runMcpServer(): Promise<void> {
   };
   // An agent's delete right after its create reuses the providers the create started.
   const providerPool = new ProviderPool({ idleMs: 30_000, log });
-  const server = createMcpServer(new Orchestrator({ log, providerPool }), { log, track });
+  const { server, closeSessions } = createTestenvMcpServer(new Orchestrator({ log, providerPool }), {
+    log,
+    track,
+    hostPaths: hostPathsFrom(argv, process.env),
+  });
 
   let stopping = false;
   const shutdown = async (reason: string, exitCode: number): Promise<void> => {
@@ -33,6 +38,7 @@ export async function runMcpServer(): Promise<void> {
       log.info(`${reason}: waiting for ${running.size} running operation(s) before exit`);
       await Promise.all(running);
     }
+    await closeSessions().catch(() => undefined);
     await providerPool.closeAll().catch(() => undefined);
     await server.close().catch(() => undefined);
     process.exit(exitCode);

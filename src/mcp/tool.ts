@@ -2,6 +2,7 @@ import type { CallToolResult, ToolAnnotations } from "@modelcontextprotocol/sdk/
 import type { z } from "zod";
 import type { Engine } from "../orchestrator/orchestrator.js";
 import type { ProgressListener } from "../orchestrator/progress.js";
+import type { VmSessions } from "./vm-sessions.js";
 
 export interface ToolContext {
   engine: Engine;
@@ -11,6 +12,12 @@ export interface ToolContext {
   track: (operation: Promise<unknown>) => void;
   /** Aborted when the client cancels the request (notifications/cancelled). */
   signal: AbortSignal;
+  /** The kept SSH connections to the VMs of this server's state dir. */
+  sessions: VmSessions;
+  /** Host directories (absolute, real paths) that copy may use besides an environment's artifact dir: server configuration only. */
+  hostPaths: readonly string[];
+  /** Tells the client that the list of environments (resources) changed. */
+  resourcesChanged: () => void;
 }
 
 /**
@@ -23,6 +30,8 @@ export interface ToolDefinition {
   description: string;
   /** The exact contract, advertised as JSON Schema in tools/list. */
   input: z.ZodType;
+  /** Schema of structuredContent on success, advertised as outputSchema (the SDK checks results against it). */
+  output?: z.ZodObject;
   annotations: ToolAnnotations;
   /** `Create failed`: Forge shows the failure text `<failurePrefix>: <message>`. */
   failurePrefix: string;

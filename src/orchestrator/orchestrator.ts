@@ -124,4 +124,7 @@ export class Orchestrator {
 }
 
 /** The part of the orchestrator the surfaces (MCP server, CLI) drive; tests can hand in a double. */
-export type Engine = Pick<Orchestrator, "create" | "delete" | "validate" | "doctor" | "plan" | "status" | "list" | "liveStatus" | "vmPower" | "vmRestart">;
+export type Engine = Pick<
+  Orchestrator,
+  "create" | "delete" | "validate" | "doctor" | "plan" | "status" | "list" | "liveStatus" | "vmPower" | "vmRestart" | "vmLive" | "createRuntimeVM" | "deleteRuntimeVM"
+>;

@@ -47,6 +47,16 @@ export function testID(stage = "e2e"): string {
   return `test-${stage}-20260101-${hex.slice(-8)}`;
 }
 
+/** Whether a process with this PID exists (signal 0 checks without sending anything). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** PIDs of live processes whose environment mentions `marker` (e.g. a stub store path in their provider config). */
 export function processesMentioning(marker: string): number[] {
   const pids: number[] = [];

@@ -5,13 +5,16 @@ import { sandbox, testID, type Json } from "./env.js";
 import { designExample } from "../helpers/specs.js";
 
 describe("the MCP surface as Forge and agents see it", () => {
-  it("serves the twelve tools with schemas and annotations", async () => {
+  it("serves the Forge tools and the agents' tools with schemas and annotations", async () => {
     using box = sandbox("tools");
     await using orchestrator = await connectOrchestrator({ env: box.env });
     expect(orchestrator.client.getServerVersion()?.name).toBe("testenv-vm");
     const { tools } = await orchestrator.client.listTools();
     const byName = new Map(tools.map((t) => [t.name, t]));
-    expect([...byName.keys()].sort()).toEqual(["config-validate", "create", "delete", "doctor", "list", "plan", "status", "vm-capture", "vm-start", "vm-status", "vm-stop", "vm-sync"]);
+    expect([...byName.keys()].sort()).toEqual([
+      "config-validate", "console", "copy", "create", "delete", "doctor", "exec", "list", "logs", "plan", "read-file", "status",
+      "vm-add", "vm-capture", "vm-remove", "vm-start", "vm-status", "vm-stop", "vm-sync", "write-file",
+    ]);
     expect(byName.get("create")!.annotations).toMatchObject({ destructiveHint: false, idempotentHint: true });
     expect(byName.get("delete")!.annotations).toMatchObject({ destructiveHint: true, idempotentHint: true });
     for (const name of ["config-validate", "status", "list"]) expect(byName.get(name)!.annotations?.readOnlyHint, name).toBe(true);

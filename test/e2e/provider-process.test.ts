@@ -11,6 +11,7 @@ import { PROVIDER_TOOLS, type KeyState, type NetworkState, type VMState } from "
 import { TestenvError } from "../../src/errors.js";
 import { MAX_PROVIDER_RESTARTS, ProviderClient, type ProviderClientOptions } from "../../src/provider/client.js";
 import { ProviderManager } from "../../src/provider/manager.js";
+import { processAlive } from "./env.js";
 
 // The real stub bin (dist/) over real stdio, through ProviderClient, as the orchestrator runs it.
 
@@ -28,7 +29,7 @@ afterEach(async () => {
   const started = clients.splice(0);
   await Promise.all(started.map((c) => c.close()));
   // If close() is broken, do not leave the provider behind for the next test run.
-  for (const pid of started.map((c) => c.pid)) if (pid !== undefined && alive(pid)) process.kill(pid, "SIGKILL");
+  for (const pid of started.map((c) => c.pid)) if (pid !== undefined && processAlive(pid)) process.kill(pid, "SIGKILL");
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -36,15 +37,6 @@ async function start(options: Partial<ProviderClientOptions> = {}): Promise<Prov
   const client = await ProviderClient.start({ name: "stub", engine: "testenv-vm-provider-stub", cwd: dir, closeGraceMs: 500, ...options });
   clients.push(client);
   return client;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const vmRequest = (name: string, networks: string[]) => ({
@@ -379,7 +371,7 @@ describe("providers written for the original", () => {
     stubborn.onExit((code, signal) => exits.push([code, signal]));
     await Promise.all([stubborn.close(), stubborn.close()]);
     expect(exits).toEqual([[null, "SIGKILL"]]);
-    expect(alive(pid)).toBe(false);
+    expect(processAlive(pid)).toBe(false);
     const log = readFileSync(join(dir, "stubborn.log"), "utf8");
     expect(log).toContain("fixture: stdin closed, staying alive");
     expect(log).toContain("fixture: ignoring SIGTERM");
@@ -430,7 +422,7 @@ describe("ProviderManager", () => {
     const goodLog = readFileSync(join(dir, "artifacts", "providers", "good.log"), "utf8");
     for (const match of goodLog.matchAll(/started pid (\d+)/g)) pids.push(Number(match[1]));
     expect(pids).toHaveLength(1);
-    for (const pid of pids) expect(alive(pid)).toBe(false);
+    for (const pid of pids) expect(processAlive(pid)).toBe(false);
   });
 
   it("names a provider whose engine or working directory cannot be found", async () => {

@@ -16,7 +16,7 @@ export const createTool: ToolDefinition = {
   input: CreateToolInput.extend({ plan: Plan.optional().describe("A plan from the plan tool: applied only while it is current, refused (PLAN_STALE) otherwise.") }),
   annotations: { destructiveHint: false, idempotentHint: true, readOnlyHint: false, openWorldHint: false },
   failurePrefix: "Create failed",
-  async handler(args, { engine, onProgress, track, signal }) {
+  async handler(args, { engine, onProgress, track, signal, resourcesChanged }) {
     const { plan: rawPlan, ...createArgs } = args;
     const input = parseCreateArgs(createArgs);
     const plan = rawPlan === undefined ? undefined : parseInput(Plan, rawPlan, "create plan");
@@ -28,6 +28,8 @@ export const createTool: ToolDefinition = {
       ...(plan ? { plan } : {}),
     });
     track(operation);
+    // A failed create may leave a kept environment behind: the list may have changed either way.
+    operation.then(resourcesChanged, resourcesChanged);
     const artifact = normalizeArtifact(await operation);
     return {
       content: [{ type: "text", text: TEXT.created }],

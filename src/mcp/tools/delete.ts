@@ -11,13 +11,15 @@ export const deleteTool: ToolDefinition = {
   input: DeleteToolInput,
   annotations: { destructiveHint: true, idempotentHint: true, readOnlyHint: false, openWorldHint: false },
   failurePrefix: "Delete failed",
-  async handler(args, { engine, onProgress, track }) {
+  async handler(args, { engine, onProgress, track, sessions, resourcesChanged }) {
     const { stateDir, ...input } = parseDeleteArgs(args);
+    await sessions.forget(input.testID);
     const operation = engine.delete(input, {
       ...(onProgress ? { onProgress } : {}),
       ...(stateDir === undefined ? {} : { stateDir }),
     });
     track(operation);
+    operation.then(resourcesChanged, resourcesChanged);
     await operation;
     return { content: [{ type: "text", text: TEXT.deleted }] };
   },

@@ -1,16 +1,24 @@
 import type { ToolDefinition } from "../tool.js";
 import { configValidateTool } from "./config-validate.js";
+import { consoleTool } from "./console.js";
+import { copyTool } from "./copy.js";
 import { createTool } from "./create.js";
 import { deleteTool } from "./delete.js";
 import { doctorTool } from "./doctor.js";
 import { listTool } from "./list.js";
 import { planTool } from "./plan.js";
+import { execTool } from "./exec.js";
+import { logsTool } from "./logs.js";
+import { readFileTool } from "./read-file.js";
 import { statusTool } from "./status.js";
+import { vmAddTool } from "./vm-add.js";
+import { vmRemoveTool } from "./vm-remove.js";
 import { vmStartTool } from "./vm-start.js";
 import { vmStopTool } from "./vm-stop.js";
 import { vmCaptureTool } from "./vm-capture.js";
 import { vmStatusTool } from "./vm-status.js";
 import { vmSyncTool } from "./vm-sync.js";
+import { writeFileTool } from "./write-file.js";
 
 /** Every MCP tool, in the order tools/list shows them. A new tool is a file in this directory and a line here. */
 export const TOOLS: readonly ToolDefinition[] = [
@@ -26,4 +34,12 @@ export const TOOLS: readonly ToolDefinition[] = [
   vmStatusTool,
   doctorTool,
   planTool,
+  execTool,
+  readFileTool,
+  writeFileTool,
+  copyTool,
+  consoleTool,
+  vmAddTool,
+  vmRemoveTool,
+  logsTool,
 ];
