@@ -5,6 +5,7 @@ import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { VmManifest } from "../../api/vm-manifest.js";
+import { retryUntil } from "../../lib/retry.js";
 import { startServer, type TestServer } from "../helpers/https-server.js";
 import { ensureTestImages, type TestImages } from "../helpers/images.js";
 import { describeIfTestHost } from "../helpers/testhost.js";
@@ -25,17 +26,11 @@ const VM3 = `tvm-m3-${process.pid}`;
 const HANDMADE = `tvm-hand-${process.pid}`;
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON read back
 
-const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
-
 /** The IPv4 address libvirt's DHCP leased to a domain's NIC, once it has one. */
 async function leaseAddress(domain: string, timeoutMs: number): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const address = /(\d+\.\d+\.\d+\.\d+)\/\d+/.exec(virsh("domifaddr", domain, "--source", "lease"))?.[1];
-    if (address) return address;
-    await sleep(2_000);
-  }
-  throw new Error(`${domain} got no DHCP lease within ${timeoutMs} ms`);
+  const leased = await retryUntil(() => Promise.resolve(/(\d+\.\d+\.\d+\.\d+)\/\d+/.exec(virsh("domifaddr", domain, "--source", "lease"))?.[1]), { timeoutMs, intervalMs: 2_000 });
+  if (!leased.ok) throw new Error(`${domain} got no DHCP lease within ${timeoutMs} ms`);
+  return leased.value;
 }
 
 describeIfTestHost("e2e_libvirt: the VM manifest (vm sync | status | start | stop | capture)", () => {
@@ -193,15 +188,15 @@ describeIfTestHost("e2e_libvirt: the VM manifest (vm sync | status | start | sto
 
   it("VM 2 boots from its ISO to SSH: the seeded key logs in, on the created 2 GiB disk's machine", async () => {
     const address = await leaseAddress(VM2, 360_000);
-    const deadline = Date.now() + 360_000;
-    let login: { stdout: string; code: number | null } | undefined;
-    while (Date.now() < deadline) {
-      login = await sshRun(address, sshKey, "hostname; cat /proc/cmdline; cat /sys/block/vda/size; cat /run/tiny-seed").catch(() => undefined);
-      if (login?.code === 0) break;
-      await sleep(3_000);
-    }
-    expect(login?.code, "ssh login with the seeded key").toBe(0);
-    const [hostname, cmdline, vdaSectors, seed] = (login?.stdout ?? "").trim().split("\n");
+    const login = await retryUntil(
+      async () => {
+        const out = await sshRun(address, sshKey, "hostname; cat /proc/cmdline; cat /sys/block/vda/size; cat /run/tiny-seed");
+        return out.code === 0 ? out : undefined;
+      },
+      { timeoutMs: 360_000, intervalMs: 3_000 },
+    );
+    expect(login.ok, `ssh login with the seeded key: ${login.ok ? "" : String(login.lastError)}`).toBe(true);
+    const [hostname, cmdline, vdaSectors, seed] = (login.ok ? login.value.stdout : "").trim().split("\n");
     expect(hostname).toBe("manifest-iso");
     expect(cmdline).toContain(ISO_BOOT_MARKER);
     expect(Number(vdaSectors) * 512).toBe(2 * 1024 ** 3);
