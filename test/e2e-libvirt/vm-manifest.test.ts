@@ -5,10 +5,13 @@ import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { VmManifest } from "../../api/vm-manifest.js";
+import { retryUntil } from "../../lib/retry.js";
 import { startServer, type TestServer } from "../helpers/https-server.js";
 import { ensureTestImages, type TestImages } from "../helpers/images.js";
 import { describeIfTestHost } from "../helpers/testhost.js";
+import { buildBootIso, ISO_BOOT_MARKER } from "./boot-iso.js";
 import { BIN, defineNatNetwork, projectFolder, virsh, type CliResult } from "./project-support.js";
+import { sshRun } from "./support.js";
 
 // Seed 004 with real libvirt: a manifest of three VMs (BIOS headless on an existing disk; UEFI + TPM 2.0 + vnc with a
 // created disk and an ISO by path; an ISO by URL from a loopback HTTPS server), and the flow of issue 10 part 2:
@@ -23,6 +26,13 @@ const VM3 = `tvm-m3-${process.pid}`;
 const HANDMADE = `tvm-hand-${process.pid}`;
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON read back
 
+/** The IPv4 address libvirt's DHCP leased to a domain's NIC, once it has one. */
+async function leaseAddress(domain: string, timeoutMs: number): Promise<string> {
+  const leased = await retryUntil(() => Promise.resolve(/(\d+\.\d+\.\d+\.\d+)\/\d+/.exec(virsh("domifaddr", domain, "--source", "lease"))?.[1]), { timeoutMs, intervalMs: 2_000 });
+  if (!leased.ok) throw new Error(`${domain} got no DHCP lease within ${timeoutMs} ms`);
+  return leased.value;
+}
+
 describeIfTestHost("e2e_libvirt: the VM manifest (vm sync | status | start | stop | capture)", () => {
   let images: TestImages;
   let folder: string;
@@ -31,6 +41,7 @@ describeIfTestHost("e2e_libvirt: the VM manifest (vm sync | status | start | sto
   let removeNetwork: (() => void) | undefined;
   let manifest: Json;
   let isoSha: string;
+  let sshKey: string;
   const manifestPath = (): string => join(folder, "manifests", "vms.json");
   const writeManifest = (document: Json): void => writeFileSync(manifestPath(), `${JSON.stringify(document, null, 2)}\n`);
 
@@ -57,12 +68,18 @@ describeIfTestHost("e2e_libvirt: the VM manifest (vm sync | status | start | sto
     mkdirSync(join(folder, "manifests"));
     // The tiny image as a user's existing disk, used in place.
     copyFileSync(images.tiny, join(folder, "vm1.qcow2"));
-    // A bootable ISO (El Torito with the tiny kernel and initramfs) for VM 2, by path, and the same bytes by URL for VM 3.
-    const isoRoot = join(folder, "iso-root");
-    mkdirSync(isoRoot);
-    copyFileSync(images.tinyKernel, join(isoRoot, "vmlinuz"));
-    copyFileSync(images.tinyInitrd, join(isoRoot, "initrd.gz"));
-    execFileSync("xorriso", ["-as", "mkisofs", "-quiet", "-V", "TVMBOOT", "-o", join(folder, "boot.iso"), isoRoot]);
+    // A UEFI-bootable ISO (the tiny kernel and initramfs, with a seed authorizing a test key) for VM 2, by path, and
+    // the same bytes by URL for VM 3.
+    sshKey = join(folder, "vm2-key");
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "vm-manifest-test", "-f", sshKey]);
+    buildBootIso({
+      kernel: images.tinyKernel,
+      initrd: images.tinyInitrd,
+      authorizedKey: readFileSync(`${sshKey}.pub`, "utf8").trim(),
+      hostname: "manifest-iso",
+      workDir: join(folder, "iso-build"),
+      output: join(folder, "boot.iso"),
+    });
     const iso = readFileSync(join(folder, "boot.iso"));
     isoSha = createHash("sha256").update(iso).digest("hex");
     server = await startServer();
@@ -82,6 +99,8 @@ describeIfTestHost("e2e_libvirt: the VM manifest (vm sync | status | start | sto
           create_if_missing: true,
           boot: "uefi",
           tpm: "2.0",
+          // syslinux.efi is not signed for secure boot, which tpm 2.0 turns on by default.
+          secure_boot: false,
           network: NETWORK,
           graphics: "vnc",
           iso_sources: [{ path: join(folder, "boot.iso") }],
@@ -165,6 +184,23 @@ describeIfTestHost("e2e_libvirt: the VM manifest (vm sync | status | start | sto
     const listening = execFileSync("ss", ["-Hltn"], { encoding: "utf8" }).split("\n").filter((line) => line.includes(`:${port} `));
     expect(listening.length).toBeGreaterThan(0);
     for (const line of listening) expect(line).toContain(`127.0.0.1:${port}`);
+  });
+
+  it("VM 2 boots from its ISO to SSH: the seeded key logs in, on the created 2 GiB disk's machine", async () => {
+    const address = await leaseAddress(VM2, 360_000);
+    const login = await retryUntil(
+      async () => {
+        const out = await sshRun(address, sshKey, "hostname; cat /proc/cmdline; cat /sys/block/vda/size; cat /run/tiny-seed");
+        return out.code === 0 ? out : undefined;
+      },
+      { timeoutMs: 360_000, intervalMs: 3_000 },
+    );
+    expect(login.ok, `ssh login with the seeded key: ${login.ok ? "" : String(login.lastError)}`).toBe(true);
+    const [hostname, cmdline, vdaSectors, seed] = (login.ok ? login.value.stdout : "").trim().split("\n");
+    expect(hostname).toBe("manifest-iso");
+    expect(cmdline).toContain(ISO_BOOT_MARKER);
+    expect(Number(vdaSectors) * 512).toBe(2 * 1024 ** 3);
+    expect(seed).toBe("initramfs");
   });
 
   it("a memory edit is synced for the next boot and says it needs a restart; the running VM is not destroyed", async () => {
