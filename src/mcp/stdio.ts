@@ -1,7 +1,9 @@
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { enginePolicyFrom } from "../provider/engine-policy.js";
 import { Orchestrator } from "../orchestrator/orchestrator.js";
 import { createLogger } from "../../lib/log.js";
 import { ProviderPool } from "../provider/pool.js";
+import { guardedInput } from "./request-guard.js";
 import { createMcpServer } from "./server.js";
 
 /**
@@ -23,7 +25,9 @@ export async function runMcpServer(): Promise<void> {
   };
   // An agent's delete right after its create reuses the providers the create started.
   const providerPool = new ProviderPool({ idleMs: 30_000, log });
-  const server = createMcpServer(new Orchestrator({ log, providerPool }), { log, track });
+  // Agents name specs too: only installed providers run unless the server's environment allows more.
+  const enginePolicy = enginePolicyFrom(process.env, "installed");
+  const server = createMcpServer(new Orchestrator({ log, providerPool, enginePolicy }), { log, track });
 
   let stopping = false;
   const shutdown = async (reason: string, exitCode: number): Promise<void> => {
@@ -41,6 +45,8 @@ export async function runMcpServer(): Promise<void> {
   process.on("SIGTERM", () => void shutdown("SIGTERM received", 0));
   process.on("SIGINT", () => void shutdown("SIGINT received", 130));
 
-  await server.connect(new StdioServerTransport());
+  // Malformed JSON-RPC (an object id, a batch, params of the wrong shape) is answered before the SDK sees it.
+  const input = guardedInput(process.stdin, (line) => process.stdout.write(line));
+  await server.connect(new StdioServerTransport(input));
   log.debug("serving MCP on stdio");
 }

@@ -5,8 +5,9 @@ import { CreateInput, type TestEnvArtifact } from "../../api/forge.js";
 import type { Spec } from "../../api/spec.js";
 import { STATE_VERSION, type EnvironmentState } from "../../api/state.js";
 import { TestenvError, formatIssues } from "../errors.js";
-import { parseSpec } from "../spec/load.js";
-import { assertValidEarly } from "../spec/validate.js";
+import { enginePolicyProblem, type EnginePolicy } from "../provider/engine-policy.js";
+import { parseSpec, specInvalid } from "../spec/load.js";
+import { assertValidEarly, missingEnvIssues } from "../spec/validate.js";
 import { createStateWriter, validateTestID, type StateStore } from "../state/index.js";
 import { buildArtifact } from "./artifact.js";
 import { capabilityRequirements } from "./capabilities.js";
@@ -16,12 +17,12 @@ import type { EngineDeps } from "./deps.js";
 import { storeForCreate } from "./environment-store.js";
 import { executionContext } from "./execution-context.js";
 import { createPhases } from "./executor.js";
-import { parseInput, requireField } from "./input.js";
+import { assertDirectories, parseInput, requireField } from "./input.js";
 import { computeSubnetPlan, namePrefix } from "./isolation.js";
 import type { ProgressListener } from "./progress.js";
 import { providersFor } from "./providers.js";
 import { hashSpec } from "./spec-hash.js";
-import { releaseSubnets, reserveSubnets } from "./subnet-reservations.js";
+import { hostSubnetRegistry, releaseSubnets, reserveSubnets } from "./subnet-reservations.js";
 import { describeRecords, liveRecords } from "./summary.js";
 
 export interface CreateOptions {
@@ -66,7 +67,7 @@ function reuseExisting(existing: EnvironmentState, specHash: string, store: Stat
   if (existing.specHash !== specHash) {
     throw new TestenvError(
       "STATE_CONFLICT",
-      `environment ${id} already exists (status ${existing.status}, created ${existing.createdAt}) with a different spec; delete it first (testenv-vm delete --id ${id}) or use another testID`,
+      `environment ${id} already exists (status ${existing.status}, created ${existing.createdAt}) with a different spec; delete it first (testenv-vm delete --id ${id} --state-dir ${store.stateDir}) or use another testID`,
       { details: { stateFile: store.statePath(id) } },
     );
   }
@@ -75,9 +76,18 @@ function reuseExisting(existing: EnvironmentState, specHash: string, store: Stat
   if ((existing.status === "failed" || existing.status === "destroyed") && live.length === 0) return undefined;
   throw new TestenvError(
     "STATE_CONFLICT",
-    `environment ${id} exists in status ${existing.status} with ${live.length} resource(s) that may still exist (${describeRecords(live)}); run delete for it first (testenv-vm delete --id ${id})`,
+    `environment ${id} exists in status ${existing.status} with ${live.length} resource(s) that may still exist (${describeRecords(live)}); run delete for it first (testenv-vm delete --id ${id} --state-dir ${store.stateDir})`,
     { details: { stateFile: store.statePath(id) } },
   );
+}
+
+/** Before any provider starts: every engine the spec names must be one the caller may run. */
+function assertEnginesAllowed(spec: Spec, policy: EnginePolicy): void {
+  const issues = spec.providers.flatMap((provider, index) => {
+    const problem = enginePolicyProblem(provider.engine, policy);
+    return problem === undefined ? [] : [{ field: `providers[${index}].engine`, message: problem }];
+  });
+  if (issues.length > 0) throw specInvalid(issues, "the spec names engines this server does not run");
 }
 
 /** Phases 1-3: validate, reserve, then create every resource phase by phase; rolls back on failure. */
@@ -85,6 +95,9 @@ export async function createEnvironment(deps: EngineDeps, rawInput: CreateInput,
   const input = checkedInput(rawInput);
   const spec = parseSpec(input.spec);
   assertValidEarly(spec);
+  if (deps.enginePolicy !== undefined) assertEnginesAllowed(spec, deps.enginePolicy);
+  const unsetEnv = missingEnvIssues(spec, input.env ?? {});
+  if (unsetEnv.length > 0) throw specInvalid(unsetEnv);
   const phases = buildDag(spec).phases();
 
   const testID = input.testID;
@@ -95,6 +108,7 @@ export async function createEnvironment(deps: EngineDeps, rawInput: CreateInput,
   const artifactDir = spec.artifactDir ? resolve(rootDir, spec.artifactDir, testID) : join(tmpDir, testID);
   const specHash = hashSpec(spec);
   const cleanup = cleanupOnFailure(spec, deps.env, options.keepOnFailure ?? input.keepOnFailure);
+  assertDirectories({ stateDir, tmpDir, artifactDir });
 
   return store.withLock(testID, async () => {
     const existing = await store.load(testID);
@@ -103,7 +117,8 @@ export async function createEnvironment(deps: EngineDeps, rawInput: CreateInput,
       if (reused) return reused;
     }
     const prefix = namePrefix(testID);
-    const subnets = await reserveSubnets(stateDir, testID, computeSubnetPlan(spec));
+    const subnetRegistry = hostSubnetRegistry(deps.env);
+    const subnets = await reserveSubnets(stateDir, testID, computeSubnetPlan(spec), { registry: subnetRegistry });
     const artifactDirExisted = existsSync(artifactDir);
     await mkdir(artifactDir, { recursive: true, mode: 0o755 });
     const log = deps.log.withFile(join(artifactDir, "testenv-vm.log"));
@@ -122,6 +137,7 @@ export async function createEnvironment(deps: EngineDeps, rawInput: CreateInput,
       prefix,
       subnetOctet: Number(Object.values(subnets)[0]?.split(".")[2] ?? 0),
       subnets,
+      subnetRegistry,
       stateDir,
       artifactDir,
       tmpDir,
@@ -155,7 +171,7 @@ export async function createEnvironment(deps: EngineDeps, rawInput: CreateInput,
       throw await failCreate({ state, store, failures, providers, cleanup, persist, log, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
     } catch (error) {
       if (!stateSaved) {
-        await releaseSubnets(stateDir, testID).catch(() => undefined);
+        await releaseSubnets(stateDir, testID, { registry: subnetRegistry }).catch(() => undefined);
         if (!artifactDirExisted) await rm(artifactDir, { recursive: true, force: true }).catch(() => undefined);
       }
       throw error;

@@ -12,11 +12,14 @@ export function isExecutableFile(path: string): boolean {
   }
 }
 
-/** `which`: the first executable `name` in the PATH of `env`; relative PATH entries count from `cwd`. */
-export function findInPath(name: string, env: NodeJS.ProcessEnv, cwd: string): string | undefined {
-  const entries = (env.PATH ?? "").split(delimiter).filter((entry) => entry !== "");
+/**
+ * `which`: the first executable `name` in the PATH of `env`. Relative PATH entries (and empty ones, which mean
+ * ".") are ignored: they would let whatever folder a spec is run from put its own program in place of a provider.
+ */
+export function findInPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
+  const entries = (env.PATH ?? "").split(delimiter).filter((entry) => isAbsolute(entry));
   for (const entry of entries) {
-    const candidate = join(isAbsolute(entry) ? entry : join(cwd, entry), name);
+    const candidate = join(entry, name);
     if (isExecutableFile(candidate)) return candidate;
   }
   return undefined;

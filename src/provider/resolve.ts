@@ -37,11 +37,13 @@ function resolvePath(engine: string, cwd: string): ResolvedEngine {
   return { command: path, args: ["--mcp"] };
 }
 
+/** A bundled provider's name always means the bundled one: a program of that name on PATH never shadows it. */
 function resolveBareName(engine: string, options: { cwd: string; env: NodeJS.ProcessEnv }): ResolvedEngine {
-  const onPath = findInPath(engine, options.env, options.cwd);
-  if (onPath !== undefined) return { command: onPath, args: ["--mcp"] };
-  const own = OWN_PROVIDER_BINS[engine];
-  if (own !== undefined) {
+  const own = Object.hasOwn(OWN_PROVIDER_BINS, engine) ? OWN_PROVIDER_BINS[engine] : undefined;
+  if (own === undefined) {
+    const onPath = findInPath(engine, options.env);
+    if (onPath !== undefined) return { command: onPath, args: ["--mcp"] };
+  } else {
     const script = join(packageRoot(), "dist", "providers", own, "bin.js");
     if (!existsSync(script)) {
       throw spawnFailed(`binary "${engine}" not found: ${script} does not exist; run \`npm run build\` in ${packageRoot()}`, engine);

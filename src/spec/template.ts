@@ -187,15 +187,15 @@ export function unresolvedReason(ref: TemplateRef, context: TemplateContext): st
   }
   const name = ref.name ?? "";
   if (ref.category === "Env") {
-    return name in context.Env ? undefined : `${describeRefTarget(ref)} is not set in the create input env (${available(Object.keys(context.Env), name)})`;
+    return Object.hasOwn(context.Env, name) ? undefined : `${describeRefTarget(ref)} is not set in the create input env (${available(Object.keys(context.Env), name)})`;
   }
   const entries = context[ref.category];
-  const entry = entries[name];
+  const entry = Object.hasOwn(entries, name) ? entries[name] : undefined;
   if (entry === undefined) {
     return `${describeRefTarget(ref)} is not in the template context (${available(Object.keys(entries), name)}); a resource can only use resources created before it`;
   }
   const field = ref.field ?? "";
-  if (entry[field] === undefined) {
+  if (!Object.hasOwn(entry, field) || entry[field] === undefined) {
     const fields = TEMPLATE_FIELDS[ref.category];
     const known = fields.includes(field) ? `the provider returned no ${field} for it` : `no field ${field}`;
     return `${describeRefTarget(ref)} has ${known} (${available(Object.keys(entry).length > 0 ? Object.keys(entry) : [...fields], field)})`;

@@ -1,7 +1,7 @@
 import type { KeyResource, NetworkResource, ResourceKind, Spec, VMResource } from "../../api/spec.js";
-import { TestenvError, type Issue } from "../errors.js";
+import { TestenvError, quoted, type Issue } from "../errors.js";
 import { imageSourceProblem } from "./images.js";
-import { nameProblem } from "./literals.js";
+import { envVarName, nameProblem } from "./literals.js";
 import { parsePath, type FieldPath } from "./paths.js";
 import { isBlank, isLiteral, Report, specInvalid } from "./report.js";
 import { suggestionSuffix } from "./suggest.js";
@@ -10,6 +10,7 @@ import {
   TEMPLATE_FIELDS,
   extractTemplateRefs,
   findTemplateSyntaxIssues,
+  hasTemplate,
   type TemplateCategory,
   type TemplateRef,
 } from "./template.js";
@@ -43,6 +44,23 @@ function checkUniqueNames(report: Report, section: string, noun: string, items: 
     const first = seen.get(item.name);
     if (first !== undefined) report.add([section, index, "name"], `duplicate ${noun} name ${JSON.stringify(item.name)} (also ${section}[${first}])`);
     else seen.set(item.name, index);
+  });
+}
+
+/** TESTENV_* variable prefix of each section's exports (see the artifact): two names mapping to one would hide one. */
+const ENV_PREFIX: Record<Section, string> = { keys: "TESTENV_KEY_", networks: "TESTENV_NETWORK_", vms: "TESTENV_VM_" };
+
+function checkEnvVarNames(report: Report, section: Section, items: readonly { name: string }[]): void {
+  const seen = new Map<string, number>();
+  items.forEach((item, index) => {
+    const variable = envVarName(item.name);
+    const first = seen.get(variable);
+    const other = first === undefined ? undefined : items[first]?.name;
+    if (other !== undefined && other !== item.name) {
+      report.add([section, index, "name"], `${SECTION_NOUN[section]} names ${quoted(other)} and ${quoted(item.name)} both export ${ENV_PREFIX[section]}${variable}_*; rename one`);
+    } else if (first === undefined) {
+      seen.set(variable, index);
+    }
   });
 }
 
@@ -115,6 +133,10 @@ function checkImages(report: Report, spec: Spec): void {
 function checkTopLevel(report: Report, spec: Spec): void {
   for (const field of ["imageCacheDir", "stateDir", "artifactDir"] as const) {
     if (isBlank(spec[field])) report.add([field], `${field} is empty; remove it to use the default, or give a directory`);
+    // These directories are needed before any template is rendered (delete finds the state without the spec).
+    else if (spec[field] !== undefined && hasTemplate(spec[field])) {
+      report.add([field], `${field} cannot use templates; write the path out, or set it through the environment (TESTENV_VM_STATE_DIR, TESTENV_VM_IMAGE_CACHE_DIR) or --state-dir`);
+    }
   }
   report.check(["defaultBaseImage"], spec.defaultBaseImage, (value) => baseImageProblem(value, spec));
 }
@@ -143,7 +165,7 @@ function templateRefProblem(ref: TemplateRef, spec: Spec): string | undefined {
   const noun = CATEGORY_NOUN[ref.category];
   const names = namesFor(spec, ref.category);
   const name = ref.name ?? "";
-  if (!names.includes(name)) return `${ref.raw} references ${noun} ${JSON.stringify(name)}, which is not defined${suggestionSuffix(name, names, `${noun}s`, true)}`;
+  if (!names.includes(name)) return `${ref.raw} references ${noun} ${quoted(name)}, which is not defined${suggestionSuffix(name, names, `${noun}s`, true)}`;
   const fields = TEMPLATE_FIELDS[ref.category];
   const field = ref.field ?? "";
   if (!fields.includes(field)) return `${ref.raw}: a ${noun} has no field ${field}${suggestionSuffix(field, fields, "fields", true)}`;
@@ -164,12 +186,26 @@ export function validateEarly(spec: Spec, locate?: Locate): Issue[] {
   const context: ResourceCheckContext = { spec, phase: "early" };
   checkProviders(report, spec);
   for (const section of SECTIONS) checkUniqueNames(report, section, SECTION_NOUN[section], resourcesOf(spec, section));
+  for (const section of SECTIONS) checkEnvVarNames(report, section, resourcesOf(spec, section));
   (spec.keys ?? []).forEach((key, index) => checkKey(report, ["keys", index], key));
   (spec.networks ?? []).forEach((network, index) => checkNetwork(report, ["networks", index], network, context));
   (spec.vms ?? []).forEach((vm, index) => checkVM(report, ["vms", index], vm, context));
   checkImages(report, spec);
   checkTopLevel(report, spec);
   checkTemplates(report, spec);
+  return report.issues;
+}
+
+/**
+ * `{{ .Env.X }}` only reads the env the caller passed (CreateInput.env), never this process's own: a reference
+ * to a variable it did not pass is refused before anything is created (it could only fail later, mid-create).
+ */
+export function missingEnvIssues(spec: Spec, env: Readonly<Record<string, string>>): Issue[] {
+  const report = new Report();
+  for (const ref of extractTemplateRefs(spec)) {
+    if (ref.category !== "Env" || ref.name === undefined || Object.hasOwn(env, ref.name)) continue;
+    report.add(parsePath(ref.path), `${ref.raw} reads ${quoted(ref.name)}, which the create input env does not set; pass it in env`);
+  }
   return report.issues;
 }
 

@@ -1,14 +1,15 @@
 import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
-import type { CreateInput, TestEnvArtifact } from "../../../api/index.js";
+import { METADATA_STATE_DIR, type CreateInput, type TestEnvArtifact } from "../../../api/index.js";
+import { TestenvError } from "../../errors.js";
 import { extractTemplateRefs } from "../../spec/template.js";
 import { booleanFlag, rejectPositionals, stringFlag } from "../args.js";
 import type { CliIo, CommandDefinition } from "../command.js";
 import { openEngine } from "../engine.js";
 import { EXIT } from "../exit-codes.js";
 import { COMMON_FLAGS } from "../flags.js";
-import { writeJson } from "../output.js";
+import { commandLine, writeJson } from "../output.js";
 import { progressFor } from "../progress.js";
 
 export function defaultTestID(stage: string, date = new Date()): string {
@@ -16,16 +17,36 @@ export function defaultTestID(stage: string, date = new Date()): string {
   return `test-${stage}-${day}-${randomBytes(4).toString("hex")}`;
 }
 
+/** Lists the variables a spec may read as `{{ .Env.KEY }}`: `--env A,B` and TESTENV_VM_PASS_ENV (same form). */
+export const PASS_ENV = "TESTENV_VM_PASS_ENV";
+
+function passedNames(flag: string | undefined, env: NodeJS.ProcessEnv): Set<string> {
+  const lists = [flag ?? "", env[PASS_ENV] ?? ""];
+  return new Set(lists.flatMap((list) => list.split(",")).map((name) => name.trim()).filter((name) => name !== ""));
+}
+
 /**
- * At a terminal, `{{ .Env.X }}` reads the caller's environment (Forge passes its own accumulated env instead).
- * Only the variables the spec references are passed, so the state file never stores the rest of the environment.
+ * At a terminal, `{{ .Env.X }}` reads the caller's environment, but only the variables passed explicitly (--env,
+ * TESTENV_VM_PASS_ENV): a spec from elsewhere must not read AWS_SECRET_ACCESS_KEY into a VM and the state file.
+ * A spec that reads a variable not passed is refused before anything is created, naming the flag to add.
  */
-export function referencedEnv(rawSpec: unknown, env: NodeJS.ProcessEnv): Record<string, string> {
+export function referencedEnv(rawSpec: unknown, env: NodeJS.ProcessEnv, passFlag?: string): Record<string, string> {
+  const passed = passedNames(passFlag, env);
   const result: Record<string, string> = {};
+  const refused = new Set<string>();
   for (const ref of extractTemplateRefs(rawSpec)) {
     if (ref.category !== "Env" || ref.name === undefined) continue;
-    const value = env[ref.name];
-    if (value !== undefined) result[ref.name] = value;
+    if (!passed.has(ref.name)) {
+      refused.add(ref.name);
+      continue;
+    }
+    const value = Object.hasOwn(env, ref.name) ? env[ref.name] : undefined;
+    if (typeof value === "string") result[ref.name] = value;
+  }
+  if (refused.size > 0) {
+    const names = [...refused].sort();
+    const message = `the spec reads ${names.map((name) => `{{ .Env.${name} }}`).join(", ")}; the CLI passes only the variables you name: add --env ${names.join(",")} (or list them in ${PASS_ENV})`;
+    throw new TestenvError("INPUT_INVALID", message, { issues: [{ field: "env", message }] });
   }
   return result;
 }
@@ -40,15 +61,18 @@ function printArtifact(io: CliIo, artifact: TestEnvArtifact, seconds: string): v
   section("env", artifact.env);
   section("metadata", artifact.metadata);
   section("files (relative to the tmp dir)", artifact.files);
-  lines.push(`Delete it with: testenv-vm delete --id ${artifact.testID}`);
+  // The state dir is always named: run from another folder or without the same environment, the hint still finds it.
+  const stateDir = artifact.metadata[METADATA_STATE_DIR];
+  const deleteArgv = ["testenv-vm", "delete", "--id", artifact.testID, ...(stateDir === undefined ? [] : ["--state-dir", stateDir])];
+  lines.push(`Delete it with: ${commandLine(deleteArgv)}`);
   io.stdout.write(`${lines.join("\n")}\n`);
 }
 
 export const createCommand: CommandDefinition = {
   name: "create",
   summary: "create the environment described by a spec",
-  usage: "testenv-vm create [--spec forge.yaml] [--name <entry>] [--id <testID>] [--stage cli] [--tmp-dir dir] [--state-dir dir] [--keep-on-failure] [--json]",
-  flags: ["spec", "name", "id", "stage", "tmp-dir", "state-dir", "keep-on-failure", ...COMMON_FLAGS],
+  usage: "testenv-vm create [--spec forge.yaml] [--name <entry>] [--id <testID>] [--stage cli] [--tmp-dir dir] [--state-dir dir] [--env KEY,...] [--keep-on-failure] [--json]",
+  flags: ["spec", "name", "id", "stage", "tmp-dir", "state-dir", "env", "keep-on-failure", ...COMMON_FLAGS],
   async run(context) {
     const { flags } = context.args;
     rejectPositionals(context.args, "create");
@@ -56,6 +80,8 @@ export const createCommand: CommandDefinition = {
     const stage = stringFlag(flags, "stage") ?? "cli";
     const testID = stringFlag(flags, "id") ?? defaultTestID(stage);
     const tmpDir = resolve(context.cwd, stringFlag(flags, "tmp-dir") ?? ".forge/tmp");
+    const { assertDirectories } = await import("../../orchestrator/input.js");
+    assertDirectories({ tmpDir });
     await mkdir(tmpDir, { recursive: true });
     const input: CreateInput = {
       testID,
@@ -64,7 +90,7 @@ export const createCommand: CommandDefinition = {
       rootDir: context.cwd,
       metadata: {},
       spec: loaded.raw as Record<string, unknown>,
-      env: referencedEnv(loaded.raw, context.env),
+      env: referencedEnv(loaded.raw, context.env, stringFlag(flags, "env")),
       ...(booleanFlag(flags, "keep-on-failure") ? { keepOnFailure: true } : {}),
     };
     const started = Date.now();
