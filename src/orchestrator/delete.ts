@@ -24,7 +24,7 @@ export interface DeleteResult {
   /** No state was found: nothing to do (delete is idempotent). */
   alreadyGone: boolean;
   stateDir?: string;
-  /** When alreadyGone: every state dir looked in, so a caller can tell "gone" from "looked in the wrong place". */
+  /** When alreadyGone: every state dir looked in, so a caller can tell a gone environment apart from a wrong state dir. */
   searched?: string[];
 }
 
