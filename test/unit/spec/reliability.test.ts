@@ -1,3 +1,5 @@
+/* eslint-disable @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return --
+   the mutations poke at raw, untyped spec documents on purpose: that is what a user writes. */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -140,7 +142,7 @@ describe("validate is as strong as create where it can be without side effects",
   it("a stateDir that is a file, an unset env and a disallowed engine", () => {
     const file = join(scratch, "state-file");
     writeFileSync(file, "");
-    const spec = { ...base(), stateDir: file, keys: [{ name: "k", spec: { type: "ed25519", comment: "{{ .Env.X }}" } }] };
+    const spec: Json = { ...base(), stateDir: file, keys: [{ name: "k", spec: { type: "ed25519", comment: "{{ .Env.X }}" } }] };
     spec.providers[0].engine = "/usr/bin/env";
     const output = validateSpec(spec, { rootDir: scratch, env: {}, enginePolicy: "installed" });
     expect(output.valid).toBe(false);
