@@ -39,7 +39,7 @@ export class FileStore implements StubStore {
     // A store that cannot be a file fails the provider's start, before any resource is asked for.
     const problem = fileProblem(path);
     if (problem !== undefined) throw new ProviderError("INVALID_SPEC", `stub store ${path} cannot be used: ${problem}; set spec.store to the path of a JSON file`);
-    mkdirSync(dirname(path), { recursive: true });
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     try {
       writeFileSync(path, `${JSON.stringify(emptyData())}\n`, { flag: "wx", mode: 0o600 });
     } catch (error) {

@@ -1,10 +1,11 @@
 import { execFile, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { subnetOctet } from "../../src/orchestrator/isolation.js";
+import { runCli, type CliRun } from "../helpers/cli.js";
 import { connectOrchestrator, ORCHESTRATOR_BIN, textOf } from "../helpers/mcp.js";
 import { storedResources } from "../helpers/stub-store.js";
 import { sandbox, testID, type Json, type Sandbox } from "./env.js";
@@ -12,21 +13,11 @@ import { sandbox, testID, type Json, type Sandbox } from "./env.js";
 // Issue 16 through the real processes: the outside probe's defects (part 5), the security rules that show at the
 // surfaces (part 6), a fuzzed sample over MCP (part 3) and load from separate processes (part 4).
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
+/** The CLI with the sandbox's own subnet registry, so these runs never touch the host's. */
 function cli(box: Sandbox, args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [ORCHESTRATOR_BIN, ...args],
-      { cwd: box.root, env: { PATH: process.env.PATH ?? "", HOME: box.root, TESTENV_VM_LOG: "warn", TESTENV_VM_SUBNET_DIR: join(box.root, "subnets"), ...env }, timeout: 110_000, maxBuffer: 64 * 1024 * 1024 },
-      (error, stdout, stderr) => resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : -1, stdout, stderr }),
-    );
-  });
+  return runCli(box.root, args, { TESTENV_VM_SUBNET_DIR: join(box.root, "subnets"), ...env });
 }
 
 function smallSpec(store: string, extra: Json = {}): Json {
@@ -127,6 +118,24 @@ describe("part 6: what a spec may read and run", () => {
     const passed = await cli(box, ["create", "--spec", spec, "--state-dir", box.stateDir, "--env", "AWS_SECRET_ACCESS_KEY", "--id", "env-ok", "--quiet"], secret);
     expect(passed.code, passed.stderr).toBe(0);
     expect((await cli(box, ["delete", "--id", "env-ok", "--state-dir", box.stateDir])).code).toBe(0);
+  });
+
+  it("with umask 000, nothing created is world-writable and the state file is 0600", async () => {
+    using box = sandbox("rel-umask");
+    const spec = writeSpec(box, smallSpec(join(box.root, "store", "stub.json")));
+    const run = await new Promise<Run>((resolve) => {
+      const script = `umask 000; exec "${process.execPath}" "${ORCHESTRATOR_BIN}" create --spec "${spec}" --id umask-1 --state-dir "${box.stateDir}" --quiet`;
+      execFile("/bin/sh", ["-c", script], { cwd: box.root, env: { PATH: process.env.PATH ?? "", HOME: box.root, TESTENV_VM_SUBNET_DIR: join(box.root, "subnets") } }, (error, stdout, stderr) =>
+        resolve({ code: error === null ? 0 : 1, stdout, stderr }),
+      );
+    });
+    expect(run.code, run.stderr).toBe(0);
+    const mode = (path: string): number => statSync(path).mode & 0o777;
+    for (const dir of [join(box.root, ".forge/tmp"), join(box.root, ".forge/tmp/umask-1/providers"), join(box.root, "store"), join(box.stateDir, "state")]) {
+      expect(mode(dir) & 0o002, `${dir} is world-writable (${mode(dir).toString(8)})`).toBe(0);
+    }
+    expect(mode(box.stateFile("umask-1"))).toBe(0o600);
+    expect((await cli(box, ["delete", "--id", "umask-1", "--state-dir", box.stateDir])).code).toBe(0);
   });
 
   it("an MCP create runs only installed providers unless the server allows more", async () => {

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
-import { METADATA_STATE_DIR, type CreateInput, type TestEnvArtifact } from "../../../api/index.js";
+import type { CreateInput, TestEnvArtifact } from "../../../api/index.js";
 import { TestenvError } from "../../errors.js";
 import { extractTemplateRefs } from "../../spec/template.js";
 import { booleanFlag, rejectPositionals, stringFlag } from "../args.js";
@@ -51,7 +51,7 @@ export function referencedEnv(rawSpec: unknown, env: NodeJS.ProcessEnv, passFlag
   return result;
 }
 
-function printArtifact(io: CliIo, artifact: TestEnvArtifact, seconds: string): void {
+function printArtifact(io: CliIo, artifact: TestEnvArtifact, seconds: string, stateDir: string | undefined): void {
   const lines = [`Created environment ${artifact.testID} in ${seconds} s`];
   const section = (title: string, map: Record<string, string>): void => {
     const keys = Object.keys(map).sort();
@@ -62,7 +62,6 @@ function printArtifact(io: CliIo, artifact: TestEnvArtifact, seconds: string): v
   section("metadata", artifact.metadata);
   section("files (relative to the tmp dir)", artifact.files);
   // The state dir is always named: run from another folder or without the same environment, the hint still finds it.
-  const stateDir = artifact.metadata[METADATA_STATE_DIR];
   const deleteArgv = ["testenv-vm", "delete", "--id", artifact.testID, ...(stateDir === undefined ? [] : ["--state-dir", stateDir])];
   lines.push(`Delete it with: ${commandLine(deleteArgv)}`);
   io.stdout.write(`${lines.join("\n")}\n`);
@@ -82,7 +81,7 @@ export const createCommand: CommandDefinition = {
     const tmpDir = resolve(context.cwd, stringFlag(flags, "tmp-dir") ?? ".forge/tmp");
     const { assertDirectories } = await import("../../orchestrator/input.js");
     assertDirectories({ tmpDir });
-    await mkdir(tmpDir, { recursive: true });
+    await mkdir(tmpDir, { recursive: true, mode: 0o700 });
     const input: CreateInput = {
       testID,
       stage,
@@ -97,7 +96,11 @@ export const createCommand: CommandDefinition = {
     const onProgress = progressFor(context);
     const artifact = await (await openEngine(context)).create(input, onProgress ? { onProgress } : {});
     if (booleanFlag(flags, "json")) writeJson(context, artifact);
-    else printArtifact(context, artifact, ((Date.now() - started) / 1000).toFixed(1));
+    else {
+      // The api module loads zod: imported here, after the engine has loaded it anyway, so --help stays light.
+      const { METADATA_STATE_DIR } = await import("../../../api/forge.js");
+      printArtifact(context, artifact, ((Date.now() - started) / 1000).toFixed(1), artifact.metadata[METADATA_STATE_DIR]);
+    }
     return EXIT.ok;
   },
 };
