@@ -166,8 +166,11 @@ describe("part 6: what a spec may read and run", () => {
   it("config-validate reads spec files inside rootDir only, and names specName", async () => {
     using box = sandbox("rel-config");
     await using orchestrator = await connectOrchestrator({ env: box.env, cwd: box.root });
-    for (const configPath of ["../../../../etc/passwd", "/etc/hostname", "../outside.yaml"]) {
-      const result = await orchestrator.call("config-validate", { configPath, directoryParams: { rootDir: box.root } });
+    const project = join(box.root, "project");
+    mkdirSync(project);
+    writeFileSync(join(box.root, "outside.yaml"), stringify(smallSpec(box.store)));
+    for (const configPath of ["../../../../etc/passwd", "/etc/hostname", "../outside.yaml", join(box.root, "outside.yaml")]) {
+      const result = await orchestrator.call("config-validate", { configPath, directoryParams: { rootDir: project } });
       expect(result.isError).toBeFalsy();
       expect((result.structuredContent as Json).errors).toEqual([expect.objectContaining({ field: "configPath" })]);
     }

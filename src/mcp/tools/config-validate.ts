@@ -36,6 +36,8 @@ function invalid(error: unknown): CallToolResult {
  */
 function configPathProblem(rootDir: string, path: string): string | undefined {
   if (!/\.(ya?ml|json)$/i.test(path)) return `configPath must name a .yaml, .yml or .json spec file; got ${quoted(path)}`;
+  // A missing file is left to the loader, which says so and reads nothing.
+  if (!existsSync(path)) return undefined;
   const real = (p: string): string => (existsSync(p) ? realpathSync(p) : p);
   const inside = relative(real(rootDir), real(path));
   if (inside === "" || inside.startsWith("..") || isAbsolute(inside)) return `configPath must be inside rootDir ${rootDir}; got ${quoted(path)}`;
