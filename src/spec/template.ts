@@ -1,6 +1,6 @@
 import type * as HandlebarsModule from "handlebars";
 import { createRequire } from "node:module";
-import { TestenvError, type Issue } from "../errors.js";
+import { TestenvError, quoted, type Issue } from "../errors.js";
 import { closestMatch } from "./suggest.js";
 
 // Templates are written in Go syntax (`{{ .Keys.vm-ssh.PublicKey }}`, names may contain hyphens and dots)
@@ -125,7 +125,7 @@ function splitTemplate(text: string, path: string): Segment[] {
   }
   const tail = text.slice(last);
   if (tail.includes("{{")) {
-    segments.push({ kind: "action", raw: tail, trimLeft: false, trimRight: false, problem: `unclosed template action in ${JSON.stringify(tail)}; close it with }}` });
+    segments.push({ kind: "action", raw: tail, trimLeft: false, trimRight: false, problem: `unclosed template action in ${quoted(tail)}; close it with }}` });
   } else if (tail !== "") {
     segments.push({ kind: "text", text: tail });
   }
@@ -169,15 +169,15 @@ export function findTemplateSyntaxIssues(value: unknown, basePath = ""): Issue[]
 }
 
 function describeRefTarget(ref: TemplateRef): string {
-  if (ref.category === "Env") return `environment variable ${JSON.stringify(ref.name)}`;
+  if (ref.category === "Env") return `environment variable ${quoted(ref.name ?? "")}`;
   if (ref.category === "DefaultBaseImage") return "defaultBaseImage";
-  return `${CATEGORY_NOUN[ref.category]} ${JSON.stringify(ref.name)}`;
+  return `${CATEGORY_NOUN[ref.category]} ${quoted(ref.name ?? "")}`;
 }
 
 function available(names: readonly string[], wanted: string): string {
   if (names.length === 0) return "none are available yet";
   const hint = closestMatch(wanted, names);
-  return `${hint === undefined ? "" : `did you mean ${JSON.stringify(hint)}? `}available: ${names.join(", ")}`;
+  return `${hint === undefined ? "" : `did you mean ${quoted(hint)}? `}available: ${names.join(", ")}`;
 }
 
 /** Why `ref` cannot be rendered from `context`, or undefined when it can. */

@@ -37,7 +37,7 @@ export function checkKey(report: Report, at: FieldPath, key: KeyResource): void 
   if (!isLiteral(type)) return;
   const lower = type.toLowerCase();
   if (!(KEY_TYPES as readonly string[]).includes(lower)) {
-    report.add([...at, "spec", "type"], `key type ${JSON.stringify(type)} is not supported; allowed: ${KEY_TYPES.join(", ")} (case-insensitive)`);
+    report.add([...at, "spec", "type"], `key type ${quoted(type)} is not supported; allowed: ${KEY_TYPES.join(", ")} (case-insensitive)`);
     return;
   }
   const bits = key.spec.bits;
@@ -102,7 +102,7 @@ export function checkNetwork(report: Report, at: FieldPath, network: NetworkReso
   const spec = network.spec;
   if (network.external !== undefined) {
     if (!EXTERNAL_NAME.test(network.external)) {
-      report.add([...at, "external"], `external must be the name of an existing network or bridge (letters, digits, _ . : -, at most 64); got ${JSON.stringify(network.external)}`);
+      report.add([...at, "external"], `external must be the name of an existing network or bridge (letters, digits, _ . : -, at most 64); got ${quoted(network.external)}`);
     }
     const set = Object.keys(spec).filter((key) => spec[key as keyof typeof spec] !== undefined);
     if (set.length > 0) {
@@ -129,14 +129,14 @@ function checkAttachTo(report: Report, path: FieldPath, network: NetworkResource
   const attachTo = network.spec.attachTo;
   if (!isLiteral(attachTo) || attachTo === "") return;
   if (attachTo === network.name) {
-    report.add(path, `network ${JSON.stringify(network.name)} cannot attach to itself`);
+    report.add(path, `network ${quoted(network.name)} cannot attach to itself`);
     return;
   }
   // A rendered attachTo may name a host bridge or a provider-level interface: anything but itself.
   if (context.phase === "late") return;
   const names = networkNames(context.spec).filter((name) => name !== network.name);
   if (!names.includes(attachTo)) {
-    report.add(path, `attachTo names network ${JSON.stringify(attachTo)}, which is not defined${suggestionSuffix(attachTo, names, "networks", true)}`);
+    report.add(path, `attachTo names network ${quoted(attachTo)}, which is not defined${suggestionSuffix(attachTo, names, "networks", true)}`);
   }
 }
 

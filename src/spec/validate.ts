@@ -42,7 +42,7 @@ function checkUniqueNames(report: Report, section: string, noun: string, items: 
     const problem = nameProblem(item.name);
     if (problem !== undefined) report.add([section, index, "name"], `${noun} ${problem}`);
     const first = seen.get(item.name);
-    if (first !== undefined) report.add([section, index, "name"], `duplicate ${noun} name ${JSON.stringify(item.name)} (also ${section}[${first}])`);
+    if (first !== undefined) report.add([section, index, "name"], `duplicate ${noun} name ${quoted(item.name)} (also ${section}[${first}])`);
     else seen.set(item.name, index);
   });
 }
@@ -85,15 +85,15 @@ function checkProviders(report: Report, spec: Spec): void {
   if (spec.defaultProvider !== undefined) {
     const flagged = defaults.length === 1 ? providers[defaults[0] ?? 0]?.name : undefined;
     if (!names.includes(spec.defaultProvider)) {
-      report.add(["defaultProvider"], `provider ${JSON.stringify(spec.defaultProvider)} is not defined${suggestionSuffix(spec.defaultProvider, names, "providers", true)}`);
+      report.add(["defaultProvider"], `provider ${quoted(spec.defaultProvider)} is not defined${suggestionSuffix(spec.defaultProvider, names, "providers", true)}`);
     } else if (flagged !== undefined && flagged !== spec.defaultProvider) {
-      report.add(["defaultProvider"], `defaultProvider is ${JSON.stringify(spec.defaultProvider)} but provider ${JSON.stringify(flagged)} is marked default: true; make them agree`);
+      report.add(["defaultProvider"], `defaultProvider is ${quoted(spec.defaultProvider)} but provider ${quoted(flagged)} is marked default: true; make them agree`);
     }
   }
   for (const section of SECTIONS) {
     resourcesOf(spec, section).forEach((resource, index) => {
       if (resource.provider !== undefined && !names.includes(resource.provider)) {
-        report.add([section, index, "provider"], `provider ${JSON.stringify(resource.provider)} is not defined${suggestionSuffix(resource.provider, names, "providers", true)}`);
+        report.add([section, index, "provider"], `provider ${quoted(resource.provider)} is not defined${suggestionSuffix(resource.provider, names, "providers", true)}`);
       }
     });
   }
@@ -113,15 +113,15 @@ function checkProviders(report: Report, spec: Spec): void {
 function checkImages(report: Report, spec: Spec): void {
   const images = spec.images ?? [];
   checkUniqueNames(report, "images", "image", images);
-  const owners = new Map<string, string>(images.map((image) => [image.name, `image ${JSON.stringify(image.name)}`]));
+  const owners = new Map<string, string>(images.map((image) => [image.name, `image ${quoted(image.name)}`]));
   images.forEach((image, index) => {
     const alias = image.spec.alias;
     if (alias !== undefined && alias !== image.name) {
       const problem = nameProblem(alias);
       const owner = owners.get(alias);
       if (problem !== undefined) report.add(["images", index, "spec", "alias"], `alias ${problem.replace(/^name /, "")}`);
-      else if (owner !== undefined) report.add(["images", index, "spec", "alias"], `alias ${JSON.stringify(alias)} is already used by ${owner}`);
-      else owners.set(alias, `the alias of image ${JSON.stringify(image.name)}`);
+      else if (owner !== undefined) report.add(["images", index, "spec", "alias"], `alias ${quoted(alias)} is already used by ${owner}`);
+      else owners.set(alias, `the alias of image ${quoted(image.name)}`);
     }
     if (isLiteral(image.spec.source)) {
       const problem = imageSourceProblem(image.spec.source, image.spec.sha256);
@@ -244,7 +244,7 @@ export function validateLate(
   const report = new Report();
   const section = SECTION_OF_KIND[kind];
   const index = resourcesOf(spec, section).findIndex((resource) => resource.name === rendered.name);
-  const at: FieldPath = index >= 0 ? [section, index] : [`${SECTION_NOUN[section]} ${JSON.stringify(rendered.name)}`];
+  const at: FieldPath = index >= 0 ? [section, index] : [`${SECTION_NOUN[section]} ${quoted(rendered.name)}`];
   const context: ResourceCheckContext = { spec, phase: "late", prefix: options.prefix };
   if (kind === "key") checkKey(report, at, rendered as KeyResource);
   else if (kind === "network") checkNetwork(report, at, rendered as NetworkResource, context);
@@ -259,6 +259,6 @@ export function assertValidLate(
   options: LateValidationOptions = {},
 ): void {
   const issues = validateLate(kind, rendered, spec, options);
-  if (issues.length > 0) throw specInvalid(issues, `${kind} ${JSON.stringify(rendered.name)} is invalid after rendering its templates`);
+  if (issues.length > 0) throw specInvalid(issues, `${kind} ${quoted(rendered.name)} is invalid after rendering its templates`);
 }
 
