@@ -74,6 +74,8 @@ export const EnvironmentState = z.object({
   subnetOctet: z.number().int(),
   /** Subnet isolation: original "a.b.c" → reserved "a.b.o" (see src/orchestrator/isolation.ts). */
   subnets: z.record(z.string(), z.string()).optional(),
+  /** The host-wide subnet registry the reservations are in; states written before it use {stateDir}/state/subnets. */
+  subnetRegistry: z.string().optional(),
   stateDir: z.string(),
   artifactDir: z.string(),
   tmpDir: z.string(),

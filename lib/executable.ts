@@ -12,16 +12,17 @@ export function isExecutableFile(path: string): boolean {
   }
 }
 
-function pathEntries(env: NodeJS.ProcessEnv, cwd: string): string[] {
-  return (env.PATH ?? "")
-    .split(delimiter)
-    .filter((entry) => entry !== "")
-    .map((entry) => (isAbsolute(entry) ? entry : join(cwd, entry)));
+/**
+ * Absolute PATH entries only. Relative ones (and empty ones, which mean ".") would let whatever folder a spec is run
+ * from put its own program in place of a provider.
+ */
+function pathEntries(env: NodeJS.ProcessEnv): string[] {
+  return (env.PATH ?? "").split(delimiter).filter((entry) => isAbsolute(entry));
 }
 
-/** `which`: the first executable `name` in the PATH of `env`; relative PATH entries count from `cwd`. */
-export function findInPath(name: string, env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): string | undefined {
-  for (const entry of pathEntries(env, cwd)) {
+/** `which`: the first executable `name` in the absolute PATH entries of `env`. */
+export function findInPath(name: string, env: NodeJS.ProcessEnv = process.env, _cwd?: string): string | undefined {
+  for (const entry of pathEntries(env)) {
     const candidate = join(entry, name);
     if (isExecutableFile(candidate)) return candidate;
   }
@@ -29,9 +30,9 @@ export function findInPath(name: string, env: NodeJS.ProcessEnv = process.env, c
 }
 
 /** Every executable on PATH whose name starts with `prefix`, the first of each name (as the shell would pick it). */
-export function findAllInPath(prefix: string, env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): Array<{ name: string; path: string }> {
+export function findAllInPath(prefix: string, env: NodeJS.ProcessEnv = process.env, _cwd?: string): Array<{ name: string; path: string }> {
   const found = new Map<string, string>();
-  for (const entry of pathEntries(env, cwd)) {
+  for (const entry of pathEntries(env)) {
     let names: string[];
     try {
       names = readdirSync(entry);

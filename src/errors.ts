@@ -74,6 +74,15 @@ export function formatIssues(issues: readonly Issue[]): string {
     .join("\n");
 }
 
+/** The longest piece of a user's value an error message repeats; longer values are cut, so errors never amplify input. */
+export const ECHO_MAX_CHARS = 80;
+
+/** A user value as an error message quotes it: JSON-quoted, cut to ECHO_MAX_CHARS with its full length said. */
+export function quoted(value: string, max = ECHO_MAX_CHARS): string {
+  if (value.length <= max) return JSON.stringify(value);
+  return `${JSON.stringify(value.slice(0, max))}… (${value.length} characters)`;
+}
+
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

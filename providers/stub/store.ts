@@ -4,6 +4,7 @@ import { dirname } from "node:path";
 import type { KeyState, NetworkState, VMState } from "../../api/provider.js";
 import { writeFileAtomic } from "../../lib/durable-file.js";
 import { withFileLock } from "../../lib/file-lock.js";
+import { fileProblem } from "../../lib/path-kind.js";
 import { ProviderError } from "../kit/index.js";
 
 export interface StubData {
@@ -35,7 +36,10 @@ export class FileStore implements StubStore {
 
   constructor(path: string) {
     this.path = path;
-    mkdirSync(dirname(path), { recursive: true });
+    // A store that cannot be a file fails the provider's start, before any resource is asked for.
+    const problem = fileProblem(path);
+    if (problem !== undefined) throw new ProviderError("INVALID_SPEC", `stub store ${path} cannot be used: ${problem}; set spec.store to the path of a JSON file`);
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     try {
       writeFileSync(path, `${JSON.stringify(emptyData())}\n`, { flag: "wx", mode: 0o600 });
     } catch (error) {

@@ -22,6 +22,7 @@ export const FLAGS = {
   stage: { value: true, placeholder: "stage", description: "stage name recorded in the state (default cli)" },
   "tmp-dir": { value: true, placeholder: "dir", description: "temp dir; the artifact dir is <tmp-dir>/<testID> (default ./.forge/tmp)" },
   "state-dir": { value: true, placeholder: "dir", description: "state dir (default TESTENV_VM_STATE_DIR, the spec's stateDir, then .forge/testenv-vm)" },
+  env: { value: true, placeholder: "KEY,...", description: "create, validate: the variables {{ .Env.KEY }} may read (also TESTENV_VM_PASS_ENV); no other is read" },
   "keep-on-failure": { value: false, description: "keep what was created when create fails (to debug it)" },
   sha256: { value: true, placeholder: "hex", description: "images pull: expected SHA-256 of the image (required for https URLs)" },
   "cache-dir": { value: true, placeholder: "dir", description: "images: cache dir (default the spec's imageCacheDir, TESTENV_VM_IMAGE_CACHE_DIR, then the per-user default)" },

@@ -22,3 +22,13 @@ export function indent(text: string): string {
 export function firstLine(text: string): string {
   return text.split("\n")[0] ?? text;
 }
+
+/** A word as a POSIX shell reads it back unchanged, so a printed hint runs as printed. */
+export function shellWord(word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/** A command line from argv words, quoted for the shell. */
+export function commandLine(argv: readonly string[]): string {
+  return argv.map(shellWord).join(" ");
+}

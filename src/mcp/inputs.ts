@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ConfigValidateInput, CreateInput, DeleteInput } from "../../api/index.js";
-import { TestenvError, type Issue } from "../errors.js";
+import { TestenvError, quoted, type Issue } from "../errors.js";
 
 // Tool arguments are validated here rather than by the SDK so that every failure reaches the caller
 // as `<Tool> failed: <field>: <message>` (Forge shows content[0].text) instead of a generic
@@ -91,7 +91,7 @@ export function checkTestID(testID: string): void {
     throw invalid([
       {
         field: "testID",
-        message: `${JSON.stringify(testID)} is not a safe id: use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit`,
+        message: `${quoted(testID)} is not a safe id: use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit`,
       },
     ]);
   }

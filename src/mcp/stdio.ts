@@ -1,8 +1,10 @@
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { enginePolicyFrom } from "../provider/engine-policy.js";
 import { Orchestrator } from "../orchestrator/orchestrator.js";
 import { createLogger } from "../../lib/log.js";
 import { ProviderPool } from "../provider/pool.js";
 import { hostPathsFrom } from "./host-paths.js";
+import { guardedInput } from "./request-guard.js";
 import { createTestenvMcpServer } from "./server.js";
 
 /**
@@ -24,7 +26,9 @@ export async function runMcpServer(argv: readonly string[] = process.argv.slice(
   };
   // An agent's delete right after its create reuses the providers the create started.
   const providerPool = new ProviderPool({ idleMs: 30_000, log });
-  const { server, closeSessions } = createTestenvMcpServer(new Orchestrator({ log, providerPool }), {
+  // Agents name specs too: only installed providers run unless the server's environment allows more.
+  const enginePolicy = enginePolicyFrom(process.env, "installed");
+  const { server, closeSessions } = createTestenvMcpServer(new Orchestrator({ log, providerPool, enginePolicy }), {
     log,
     track,
     hostPaths: hostPathsFrom(argv, process.env),
@@ -47,6 +51,8 @@ export async function runMcpServer(argv: readonly string[] = process.argv.slice(
   process.on("SIGTERM", () => void shutdown("SIGTERM received", 0));
   process.on("SIGINT", () => void shutdown("SIGINT received", 130));
 
-  await server.connect(new StdioServerTransport());
+  // Malformed JSON-RPC (an object id, a batch, params of the wrong shape) is answered before the SDK sees it.
+  const input = guardedInput(process.stdin, (line) => process.stdout.write(line));
+  await server.connect(new StdioServerTransport(input));
   log.debug("serving MCP on stdio");
 }

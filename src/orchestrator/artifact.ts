@@ -1,14 +1,12 @@
 import { relative } from "node:path";
 import { METADATA_STATE_DIR, METADATA_TEST_ID, type TestEnvArtifact } from "../../api/forge.js";
 import type { EnvironmentState, ResourceRecord } from "../../api/state.js";
+import { envVarName } from "../spec/literals.js";
 
 // The artifact Forge reads (contract §1.3). Names are logical; `files` are relative to Forge's tmpDir (a fix:
 // the original made them relative to the artifact dir, so Forge resolved them to the wrong place).
 
-/** Upper-case, `-` and `.` to `_`, as the original's toEnvVarName. */
-export function envVarName(name: string): string {
-  return name.toUpperCase().replace(/[-.]/g, "_");
-}
+export { envVarName };
 
 const text = (value: unknown): string => (typeof value === "string" ? value : "");
 

@@ -45,7 +45,7 @@ async function rollBack(failed: FailedCreate): Promise<RollbackOutcome> {
   safeEmit(onProgress, { kind: "rollback", status: "start", message: "rolling back what was created" });
   const outcome = await deletePhases({ state, providers, operation: "rollback", persist, log, ...(onProgress ? { onProgress } : {}) });
   state.status = "failed";
-  if (outcome.remaining.length === 0) await releaseSubnets(state.stateDir, state.id).catch(() => undefined);
+  if (outcome.remaining.length === 0) await releaseSubnets(state.stateDir, state.id, { registry: state.subnetRegistry }).catch(() => undefined);
   return {
     report: { deleted: names(outcome.deleted), remaining: names(outcome.remaining), skipped: false },
     summary:

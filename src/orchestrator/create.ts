@@ -6,8 +6,9 @@ import type { Plan } from "../../api/plan.js";
 import type { Spec } from "../../api/spec.js";
 import { STATE_VERSION, type EnvironmentState } from "../../api/state.js";
 import { TestenvError, formatIssues } from "../errors.js";
-import { parseSpec } from "../spec/load.js";
-import { assertValidEarly } from "../spec/validate.js";
+import { enginePolicyProblem, type EnginePolicy } from "../provider/engine-policy.js";
+import { parseSpec, specInvalid } from "../spec/load.js";
+import { assertValidEarly, missingEnvIssues } from "../spec/validate.js";
 import { createStateWriter, validateTestID, type StateStore } from "../state/index.js";
 import { buildArtifact } from "./artifact.js";
 import { capabilityRequirements } from "./capabilities.js";
@@ -18,14 +19,14 @@ import type { EngineDeps } from "./deps.js";
 import { executionContext } from "./execution-context.js";
 import { environmentLayout } from "./layout.js";
 import { createPhases } from "./executor.js";
-import { parseInput, requireField } from "./input.js";
+import { assertDirectories, parseInput, requireField } from "./input.js";
 import { computePlan } from "./plan-compute.js";
 import { assertPlanCurrent } from "./plan-stale.js";
 import { computeSubnetPlan, namePrefix } from "./isolation.js";
 import type { ProgressListener } from "./progress.js";
 import { providersFor } from "./providers.js";
 import { hashSpec } from "./spec-hash.js";
-import { releaseSubnets, reserveSubnets } from "./subnet-reservations.js";
+import { hostSubnetRegistry, releaseSubnets, reserveSubnets } from "./subnet-reservations.js";
 import { describeRecords, liveRecords } from "./summary.js";
 
 export interface CreateOptions {
@@ -72,7 +73,7 @@ function reuseExisting(existing: EnvironmentState, specHash: string, store: Stat
   if (existing.specHash !== specHash) {
     throw new TestenvError(
       "STATE_CONFLICT",
-      `environment ${id} already exists (status ${existing.status}, created ${existing.createdAt}) with a different spec; delete it first (testenv-vm delete --id ${id}) or use another testID`,
+      `environment ${id} already exists (status ${existing.status}, created ${existing.createdAt}) with a different spec; delete it first (testenv-vm delete --id ${id} --state-dir ${store.stateDir}) or use another testID`,
       { details: { stateFile: store.statePath(id) } },
     );
   }
@@ -81,9 +82,18 @@ function reuseExisting(existing: EnvironmentState, specHash: string, store: Stat
   if ((existing.status === "failed" || existing.status === "destroyed") && live.length === 0) return undefined;
   throw new TestenvError(
     "STATE_CONFLICT",
-    `environment ${id} exists in status ${existing.status} with ${live.length} resource(s) that may still exist (${describeRecords(live)}); run delete for it first (testenv-vm delete --id ${id})`,
+    `environment ${id} exists in status ${existing.status} with ${live.length} resource(s) that may still exist (${describeRecords(live)}); run delete for it first (testenv-vm delete --id ${id} --state-dir ${store.stateDir})`,
     { details: { stateFile: store.statePath(id) } },
   );
+}
+
+/** Before any provider starts: every engine the spec names must be one the caller may run. */
+function assertEnginesAllowed(spec: Spec, policy: EnginePolicy): void {
+  const issues = spec.providers.flatMap((provider, index) => {
+    const problem = enginePolicyProblem(provider.engine, policy);
+    return problem === undefined ? [] : [{ field: `providers[${index}].engine`, message: problem }];
+  });
+  if (issues.length > 0) throw specInvalid(issues, "the spec names engines this server does not run");
 }
 
 /** Phases 1-3: validate, reserve, then create every resource phase by phase; rolls back on failure. */
@@ -91,6 +101,9 @@ export async function createEnvironment(deps: EngineDeps, rawInput: CreateInput,
   const input = checkedInput(rawInput);
   const spec = parseSpec(input.spec);
   assertValidEarly(spec);
+  if (deps.enginePolicy !== undefined) assertEnginesAllowed(spec, deps.enginePolicy);
+  const unsetEnv = missingEnvIssues(spec, input.env ?? {});
+  if (unsetEnv.length > 0) throw specInvalid(unsetEnv);
   const phases = buildDag(spec).phases();
 
   const testID = input.testID;
@@ -98,6 +111,7 @@ export async function createEnvironment(deps: EngineDeps, rawInput: CreateInput,
   const { rootDir, store, stateDir, tmpDir, artifactDir } = layout;
   const specHash = hashSpec(spec);
   const cleanup = cleanupOnFailure(spec, deps.env, options.keepOnFailure ?? input.keepOnFailure);
+  assertDirectories({ stateDir, tmpDir, artifactDir });
   const plan = options.plan;
   // The cheap half of the check first: a plan of another spec or environment needs no providers to be refused.
   if (plan !== undefined && (plan.testID !== testID || plan.specHash !== `sha256:${specHash}`)) {
@@ -111,7 +125,8 @@ export async function createEnvironment(deps: EngineDeps, rawInput: CreateInput,
       if (reused) return reused;
     }
     const prefix = namePrefix(testID);
-    const subnets = await reserveSubnets(stateDir, testID, computeSubnetPlan(spec));
+    const subnetRegistry = hostSubnetRegistry(deps.env);
+    const subnets = await reserveSubnets(stateDir, testID, computeSubnetPlan(spec), { registry: subnetRegistry });
     const artifactDirExisted = existsSync(artifactDir);
     await mkdir(artifactDir, { recursive: true, mode: 0o755 });
     const log = deps.log.withFile(join(artifactDir, "testenv-vm.log"));
@@ -130,6 +145,7 @@ export async function createEnvironment(deps: EngineDeps, rawInput: CreateInput,
       prefix,
       subnetOctet: Number(Object.values(subnets)[0]?.split(".")[2] ?? 0),
       subnets,
+      subnetRegistry,
       stateDir,
       artifactDir,
       tmpDir,
@@ -167,7 +183,7 @@ export async function createEnvironment(deps: EngineDeps, rawInput: CreateInput,
       throw await failCreate({ state, store, failures, providers, cleanup, persist, log, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
     } catch (error) {
       if (!stateSaved) {
-        await releaseSubnets(stateDir, testID).catch(() => undefined);
+        await releaseSubnets(stateDir, testID, { registry: subnetRegistry }).catch(() => undefined);
         if (!artifactDirExisted) await rm(artifactDir, { recursive: true, force: true }).catch(() => undefined);
       }
       throw error;

@@ -1,6 +1,6 @@
 import type { Spec } from "../../api/spec.js";
 import type { NodeKind, ResourceRef } from "../../api/state.js";
-import { TestenvError } from "../errors.js";
+import { TestenvError, quoted } from "../errors.js";
 import { extractTemplateRefs, hasTemplate, type TemplateRef } from "../spec/template.js";
 import { vmNetworkNames } from "../spec/validate.js";
 
@@ -159,7 +159,7 @@ export function buildDag(spec: Spec): Dag {
       if (hasTemplate(name)) return;
       const path = field === "networks" ? `vms[${i}].spec.networks[${n}]` : `vms[${i}].spec.network`;
       const to = graph.find("network", name);
-      if (to === undefined) throw missing(nodeName(from), `network ${JSON.stringify(name)}`, path);
+      if (to === undefined) throw missing(nodeName(from), `network ${quoted(name)}`, path);
       graph.addEdge(from, to, path);
     });
     const baseImage = vm.spec.disk?.baseImage;

@@ -24,6 +24,8 @@ export interface DeleteResult {
   /** No state was found: nothing to do (delete is idempotent). */
   alreadyGone: boolean;
   stateDir?: string;
+  /** When alreadyGone: every state dir looked in, so a caller can tell a gone environment apart from a wrong state dir. */
+  searched?: string[];
 }
 
 /**
@@ -38,7 +40,7 @@ export async function deleteEnvironment(deps: EngineDeps, rawInput: DeleteInput,
   const { store, searched } = findStoreForDelete(deps, testID, input, options.stateDir);
   if (!store) {
     deps.log.warn(`delete ${testID}: no state found in ${searched.join(", ")}; nothing to delete`);
-    return { deleted: 0, alreadyGone: true };
+    return { deleted: 0, alreadyGone: true, searched };
   }
   const result = await store.withLock(testID, (): Promise<DeleteResult> => deleteLocked(deps, store, testID, options));
   // Outside the lock, whose own directory is in state/: leave no empty state dirs behind the last environment.
@@ -50,7 +52,7 @@ async function deleteLocked(deps: EngineDeps, store: StateStore, testID: string,
   const stateDir = store.stateDir;
   {
     const state = await store.load(testID);
-    if (!state) return { deleted: 0, alreadyGone: true, stateDir };
+    if (!state) return { deleted: 0, alreadyGone: true, stateDir, searched: [stateDir] };
     const log = existsSync(state.artifactDir) ? deps.log.withFile(join(state.artifactDir, "testenv-vm.log")) : deps.log;
     state.status = "destroying";
     await store.save(state);
@@ -82,7 +84,7 @@ async function deleteLocked(deps: EngineDeps, store: StateStore, testID: string,
       await writer.write();
       await store.remove(testID);
       await rm(state.artifactDir, { recursive: true, force: true });
-      await releaseSubnets(stateDir, testID).catch(() => undefined);
+      await releaseSubnets(stateDir, testID, { registry: state.subnetRegistry }).catch(() => undefined);
       log.info(`delete ${testID}: ${outcome.deleted.length} resource(s) deleted, state removed`);
       return { deleted: outcome.deleted.length, alreadyGone: false, stateDir };
     } finally {

@@ -1,4 +1,5 @@
 import type { Logger } from "../../lib/log.js";
+import type { EnginePolicy } from "../provider/engine-policy.js";
 import type { ProviderPool } from "../provider/pool.js";
 
 /** What every use case gets from its owner (the Orchestrator facade), resolved once: no defaults left to apply. */
@@ -9,4 +10,6 @@ export interface EngineDeps {
   log: Logger;
   /** Provider processes kept between operations (a long-lived MCP server); closed by the owner. */
   providerPool?: ProviderPool;
+  /** Which `engine:` values a create may run; absent: any (the caller is the host's own user). */
+  enginePolicy?: EnginePolicy;
 }

@@ -4,6 +4,7 @@ import type { VMState } from "../../api/provider.js";
 import type { VMResource } from "../../api/spec.js";
 import type { EnvironmentState, ResourceRecord } from "../../api/state.js";
 import { createLogger, type Logger } from "../../lib/log.js";
+import type { EnginePolicy } from "../provider/engine-policy.js";
 import type { ProviderPool } from "../provider/pool.js";
 import { createEnvironment, type CreateOptions } from "./create.js";
 import type { Plan } from "../../api/plan.js";
@@ -18,7 +19,7 @@ import { liveVM, powerVM, restartVM, type LiveVM, type PowerAction, type PowerOp
 import { createRuntimeVM, deleteRuntimeVM } from "./runtime-vms.js";
 import { environmentStatus, listEnvironments } from "./status.js";
 import type { EnvironmentSummary } from "./summary.js";
-import { validateSpec } from "./validate.js";
+import { validateSpec, type ValidateOptions } from "./validate.js";
 
 // The engine's one entry point for the surfaces (CLI, MCP server, client library, vitest). A facade: it resolves
 // its options once and hands them to the use case of each method (create.ts, delete.ts, status.ts, ...).
@@ -40,6 +41,8 @@ export interface OrchestratorOptions {
   log?: Logger;
   /** Keep provider processes between operations (a long-lived MCP server); closed by the owner. */
   providerPool?: ProviderPool;
+  /** Which `engine:` values a create may run (src/provider/engine-policy.ts); default any. */
+  enginePolicy?: EnginePolicy;
 }
 
 export class Orchestrator {
@@ -51,12 +54,14 @@ export class Orchestrator {
       env: options.env ?? process.env,
       log: options.log ?? createLogger(),
       ...(options.providerPool ? { providerPool: options.providerPool } : {}),
+      ...(options.enginePolicy ? { enginePolicy: options.enginePolicy } : {}),
     };
   }
 
   /** Phase 1 only: parse, validate, build the DAG. Never spawns a provider. */
-  validate(rawSpec: unknown): ConfigValidateOutput {
-    return validateSpec(rawSpec);
+  validate(rawSpec: unknown, options: Pick<ValidateOptions, "env"> = {}): ConfigValidateOutput {
+    const policy = this.#deps.enginePolicy;
+    return validateSpec(rawSpec, { rootDir: this.#deps.rootDir, ...options, ...(policy === undefined ? {} : { enginePolicy: policy }) });
   }
 
   /** Every provider found (bundled, on PATH, in the spec), checked in parallel in inspect mode; changes nothing. */

@@ -6,7 +6,7 @@ import type { EngineDeps } from "./deps.js";
 import { namePrefix } from "./isolation.js";
 import { environmentLayout } from "./layout.js";
 import { inspectingProvidersFor } from "./providers.js";
-import { previewSubnets } from "./subnet-reservations.js";
+import { hostSubnetRegistry, previewSubnets } from "./subnet-reservations.js";
 import { computePlan, planSubject, subnetPrefixes } from "./plan-compute.js";
 
 /**
@@ -17,7 +17,7 @@ export async function planEnvironment(deps: EngineDeps, rawInput: CreateInput): 
   const subject = planSubject(rawInput);
   const { input, spec } = subject;
   const layout = environmentLayout(deps, input, spec);
-  const [subnets, existing] = await Promise.all([previewSubnets(layout.stateDir, input.testID, subnetPrefixes(spec)), layout.store.load(input.testID)]);
+  const [subnets, existing] = await Promise.all([previewSubnets(layout.stateDir, input.testID, subnetPrefixes(spec), { registry: hostSubnetRegistry(deps.env) }), layout.store.load(input.testID)]);
   const facts = { id: input.testID, prefix: namePrefix(input.testID), artifactDir: layout.artifactDir, stateDir: layout.stateDir, rootDir: layout.rootDir };
   const providers = inspectingProvidersFor(facts, deps.log);
   try {

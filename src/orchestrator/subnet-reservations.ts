@@ -1,4 +1,5 @@
 import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { removeEmptyDirs } from "../../lib/durable-file.js";
 import { withFileLock } from "../../lib/file-lock.js";
@@ -7,8 +8,27 @@ import { StateStore } from "../state/store.js";
 import { validateTestID } from "../state/paths.js";
 import { OCTET_COUNT, OCTET_MIN, subnetOctet, threeOctets } from "./isolation.js";
 
-// Reservations of third octets: {stateDir}/state/subnets/<octet>, one file per octet, created with O_EXCL, so
-// concurrent creates of one state dir never take the same subnet.
+// Reservations of third octets: <registry>/<octet>, one file per octet, created with O_EXCL, so concurrent creates
+// never take the same subnet. The engine uses one registry per host (hostSubnetRegistry), so environments of
+// different state dirs never collide either; each reservation names its holder's state dir, where its liveness is
+// checked. Without a registry, a state dir's own {stateDir}/state/subnets is used.
+
+/** Overrides where the host-wide registry lives (tests, or several users sharing one host through one dir). */
+export const SUBNET_REGISTRY_ENV = "TESTENV_VM_SUBNET_DIR";
+
+/**
+ * The host-wide registry: TESTENV_VM_SUBNET_DIR, else /run/testenv-vm/subnets as root, else the user's runtime dir,
+ * else a per-user dir under the temp dir. All are cleared at boot, like the networks they describe.
+ */
+export function hostSubnetRegistry(env: NodeJS.ProcessEnv): string {
+  const explicit = env[SUBNET_REGISTRY_ENV];
+  if (explicit !== undefined && explicit.trim() !== "") return resolve(explicit);
+  const uid = process.getuid?.() ?? 0;
+  if (uid === 0) return "/run/testenv-vm/subnets";
+  const runtime = env.XDG_RUNTIME_DIR;
+  if (runtime !== undefined && runtime.startsWith("/")) return join(runtime, "testenv-vm", "subnets");
+  return join(tmpdir(), `testenv-vm-${uid}`, "subnets");
+}
 
 /** A reservation younger than this counts as live even without a state file: its create may not have saved yet. */
 export const RESERVATION_GRACE_MS = 60_000;
@@ -18,7 +38,14 @@ interface Reservation {
   octet: number;
   testID?: string;
   prefix?: string;
+  /** The holder's state dir; older reservations (per state dir) have none. */
+  stateDir?: string;
   ageMs: number;
+}
+
+export interface ReservationOptions {
+  /** The registry dir; default {stateDir}/state/subnets. */
+  registry?: string;
 }
 
 /** Beside the state files, so that the store decides where those are. */
@@ -41,6 +68,7 @@ export async function reserveSubnets(
   stateDir: string,
   testID: string,
   prefixes: string[],
+  options: ReservationOptions = {},
 ): Promise<Record<string, string>> {
   validateTestID(testID);
   const wanted = [...new Set(prefixes)];
@@ -50,12 +78,14 @@ export async function reserveSubnets(
       throw new TestenvError("INTERNAL", `subnet prefix ${JSON.stringify(prefix)} is not of the form a.b.c`);
     }
   }
-  const dir = subnetsDir(stateDir);
+  const dir = options.registry ?? subnetsDir(stateDir);
+  const holder = resolve(stateDir);
+  const mine = (r: Reservation): boolean => r.testID === testID && resolve(r.stateDir ?? stateDir) === holder;
   return withSubnetLock(dir, async () => {
     const reservations = await readReservations(dir);
     const octetOf = new Map<string, number>();
     for (const r of reservations.values()) {
-      if (r.testID === testID && r.prefix !== undefined) octetOf.set(r.prefix, r.octet);
+      if (mine(r) && r.prefix !== undefined) octetOf.set(r.prefix, r.octet);
     }
     const missing = wanted.filter((prefix) => !octetOf.has(prefix));
     const liveness = new Map<string, Promise<boolean>>();
@@ -65,11 +95,11 @@ export async function reserveSubnets(
       if (prefix === undefined) break;
       const held = reservations.get(octet);
       if (held !== undefined) {
-        if (held.testID === testID) continue;
+        if (mine(held)) continue;
         if (await isLiveReservation(stateDir, held, liveness)) continue;
         await rm(join(dir, String(octet)), { force: true });
       }
-      if (await claim(dir, octet, testID, prefix)) {
+      if (await claim(dir, octet, { testID, prefix, stateDir: holder })) {
         octetOf.set(prefix, octet);
         missing.shift();
       }
@@ -78,8 +108,8 @@ export async function reserveSubnets(
       throw new TestenvError(
         "RESOURCE_BUSY",
         `no free subnet octet for environment ${testID}: all ${OCTET_COUNT} octets in [${OCTET_MIN}, ` +
-          `${OCTET_MIN + OCTET_COUNT - 1}] are held by live environments in ${resolve(stateDir)}; ` +
-          `delete finished environments, or use another state dir`,
+          `${OCTET_MIN + OCTET_COUNT - 1}] are held by live environments (reservations in ${dir}); ` +
+          `delete finished environments`,
         { retryable: true, details: { testID, needed: wanted.length } },
       );
     }
@@ -93,13 +123,15 @@ export async function reserveSubnets(
  * The mapping reserveSubnets would return now, without taking a lock or writing anything (for plan). A create
  * that runs later may see other reservations and choose differently: its plan is then stale and refused.
  */
-export async function previewSubnets(stateDir: string, testID: string, prefixes: string[]): Promise<Record<string, string>> {
+export async function previewSubnets(stateDir: string, testID: string, prefixes: string[], options: ReservationOptions = {}): Promise<Record<string, string>> {
   const wanted = [...new Set(prefixes)];
   if (wanted.length === 0) return {};
-  const reservations = await readReservations(subnetsDir(stateDir));
+  const holder = resolve(stateDir);
+  const mine = (r: Reservation): boolean => r.testID === testID && resolve(r.stateDir ?? stateDir) === holder;
+  const reservations = await readReservations(options.registry ?? subnetsDir(stateDir));
   const octetOf = new Map<string, number>();
   for (const r of reservations.values()) {
-    if (r.testID === testID && r.prefix !== undefined) octetOf.set(r.prefix, r.octet);
+    if (mine(r) && r.prefix !== undefined) octetOf.set(r.prefix, r.octet);
   }
   const missing = wanted.filter((prefix) => !octetOf.has(prefix));
   const liveness = new Map<string, Promise<boolean>>();
@@ -107,7 +139,7 @@ export async function previewSubnets(stateDir: string, testID: string, prefixes:
     const prefix = missing[0];
     if (prefix === undefined) break;
     const held = reservations.get(octet);
-    if (held !== undefined && (held.testID === testID || (await isLiveReservation(stateDir, held, liveness)))) continue;
+    if (held !== undefined && (mine(held) || (await isLiveReservation(stateDir, held, liveness)))) continue;
     octetOf.set(prefix, octet);
     missing.shift();
   }
@@ -116,12 +148,13 @@ export async function previewSubnets(stateDir: string, testID: string, prefixes:
   return map;
 }
 
-export async function releaseSubnets(stateDir: string, testID: string): Promise<void> {
+export async function releaseSubnets(stateDir: string, testID: string, options: ReservationOptions = {}): Promise<void> {
   validateTestID(testID);
-  const dir = subnetsDir(stateDir);
+  const dir = options.registry ?? subnetsDir(stateDir);
+  const holder = resolve(stateDir);
   await withSubnetLock(dir, async () => {
     for (const r of (await readReservations(dir)).values()) {
-      if (r.testID === testID) await rm(join(dir, String(r.octet)), { force: true });
+      if (r.testID === testID && resolve(r.stateDir ?? stateDir) === holder) await rm(join(dir, String(r.octet)), { force: true });
     }
     await removeEmptyDirs([dir]);
   });
@@ -150,8 +183,8 @@ async function withSubnetLock<T>(dir: string, fn: () => Promise<T>): Promise<T> 
   });
 }
 
-async function claim(dir: string, octet: number, testID: string, prefix: string): Promise<boolean> {
-  const content = `${JSON.stringify({ testID, prefix, pid: process.pid, createdAt: new Date().toISOString() })}\n`;
+async function claim(dir: string, octet: number, holder: { testID: string; prefix: string; stateDir: string }): Promise<boolean> {
+  const content = `${JSON.stringify({ ...holder, pid: process.pid, createdAt: new Date().toISOString() })}\n`;
   try {
     await writeFile(join(dir, String(octet)), content, { flag: "wx", mode: 0o600 });
     return true;
@@ -185,12 +218,13 @@ async function readReservations(dir: string): Promise<Map<number, Reservation>> 
   return reservations;
 }
 
-function parseReservation(text: string): { testID?: string; prefix?: string } {
+function parseReservation(text: string): { testID?: string; prefix?: string; stateDir?: string } {
   try {
-    const json = JSON.parse(text) as { testID?: unknown; prefix?: unknown };
+    const json = JSON.parse(text) as { testID?: unknown; prefix?: unknown; stateDir?: unknown };
     return {
       ...(typeof json.testID === "string" ? { testID: json.testID } : {}),
       ...(typeof json.prefix === "string" ? { prefix: json.prefix } : {}),
+      ...(typeof json.stateDir === "string" ? { stateDir: json.stateDir } : {}),
     };
   } catch {
     // A holder killed between create and write leaves an empty file: no owner, reclaimable after the grace.
@@ -206,10 +240,12 @@ async function isLiveReservation(
   if (reservation.ageMs < RESERVATION_GRACE_MS) return true;
   const holder = reservation.testID;
   if (holder === undefined) return false;
-  let live = memo.get(holder);
+  const holderDir = reservation.stateDir ?? stateDir;
+  const key = `${holderDir}\0${holder}`;
+  let live = memo.get(key);
   if (live === undefined) {
-    live = new StateStore(stateDir).isLive(holder);
-    memo.set(holder, live);
+    live = new StateStore(holderDir).isLive(holder);
+    memo.set(key, live);
   }
   return live;
 }

@@ -1,14 +1,49 @@
 import type { ConfigValidateOutput } from "../../api/forge.js";
-import { TestenvError, errorMessage } from "../errors.js";
+import { resolve } from "node:path";
+import type { Spec } from "../../api/spec.js";
+import { directoryProblem } from "../../lib/path-kind.js";
+import { TestenvError, errorMessage, type Issue } from "../errors.js";
+import { enginePolicyProblem, type EnginePolicy } from "../provider/engine-policy.js";
 import { parseSpec } from "../spec/load.js";
-import { validateEarly } from "../spec/validate.js";
+import { missingEnvIssues, validateEarly } from "../spec/validate.js";
 import { buildDag } from "./dag.js";
 
+export interface ValidateOptions {
+  /** Where the spec's relative stateDir and artifactDir resolve; given, they are checked on disk (read-only). */
+  rootDir?: string;
+  /** The env a create would get; given, every {{ .Env.X }} must be in it. */
+  env?: Readonly<Record<string, string>>;
+  /** Which engines a create may run; given, each provider's engine is checked against it. */
+  enginePolicy?: EnginePolicy;
+}
+
+/** What create would refuse before anything exists, found without side effects: the directories, env and engines. */
+function createTimeIssues(spec: Spec, options: ValidateOptions): Issue[] {
+  const issues: Issue[] = [];
+  if (options.rootDir !== undefined) {
+    for (const field of ["stateDir", "artifactDir", "imageCacheDir"] as const) {
+      const value = spec[field];
+      if (value === undefined || value.trim() === "") continue;
+      const problem = directoryProblem(resolve(options.rootDir, value));
+      if (problem !== undefined) issues.push({ field, message: `${field} cannot be used: ${problem}` });
+    }
+  }
+  if (options.env !== undefined) issues.push(...missingEnvIssues(spec, options.env));
+  if (options.enginePolicy !== undefined) {
+    const policy = options.enginePolicy;
+    spec.providers.forEach((provider, index) => {
+      const problem = enginePolicyProblem(provider.engine, policy);
+      if (problem !== undefined) issues.push({ field: `providers[${index}].engine`, message: problem });
+    });
+  }
+  return issues;
+}
+
 /** Phase 1 only: parse, validate, build the DAG. Never spawns a provider; every problem is returned, none thrown. */
-export function validateSpec(rawSpec: unknown): ConfigValidateOutput {
+export function validateSpec(rawSpec: unknown, options: ValidateOptions = {}): ConfigValidateOutput {
   try {
     const spec = parseSpec(rawSpec);
-    const issues = validateEarly(spec);
+    const issues = [...validateEarly(spec), ...createTimeIssues(spec, options)];
     if (issues.length > 0) return { valid: false, errors: issues.map(({ field, message }) => ({ field, message })) };
     buildDag(spec).phases();
     return { valid: true };

@@ -54,7 +54,7 @@ export function resolveGoEngine(engine: string, options: { cwd: string; env: Nod
     }
     args = ["run", `./${ref.path.replace(/^\.\//, "")}`, "--mcp"];
   }
-  const go = findInPath("go", options.env, options.cwd);
+  const go = findInPath("go", options.env);
   if (go === undefined) {
     throw spawnFailed(`go engine "${engine}": the go toolchain was not found in PATH; install Go or point engine at a provider binary`, engine);
   }

@@ -32,12 +32,14 @@ function resolvePath(engine: string, cwd: string): ResolvedEngine {
   return { command: path, args: ["--mcp"] };
 }
 
+/** A bundled provider's name always means the bundled one: a program of that name on PATH never shadows it. */
 function resolveBareName(engine: string, options: { cwd: string; env: NodeJS.ProcessEnv }): ResolvedEngine {
-  const onPath = findInPath(engine, options.env, options.cwd);
-  if (onPath !== undefined) return { command: onPath, args: ["--mcp"] };
-  // Provider binaries shipped in this package are usable by bare name without any PATH set-up.
+  // Provider binaries shipped in this package come first: a program on PATH never shadows them.
   const own = bundledProviderBins()[engine];
-  if (own !== undefined) {
+  if (own === undefined) {
+    const onPath = findInPath(engine, options.env, options.cwd);
+    if (onPath !== undefined) return { command: onPath, args: ["--mcp"] };
+  } else {
     const script = join(packageRoot(), own);
     if (!existsSync(script)) {
       throw spawnFailed(`binary "${engine}" not found: ${script} does not exist; run \`npm run build\` in ${packageRoot()}`, engine);

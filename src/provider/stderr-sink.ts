@@ -15,7 +15,8 @@ export class StderrSink {
     this.log = options.log;
     if (options.logFile !== undefined) {
       try {
-        mkdirSync(dirname(options.logFile), { recursive: true });
+        // Explicit, so a umask of 000 does not leave the log dir world-writable.
+        mkdirSync(dirname(options.logFile), { recursive: true, mode: 0o700 });
         this.file = createWriteStream(options.logFile, { flags: "a", mode: 0o600 });
         this.file.on("error", (error) => this.log?.warn(`cannot write provider log ${options.logFile}: ${error.message}`));
       } catch (error) {

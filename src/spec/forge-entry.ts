@@ -1,4 +1,4 @@
-import { TestenvError } from "../errors.js";
+import { TestenvError, quoted } from "../errors.js";
 import type { FieldPath } from "./paths.js";
 
 // Finds the testenv-vm spec inside a forge.yaml (or accepts a bare spec). Forge writes it either as
@@ -53,7 +53,8 @@ function listEntries(doc: Mapping): SpecEntry[] {
 
 const entryNames = (entries: readonly SpecEntry[]): string => entries.map((entry) => entry.name ?? "(unnamed)").join(", ");
 
-export function selectSpecEntry(doc: unknown, where: string, name?: string): SpecEntry {
+/** `nameOption` is how the caller's surface spells the entry choice: `--name` (CLI), `specName` (MCP). */
+export function selectSpecEntry(doc: unknown, where: string, name?: string, nameOption = "--name"): SpecEntry {
   if (!isMapping(doc)) {
     throw new TestenvError("SPEC_INVALID", `${where} must be a mapping: a forge.yaml with a testenv entry or a spec with providers at the top`);
   }
@@ -67,11 +68,11 @@ export function selectSpecEntry(doc: unknown, where: string, name?: string): Spe
   }
   const matching = name === undefined ? all : all.filter((entry) => entry.name === name);
   if (matching.length === 0) {
-    throw new TestenvError("SPEC_NOT_FOUND", `${where} has no testenv-vm entry named ${JSON.stringify(name)}; entries: ${entryNames(all)}`);
+    throw new TestenvError("SPEC_NOT_FOUND", `${where} has no testenv-vm entry named ${quoted(name ?? "")}; entries: ${entryNames(all)}`);
   }
   const [first, ...others] = matching;
   if (first === undefined || others.length > 0) {
-    throw new TestenvError("SPEC_INVALID", `${where} has several testenv-vm entries (${entryNames(matching)}); pick one with --name`);
+    throw new TestenvError("SPEC_INVALID", `${where} has several testenv-vm entries (${entryNames(matching)}); pick one with ${nameOption}`);
   }
   if (!isMapping(first.spec)) {
     throw new TestenvError("SPEC_INVALID", `the testenv-vm entry ${first.name ?? ""} in ${where} has no spec mapping`.replace("  ", " "));

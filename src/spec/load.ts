@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { Spec } from "../../api/spec.js";
 import { TestenvError } from "../errors.js";
 import { selectSpecEntry } from "./forge-entry.js";
+import { rawSpecIssues } from "./limits.js";
 import { dropOptionalNulls } from "./nulls.js";
 import type { FieldPath } from "./paths.js";
 import { specInvalid } from "./report.js";
@@ -21,6 +22,8 @@ export interface LoadedSpec {
 export interface LoadOptions {
   /** Picks a testenv entry (entry name or engine alias) when a forge.yaml holds several. */
   name?: string;
+  /** How the caller names that option in messages (default `--name`; MCP: `specName`). */
+  nameOption?: string;
 }
 
 /** Key types are case-insensitive; providers get the canonical lower-case form. */
@@ -31,6 +34,8 @@ function normalizeKeyTypes(spec: Spec): Spec {
 
 /** Validates the shape of a spec with zod, reporting every problem at once. */
 export function parseSpec(raw: unknown, locate?: LoadedSpec["locate"]): Spec {
+  const tooBig = rawSpecIssues(raw);
+  if (tooBig.length > 0) throw specInvalid(tooBig);
   const result = Spec.safeParse(dropOptionalNulls(Spec, raw));
   if (result.success) return normalizeKeyTypes(result.data);
   throw specInvalid(zodIssuesToIssues(Spec, result.error.issues, raw, locate));
@@ -38,7 +43,7 @@ export function parseSpec(raw: unknown, locate?: LoadedSpec["locate"]): Spec {
 
 export function parseSpecText(text: string, options: LoadOptions & { sourcePath?: string } = {}): LoadedSpec {
   const source = parseYaml(text, options.sourcePath);
-  const entry = selectSpecEntry(source.value, options.sourcePath ?? "the spec text", options.name);
+  const entry = selectSpecEntry(source.value, options.sourcePath ?? "the spec text", options.name, options.nameOption);
   const locate: Locate = (path: FieldPath) => source.locate([...entry.path, ...path]);
   return { spec: parseSpec(entry.spec, locate), raw: entry.spec, sourcePath: options.sourcePath, locate };
 }

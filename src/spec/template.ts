@@ -1,6 +1,6 @@
 import type * as HandlebarsModule from "handlebars";
 import { createRequire } from "node:module";
-import { TestenvError, type Issue } from "../errors.js";
+import { TestenvError, quoted, type Issue } from "../errors.js";
 import { closestMatch } from "./suggest.js";
 
 // Templates are written in Go syntax (`{{ .Keys.vm-ssh.PublicKey }}`, names may contain hyphens and dots)
@@ -125,7 +125,7 @@ function splitTemplate(text: string, path: string): Segment[] {
   }
   const tail = text.slice(last);
   if (tail.includes("{{")) {
-    segments.push({ kind: "action", raw: tail, trimLeft: false, trimRight: false, problem: `unclosed template action in ${JSON.stringify(tail)}; close it with }}` });
+    segments.push({ kind: "action", raw: tail, trimLeft: false, trimRight: false, problem: `unclosed template action in ${quoted(tail)}; close it with }}` });
   } else if (tail !== "") {
     segments.push({ kind: "text", text: tail });
   }
@@ -169,15 +169,15 @@ export function findTemplateSyntaxIssues(value: unknown, basePath = ""): Issue[]
 }
 
 function describeRefTarget(ref: TemplateRef): string {
-  if (ref.category === "Env") return `environment variable ${JSON.stringify(ref.name)}`;
+  if (ref.category === "Env") return `environment variable ${quoted(ref.name ?? "")}`;
   if (ref.category === "DefaultBaseImage") return "defaultBaseImage";
-  return `${CATEGORY_NOUN[ref.category]} ${JSON.stringify(ref.name)}`;
+  return `${CATEGORY_NOUN[ref.category]} ${quoted(ref.name ?? "")}`;
 }
 
 function available(names: readonly string[], wanted: string): string {
   if (names.length === 0) return "none are available yet";
   const hint = closestMatch(wanted, names);
-  return `${hint === undefined ? "" : `did you mean ${JSON.stringify(hint)}? `}available: ${names.join(", ")}`;
+  return `${hint === undefined ? "" : `did you mean ${quoted(hint)}? `}available: ${names.join(", ")}`;
 }
 
 /** Why `ref` cannot be rendered from `context`, or undefined when it can. */
@@ -187,15 +187,15 @@ export function unresolvedReason(ref: TemplateRef, context: TemplateContext): st
   }
   const name = ref.name ?? "";
   if (ref.category === "Env") {
-    return name in context.Env ? undefined : `${describeRefTarget(ref)} is not set in the create input env (${available(Object.keys(context.Env), name)})`;
+    return Object.hasOwn(context.Env, name) ? undefined : `${describeRefTarget(ref)} is not set in the create input env (${available(Object.keys(context.Env), name)})`;
   }
   const entries = context[ref.category];
-  const entry = entries[name];
+  const entry = Object.hasOwn(entries, name) ? entries[name] : undefined;
   if (entry === undefined) {
     return `${describeRefTarget(ref)} is not in the template context (${available(Object.keys(entries), name)}); a resource can only use resources created before it`;
   }
   const field = ref.field ?? "";
-  if (entry[field] === undefined) {
+  if (!Object.hasOwn(entry, field) || entry[field] === undefined) {
     const fields = TEMPLATE_FIELDS[ref.category];
     const known = fields.includes(field) ? `the provider returned no ${field} for it` : `no field ${field}`;
     return `${describeRefTarget(ref)} has ${known} (${available(Object.keys(entry).length > 0 ? Object.keys(entry) : [...fields], field)})`;

@@ -7,10 +7,12 @@ import {
   leaseTimeProblem,
   macProblem,
   parseCidr,
+  RESOURCE_MAXIMUMS,
   parseIPv4,
   type Ipv4Cidr,
 } from "./literals.js";
 import { isWellKnownImageRef } from "./images.js";
+import { quoted } from "../errors.js";
 import type { FieldPath } from "./paths.js";
 import { isBlank, isLiteral, type Report } from "./report.js";
 import { closestMatch, suggestionSuffix } from "./suggest.js";
@@ -35,7 +37,7 @@ export function checkKey(report: Report, at: FieldPath, key: KeyResource): void 
   if (!isLiteral(type)) return;
   const lower = type.toLowerCase();
   if (!(KEY_TYPES as readonly string[]).includes(lower)) {
-    report.add([...at, "spec", "type"], `key type ${JSON.stringify(type)} is not supported; allowed: ${KEY_TYPES.join(", ")} (case-insensitive)`);
+    report.add([...at, "spec", "type"], `key type ${quoted(type)} is not supported; allowed: ${KEY_TYPES.join(", ")} (case-insensitive)`);
     return;
   }
   const bits = key.spec.bits;
@@ -86,13 +88,21 @@ function checkDhcp(report: Report, at: FieldPath, network: NetworkResource, cidr
   });
 }
 
+/** A network needs room for its gateway and at least one guest: /31 and /32 have none. */
+function networkCidrProblem(text: string): string | undefined {
+  const problem = cidrProblem(text);
+  if (problem !== undefined) return problem;
+  const prefix = parseCidr(text)?.prefix ?? 0;
+  return prefix > 30 ? `${quoted(text)} leaves no address for a guest beside the gateway; use a /30 or larger (e.g. /24)` : undefined;
+}
+
 const EXTERNAL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 
 export function checkNetwork(report: Report, at: FieldPath, network: NetworkResource, context: ResourceCheckContext): void {
   const spec = network.spec;
   if (network.external !== undefined) {
     if (!EXTERNAL_NAME.test(network.external)) {
-      report.add([...at, "external"], `external must be the name of an existing network or bridge (letters, digits, _ . : -, at most 64); got ${JSON.stringify(network.external)}`);
+      report.add([...at, "external"], `external must be the name of an existing network or bridge (letters, digits, _ . : -, at most 64); got ${quoted(network.external)}`);
     }
     const set = Object.keys(spec).filter((key) => spec[key as keyof typeof spec] !== undefined);
     if (set.length > 0) {
@@ -101,7 +111,7 @@ export function checkNetwork(report: Report, at: FieldPath, network: NetworkReso
     return;
   }
   if (network.kind.trim() === "") report.add([...at, "kind"], "kind is empty; use bridge, libvirt or dnsmasq (or nat / isolated)");
-  report.check([...at, "spec", "cidr"], spec.cidr, cidrProblem);
+  report.check([...at, "spec", "cidr"], spec.cidr, networkCidrProblem);
   const cidr = isLiteral(spec.cidr) ? parseCidr(spec.cidr) : undefined;
   report.check([...at, "spec", "gateway"], spec.gateway, (value) => ipv4Problem(value, cidr, spec.cidr));
   if (spec.mtu !== undefined && (spec.mtu < 68 || spec.mtu > 65535)) report.add([...at, "spec", "mtu"], `mtu must be between 68 and 65535; got ${spec.mtu}`);
@@ -119,14 +129,14 @@ function checkAttachTo(report: Report, path: FieldPath, network: NetworkResource
   const attachTo = network.spec.attachTo;
   if (!isLiteral(attachTo) || attachTo === "") return;
   if (attachTo === network.name) {
-    report.add(path, `network ${JSON.stringify(network.name)} cannot attach to itself`);
+    report.add(path, `network ${quoted(network.name)} cannot attach to itself`);
     return;
   }
   // A rendered attachTo may name a host bridge or a provider-level interface: anything but itself.
   if (context.phase === "late") return;
   const names = networkNames(context.spec).filter((name) => name !== network.name);
   if (!names.includes(attachTo)) {
-    report.add(path, `attachTo names network ${JSON.stringify(attachTo)}, which is not defined${suggestionSuffix(attachTo, names, "networks", true)}`);
+    report.add(path, `attachTo names network ${quoted(attachTo)}, which is not defined${suggestionSuffix(attachTo, names, "networks", true)}`);
   }
 }
 
@@ -139,12 +149,19 @@ export function vmNetworkNames(vm: VMResource): string[] {
 function checkVmNetworks(report: Report, at: FieldPath, vm: VMResource, context: ResourceCheckContext): void {
   const names = networkNames(context.spec);
   const useList = vm.spec.networks !== undefined && vm.spec.networks.length > 0;
+  const seen = new Map<string, number>();
   vmNetworkNames(vm).forEach((value, index) => {
     const path = useList ? [...at, "spec", "networks", index] : [...at, "spec", "network"];
     if (!isLiteral(value)) return;
+    const first = seen.get(value);
+    if (first !== undefined) {
+      report.add(path, `network ${quoted(value)} is listed twice (also networks[${first}]); a VM gets one interface per network`);
+      return;
+    }
+    seen.set(value, index);
     const known = context.phase === "early" ? names.includes(value) : logicalNetworkName(value, context.spec, context.prefix) !== undefined;
     if (known) return;
-    const what = context.phase === "early" ? `network ${JSON.stringify(value)} is not defined` : `rendered network ${JSON.stringify(value)} is not a network of this spec`;
+    const what = context.phase === "early" ? `network ${quoted(value)} is not defined` : `rendered network ${quoted(value)} is not a network of this spec`;
     report.add(path, `${what}${suggestionSuffix(value, names, "networks", true)}`);
   });
 }
@@ -179,13 +196,13 @@ export function baseImageProblem(value: string, spec: Spec): string | undefined 
   const images = imageNamesAndAliases(spec);
   if (value === "" || images.includes(value)) return undefined;
   if (URL_LIKE.test(value) && !value.startsWith("file://")) {
-    return `${JSON.stringify(value)} is a URL; declare it under images (source and sha256) and use the image name here`;
+    return `${quoted(value)} is a URL; declare it under images (source and sha256) and use the image name here`;
   }
   if (isWellKnownImageRef(value) || /^[a-zA-Z][\w.-]*:[\w.-]+$/.test(value)) {
-    return `${JSON.stringify(value)} is an image source, not an image; declare images: [{ name: x, spec: { source: ${JSON.stringify(value)} } }] and use the name here`;
+    return `${quoted(value)} is an image source, not an image; declare images: [{ name: x, spec: { source: ${quoted(value)} } }] and use the name here`;
   }
   const typo = value.includes("/") ? undefined : closestMatch(value, images);
-  if (typo !== undefined) return `${JSON.stringify(value)} is neither an image name nor a path; did you mean image \`${typo}\`?`;
+  if (typo !== undefined) return `${quoted(value)} is neither an image name nor a path; did you mean image \`${typo}\`?`;
   return undefined;
 }
 
@@ -198,10 +215,10 @@ function checkCloudInit(report: Report, at: FieldPath, vm: VMResource): void {
   });
   cloudInit.writeFiles?.forEach((file, index) => {
     report.check([...base, "writeFiles", index, "path"], file.path, (value) =>
-      value.startsWith("/") ? undefined : `${JSON.stringify(value)} must be an absolute path in the guest`,
+      value.startsWith("/") ? undefined : `${quoted(value)} must be an absolute path in the guest`,
     );
     report.check([...base, "writeFiles", index, "permissions"], file.permissions, (value) =>
-      /^0?[0-7]{3}$/.test(value) ? undefined : `${JSON.stringify(value)} is not an octal mode (expected e.g. '0644')`,
+      /^0?[0-7]{3}$/.test(value) ? undefined : `${quoted(value)} is not an octal mode (expected e.g. '0644')`,
     );
   });
   cloudInit.networkConfig?.ethernets?.forEach((ethernet, index) => {
@@ -228,7 +245,9 @@ function checkReadiness(report: Report, at: FieldPath, vm: VMResource): void {
 export function checkVM(report: Report, at: FieldPath, vm: VMResource, context: ResourceCheckContext): void {
   const spec = vm.spec;
   if (!(Number.isInteger(spec.memory) && spec.memory > 0)) report.add([...at, "spec", "memory"], `memory must be a positive number of MiB; got ${spec.memory}`);
+  else if (spec.memory > RESOURCE_MAXIMUMS.memoryMiB) report.add([...at, "spec", "memory"], `memory ${spec.memory} MiB is more than the limit of ${RESOURCE_MAXIMUMS.memoryMiB} MiB (16 TiB); memory is in MiB, e.g. 2048`);
   if (!(Number.isInteger(spec.vcpus) && spec.vcpus > 0)) report.add([...at, "spec", "vcpus"], `vcpus must be a positive integer; got ${spec.vcpus}`);
+  else if (spec.vcpus > RESOURCE_MAXIMUMS.vcpus) report.add([...at, "spec", "vcpus"], `vcpus ${spec.vcpus} is more than the limit of ${RESOURCE_MAXIMUMS.vcpus}`);
   checkVmNetworks(report, at, vm, context);
   checkFixedIPs(report, at, vm, context);
   if (spec.disk === undefined && spec.container === undefined) {

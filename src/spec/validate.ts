@@ -1,7 +1,7 @@
 import type { KeyResource, NetworkResource, ResourceKind, Spec, VMResource } from "../../api/spec.js";
-import { TestenvError, type Issue } from "../errors.js";
+import { TestenvError, quoted, type Issue } from "../errors.js";
 import { imageSourceProblem } from "./images.js";
-import { nameProblem } from "./literals.js";
+import { envVarName, nameProblem } from "./literals.js";
 import { parsePath, type FieldPath } from "./paths.js";
 import { isBlank, isLiteral, Report, specInvalid } from "./report.js";
 import { suggestionSuffix } from "./suggest.js";
@@ -10,6 +10,7 @@ import {
   TEMPLATE_FIELDS,
   extractTemplateRefs,
   findTemplateSyntaxIssues,
+  hasTemplate,
   type TemplateCategory,
   type TemplateRef,
 } from "./template.js";
@@ -41,8 +42,25 @@ function checkUniqueNames(report: Report, section: string, noun: string, items: 
     const problem = nameProblem(item.name);
     if (problem !== undefined) report.add([section, index, "name"], `${noun} ${problem}`);
     const first = seen.get(item.name);
-    if (first !== undefined) report.add([section, index, "name"], `duplicate ${noun} name ${JSON.stringify(item.name)} (also ${section}[${first}])`);
+    if (first !== undefined) report.add([section, index, "name"], `duplicate ${noun} name ${quoted(item.name)} (also ${section}[${first}])`);
     else seen.set(item.name, index);
+  });
+}
+
+/** TESTENV_* variable prefix of each section's exports (see the artifact): two names mapping to one would hide one. */
+const ENV_PREFIX: Record<Section, string> = { keys: "TESTENV_KEY_", networks: "TESTENV_NETWORK_", vms: "TESTENV_VM_" };
+
+function checkEnvVarNames(report: Report, section: Section, items: readonly { name: string }[]): void {
+  const seen = new Map<string, number>();
+  items.forEach((item, index) => {
+    const variable = envVarName(item.name);
+    const first = seen.get(variable);
+    const other = first === undefined ? undefined : items[first]?.name;
+    if (other !== undefined && other !== item.name) {
+      report.add([section, index, "name"], `${SECTION_NOUN[section]} names ${quoted(other)} and ${quoted(item.name)} both export ${ENV_PREFIX[section]}${variable}_*; rename one`);
+    } else if (first === undefined) {
+      seen.set(variable, index);
+    }
   });
 }
 
@@ -67,15 +85,15 @@ function checkProviders(report: Report, spec: Spec): void {
   if (spec.defaultProvider !== undefined) {
     const flagged = defaults.length === 1 ? providers[defaults[0] ?? 0]?.name : undefined;
     if (!names.includes(spec.defaultProvider)) {
-      report.add(["defaultProvider"], `provider ${JSON.stringify(spec.defaultProvider)} is not defined${suggestionSuffix(spec.defaultProvider, names, "providers", true)}`);
+      report.add(["defaultProvider"], `provider ${quoted(spec.defaultProvider)} is not defined${suggestionSuffix(spec.defaultProvider, names, "providers", true)}`);
     } else if (flagged !== undefined && flagged !== spec.defaultProvider) {
-      report.add(["defaultProvider"], `defaultProvider is ${JSON.stringify(spec.defaultProvider)} but provider ${JSON.stringify(flagged)} is marked default: true; make them agree`);
+      report.add(["defaultProvider"], `defaultProvider is ${quoted(spec.defaultProvider)} but provider ${quoted(flagged)} is marked default: true; make them agree`);
     }
   }
   for (const section of SECTIONS) {
     resourcesOf(spec, section).forEach((resource, index) => {
       if (resource.provider !== undefined && !names.includes(resource.provider)) {
-        report.add([section, index, "provider"], `provider ${JSON.stringify(resource.provider)} is not defined${suggestionSuffix(resource.provider, names, "providers", true)}`);
+        report.add([section, index, "provider"], `provider ${quoted(resource.provider)} is not defined${suggestionSuffix(resource.provider, names, "providers", true)}`);
       }
     });
   }
@@ -95,15 +113,15 @@ function checkProviders(report: Report, spec: Spec): void {
 function checkImages(report: Report, spec: Spec): void {
   const images = spec.images ?? [];
   checkUniqueNames(report, "images", "image", images);
-  const owners = new Map<string, string>(images.map((image) => [image.name, `image ${JSON.stringify(image.name)}`]));
+  const owners = new Map<string, string>(images.map((image) => [image.name, `image ${quoted(image.name)}`]));
   images.forEach((image, index) => {
     const alias = image.spec.alias;
     if (alias !== undefined && alias !== image.name) {
       const problem = nameProblem(alias);
       const owner = owners.get(alias);
       if (problem !== undefined) report.add(["images", index, "spec", "alias"], `alias ${problem.replace(/^name /, "")}`);
-      else if (owner !== undefined) report.add(["images", index, "spec", "alias"], `alias ${JSON.stringify(alias)} is already used by ${owner}`);
-      else owners.set(alias, `the alias of image ${JSON.stringify(image.name)}`);
+      else if (owner !== undefined) report.add(["images", index, "spec", "alias"], `alias ${quoted(alias)} is already used by ${owner}`);
+      else owners.set(alias, `the alias of image ${quoted(image.name)}`);
     }
     if (isLiteral(image.spec.source)) {
       const problem = imageSourceProblem(image.spec.source, image.spec.sha256);
@@ -115,6 +133,10 @@ function checkImages(report: Report, spec: Spec): void {
 function checkTopLevel(report: Report, spec: Spec): void {
   for (const field of ["imageCacheDir", "stateDir", "artifactDir"] as const) {
     if (isBlank(spec[field])) report.add([field], `${field} is empty; remove it to use the default, or give a directory`);
+    // These directories are needed before any template is rendered (delete finds the state without the spec).
+    else if (spec[field] !== undefined && hasTemplate(spec[field])) {
+      report.add([field], `${field} cannot use templates; write the path out, or set it through the environment (TESTENV_VM_STATE_DIR, TESTENV_VM_IMAGE_CACHE_DIR) or --state-dir`);
+    }
   }
   report.check(["defaultBaseImage"], spec.defaultBaseImage, (value) => baseImageProblem(value, spec));
 }
@@ -143,7 +165,7 @@ function templateRefProblem(ref: TemplateRef, spec: Spec): string | undefined {
   const noun = CATEGORY_NOUN[ref.category];
   const names = namesFor(spec, ref.category);
   const name = ref.name ?? "";
-  if (!names.includes(name)) return `${ref.raw} references ${noun} ${JSON.stringify(name)}, which is not defined${suggestionSuffix(name, names, `${noun}s`, true)}`;
+  if (!names.includes(name)) return `${ref.raw} references ${noun} ${quoted(name)}, which is not defined${suggestionSuffix(name, names, `${noun}s`, true)}`;
   const fields = TEMPLATE_FIELDS[ref.category];
   const field = ref.field ?? "";
   if (!fields.includes(field)) return `${ref.raw}: a ${noun} has no field ${field}${suggestionSuffix(field, fields, "fields", true)}`;
@@ -164,12 +186,26 @@ export function validateEarly(spec: Spec, locate?: Locate): Issue[] {
   const context: ResourceCheckContext = { spec, phase: "early" };
   checkProviders(report, spec);
   for (const section of SECTIONS) checkUniqueNames(report, section, SECTION_NOUN[section], resourcesOf(spec, section));
+  for (const section of SECTIONS) checkEnvVarNames(report, section, resourcesOf(spec, section));
   (spec.keys ?? []).forEach((key, index) => checkKey(report, ["keys", index], key));
   (spec.networks ?? []).forEach((network, index) => checkNetwork(report, ["networks", index], network, context));
   (spec.vms ?? []).forEach((vm, index) => checkVM(report, ["vms", index], vm, context));
   checkImages(report, spec);
   checkTopLevel(report, spec);
   checkTemplates(report, spec);
+  return report.issues;
+}
+
+/**
+ * `{{ .Env.X }}` only reads the env the caller passed (CreateInput.env), never this process's own: a reference
+ * to a variable it did not pass is refused before anything is created (it could only fail later, mid-create).
+ */
+export function missingEnvIssues(spec: Spec, env: Readonly<Record<string, string>>): Issue[] {
+  const report = new Report();
+  for (const ref of extractTemplateRefs(spec)) {
+    if (ref.category !== "Env" || ref.name === undefined || Object.hasOwn(env, ref.name)) continue;
+    report.add(parsePath(ref.path), `${ref.raw} reads ${quoted(ref.name)}, which the create input env does not set; pass it in env`);
+  }
   return report.issues;
 }
 
@@ -208,7 +244,7 @@ export function validateLate(
   const report = new Report();
   const section = SECTION_OF_KIND[kind];
   const index = resourcesOf(spec, section).findIndex((resource) => resource.name === rendered.name);
-  const at: FieldPath = index >= 0 ? [section, index] : [`${SECTION_NOUN[section]} ${JSON.stringify(rendered.name)}`];
+  const at: FieldPath = index >= 0 ? [section, index] : [`${SECTION_NOUN[section]} ${quoted(rendered.name)}`];
   const context: ResourceCheckContext = { spec, phase: "late", prefix: options.prefix };
   if (kind === "key") checkKey(report, at, rendered as KeyResource);
   else if (kind === "network") checkNetwork(report, at, rendered as NetworkResource, context);
@@ -223,6 +259,6 @@ export function assertValidLate(
   options: LateValidationOptions = {},
 ): void {
   const issues = validateLate(kind, rendered, spec, options);
-  if (issues.length > 0) throw specInvalid(issues, `${kind} ${JSON.stringify(rendered.name)} is invalid after rendering its templates`);
+  if (issues.length > 0) throw specInvalid(issues, `${kind} ${quoted(rendered.name)} is invalid after rendering its templates`);
 }
 

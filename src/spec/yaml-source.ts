@@ -1,5 +1,6 @@
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from "yaml";
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from "yaml";
 import { TestenvError, formatIssues, type Issue } from "../errors.js";
+import { FORBIDDEN_KEY, SPEC_LIMITS, forbiddenKeyIssue } from "./limits.js";
 import type { FieldPath } from "./paths.js";
 import type { Locate } from "./zod-issues.js";
 
@@ -36,21 +37,65 @@ function offsetOf(root: Node | null, path: FieldPath): number | undefined {
   return offset;
 }
 
+function invalidYaml(where: string, issues: Issue[]): TestenvError {
+  return new TestenvError("SPEC_INVALID", `${where} is not valid YAML (${issues.length} ${issues.length === 1 ? "problem" : "problems"}):\n${formatIssues(issues)}`, { issues });
+}
+
+/** The parser gives up on very deep nesting with the engine's own stack message; say what it means instead. */
+function parseErrorMessage(message: string): string {
+  const firstLine = message.split("\n")[0] ?? message;
+  if (/maximum call stack/i.test(firstLine)) return `the document is nested too deeply to read; the limit is ${SPEC_LIMITS.maxDepth} levels`;
+  return firstLine.replace(/ at line \d+, column \d+:?$/, "");
+}
+
+/** `__proto__` keys would be swallowed by toJS (set as the prototype); refuse them where they are written. */
+function forbiddenKeys(doc: Document, lineCounter: LineCounter, field: string): Issue[] {
+  const issues: Issue[] = [];
+  visit(doc, {
+    Pair(_key, pair) {
+      if (!isScalar(pair.key) || String(pair.key.value) !== FORBIDDEN_KEY) return;
+      const offset = startOf(pair.key);
+      const position = offset === undefined ? undefined : lineCounter.linePos(offset);
+      issues.push({ ...forbiddenKeyIssue([]), field, ...(position === undefined ? {} : { line: position.line, col: position.col }) });
+    },
+  });
+  return issues;
+}
+
+function toValue(doc: Document, field: string, where: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: SPEC_LIMITS.maxAliases }) as unknown;
+  } catch (error) {
+    // The yaml library throws ReferenceError for an unresolved alias and for an alias bomb.
+    const message = error instanceof Error ? error.message : String(error);
+    const text = /excessive alias count/i.test(message)
+      ? `aliases expand to too many nodes (limit ${SPEC_LIMITS.maxAliases} aliases); write the values out or use fewer aliases`
+      : parseErrorMessage(message);
+    throw invalidYaml(where, [{ field, message: text }]);
+  }
+}
+
 export function parseYaml(text: string, sourcePath?: string): YamlSource {
+  const where = sourcePath ?? "the spec text";
+  const field = sourcePath ?? "spec";
+  const bytes = Buffer.byteLength(text, "utf8");
+  if (bytes > SPEC_LIMITS.maxSpecBytes) {
+    throw invalidYaml(where, [{ field, message: `the spec is ${bytes} bytes; the limit is ${SPEC_LIMITS.maxSpecBytes}` }]);
+  }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
-  const where = sourcePath ?? "the spec text";
   if (doc.errors.length > 0) {
     const issues: Issue[] = doc.errors.map((error) => {
       const position = error.linePos?.[0];
-      const firstLine = error.message.split("\n")[0] ?? error.message;
-      return { field: sourcePath ?? "spec", message: firstLine.replace(/ at line \d+, column \d+:?$/, ""), line: position?.line, col: position?.col };
+      return { field, message: parseErrorMessage(error.message), line: position?.line, col: position?.col };
     });
-    throw new TestenvError("SPEC_INVALID", `${where} is not valid YAML (${issues.length} ${issues.length === 1 ? "problem" : "problems"}):\n${formatIssues(issues)}`, { issues });
+    throw invalidYaml(where, issues);
   }
+  const forbidden = forbiddenKeys(doc, lineCounter, field);
+  if (forbidden.length > 0) throw invalidYaml(where, forbidden);
   const locate: Locate = (path) => {
     const offset = offsetOf(doc.contents, path);
     return offset === undefined ? undefined : lineCounter.linePos(offset);
   };
-  return { value: doc.toJS({ maxAliasCount: 100 }) as unknown, locate };
+  return { value: toValue(doc, field, where), locate };
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Issue } from "../errors.js";
+import { quoted, type Issue } from "../errors.js";
 import { unwrap } from "./nulls.js";
 import { formatPath, valueAt, type FieldPath } from "./paths.js";
 import { suggestionSuffix } from "./suggest.js";
@@ -22,7 +22,7 @@ const EXPECTED: Record<string, string> = {
 export function describeValue(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "a list";
-  if (typeof value === "string") return `the string ${JSON.stringify(value)}`;
+  if (typeof value === "string") return `the string ${quoted(value)}`;
   if (typeof value === "number") return `the number ${value}`;
   if (typeof value === "boolean") return `${value}`;
   if (typeof value === "object") return "a mapping";

@@ -1,5 +1,5 @@
 import { isAbsolute, resolve } from "node:path";
-import { TestenvError } from "../errors.js";
+import { TestenvError, quoted } from "../errors.js";
 
 export const STATE_DIR_ENV = "TESTENV_VM_STATE_DIR";
 export const DEFAULT_STATE_DIR = ".forge/testenv-vm";
@@ -29,7 +29,7 @@ const TEST_ID_MAX = 128;
 export function validateTestID(testID: unknown): asserts testID is string {
   const problem = testIDProblem(testID);
   if (problem === undefined) return;
-  const shown = typeof testID === "string" ? JSON.stringify(testID) : String(testID);
+  const shown = typeof testID === "string" ? quoted(testID) : String(testID);
   throw new TestenvError("INPUT_INVALID", `testID ${shown} is invalid: ${problem}`, {
     issues: [{ field: "testID", message: problem }],
   });

@@ -5,29 +5,16 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
+import { runCli, type CliRun } from "../helpers/cli.js";
 import { ORCHESTRATOR_BIN } from "../helpers/mcp.js";
 import { storedResources } from "../helpers/stub-store.js";
 import { sandbox, testID, type Json, type Sandbox } from "./env.js";
 import { designExample } from "../helpers/specs.js";
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
 function cli(box: Sandbox, args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [ORCHESTRATOR_BIN, ...args],
-      { cwd: box.root, env: { PATH: process.env.PATH ?? "", HOME: box.root, TESTENV_VM_LOG: "warn", ...env }, timeout: 110_000 },
-      (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
+  return runCli(box.root, args, env);
 }
 
 /** A forge.yaml with the example as its testenv-vm entry, like a project would have. */

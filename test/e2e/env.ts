@@ -31,7 +31,8 @@ export function sandbox(label = "e2e"): Sandbox {
     stateDir,
     tmpDir,
     store,
-    env: { TESTENV_VM_STATE_DIR: stateDir, TESTENV_VM_IMAGE_CACHE_DIR: join(root, "images") },
+    // Each sandbox has its own subnet registry, so parallel test files never see each other's reservations.
+    env: { TESTENV_VM_STATE_DIR: stateDir, TESTENV_VM_IMAGE_CACHE_DIR: join(root, "images"), TESTENV_VM_SUBNET_DIR: join(root, "subnets") },
     stateFile,
     readState: (testID) => JSON.parse(readFileSync(stateFile(testID), "utf8")) as Json,
     stateFiles: () => (existsSync(join(stateDir, "state")) ? readdirSync(join(stateDir, "state")).filter((f) => f.endsWith(".json")) : []),

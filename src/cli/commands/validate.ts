@@ -7,6 +7,7 @@ import { EXIT, type ExitCode } from "../exit-codes.js";
 import { COMMON_FLAGS } from "../flags.js";
 import { indent, writeJson } from "../output.js";
 import { hasEnvFile, openProject } from "../project.js";
+import { referencedEnv } from "./create.js";
 
 /** Every problem of the spec file; one that does not load is reported through its issues, like one that does. */
 async function specIssues(context: CommandContext): Promise<readonly Issue[]> {
@@ -18,7 +19,15 @@ async function specIssues(context: CommandContext): Promise<readonly Issue[]> {
     if (isTestenvError(error) && error.issues.length > 0) return error.issues;
     throw error;
   }
-  const output = (await openEngine(context)).validate(loaded.raw);
+  // The env a create with the same flags would pass: a variable it would refuse is a problem here too.
+  let env: Record<string, string>;
+  try {
+    env = referencedEnv(loaded.raw, context.env, stringFlag(context.args.flags, "env"));
+  } catch (error) {
+    if (isTestenvError(error) && error.issues.length > 0) return error.issues;
+    throw error;
+  }
+  const output = (await openEngine(context)).validate(loaded.raw, { env });
   return context.specFile.locate(output.errors ?? []);
 }
 
@@ -51,8 +60,8 @@ async function validateProject(context: CommandContext): Promise<ExitCode> {
 export const validateCommand: CommandDefinition = {
   name: "validate",
   summary: "check a spec without creating anything",
-  usage: "testenv-vm validate [--spec forge.yaml] [--name <entry>] [--json]\n       testenv-vm validate [--dir folder] [--json]   (a project folder: its .env and the files it names)",
-  flags: ["spec", "name", "dir", ...COMMON_FLAGS],
+  usage: "testenv-vm validate [--spec forge.yaml] [--name <entry>] [--env KEY,...] [--json]\n       testenv-vm validate [--dir folder] [--json]   (a project folder: its .env and the files it names)",
+  flags: ["spec", "name", "dir", "env", ...COMMON_FLAGS],
   async run(context) {
     rejectPositionals(context.args, "validate");
     if (stringFlag(context.args.flags, "spec") === undefined && hasEnvFile(context)) return validateProject(context);

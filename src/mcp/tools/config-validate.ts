@@ -1,6 +1,7 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { resolve } from "node:path";
-import { errorMessage, isTestenvError } from "../../errors.js";
+import { existsSync, realpathSync } from "node:fs";
+import { isAbsolute, relative, resolve } from "node:path";
+import { errorMessage, isTestenvError, quoted } from "../../errors.js";
 import { loadSpecFile } from "../../spec/load.js";
 import { ConfigValidateToolInput, parseValidateArgs } from "../inputs.js";
 import { TEXT } from "../results.js";
@@ -29,6 +30,20 @@ function invalid(error: unknown): CallToolResult {
   return validationResult({ valid: false, errors: issuesOf(error) });
 }
 
+/**
+ * An MCP caller may only have spec files read: inside rootDir (symlinks followed) and named .yaml, .yml or .json,
+ * so configPath cannot make the server read /etc/passwd or a key and echo parts of it back.
+ */
+function configPathProblem(rootDir: string, path: string): string | undefined {
+  if (!/\.(ya?ml|json)$/i.test(path)) return `configPath must name a .yaml, .yml or .json spec file; got ${quoted(path)}`;
+  // A missing file is left to the loader, which says so and reads nothing.
+  if (!existsSync(path)) return undefined;
+  const real = (p: string): string => (existsSync(p) ? realpathSync(p) : p);
+  const inside = relative(real(rootDir), real(path));
+  if (inside === "" || inside.startsWith("..") || isAbsolute(inside)) return `configPath must be inside rootDir ${rootDir}; got ${quoted(path)}`;
+  return undefined;
+}
+
 // Never an error result: bad arguments and a spec file that does not load are validation errors too.
 export const configValidateTool: ToolDefinition = {
   name: "config-validate",
@@ -47,9 +62,12 @@ export const configValidateTool: ToolDefinition = {
     if (input.spec != null) return validationResult(engine.validate(input.spec));
     if (input.configPath !== undefined && input.configPath !== "") {
       // A path to a forge.yaml or spec file: the same loader as the CLI, so errors carry line:col.
-      const path = resolve(input.directoryParams?.rootDir ?? process.cwd(), input.configPath);
+      const rootDir = resolve(input.directoryParams?.rootDir ?? process.cwd());
+      const path = resolve(rootDir, input.configPath);
+      const problem = configPathProblem(rootDir, path);
+      if (problem !== undefined) return validationResult({ valid: false, errors: [{ field: "configPath", message: problem }] });
       try {
-        const loaded = await loadSpecFile(path, input.specName === undefined ? {} : { name: input.specName });
+        const loaded = await loadSpecFile(path, { nameOption: "specName", ...(input.specName === undefined ? {} : { name: input.specName }) });
         return validationResult(engine.validate(loaded.raw));
       } catch (error) {
         return invalid(error);

@@ -58,9 +58,15 @@ describe("resolveEngine: bare names", () => {
     expect(resolveEngine("acme-provider", { cwd: dir, env: { PATH: `/nonexistent:${binDir}` } })).toEqual({ command: provider, args: ["--mcp"] });
   });
 
-  it("prefers PATH over the package's own bins", () => {
-    const provider = executable(join(binDir, "testenv-vm-provider-stub"));
-    expect(resolveEngine("testenv-vm-provider-stub", { cwd: dir, env: { PATH: binDir } }).command).toBe(provider);
+  // Issue 16: the engine policy puts the bundled providers first; a same-named program on PATH never shadows them.
+  it("prefers the package's own bins over PATH", () => {
+    executable(join(binDir, "testenv-vm-provider-stub"));
+    expect(resolveEngine("testenv-vm-provider-stub", { cwd: dir, env: { PATH: binDir } }).command).toBe(process.execPath);
+  });
+
+  it("ignores relative and empty PATH entries", () => {
+    executable(join(binDir, "acme-provider"));
+    for (const PATH of ["bin", "./bin", ":bin", ""]) expect(resolveError("acme-provider", { PATH }).message).toContain("not found in PATH");
   });
 
   it("falls back to this package's own provider bins, run with this node", () => {
