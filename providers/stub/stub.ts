@@ -39,7 +39,7 @@ export const STUB_KEY_TYPES = ["ed25519", "rsa", "ecdsa"] as const;
  * refuses what a real provider would (secure boot without UEFI), so a spec that passes on the stub is one libvirt
  * takes too. It has no console log and no PXE.
  */
-export const STUB_VM_FEATURES = ["bios", "uefi", "secureBoot", "tpm", "multiNic", "cloudInit", "readiness.ssh", "readiness.tcp", "readiness.cloudInit"] as const;
+export const STUB_VM_FEATURES = ["disk", "bios", "uefi", "secureBoot", "tpm", "multiNic", "cloudInit", "readiness.ssh", "readiness.tcp", "readiness.cloudInit"] as const;
 const OPERATIONS = ["create", "get", "list", "delete"] as const;
 const VM_OPERATIONS = [...OPERATIONS, "start", "stop"] as const;
 

@@ -18,7 +18,12 @@ describe("cancelling a create", () => {
     await using orchestrator = await connectOrchestrator({ env: box.env });
     const controller = new AbortController();
     const call = orchestrator.call("create", { testID: id, stage: "e2e", tmpDir: join(box.tmpDir, id), metadata: {}, spec }, { signal: controller.signal });
-    await sleep(800);
+    // Cancel once phase 2 runs (a network is recorded), however slow the machine is at getting there.
+    for (let attempt = 0; attempt < 300; attempt++) {
+      const current = box.stateFiles().length > 0 ? (box.readState(id) as Json | undefined) : undefined;
+      if (current !== undefined && Object.keys((current.resources?.networks ?? {}) as object).length > 0) break;
+      await sleep(100);
+    }
     controller.abort();
     await expect(call).rejects.toThrow(/cancel|abort/i);
 
