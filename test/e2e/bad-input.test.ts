@@ -135,7 +135,8 @@ const INPUT_CASES: Array<[string, (spec: Spec, id: string, tmpDir: string) => Js
   ["keepOnFailure is a string", (spec, id, tmpDir) => ({ testID: id, stage: "e2e", tmpDir, keepOnFailure: "yes", spec }), "keepOnFailure"],
   ["unknown argument", (spec, id, tmpDir) => ({ testID: id, stage: "e2e", tmpDir, spek: {}, spec }), "spek"],
   ["spec missing", (_spec, id, tmpDir) => ({ testID: id, stage: "e2e", tmpDir }), "spec"],
-  ["spec is a string", (_spec, id, tmpDir) => ({ testID: id, stage: "e2e", tmpDir, spec: "providers: []" }), "spec"],
+  ["spec is a string", (_spec, id, tmpDir) => ({ testID: id, stage: "e2e", tmpDir, spec: "providers: []" }), "spec: a string must be the spec as JSON text"],
+  ["spec is JSON text of a list", (_spec, id, tmpDir) => ({ testID: id, stage: "e2e", tmpDir, spec: "[1, 2]" }), "spec: the JSON text must encode a spec object"],
 ];
 
 beforeAll(async () => {

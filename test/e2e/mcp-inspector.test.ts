@@ -67,7 +67,8 @@ describe.skipIf(inspector === undefined)(inspector === undefined ? `MCP Inspecto
     };
     const created = await call("create", { testID: id, stage: "e2e", tmpDir: join(box.tmpDir, id), spec });
     expect(created.isError, JSON.stringify(created.content)).toBeFalsy();
-    const executed = await call("exec", { testID: id, vm: "web", command: ["echo", "from the inspector"] });
+    // The Inspector's CLI sends every tool argument as a string: the spec as JSON text, the command as a shell string.
+    const executed = await call("exec", { testID: id, vm: "web", command: "echo from the inspector" });
     expect(executed.structuredContent).toMatchObject({ exitCode: 0, stdout: "from the inspector\n" });
     const deleted = await call("delete", { testID: id });
     expect(deleted.isError, JSON.stringify(deleted.content)).toBeFalsy();
