@@ -57,7 +57,7 @@ export function fingerprint(publicKeyLine: string): string {
   return `SHA256:${createHash("sha256").update(Buffer.from(blob, "base64")).digest("base64").replace(/=+$/, "")}`;
 }
 
-export function generateKeyPair(params: KeyParams, comment: string | undefined): Promise<{ private: string; public: string }> {
+function generateOnce(params: KeyParams, comment: string | undefined): Promise<{ private: string; public: string }> {
   return new Promise((resolve, reject) => {
     const options = { ...(params.bits !== undefined ? { bits: params.bits } : {}), ...(comment ? { comment } : {}) };
     ssh2.utils.generateKeyPair(params.type, options, (error, keys) => {
@@ -65,6 +65,27 @@ export function generateKeyPair(params: KeyParams, comment: string | undefined):
       else resolve(keys);
     });
   });
+}
+
+/** A pair whose private key ssh2 itself can load. */
+export async function generateKeyPair(params: KeyParams, comment: string | undefined): Promise<{ private: string; public: string }> {
+  return usableKeyPair(() => generateOnce(params, comment), params.type);
+}
+
+/**
+ * ssh2 1.17 writes about 1 in 240 ed25519 private keys in a form its own parser refuses ("Malformed OpenSSH private
+ * key"; measured 21 of 5000), which would leave an environment whose key the client library cannot load: each pair
+ * is parsed back, and a refused one is made again.
+ */
+export async function usableKeyPair<T extends { private: string }>(generate: () => T | Promise<T>, type: string): Promise<T> {
+  let last: Error | undefined;
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const pair = await generate();
+    const parsed = ssh2.utils.parseKey(pair.private);
+    if (!(parsed instanceof Error)) return pair;
+    last = parsed;
+  }
+  throw new ProviderError("PROVIDER_ERROR", `generating ${type} key failed: ten generated keys could not be parsed back (${last?.message ?? "unknown"})`);
 }
 
 

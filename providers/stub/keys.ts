@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type * as Ssh2 from "ssh2";
 import { KeyType } from "../../api/spec.js";
 import type { KeyCreateRequest, KeyState } from "../../api/provider.js";
-import { invalidSpec } from "../kit/index.js";
+import { invalidSpec, usableKeyPair } from "../kit/index.js";
 
 const SAFE_FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
@@ -65,14 +65,14 @@ async function generate(type: KeyType, bits: number | undefined, comment: string
   if (type === "rsa") {
     const size = bits ?? 4096;
     if (size < 2048 || size > 8192) throw invalidSpec(`spec.bits: rsa keys need 2048-8192 bits, got ${size}`);
-    return ssh2.utils.generateKeyPairSync("rsa", { bits: size, comment });
+    return usableKeyPair(() => ssh2.utils.generateKeyPairSync("rsa", { bits: size, comment }), type);
   }
   if (type === "ecdsa") {
     const size = bits ?? 256;
     if (size !== 256 && size !== 384 && size !== 521) throw invalidSpec(`spec.bits: ecdsa keys are 256, 384 or 521 bits, got ${size}`);
-    return ssh2.utils.generateKeyPairSync("ecdsa", { bits: size, comment });
+    return usableKeyPair(() => ssh2.utils.generateKeyPairSync("ecdsa", { bits: size, comment }), type);
   }
-  return ssh2.utils.generateKeyPairSync("ed25519", { comment });
+  return usableKeyPair(() => ssh2.utils.generateKeyPairSync("ed25519", { comment }), type);
 }
 
 export function writeKeyFiles(state: KeyState, files: { privateKey: string; publicKey: string }): void {

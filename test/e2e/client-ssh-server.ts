@@ -44,7 +44,12 @@ export interface LoopbackSshServer extends AsyncDisposable {
 }
 
 export function generateHostKey(): string {
-  return utils.generateKeyPairSync("ed25519").private;
+  // ssh2 now and then writes an ed25519 key its own parser refuses (see providers/kit/keys.ts): make another.
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const key = utils.generateKeyPairSync("ed25519").private;
+    if (!(utils.parseKey(key) instanceof Error)) return key;
+  }
+  throw new Error("ssh2 generated ten unparseable ed25519 host keys");
 }
 
 function keyMatches(allowed: string[], key: { algo: string; data: Buffer }): boolean {
