@@ -1,26 +1,14 @@
-import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { promisify } from "node:util";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../helpers/cli.js";
 import { storedResources } from "../helpers/stub-store.js";
 
 // A project folder with a forge.yaml and no .env: the verbs use that testenv-vm spec (issue 8), here on the stub
 // provider with two VMs. up, up again, stop, start, an edited forge.yaml refused, rm — each a fresh process.
 
-const BIN = resolve("dist/src/bin.js");
-const run = promisify(execFile);
-
-async function cli(cwd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run("node", [BIN, ...args], { cwd, env: { ...process.env, TESTENV_VM_LOG: "warn" } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: failed.code ?? -1, stdout: failed.stdout ?? "", stderr: failed.stderr ?? "" };
-  }
-}
+const cli = (cwd: string, ...args: string[]) => runCli(cwd, args);
 
 function forgeYaml(store: string, memory: number): string {
   return `# a Forge project: its testenv entry is all the folder verbs need
