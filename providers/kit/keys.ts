@@ -27,6 +27,8 @@ export interface KeyRecord {
   privateKeyPath: string;
   publicKeyPath: string;
   createdAt: string;
+  /** The environment's name prefix at creation, so that `list` shows only this environment's keys. */
+  prefix?: string;
 }
 
 export function keyParams(type: string, bits: number | undefined): KeyParams {
@@ -95,6 +97,8 @@ export interface KeyDeps {
   defaultDir: string;
   /** Names of VMs whose metadata lists this key (best effort). */
   vmsUsingKey(name: string): Promise<string[]>;
+  /** The environment's name prefix (TESTENV_VM_NAME_PREFIX): `list` then shows its keys only, as it does VMs and networks. */
+  prefix?: string | undefined;
 }
 
 async function stateOf(record: KeyRecord): Promise<KeyState> {
@@ -141,6 +145,7 @@ export function createKeyHandlers(deps: KeyDeps): ResourceHandlers<KeyCreateRequ
         privateKeyPath,
         publicKeyPath,
         createdAt: new Date().toISOString(),
+        ...(deps.prefix !== undefined ? { prefix: deps.prefix } : {}),
       };
       await deps.records.write("keys", name, record);
       return stateOf(record);
@@ -154,7 +159,8 @@ export function createKeyHandlers(deps: KeyDeps): ResourceHandlers<KeyCreateRequ
       const states: KeyState[] = [];
       for (const name of await deps.records.names("keys")) {
         const record = await present(await deps.records.read<KeyRecord>("keys", name));
-        if (record) states.push(await stateOf(record));
+        // The records dir is shared by every environment on the host; another environment's key is not ours to list.
+        if (record && (deps.prefix === undefined || record.prefix === deps.prefix)) states.push(await stateOf(record));
       }
       return states;
     },

@@ -52,6 +52,7 @@ export async function createLibvirtProvider(context: ProviderContext, options: L
     records,
     defaultDir: keyDir,
     vmsUsingKey: (name) => domainsUsingKey(backend, name).catch(() => []),
+    prefix: config.prefix,
   });
   context.log.debug(`libvirt provider: uri ${config.uri}, dataDir ${config.dataDir}`);
   return {

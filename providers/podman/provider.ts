@@ -50,6 +50,7 @@ export async function createPodmanProvider(context: ProviderContext, options: Po
       const users = await podman.json<Array<{ Names?: string[] }>>(["ps", "--all", "--filter", `label=${LABEL.privateKey}=${key}`, "--format", "json"]).catch(() => []);
       return users.flatMap((c) => c.Names ?? []);
     },
+    prefix: labels.prefix,
   });
   context.log.debug(`podman provider: root ${config.root}, runtime ${config.runtime ?? "podman's default"}, cgroups ${config.cgroupManager}, ulimits ${config.ulimits.join(" ") || "podman's defaults"}`);
   return {

@@ -8,8 +8,8 @@ import { RecordStore, createKeyHandlers, keyParams } from "../../../providers/ki
 const root = mkdtempSync(join(tmpdir(), "libvirt-keys-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-function handlers(users: string[] = []) {
-  return createKeyHandlers({ records: new RecordStore(join(root, "data")), defaultDir: join(root, "default-keys"), vmsUsingKey: () => Promise.resolve(users) });
+function handlers(users: string[] = [], prefix?: string) {
+  return createKeyHandlers({ records: new RecordStore(join(root, "data")), defaultDir: join(root, "default-keys"), vmsUsingKey: () => Promise.resolve(users), prefix });
 }
 
 describe("key types", () => {
@@ -62,6 +62,17 @@ describe("key lifecycle", () => {
     expect(() => statSync(created.publicKeyPath)).toThrow();
     await expect(fresh.get("8abab3-life")).rejects.toMatchObject({ code: "NOT_FOUND" });
     await expect(fresh.delete("8abab3-life", false)).rejects.toMatchObject({ code: "NOT_FOUND" });
+  });
+
+  it("lists only the keys of its own environment when it has a name prefix, as VMs and networks are listed", async () => {
+    await handlers([], "aaa111").create({ name: "aaa111-key", spec: { type: "ed25519" } });
+    await handlers([], "bbb222").create({ name: "bbb222-key", spec: { type: "ed25519" } });
+    expect((await handlers([], "aaa111").list(undefined)).map((k) => k.name)).toEqual(["aaa111-key"]);
+    expect((await handlers([], "bbb222").list(undefined)).map((k) => k.name)).toEqual(["bbb222-key"]);
+    expect((await handlers().list(undefined)).map((k) => k.name)).toEqual(expect.arrayContaining(["aaa111-key", "bbb222-key"]));
+    // get and delete still work by name: the orchestrator deletes what its state recorded.
+    await handlers([], "bbb222").delete("aaa111-key", false);
+    await handlers().delete("bbb222-key", false);
   });
 
   it("refuses names that would escape the key directory", async () => {
