@@ -1,6 +1,7 @@
 import { lstat, realpath } from "node:fs/promises";
-import { basename, delimiter, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { TestenvError } from "../errors.js";
+import { directoryOption } from "./server-options.js";
 
 // Which host files an agent may name in copy. Only the environment's artifact dir and the directories the server
 // was started with (`--allow-host-path DIR`, TESTENV_VM_MCP_HOST_PATHS); never a directory from the agent's own
@@ -12,16 +13,7 @@ const FLAG = "--allow-host-path";
 
 /** The allowed directories from the server's argv (before `--`) and environment, absolute. */
 export function hostPathsFrom(argv: readonly string[], env: NodeJS.ProcessEnv): string[] {
-  const terminator = argv.indexOf("--");
-  const options = terminator === -1 ? argv : argv.slice(0, terminator);
-  const dirs: string[] = [];
-  for (let i = 0; i < options.length; i++) {
-    const word = options[i] ?? "";
-    if (word === FLAG && options[i + 1] !== undefined) dirs.push(options[++i] ?? "");
-    else if (word.startsWith(`${FLAG}=`)) dirs.push(word.slice(FLAG.length + 1));
-  }
-  for (const dir of (env[HOST_PATHS_ENV] ?? "").split(delimiter)) dirs.push(dir);
-  return [...new Set(dirs.filter((dir) => dir.trim() !== "").map((dir) => resolve(dir)))];
+  return directoryOption(argv, env, FLAG, HOST_PATHS_ENV);
 }
 
 function within(path: string, root: string): boolean {

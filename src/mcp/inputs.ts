@@ -6,17 +6,18 @@ import { TestenvError, quoted, type Issue } from "../errors.js";
 // as `<Tool> failed: <field>: <message>` (Forge shows content[0].text) instead of a generic
 // "Input validation error" or a JSON-RPC error.
 
+const STATE_DIR_ARGUMENT = "State directory: the server's own (the default) or one it was started with (--allow-state-dir, TESTENV_VM_MCP_STATE_DIRS); any other is refused.";
 const TEST_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const REQUIRED_CREATE_FIELDS = ["testID", "stage", "tmpDir"] as const;
 
 export const StatusInput = z.strictObject({
   testID: z.string().describe("Environment id given to create."),
-  stateDir: z.string().optional().describe("State directory, when not the default or TESTENV_VM_STATE_DIR."),
+  stateDir: z.string().optional().describe(STATE_DIR_ARGUMENT),
 });
 export type StatusInput = z.infer<typeof StatusInput>;
 
 const VM_NAME = z.string().min(1).describe("The VM's name in the spec (or as given to createVM), not its provider name.");
-const VM_STATE_DIR = z.string().optional().describe("State directory, when not the default or TESTENV_VM_STATE_DIR.");
+const VM_STATE_DIR = z.string().optional().describe(STATE_DIR_ARGUMENT);
 
 export const VMStartInput = z.strictObject({
   testID: z.string().describe("Environment id given to create."),
@@ -36,13 +37,13 @@ export const VMStopInput = z.strictObject({
 export type VMStopInput = z.infer<typeof VMStopInput>;
 
 export const ListInput = z.strictObject({
-  stateDir: z.string().optional().describe("State directory, when not the default or TESTENV_VM_STATE_DIR."),
+  stateDir: z.string().optional().describe(STATE_DIR_ARGUMENT),
 });
 export type ListInput = z.infer<typeof ListInput>;
 
-/** Delete as Forge calls it, plus an optional stateDir for agents. */
+/** Delete as Forge calls it, plus an optional stateDir (one the server serves). */
 export const DeleteToolInput = DeleteInput.extend({
-  stateDir: z.string().optional().describe("State directory, when not recorded in metadata or TESTENV_VM_STATE_DIR."),
+  stateDir: z.string().optional().describe(STATE_DIR_ARGUMENT),
 }).strict();
 export type DeleteToolInput = z.infer<typeof DeleteToolInput>;
 

@@ -6,6 +6,7 @@ import { ProviderPool } from "../provider/pool.js";
 import { hostPathsFrom } from "./host-paths.js";
 import { guardedInput } from "./request-guard.js";
 import { createTestenvMcpServer } from "./server.js";
+import { stateDirScopeFrom } from "./state-dirs.js";
 
 /**
  * Serves the orchestrator over MCP on stdio until stdin closes (Forge closes it after one call) or a
@@ -28,9 +29,12 @@ export async function runMcpServer(argv: readonly string[] = process.argv.slice(
   const providerPool = new ProviderPool({ idleMs: 30_000, log });
   // Agents name specs too: only installed providers run unless the server's environment allows more.
   const enginePolicy = enginePolicyFrom(process.env, "installed");
-  const { server, closeSessions } = createTestenvMcpServer(new Orchestrator({ log, providerPool, enginePolicy }), {
+  // Agents reach only the environments of the server's own state dirs, whatever their arguments name.
+  const { own: stateDir, scope: stateDirScope } = stateDirScopeFrom(argv, process.env, process.cwd());
+  const { server, closeSessions } = createTestenvMcpServer(new Orchestrator({ log, providerPool, enginePolicy, ...(stateDirScope ? { stateDirScope } : {}) }), {
     log,
     track,
+    stateDir,
     hostPaths: hostPathsFrom(argv, process.env),
   });
 

@@ -1,6 +1,7 @@
 import type { Logger } from "../../lib/log.js";
 import type { EnginePolicy } from "../provider/engine-policy.js";
 import type { ProviderPool } from "../provider/pool.js";
+import type { StateDirScope } from "../state/scope.js";
 
 /** What every use case gets from its owner (the Orchestrator facade), resolved once: no defaults left to apply. */
 export interface EngineDeps {
@@ -12,4 +13,6 @@ export interface EngineDeps {
   providerPool?: ProviderPool;
   /** Which `engine:` values a create may run; absent: any (the caller is the host's own user). */
   enginePolicy?: EnginePolicy;
+  /** Which state dirs a call may reach (an MCP server's); absent: any (the caller is the host's own user). */
+  stateDirScope?: StateDirScope;
 }

@@ -5,6 +5,7 @@ import type { VMResource } from "../../api/spec.js";
 import type { EnvironmentState, ResourceRecord } from "../../api/state.js";
 import { createLogger, type Logger } from "../../lib/log.js";
 import type { EnginePolicy } from "../provider/engine-policy.js";
+import type { StateDirScope } from "../state/scope.js";
 import type { ProviderPool } from "../provider/pool.js";
 import { createEnvironment, type CreateOptions } from "./create.js";
 import type { Plan } from "../../api/plan.js";
@@ -43,6 +44,8 @@ export interface OrchestratorOptions {
   providerPool?: ProviderPool;
   /** Which `engine:` values a create may run (src/provider/engine-policy.ts); default any. */
   enginePolicy?: EnginePolicy;
+  /** Which state dirs calls may reach (src/state/scope.ts); default any. */
+  stateDirScope?: StateDirScope;
 }
 
 export class Orchestrator {
@@ -55,6 +58,7 @@ export class Orchestrator {
       log: options.log ?? createLogger(),
       ...(options.providerPool ? { providerPool: options.providerPool } : {}),
       ...(options.enginePolicy ? { enginePolicy: options.enginePolicy } : {}),
+      ...(options.stateDirScope ? { stateDirScope: options.stateDirScope } : {}),
     };
   }
 
