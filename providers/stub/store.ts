@@ -6,11 +6,14 @@ import { writeFileAtomic } from "../../lib/durable-file.js";
 import { withFileLock } from "../../lib/file-lock.js";
 import { fileProblem } from "../../lib/path-kind.js";
 import { ProviderError } from "../kit/index.js";
+import type { StubOwner } from "./ownership.js";
 
 export interface StubData {
   keys: Record<string, KeyState>;
   networks: Record<string, NetworkState>;
   vms: Record<string, VMState>;
+  /** `<kind>/<name>` → the environment that made it (for gc); absent when nothing is recorded. */
+  owners?: Record<string, StubOwner>;
 }
 
 export const emptyData = (): StubData => ({ keys: {}, networks: {}, vms: {} });

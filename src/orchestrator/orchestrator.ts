@@ -11,6 +11,7 @@ import type { Plan } from "../../api/plan.js";
 import { planEnvironment } from "./plan.js";
 import { runDoctor, type DoctorOptions, type DoctorReport } from "./doctor.js";
 import { deleteEnvironment, type DeleteOptions, type DeleteResult } from "./delete.js";
+import { collectGarbage, type GcOptions, type GcReport } from "./gc.js";
 import type { EngineDeps } from "./deps.js";
 import type { ProgressListener } from "./progress.js";
 import type { LiveStatus } from "./live-state.js";
@@ -29,6 +30,8 @@ export type { CreateOptions } from "./create.js";
 export type { DeleteOptions, DeleteResult } from "./delete.js";
 export { planJson, planText } from "./plan-text.js";
 export type { DoctorOptions, DoctorProvider, DoctorReport } from "./doctor.js";
+export { DEFAULT_GC_GRACE_MS } from "./gc.js";
+export type { GcObject, GcOptions, GcProviderReport, GcReport, GcVerdict } from "./gc.js";
 export type { LiveVM, LiveVMStatus, PowerAction, PowerOptions } from "./power.js";
 export type { Conflict, LiveResource, LiveState, LiveStatus, VMDrift, VMDriftField } from "./live-state.js";
 export { hashSpec } from "./spec-hash.js";
@@ -86,6 +89,15 @@ export class Orchestrator {
     return deleteEnvironment(this.#deps, rawInput, options);
   }
 
+  /**
+   * Objects whose environment is gone (no state file, or one marked destroyed), as each provider lists what it
+   * made; with apply, removes those older than the grace period, VMs first. Never an object of a live environment
+   * or one that records no environment.
+   */
+  gc(options: GcOptions = {}): Promise<GcReport> {
+    return collectGarbage(this.#deps, options);
+  }
+
   /** The state file as recorded; no provider is asked. */
   status(testID: string, options: { stateDir?: string } = {}): Promise<EnvironmentState> {
     return environmentStatus(this.#deps, testID, options);
@@ -131,5 +143,5 @@ export class Orchestrator {
 /** The part of the orchestrator the surfaces (MCP server, CLI) drive; tests can hand in a double. */
 export type Engine = Pick<
   Orchestrator,
-  "create" | "delete" | "validate" | "doctor" | "plan" | "status" | "list" | "liveStatus" | "vmPower" | "vmRestart" | "vmLive" | "createRuntimeVM" | "deleteRuntimeVM"
+  "create" | "delete" | "gc" | "validate" | "doctor" | "plan" | "status" | "list" | "liveStatus" | "vmPower" | "vmRestart" | "vmLive" | "createRuntimeVM" | "deleteRuntimeVM"
 >;

@@ -3,6 +3,7 @@ import { FLAGS, flagOf } from "../flags.js";
 import { createCommand } from "./create.js";
 import { deleteCommand } from "./delete.js";
 import { doctorCommand } from "./doctor.js";
+import { gcCommand } from "./gc.js";
 import { imagesCommand } from "./images.js";
 import { listCommand } from "./list.js";
 import { planCommand } from "./plan.js";
@@ -30,6 +31,7 @@ export const COMMANDS: readonly CommandDefinition[] = [
   metricsCommand,
   createCommand,
   deleteCommand,
+  gcCommand,
   validateCommand,
   planCommand,
   doctorCommand,
