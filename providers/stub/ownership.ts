@@ -1,16 +1,9 @@
 import type { OwnedKind, OwnedObject, ReclaimRequest } from "../../api/provider.js";
 import { ProviderError, notFound, type ProviderContext } from "../kit/index.js";
-import type { StubData } from "./store.js";
+import type { StubData, StubOwner } from "./store.js";
 
 // Who made each stub resource: the environment (testID, prefix, state dir) of the process that created it, kept
 // next to the resources in the store so `gc` can tell, from a fresh process, which ones belong to a gone one.
-
-export interface StubOwner {
-  testID?: string;
-  prefix?: string;
-  stateDir?: string;
-  createdAt: string;
-}
 
 type ResourceKind = Exclude<OwnedKind, "file">;
 const COLLECTIONS = { vm: "vms", network: "networks", key: "keys" } as const satisfies Record<ResourceKind, keyof StubData>;

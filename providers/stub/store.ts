@@ -6,7 +6,6 @@ import { writeFileAtomic } from "../../lib/durable-file.js";
 import { withFileLock } from "../../lib/file-lock.js";
 import { fileProblem } from "../../lib/path-kind.js";
 import { ProviderError } from "../kit/index.js";
-import type { StubOwner } from "./ownership.js";
 
 export interface StubData {
   keys: Record<string, KeyState>;
@@ -14,6 +13,14 @@ export interface StubData {
   vms: Record<string, VMState>;
   /** `<kind>/<name>` → the environment that made it (for gc); absent when nothing is recorded. */
   owners?: Record<string, StubOwner>;
+}
+
+/** The environment a resource was made for (providers/stub/ownership.ts). */
+export interface StubOwner {
+  testID?: string;
+  prefix?: string;
+  stateDir?: string;
+  createdAt: string;
 }
 
 export const emptyData = (): StubData => ({ keys: {}, networks: {}, vms: {} });

@@ -1,7 +1,8 @@
 import { resolve } from "node:path";
 import { OwnedResponse, type OwnedKind, type OwnedObject } from "../../api/provider.js";
 import type { ProviderConfig } from "../../api/spec.js";
-import { errorMessage } from "../errors.js";
+import { TestenvError, errorMessage } from "../errors.js";
+import { enginePolicyProblem } from "../provider/engine-policy.js";
 import { ProviderClient } from "../provider/client.js";
 import { discoverProviders, optionalAnswer, type ProviderCandidate } from "../provider/registry.js";
 import { StateStore, resolveStateDir } from "../state/index.js";
@@ -79,6 +80,7 @@ interface Asked {
 export async function collectGarbage(deps: EngineDeps, options: GcOptions = {}): Promise<GcReport> {
   const olderThanMs = options.olderThanMs ?? DEFAULT_GC_GRACE_MS;
   const stateDir = options.stateDir ? resolve(deps.rootDir, options.stateDir) : resolveStateDir({ env: deps.env, rootDir: deps.rootDir });
+  assertEnginesAllowed(deps, options.providers ?? []);
   const candidates = await providersToAsk(deps, stateDir, options.providers);
   const asked = await Promise.all(candidates.map((candidate) => askOwned(deps, candidate)));
   try {
@@ -107,6 +109,17 @@ export async function collectGarbage(deps: EngineDeps, options: GcOptions = {}):
   } finally {
     await Promise.all(asked.flatMap((a) => (a.client ? [a.client.close()] : [])));
   }
+}
+
+/** gc starts the providers it is given, so they pass the same engine policy as a create's. */
+function assertEnginesAllowed(deps: EngineDeps, providers: readonly ProviderConfig[]): void {
+  if (deps.enginePolicy === undefined) return;
+  const policy = deps.enginePolicy;
+  const issues = providers.flatMap((provider, index) => {
+    const problem = enginePolicyProblem(provider.engine, policy);
+    return problem === undefined ? [] : [{ field: `providers[${index}].engine`, message: problem }];
+  });
+  if (issues.length > 0) throw new TestenvError("INPUT_INVALID", `gc: ${issues.map((i) => `${i.field}: ${i.message}`).join("; ")}`, { issues });
 }
 
 /** The spec's providers; else those recorded in the state dir's environments; else every provider found here. */

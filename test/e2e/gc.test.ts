@@ -5,7 +5,8 @@ import { createLogger } from "../../lib/log.js";
 import { Orchestrator } from "../../src/orchestrator/orchestrator.js";
 import { namePrefix } from "../../src/orchestrator/isolation.js";
 import { runCli } from "../helpers/cli.js";
-import { designExample } from "../helpers/specs.js";
+import { connectOrchestrator, textOf } from "../helpers/mcp.js";
+import { designExample, stubProvider } from "../helpers/specs.js";
 import { storedResources } from "../helpers/stub-store.js";
 import { sandbox, testID, type Json, type Sandbox } from "./env.js";
 
@@ -109,5 +110,25 @@ describe("testenv-vm gc on the stub", () => {
     const env = { ...process.env, ...box.env, TESTENV_VM_LOG: "error" };
     await new Orchestrator({ rootDir: box.root, env, log: quiet }).delete({ testID: live });
     expect(storedResources(box.store)).toEqual([]);
+  });
+
+  it("is an MCP tool: a dry run unless apply is true, and it runs only installed engines", async () => {
+    using box = sandbox("gc-mcp");
+    const lost = testID();
+    await createEnvironment(box, lost);
+    rmSync(box.stateFile(lost));
+    await using server = await connectOrchestrator({ cwd: box.root, env: { PATH: process.env.PATH ?? "", HOME: box.root, ...box.env } });
+    const providers = [stubProvider(box.store)];
+    const dry = await server.call("gc", { olderThan: "0", providers });
+    expect(dry.isError, textOf(dry)).toBeFalsy();
+    expect(textOf(dry)).toContain("gc (dry run): 5 orphan(s)");
+    expect(storedResources(box.store)).toHaveLength(5);
+    const applied = await server.call("gc", { olderThan: "0", providers, apply: true });
+    expect(applied.isError, textOf(applied)).toBeFalsy();
+    expect(applied.structuredContent).toMatchObject({ applied: true, orphans: 5, removed: 5, failed: 0 });
+    expect(storedResources(box.store)).toEqual([]);
+    const refused = await server.call("gc", { providers: [{ name: "x", engine: "/bin/true" }] });
+    expect(refused.isError).toBe(true);
+    expect(textOf(refused)).toContain("providers[0].engine");
   });
 });
