@@ -29,6 +29,11 @@ export interface GcOptions {
   stateDir?: string;
   /** The providers to ask with their config (a spec's); absent: those recorded in the state dir, else every one found. */
   providers?: readonly ProviderConfig[];
+  /**
+   * `delete --force` of this environment, whose state file cannot be read: its objects count as orphans unless the
+   * file reads as a live state after all (a corrupt file otherwise keeps them, as it may list live resources).
+   */
+  distrustStateOf?: string;
 }
 
 /**
@@ -89,11 +94,17 @@ export async function collectGarbage(deps: EngineDeps, options: GcOptions = {}):
     for (const entry of asked) {
       for (const owned of entry.objects) {
         if (options.testID !== undefined && !belongsTo(owned, options.testID)) continue;
-        const object = await judge(owned, entry.report.name, { stateDir, olderThanMs, now, ...(options.testID !== undefined ? { testID: options.testID } : {}) });
+        const object = await judge(owned, entry.report.name, {
+          stateDir,
+          olderThanMs,
+          now,
+          ...(options.testID !== undefined ? { testID: options.testID } : {}),
+          ...(options.distrustStateOf !== undefined ? { distrustStateOf: options.distrustStateOf } : {}),
+        });
         objects.push({ object, client: entry.client });
       }
     }
-    if (options.apply === true) await removeOrphans(deps, objects, stateDir);
+    if (options.apply === true) await removeOrphans(deps, objects, stateDir, options.distrustStateOf);
     const list = objects.map((o) => o.object);
     const orphans = list.filter((o) => o.verdict === "orphan");
     return {
@@ -174,6 +185,18 @@ interface JudgeContext {
   olderThanMs: number;
   now: number;
   testID?: string;
+  distrustStateOf?: string;
+}
+
+/** Whether the environment may still own objects; for a distrusted (corrupt) state only a readable live one counts. */
+async function ownerLive(store: StateStore, testID: string, distrustStateOf: string | undefined): Promise<boolean> {
+  if (testID !== distrustStateOf) return store.isLive(testID);
+  try {
+    const state = await store.load(testID);
+    return state !== undefined && state.status !== "destroyed";
+  } catch {
+    return false;
+  }
 }
 
 async function judge(owned: OwnedObject, provider: string, context: JudgeContext): Promise<GcObject> {
@@ -188,7 +211,7 @@ async function judge(owned: OwnedObject, provider: string, context: JudgeContext
   const store = new StateStore(owned.stateDir ?? context.stateDir);
   const where = safeStatePath(store, testID);
   if (where === undefined) return { ...base, verdict: "unowned", reason: `its testID ${JSON.stringify(testID.slice(0, 80))} is not one testenv-vm makes` };
-  if (await store.isLive(testID)) return { ...base, verdict: "live", reason: `its environment ${testID} exists (${where})` };
+  if (await ownerLive(store, testID, context.distrustStateOf)) return { ...base, verdict: "live", reason: `its environment ${testID} exists (${where})` };
   if (ageMs !== undefined && ageMs < context.olderThanMs) {
     return { ...base, verdict: "young", reason: `its environment ${testID} is gone (no live state at ${where}), but it is only ${Math.round(ageMs / 1000)} s old` };
   }
@@ -209,20 +232,20 @@ type Candidate = { object: GcObject; client: ProviderClient | undefined };
  * Orphans in dependency order; each is checked again just before, in case its environment came back meanwhile.
  * Within one kind (a network attached to another) what is still in use is tried again once something else went.
  */
-async function removeOrphans(deps: EngineDeps, objects: readonly Candidate[], stateDir: string): Promise<void> {
+async function removeOrphans(deps: EngineDeps, objects: readonly Candidate[], stateDir: string, distrustStateOf: string | undefined): Promise<void> {
   for (const kind of REMOVAL_ORDER) {
     let pending = objects.filter((o) => o.object.verdict === "orphan" && o.object.kind === kind);
     while (pending.length > 0) {
-      const busy = (await Promise.all(pending.map(async (candidate) => ((await reclaimOne(deps, candidate, stateDir)) === "busy" ? [candidate] : [])))).flat();
+      const busy = (await Promise.all(pending.map(async (candidate) => ((await reclaimOne(deps, candidate, stateDir, distrustStateOf)) === "busy" ? [candidate] : [])))).flat();
       if (busy.length === pending.length) break;
       pending = busy;
     }
   }
 }
 
-async function reclaimOne(deps: EngineDeps, { object, client }: Candidate, stateDir: string): Promise<"done" | "busy"> {
+async function reclaimOne(deps: EngineDeps, { object, client }: Candidate, stateDir: string, distrustStateOf: string | undefined): Promise<"done" | "busy"> {
   const store = new StateStore(object.stateDir ?? stateDir);
-  if (object.testID !== undefined && (await store.isLive(object.testID))) {
+  if (object.testID !== undefined && (await ownerLive(store, object.testID, distrustStateOf))) {
     object.verdict = "live";
     object.reason = `its environment ${object.testID} came back while gc ran; left alone`;
     return "done";

@@ -131,4 +131,37 @@ describe("testenv-vm gc on the stub", () => {
     expect(refused.isError).toBe(true);
     expect(textOf(refused)).toContain("providers[0].engine");
   });
+
+  it("delete of a corrupt state fails with STATE_CORRUPT and leaves the file; delete --force falls back to gc and says what it removed", async () => {
+    using box = sandbox("gc-corrupt");
+    const truncated = testID();
+    const wrongSchema = testID();
+    await createEnvironment(box, truncated);
+    await createEnvironment(box, wrongSchema);
+    const text = readFileSync(box.stateFile(truncated), "utf8");
+    writeFileSync(box.stateFile(truncated), text.slice(0, Math.floor(text.length / 2)));
+    writeFileSync(box.stateFile(wrongSchema), JSON.stringify({ ...box.readState(wrongSchema), resources: "not a list" }));
+    const spec = writeSpecFile(box);
+
+    for (const id of [truncated, wrongSchema]) {
+      const damaged = readFileSync(box.stateFile(id), "utf8");
+      const refused = await runCli(box.root, ["delete", "--id", id, "--json"], box.env);
+      expect(refused.code).not.toBe(0);
+      expect(refused.stdout).toContain("STATE_CORRUPT");
+      expect(refused.stdout).toContain(box.stateFile(id));
+      expect(readFileSync(box.stateFile(id), "utf8")).toBe(damaged);
+
+      const forced = await runCli(box.root, ["delete", "--id", id, "--force", "--spec", spec], box.env);
+      expect(forced.code, forced.stdout + forced.stderr).toBe(0);
+      expect(forced.stdout).toContain("--force: gc removed 5 object(s)");
+      expect(forced.stdout).toContain(`${namePrefix(id)}-test-vm`);
+      expect(storedResources(box.store).filter(ofEnvironment(id))).toEqual([]);
+      expect(box.stateFiles()).not.toContain(`testenv-${id}.json`);
+    }
+    expect(storedResources(box.store)).toEqual([]);
+
+    // A delete that finds no state says where it looked and offers gc for that testID.
+    const gone = await runCli(box.root, ["delete", "--id", truncated], box.env);
+    expect(gone.stdout).toContain(`testenv-vm gc --id ${truncated}`);
+  });
 });
