@@ -4,6 +4,7 @@ import { createCommand } from "./create.js";
 import { deleteCommand } from "./delete.js";
 import { doctorCommand } from "./doctor.js";
 import { gcCommand } from "./gc.js";
+import { reapCommand } from "./reap.js";
 import { imagesCommand } from "./images.js";
 import { listCommand } from "./list.js";
 import { planCommand } from "./plan.js";
@@ -32,6 +33,7 @@ export const COMMANDS: readonly CommandDefinition[] = [
   createCommand,
   deleteCommand,
   gcCommand,
+  reapCommand,
   validateCommand,
   planCommand,
   doctorCommand,
