@@ -23,7 +23,7 @@ function startParent(box: Sandbox, id: string, spec: Record<string, unknown>): n
 }
 
 async function until(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  return (await retryUntil(() => (check() ? true : undefined), { timeoutMs, intervalMs: 200 })).ok;
+  return (await retryUntil(() => Promise.resolve(check() ? true : undefined), { timeoutMs, intervalMs: 200 })).ok;
 }
 
 describe("create --reap-on-exit", () => {
