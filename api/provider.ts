@@ -192,7 +192,7 @@ export type OperationResult = z.infer<typeof OperationResult>;
 // Optional tools beyond the 15: discovery (availability, health) and the dry run of a create. They are called by
 // name; a provider written before them answers NOT_IMPLEMENTED (unknown tool), which the engine reports as
 // "unknown" and never as a failure of the provider.
-export const OPTIONAL_PROVIDER_TOOLS = ["provider_available", "provider_health", "provider_plan"] as const;
+export const OPTIONAL_PROVIDER_TOOLS = ["provider_available", "provider_health", "provider_plan", "provider_owned", "provider_reclaim"] as const;
 export type OptionalProviderToolName = (typeof OPTIONAL_PROVIDER_TOOLS)[number];
 
 /** provider_available: fast, opens no connection (binaries and device nodes present, config readable). */
@@ -250,3 +250,36 @@ export type PlannedStep = z.infer<typeof PlannedStep>;
 
 export const PlanResponse = z.object({ steps: z.array(PlannedStep) });
 export type PlanResponse = z.infer<typeof PlanResponse>;
+
+// Garbage collection (`testenv-vm gc`): a provider lists every object it created, of every environment, with the
+// owner it recorded on it; the engine decides which owners are gone and asks the provider to remove those objects.
+
+/**
+ * What an owned object is, in the order gc removes them: VMs (and containers) first, then networks (bridges,
+ * dnsmasq processes, libvirt networks), then keys, then files and directories.
+ */
+export const OwnedKind = z.enum(["vm", "network", "key", "file"]);
+export type OwnedKind = z.infer<typeof OwnedKind>;
+
+export const OwnedObject = z.object({
+  kind: OwnedKind,
+  /** The provider's name for it (a provider-level resource name, a bridge, a path); provider_reclaim takes it back. */
+  name: z.string().min(1),
+  /** What it is on the host, e.g. "libvirt domain", "dnsmasq pid 4242", "data dir". */
+  detail: z.string().optional(),
+  /** The environment it belongs to, as recorded when it was made; absent when the object records none. */
+  testID: z.string().optional(),
+  prefix: z.string().optional(),
+  /** The state dir of that environment, as recorded; absent on objects made before it was recorded. */
+  stateDir: z.string().optional(),
+  /** ISO time it was made, when known. */
+  createdAt: z.string().optional(),
+});
+export type OwnedObject = z.infer<typeof OwnedObject>;
+
+export const OwnedResponse = z.object({ objects: z.array(OwnedObject) });
+export type OwnedResponse = z.infer<typeof OwnedResponse>;
+
+/** provider_reclaim: remove one object provider_owned listed; NOT_FOUND when it is gone, refused when not ours. */
+export const ReclaimRequest = z.strictObject({ kind: OwnedKind, name: z.string().min(1) });
+export type ReclaimRequest = z.infer<typeof ReclaimRequest>;

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { chmod, mkdir, open, readFile, rm, rename, rmdir, type FileHandle } from "node:fs/promises";
+import { chmod, mkdir, open, readFile, readdir, rm, rename, rmdir, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
 // The one way a file is replaced: a reader, or a crash at any moment, sees the old content or the new, never a
@@ -49,6 +49,24 @@ export async function removeFileDurably(path: string): Promise<void> {
     throw error;
   }
   await syncDirectory(dirname(path));
+}
+
+/**
+ * Removes the temp files writeFileAtomic left for `path` when its process was killed mid-write. Only for a caller
+ * that holds the file's lock: another writer's temp file would go too.
+ */
+export async function removeAbandonedTemps(path: string): Promise<void> {
+  const dir = dirname(path);
+  const name = basename(path);
+  const isTemp = (entry: string): boolean => entry.startsWith(`.${name}.`) && /^[0-9a-f]{12}\.tmp$/.test(entry.slice(name.length + 2));
+  let entries: string[];
+  try {
+    entries = await readdir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw error;
+  }
+  for (const entry of entries.filter(isTemp)) await rm(join(dir, entry), { force: true });
 }
 
 /** Makes a rename or unlink in `dir` durable. */

@@ -5,7 +5,7 @@ export { applyListFilter, checkListFilter, matchesListFilter } from "./filter.js
 export { INSPECT_MODE, PROVIDER_ENV, ProviderConfigError, parseProviderConfig, readProviderContext } from "./context.js";
 export type { ProviderContext } from "./context.js";
 export { OPTIONAL_TOOL_DEFINITIONS } from "./optional-tools.js";
-export type { DiscoveryHandlers, PlannableRequest } from "./optional-tools.js";
+export type { DiscoveryHandlers, OwnershipHandlers, PlannableRequest } from "./optional-tools.js";
 export { runProviderMain } from "./main.js";
 export { createKeyHandlers, fingerprint, generateKeyPair, keyParams, usableKeyPair } from "./keys.js";
 export type { KeyDeps, KeyKind, KeyParams, KeyRecord } from "./keys.js";

@@ -3,12 +3,14 @@ import {
   KeyCreateRequest,
   NetworkCreateRequest,
   PlanRequest,
+  ReclaimRequest,
   VMCreateRequest,
   type AvailabilityResponse,
   type HealthResponse,
   type KeyCreateRequest as KeyCreate,
   type NetworkCreateRequest as NetworkCreate,
   type OptionalProviderToolName,
+  type OwnedObject,
   type PlannableTool,
   type PlannedStep,
   type VMCreateRequest as VMCreate,
@@ -33,6 +35,16 @@ export interface DiscoveryHandlers {
   plan?(planned: PlannableRequest): Promise<PlannedStep[]>;
 }
 
+/**
+ * gc's two tools. owned: every object this provider made, of every environment (not only the one the process
+ * serves), each with the owner recorded on it; it changes nothing. reclaim: removes one of them, after checking
+ * again that it is ours (a foreign object is refused, never removed); NOT_FOUND when it is already gone.
+ */
+export interface OwnershipHandlers {
+  owned?(): Promise<OwnedObject[]>;
+  reclaim?(object: ReclaimRequest): Promise<void>;
+}
+
 const CREATE_REQUESTS: Record<PlannableTool, z.ZodType> = {
   key_create: KeyCreateRequest,
   network_create: NetworkCreateRequest,
@@ -42,7 +54,9 @@ const CREATE_REQUESTS: Record<PlannableTool, z.ZodType> = {
 export interface OptionalToolDefinition {
   description: string;
   input: z.ZodType;
-  run(impl: DiscoveryHandlers, args: unknown): Promise<unknown>;
+  /** false for a tool that changes something: refused in inspect mode. */
+  readOnly: boolean;
+  run(impl: DiscoveryHandlers & OwnershipHandlers, args: unknown): Promise<unknown>;
 }
 
 const notImplemented = (tool: string): ProviderError => new ProviderError("NOT_IMPLEMENTED", `${tool} is not implemented by this provider`);
@@ -61,16 +75,38 @@ export const OPTIONAL_TOOL_DEFINITIONS: Record<OptionalProviderToolName, Optiona
   provider_available: {
     description: "Fast check, without opening a connection, whether this provider can work on this host.",
     input: z.strictObject({}),
+    readOnly: true,
     run: async (impl) => (impl.available ? await impl.available() : { available: true, reason: "the provider answers; it has no check of its own" }),
   },
   provider_health: {
     description: "Versions, daemon reachability, accelerator, tools, free disk, running resources and warnings with a fix each.",
     input: z.strictObject({}),
+    readOnly: true,
     run: (impl) => (impl.health ? impl.health() : Promise.reject(notImplemented("provider_health"))),
   },
   provider_plan: {
     description: "What key_create, network_create or vm_create with these arguments would do, without doing any of it.",
     input: PlanRequest,
+    readOnly: true,
     run: (impl, args) => planStep(impl, args as PlanRequest),
+  },
+  provider_owned: {
+    description: "Every object this provider made, of every environment, with the owner (testID, state dir) recorded on it. Changes nothing.",
+    input: z.strictObject({}),
+    readOnly: true,
+    run: async (impl) => {
+      if (impl.owned === undefined) throw notImplemented("provider_owned");
+      return { objects: await impl.owned() };
+    },
+  },
+  provider_reclaim: {
+    description: "Remove one object provider_owned listed (gc). Refused for an object this provider did not make; NOT_FOUND when it is gone.",
+    input: ReclaimRequest,
+    readOnly: false,
+    run: async (impl, args) => {
+      if (impl.reclaim === undefined) throw notImplemented("provider_reclaim");
+      await impl.reclaim(args as ReclaimRequest);
+      return undefined;
+    },
   },
 };

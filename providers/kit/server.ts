@@ -21,7 +21,7 @@ import { ProviderError } from "./errors.js";
 import { applyListFilter, checkListFilter } from "./filter.js";
 import { MACHINE_TOOL_DEFINITIONS, isMachineTool, type MachineHandlers } from "./machine-tools.js";
 import type { ProviderContext } from "./context.js";
-import { OPTIONAL_TOOL_DEFINITIONS, type DiscoveryHandlers } from "./optional-tools.js";
+import { OPTIONAL_TOOL_DEFINITIONS, type DiscoveryHandlers, type OwnershipHandlers } from "./optional-tools.js";
 
 /** The four operations of one resource kind. A provider leaves out a kind it does not serve. */
 export interface ResourceHandlers<Request, State> {
@@ -40,7 +40,7 @@ export interface VMHandlers extends ResourceHandlers<VMCreateRequest, VMState> {
   stop?(request: VMStopRequest): Promise<VMState>;
 }
 
-export interface ProviderImplementation extends DiscoveryHandlers {
+export interface ProviderImplementation extends DiscoveryHandlers, OwnershipHandlers {
   capabilities(): CapabilitiesResponse;
   keys?: ResourceHandlers<KeyCreateRequest, KeyState>;
   networks?: ResourceHandlers<NetworkCreateRequest, NetworkState>;
@@ -253,13 +253,13 @@ export async function callTool(impl: ProviderImplementation, name: string, rawAr
   }
 }
 
-/** A tool of the 15 that is not read-only; the optional tools change nothing. */
+/** A tool that is not read-only: of the 15, and provider_reclaim among the optional ones. */
 function isChange(tool: Pick<ToolDefinition, "input" | "run"> & { readOnly?: boolean }): boolean {
   return tool.readOnly === false;
 }
 
 /** The optional tools are served like the others but not listed: tools/list keeps the protocol's 15. */
-function optionalTool(name: string): Pick<ToolDefinition, "input" | "run"> | undefined {
+function optionalTool(name: string): Pick<ToolDefinition, "input" | "run" | "readOnly"> | undefined {
   return Object.hasOwn(OPTIONAL_TOOL_DEFINITIONS, name) ? OPTIONAL_TOOL_DEFINITIONS[name as keyof typeof OPTIONAL_TOOL_DEFINITIONS] : undefined;
 }
 

@@ -5,6 +5,8 @@ export const LABEL = {
   managedBy: "managed-by",
   testID: "testenv-vm.test-id",
   prefix: "testenv-vm.prefix",
+  /** The state dir of the environment (for gc: its state file tells whether the environment is gone). */
+  stateDir: "testenv-vm.state-dir",
   resource: "testenv-vm.resource",
   kind: "testenv-vm.kind",
   /** Container only: what vm_start must wait for again, as JSON. */
@@ -19,6 +21,7 @@ export const MANAGED_BY = "testenv-vm";
 export interface LabelContext {
   testID: string | undefined;
   prefix: string | undefined;
+  stateDir?: string | undefined;
 }
 
 /** The logical resource name: the provider-level name without the environment's prefix. */
@@ -31,6 +34,7 @@ export function baseLabels(context: LabelContext, name: string): Record<string, 
     [LABEL.managedBy]: MANAGED_BY,
     ...(context.testID !== undefined ? { [LABEL.testID]: context.testID } : {}),
     ...(context.prefix !== undefined ? { [LABEL.prefix]: context.prefix } : {}),
+    ...(context.stateDir !== undefined ? { [LABEL.stateDir]: context.stateDir } : {}),
     [LABEL.resource]: resourceName(name, context.prefix),
   };
 }

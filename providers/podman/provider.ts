@@ -9,6 +9,7 @@ import { readHostFacts, type HostFacts } from "./host.js";
 import { ImageStore } from "./image.js";
 import { LABEL } from "./labels.js";
 import { NETWORK_KINDS, NetworkService } from "./networks.js";
+import { podmanOwnership } from "./ownership.js";
 
 /** What a container VM may use; everything else (disk, firmware, PXE, most of cloud-init) is refused up front. */
 export const VM_FEATURES = ["container", "multiNic", "cloudInit.users", "cloudInit.hostname", "readiness.ssh", "readiness.tcp", "readiness.exec"];
@@ -36,7 +37,7 @@ export async function createPodmanProvider(context: ProviderContext, options: Po
   const config = resolveConfig(context, options.facts ?? readHostFacts());
   const env = await writeConfFiles(config);
   const podman = new PodmanCli(config.podman, env, context.log);
-  const labels = { testID: config.testID, prefix: config.prefix };
+  const labels = { testID: config.testID, prefix: config.prefix, stateDir: context.stateDir };
   const records = new RecordStore(config.root);
   const networks = new NetworkService(podman, labels);
   const images = new ImageStore(podman, config.root, config.baseImage, context.log);
@@ -53,11 +54,14 @@ export async function createPodmanProvider(context: ProviderContext, options: Po
     prefix: labels.prefix,
   });
   context.log.debug(`podman provider: root ${config.root}, runtime ${config.runtime ?? "podman's default"}, cgroups ${config.cgroupManager}, ulimits ${config.ulimits.join(" ") || "podman's defaults"}`);
+  const networkHandlers = networks.handlers();
+  const vmHandlers = containers.handlers();
   return {
     capabilities: () => capabilities(options.version),
     keys,
-    networks: networks.handlers(),
-    vms: containers.handlers(),
+    networks: networkHandlers,
+    vms: vmHandlers,
+    ...podmanOwnership({ podman, vms: vmHandlers, networks: networkHandlers }),
   };
 }
 

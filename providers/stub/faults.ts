@@ -94,6 +94,8 @@ export function withFaults(impl: ProviderImplementation, config: StubConfig, hoo
     ...(vms ? { vms } : {}),
     ...(impl.shutdown ? { shutdown: impl.shutdown.bind(impl) } : {}),
     ...wrapDiscovery(impl, around),
+    ...(impl.owned ? { owned: () => around("provider_owned", undefined, () => impl.owned?.() ?? Promise.resolve([])) } : {}),
+    ...(impl.reclaim ? { reclaim: (request) => around("provider_reclaim", request.name, () => impl.reclaim?.(request) ?? Promise.resolve()) } : {}),
   };
 }
 

@@ -11,6 +11,16 @@ export interface StubData {
   keys: Record<string, KeyState>;
   networks: Record<string, NetworkState>;
   vms: Record<string, VMState>;
+  /** `<kind>/<name>` → the environment that made it (for gc); absent when nothing is recorded. */
+  owners?: Record<string, StubOwner>;
+}
+
+/** The environment a resource was made for (providers/stub/ownership.ts). */
+export interface StubOwner {
+  testID?: string;
+  prefix?: string;
+  stateDir?: string;
+  createdAt: string;
 }
 
 export const emptyData = (): StubData => ({ keys: {}, networks: {}, vms: {} });

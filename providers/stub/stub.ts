@@ -30,6 +30,7 @@ import {
   type Subnet,
 } from "./ipam.js";
 import { planKey, removeKeyFiles, writeKeyFiles } from "./keys.js";
+import { forgetOwner, ownedObjects, reclaimKind, recordOwner, requireStored } from "./ownership.js";
 import type { StubData, StubStore } from "./store.js";
 
 export const STUB_NETWORK_KINDS = ["bridge", "libvirt", "dnsmasq", "nat", "isolated"] as const;
@@ -89,7 +90,8 @@ function sorted<T extends { name: string }>(records: Record<string, T>): T[] {
 export interface StubOptions {
   config: StubConfig;
   store: StubStore;
-  context: Pick<ProviderContext, "prefix" | "artifactDir">;
+  /** testID and stateDir are recorded as the owner of what this process makes (for gc). */
+  context: Pick<ProviderContext, "prefix" | "artifactDir"> & Partial<Pick<ProviderContext, "testID" | "stateDir">>;
 }
 
 /** The stub provider: every resource is a record in the store; nothing touches the host. */
@@ -109,6 +111,7 @@ export function createStub(options: StubOptions): ProviderImplementation {
         if (request.name in data.keys) throw alreadyExists("key", request.name);
         if (plan.files !== undefined) writeKeyFiles(plan.state, plan.files);
         data.keys[request.name] = plan.state;
+        recordOwner(data, "key", request.name, context);
         return plan.state;
       });
     },
@@ -127,11 +130,17 @@ export function createStub(options: StubOptions): ProviderImplementation {
         if (user !== undefined) throw busy("key", name, `vm "${user.name}"`);
         removeKeyFiles(key);
         delete data.keys[name];
+        forgetOwner(data, "key", name);
       }),
   };
 
   const networks = {
-    create: (request: NetworkCreateRequest) => store.transact((data) => createNetwork(data, request, context.prefix)),
+    create: (request: NetworkCreateRequest) =>
+      store.transact((data) => {
+        const network = createNetwork(data, request, context.prefix);
+        recordOwner(data, "network", request.name, context);
+        return network;
+      }),
     get: (name: string) =>
       store.transact((data) => {
         const network = data.networks[name];
@@ -144,6 +153,7 @@ export function createStub(options: StubOptions): ProviderImplementation {
         if (data.networks[name] === undefined) throw notFound("network", name);
         if (force) {
           delete data.networks[name];
+          forgetOwner(data, "network", name);
           return;
         }
         const vm = Object.values(data.vms).find((v) => vmNetworks(v).includes(name));
@@ -151,13 +161,18 @@ export function createStub(options: StubOptions): ProviderImplementation {
         const child = Object.values(data.networks).find((n) => (n.providerState as NetworkProviderState | undefined)?.attachTo === name);
         if (child !== undefined) throw busy("network", name, `network "${child.name}" (attachTo)`);
         delete data.networks[name];
+        forgetOwner(data, "network", name);
       }),
   };
 
   const vms = {
     create: async (request: VMCreateRequest) => {
       const consoleLog = consoleLogOf(request.name);
-      const vm = await store.transact((data) => createVM(data, request, config, consoleLog));
+      const vm = await store.transact((data) => {
+        const created = createVM(data, request, config, consoleLog);
+        recordOwner(data, "vm", request.name, context);
+        return created;
+      });
       const hangs = (config.readinessFails ?? []).some((pattern) => nameMatches(pattern, request.name));
       if (consoleLog !== undefined) writeConsoleLog(consoleLog, request.name, hangs);
       if (hangs) {
@@ -178,6 +193,7 @@ export function createStub(options: StubOptions): ProviderImplementation {
       store.transact((data) => {
         if (data.vms[name] === undefined) throw notFound("vm", name);
         delete data.vms[name];
+        forgetOwner(data, "vm", name);
         const consoleLog = consoleLogOf(name);
         if (consoleLog !== undefined) rmSync(consoleLog, { force: true });
       }),
@@ -200,7 +216,20 @@ export function createStub(options: StubOptions): ProviderImplementation {
       }),
   };
 
-  return { capabilities: stubCapabilities, keys, networks, vms };
+  const deleters = { vm: vms.delete, network: networks.delete, key: keys.delete };
+  return {
+    capabilities: stubCapabilities,
+    keys,
+    networks,
+    vms,
+    owned: () => store.transact(ownedObjects),
+    // Everything in the store is the stub's own: reclaim is its delete, once the object is known to be there.
+    reclaim: async (request) => {
+      const kind = reclaimKind(request);
+      await store.transact((data) => requireStored(data, kind, request.name));
+      await deleters[kind](request.name, false);
+    },
+  };
 }
 
 function createNetwork(data: StubData, request: NetworkCreateRequest, prefix: string | undefined): NetworkState {

@@ -1,12 +1,14 @@
 import { existsSync } from "node:fs";
-import { rm } from "node:fs/promises";
+import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { DeleteInput } from "../../api/forge.js";
+import type { ProviderConfig } from "../../api/spec.js";
 import { TestenvError, errorMessage } from "../errors.js";
 import { removeEmptyDirs } from "../../lib/durable-file.js";
 import { createStateWriter, validateTestID, type StateStore } from "../state/index.js";
 import type { EngineDeps } from "./deps.js";
 import { findStoreForDelete } from "./environment-store.js";
+import { collectGarbage, type GcReport } from "./gc.js";
 import { deletePhases, planWithStrays } from "./executor.js";
 import { parseInput, requireField } from "./input.js";
 import type { ProgressListener } from "./progress.js";
@@ -17,6 +19,10 @@ import { describeRecords, liveRecords } from "./summary.js";
 export interface DeleteOptions {
   onProgress?: ProgressListener;
   stateDir?: string;
+  /** When the state file cannot be read (STATE_CORRUPT): remove what the providers say is this environment's (gc). */
+  force?: boolean;
+  /** With force: the providers gc asks (a spec's); default as gc chooses. */
+  providers?: readonly ProviderConfig[];
 }
 
 export interface DeleteResult {
@@ -26,6 +32,8 @@ export interface DeleteResult {
   stateDir?: string;
   /** When alreadyGone: every state dir looked in, so a caller can tell a gone environment apart from a wrong state dir. */
   searched?: string[];
+  /** delete --force of a corrupt state: what gc found and removed, and where the unreadable file was moved. */
+  forced?: { reason: string; gc: GcReport; stateFileMovedTo: string };
 }
 
 /**
@@ -42,10 +50,41 @@ export async function deleteEnvironment(deps: EngineDeps, rawInput: DeleteInput,
     deps.log.warn(`delete ${testID}: no state found in ${searched.join(", ")}; nothing to delete`);
     return { deleted: 0, alreadyGone: true, searched };
   }
-  const result = await store.withLock(testID, (): Promise<DeleteResult> => deleteLocked(deps, store, testID, options));
+  let result: DeleteResult;
+  try {
+    result = await store.withLock(testID, (): Promise<DeleteResult> => deleteLocked(deps, store, testID, options));
+  } catch (error) {
+    if (options.force !== true || !(error instanceof TestenvError) || error.code !== "STATE_CORRUPT") throw error;
+    return deleteByGc(deps, store, testID, error, options);
+  }
   // Outside the lock, whose own directory is in state/: leave no empty state dirs behind the last environment.
   if (!result.alreadyGone) await removeEmptyDirs(store.emptyDirsToPrune());
   return result;
+}
+
+/**
+ * The state file cannot be trusted, so the providers are asked instead: gc removes every object recorded as this
+ * environment's. Only when all providers answered and everything went is the unreadable file moved aside (kept,
+ * never overwritten, out of the way of the next create).
+ */
+async function deleteByGc(deps: EngineDeps, store: StateStore, testID: string, corrupt: TestenvError, options: DeleteOptions): Promise<DeleteResult> {
+  const stateFile = store.statePath(testID);
+  deps.log.warn(`delete ${testID} --force: ${corrupt.message}; asking the providers what is left (gc --id ${testID})`);
+  const gc = await collectGarbage(deps, { apply: true, olderThanMs: 0, testID, stateDir: store.stateDir, distrustStateOf: testID, ...(options.providers ? { providers: options.providers } : {}) });
+  const silent = gc.providers.filter((p) => p.answer !== "ok");
+  const failed = gc.objects.filter((o) => o.error !== undefined);
+  if (failed.length > 0 || silent.length > 0) {
+    const why = [...failed.map((o) => `${o.kind} ${o.name}: ${o.error ?? ""}`), ...silent.map((p) => `provider ${p.name} could not be asked (${p.answer}${p.error !== undefined ? `: ${p.error}` : ""})`)];
+    throw new TestenvError("DELETE_INCOMPLETE", `delete --force of ${testID} is incomplete: ${gc.removed} object(s) removed, but ${why.join("; ")}. The unreadable state file ${stateFile} is kept`, {
+      details: { stateFile, gc },
+    });
+  }
+  const movedTo = `${stateFile}.corrupt-${Date.now()}`;
+  await rename(stateFile, movedTo);
+  // The registry a create used is in the state it wrote; without it, the state dir's default one is freed.
+  await releaseSubnets(store.stateDir, testID).catch(() => undefined);
+  deps.log.info(`delete ${testID} --force: ${gc.removed} object(s) removed by gc; the unreadable state file is now ${movedTo}`);
+  return { deleted: gc.removed, alreadyGone: false, stateDir: store.stateDir, forced: { reason: corrupt.message, gc, stateFileMovedTo: movedTo } };
 }
 
 async function deleteLocked(deps: EngineDeps, store: StateStore, testID: string, options: DeleteOptions): Promise<DeleteResult> {

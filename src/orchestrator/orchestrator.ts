@@ -12,6 +12,8 @@ import type { Plan } from "../../api/plan.js";
 import { planEnvironment } from "./plan.js";
 import { runDoctor, type DoctorOptions, type DoctorReport } from "./doctor.js";
 import { deleteEnvironment, type DeleteOptions, type DeleteResult } from "./delete.js";
+import { collectGarbage, type GcOptions, type GcReport } from "./gc.js";
+import { startReaper, watchAndReap, type ReapResult, type ReaperTarget, type StartedReaper } from "./reaper.js";
 import type { EngineDeps } from "./deps.js";
 import type { ProgressListener } from "./progress.js";
 import type { LiveStatus } from "./live-state.js";
@@ -30,6 +32,10 @@ export type { CreateOptions } from "./create.js";
 export type { DeleteOptions, DeleteResult } from "./delete.js";
 export { planJson, planText } from "./plan-text.js";
 export type { DoctorOptions, DoctorProvider, DoctorReport } from "./doctor.js";
+export { DEFAULT_GC_GRACE_MS } from "./gc.js";
+export { stopReaper } from "./reaper.js";
+export type { ReapResult, ReaperTarget, StartedReaper } from "./reaper.js";
+export type { GcObject, GcOptions, GcProviderReport, GcReport, GcVerdict } from "./gc.js";
 export type { LiveVM, LiveVMStatus, PowerAction, PowerOptions } from "./power.js";
 export type { Conflict, LiveResource, LiveState, LiveStatus, VMDrift, VMDriftField } from "./live-state.js";
 export { hashSpec } from "./spec-hash.js";
@@ -90,6 +96,28 @@ export class Orchestrator {
     return deleteEnvironment(this.#deps, rawInput, options);
   }
 
+  /**
+   * Objects whose environment is gone (no state file, or one marked destroyed), as each provider lists what it
+   * made; with apply, removes those older than the grace period, VMs first. Never an object of a live environment
+   * or one that records no environment.
+   */
+  gc(options: GcOptions = {}): Promise<GcReport> {
+    return collectGarbage(this.#deps, options);
+  }
+
+  /**
+   * Starts a detached watcher of `watchPid` (`testenv-vm reap`): when that process dies, the watcher deletes the
+   * environment and gc's what is left of it. Stop it with stopReaper after a normal delete.
+   */
+  startReaper(target: ReaperTarget, watchPid: number): Promise<StartedReaper> {
+    return startReaper(this.#deps, target, watchPid);
+  }
+
+  /** The watcher's work (in the reaper process): wait for the process to die, then delete and gc. */
+  reap(target: ReaperTarget, watching: { pid: number; startTime: string }): Promise<ReapResult> {
+    return watchAndReap(this.#deps, target, watching);
+  }
+
   /** The state file as recorded; no provider is asked. */
   status(testID: string, options: { stateDir?: string } = {}): Promise<EnvironmentState> {
     return environmentStatus(this.#deps, testID, options);
@@ -135,5 +163,5 @@ export class Orchestrator {
 /** The part of the orchestrator the surfaces (MCP server, CLI) drive; tests can hand in a double. */
 export type Engine = Pick<
   Orchestrator,
-  "create" | "delete" | "validate" | "doctor" | "plan" | "status" | "list" | "liveStatus" | "vmPower" | "vmRestart" | "vmLive" | "createRuntimeVM" | "deleteRuntimeVM"
+  "create" | "delete" | "gc" | "startReaper" | "reap" | "validate" | "doctor" | "plan" | "status" | "list" | "liveStatus" | "vmPower" | "vmRestart" | "vmLive" | "createRuntimeVM" | "deleteRuntimeVM"
 >;

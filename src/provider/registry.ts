@@ -82,7 +82,7 @@ const INSPECT_ENV = { TESTENV_VM_PROVIDER_MODE: "inspect" };
 /** Providers written for the original answer a tool they lack with error text and no code. */
 const LACKS_TOOL = /not implemented|unknown tool|no such tool|not found/i;
 
-function optionalAnswer<T>(result: OperationResult, schema: { safeParse(value: unknown): { success: true; data: T } | { success: false } }): T | "unknown" | Error {
+export function optionalAnswer<T>(result: OperationResult, schema: { safeParse(value: unknown): { success: true; data: T } | { success: false } }): T | "unknown" | Error {
   if (!result.success) {
     const code = result.error?.code;
     if (code === "NOT_IMPLEMENTED" || (code === "PROVIDER_ERROR" && LACKS_TOOL.test(result.error?.message ?? ""))) return "unknown";

@@ -4,7 +4,7 @@ import type { z } from "zod";
 import { EnvironmentState, STATE_VERSION } from "../../api/state.js";
 import { TestenvError, errorMessage, type Issue } from "../errors.js";
 import { createLogger } from "../../lib/log.js";
-import { readTextIfExists, removeFileDurably, writeFileAtomic } from "../../lib/durable-file.js";
+import { readTextIfExists, removeAbandonedTemps, removeFileDurably, writeFileAtomic } from "../../lib/durable-file.js";
 import { DEFAULT_LOCK_STALE_MS, isFileLocked, withFileLock } from "../../lib/file-lock.js";
 import { DEFAULT_STATE_DIR, validateTestID } from "./paths.js";
 
@@ -74,6 +74,8 @@ export class StateStore {
   }
 
   async remove(testID: string): Promise<void> {
+    // A save cut short by a kill leaves its temp file; the environment's last trace goes with its state.
+    await removeAbandonedTemps(this.statePath(testID));
     await removeFileDurably(this.statePath(testID));
   }
 

@@ -44,6 +44,11 @@ export interface SetupTestEnvOptions {
   env?: Record<string, string>;
   /** Keep the environment after the run (for debugging); it is then deleted with `testenv-vm delete <testID>`. */
   keep?: boolean;
+  /**
+   * Start a detached watcher (as testcontainers' Ryuk) that deletes the environment, and gc's what is left of it,
+   * if this test run dies without its teardown (SIGKILL, a crash). Also TESTENV_VM_REAP_ON_EXIT=1.
+   */
+  reapOnExit?: boolean;
 }
 
 export type GlobalSetup = (project: TestProject) => Promise<() => Promise<void>>;
@@ -87,8 +92,14 @@ export function setupTestEnv(options: SetupTestEnvOptions): GlobalSetup {
     const orchestrator = new Orchestrator({ rootDir });
     await mkdir(tmpDir, { recursive: true, mode: 0o755 });
     let stateDir = resolveStateDir({ env: process.env, specStateDir: loaded.spec.stateDir, rootDir });
+    const reapOnExit = (options.reapOnExit ?? process.env.TESTENV_VM_REAP_ON_EXIT === "1") && !keep;
+    const reaper = reapOnExit ? await orchestrator.startReaper({ testID, stateDir }, process.pid) : undefined;
 
     const teardown = async (): Promise<void> => {
+      if (reaper !== undefined) {
+        const { stopReaper } = await import("../orchestrator/orchestrator.js");
+        stopReaper(reaper);
+      }
       if (keep) {
         log.info(`keeping environment ${testID}; delete it with: testenv-vm delete ${testID}`);
         return;

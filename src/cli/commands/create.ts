@@ -13,6 +13,12 @@ import { COMMON_FLAGS, type Flag } from "../flags.js";
 import { commandLine, writeJson } from "../output.js";
 import { progressFor } from "../progress.js";
 
+const REAP_ON_EXIT: Flag = {
+  name: "reap-on-exit",
+  value: false,
+  description: "create: start a watcher that deletes the environment (and gc's what is left of it) once the process that ran this command dies",
+};
+
 const PLAN: Flag = { name: "plan", value: true, placeholder: "plan.json", description: "create: apply exactly this plan (testenv-vm plan --json); refused when it is stale" };
 
 /** The plan file of --plan, checked against the plan schema. */
@@ -86,8 +92,8 @@ function printArtifact(io: CliIo, artifact: TestEnvArtifact, seconds: string, st
 export const createCommand: CommandDefinition = {
   name: "create",
   summary: "create the environment described by a spec",
-  usage: "testenv-vm create [--spec forge.yaml] [--name <entry>] [--id <testID>] [--stage cli] [--tmp-dir dir] [--state-dir dir] [--env KEY,...] [--plan plan.json] [--keep-on-failure] [--json]",
-  flags: ["spec", "name", "id", "stage", "tmp-dir", "state-dir", "env", PLAN, "keep-on-failure", ...COMMON_FLAGS],
+  usage: "testenv-vm create [--spec forge.yaml] [--name <entry>] [--id <testID>] [--stage cli] [--tmp-dir dir] [--state-dir dir] [--env KEY,...] [--plan plan.json] [--keep-on-failure] [--reap-on-exit] [--json]",
+  flags: ["spec", "name", "id", "stage", "tmp-dir", "state-dir", "env", PLAN, "keep-on-failure", REAP_ON_EXIT, ...COMMON_FLAGS],
   async run(context) {
     const { flags } = context.args;
     rejectPositionals(context.args, "create");
@@ -112,7 +118,16 @@ export const createCommand: CommandDefinition = {
     };
     const started = Date.now();
     const onProgress = progressFor(context);
-    const artifact = await (await openEngine(context)).create(input, { ...(onProgress ? { onProgress } : {}), ...(plan ? { plan } : {}) });
+    const engine = await openEngine(context);
+    if (booleanFlag(flags, REAP_ON_EXIT)) {
+      // Started before the create, so a create killed half-way is cleaned up too; it watches our caller (a shell,
+      // a test runner), since this process ends as soon as the environment is ready.
+      const { resolveStateDir } = await import("../../state/paths.js");
+      const explicit = stringFlag(flags, "state-dir");
+      const stateDir = explicit !== undefined ? resolve(context.cwd, explicit) : resolveStateDir({ env: context.env, specStateDir: loaded.spec.stateDir, rootDir: context.cwd });
+      await engine.startReaper({ testID, stateDir }, process.ppid);
+    }
+    const artifact = await engine.create(input, { ...(onProgress ? { onProgress } : {}), ...(plan ? { plan } : {}) });
     if (booleanFlag(flags, "json")) writeJson(context, artifact);
     else {
       // The api module loads zod: imported here, after the engine has loaded it anyway, so --help stays light.

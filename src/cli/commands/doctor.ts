@@ -46,7 +46,7 @@ export function formatDoctor(report: DoctorReport): string {
 }
 
 /** The providers of --spec (which must load) or of ./forge.yaml (only when it loads). */
-async function specProviders(context: CommandContext): Promise<readonly ProviderConfig[] | undefined> {
+export async function specProviders(context: CommandContext): Promise<readonly ProviderConfig[] | undefined> {
   const { specFile } = context;
   try {
     return (await specFile.load()).spec.providers;

@@ -3,6 +3,8 @@ import { FLAGS, flagOf } from "../flags.js";
 import { createCommand } from "./create.js";
 import { deleteCommand } from "./delete.js";
 import { doctorCommand } from "./doctor.js";
+import { gcCommand } from "./gc.js";
+import { reapCommand } from "./reap.js";
 import { imagesCommand } from "./images.js";
 import { listCommand } from "./list.js";
 import { planCommand } from "./plan.js";
@@ -30,6 +32,8 @@ export const COMMANDS: readonly CommandDefinition[] = [
   metricsCommand,
   createCommand,
   deleteCommand,
+  gcCommand,
+  reapCommand,
   validateCommand,
   planCommand,
   doctorCommand,

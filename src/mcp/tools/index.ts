@@ -5,6 +5,7 @@ import { copyTool } from "./copy.js";
 import { createTool } from "./create.js";
 import { deleteTool } from "./delete.js";
 import { doctorTool } from "./doctor.js";
+import { gcTool } from "./gc.js";
 import { listTool } from "./list.js";
 import { planTool } from "./plan.js";
 import { execTool } from "./exec.js";
@@ -33,6 +34,7 @@ export const TOOLS: readonly ToolDefinition[] = [
   vmCaptureTool,
   vmStatusTool,
   doctorTool,
+  gcTool,
   planTool,
   execTool,
   readFileTool,
