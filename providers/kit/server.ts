@@ -22,6 +22,7 @@ import { applyListFilter, checkListFilter } from "./filter.js";
 import { MACHINE_TOOL_DEFINITIONS, isMachineTool, type MachineHandlers } from "./machine-tools.js";
 import type { ProviderContext } from "./context.js";
 import { OPTIONAL_TOOL_DEFINITIONS, type DiscoveryHandlers } from "./optional-tools.js";
+import { SNAPSHOT_TOOL_DEFINITIONS, isSnapshotTool, snapshotsNotImplemented, type SnapshotHandlers } from "./snapshot-tools.js";
 
 /** The four operations of one resource kind. A provider leaves out a kind it does not serve. */
 export interface ResourceHandlers<Request, State> {
@@ -47,6 +48,8 @@ export interface ProviderImplementation extends DiscoveryHandlers {
   vms?: VMHandlers;
   /** The optional manifest tools (machine_*); listed in tools/list only when present. */
   machines?: MachineHandlers;
+  /** The optional snapshot tools (vm_snapshot_*); listed only when present, NOT_IMPLEMENTED otherwise. */
+  snapshots?: SnapshotHandlers;
   /** Called once when the process is asked to stop. */
   shutdown?(): Promise<void>;
 }
@@ -213,7 +216,7 @@ export function encodeResult(result: OperationResult): ProviderToolResult {
   };
 }
 
-/** A core tool, or a machine tool when the implementation serves them. */
+/** A core tool, a machine tool when the implementation serves them, or a snapshot tool (NOT_IMPLEMENTED without). */
 function toolFor(impl: ProviderImplementation, name: string): ToolDefinition | undefined {
   if (isMachineTool(name)) {
     const machines = impl.machines;
@@ -221,13 +224,22 @@ function toolFor(impl: ProviderImplementation, name: string): ToolDefinition | u
     const tool = MACHINE_TOOL_DEFINITIONS[name];
     return { ...tool, run: (_impl, args) => tool.run(machines, args) };
   }
+  if (isSnapshotTool(name)) {
+    const snapshots = impl.snapshots;
+    const tool = SNAPSHOT_TOOL_DEFINITIONS[name];
+    return { ...tool, run: (_impl, args) => (snapshots === undefined ? Promise.reject(snapshotsNotImplemented(name)) : tool.run(snapshots, args)) };
+  }
   return Object.hasOwn(TOOL_DEFINITIONS, name) ? TOOL_DEFINITIONS[name as ProviderToolName] : undefined;
 }
 
 type ListedTool = Pick<ToolDefinition, "description" | "input" | "destructive" | "readOnly" | "idempotent">;
 
 function listedTools(impl: ProviderImplementation): [string, ListedTool][] {
-  return [...Object.entries(TOOL_DEFINITIONS), ...(impl.machines === undefined ? [] : Object.entries(MACHINE_TOOL_DEFINITIONS))];
+  return [
+    ...Object.entries(TOOL_DEFINITIONS),
+    ...(impl.machines === undefined ? [] : Object.entries(MACHINE_TOOL_DEFINITIONS)),
+    ...(impl.snapshots === undefined ? [] : Object.entries(SNAPSHOT_TOOL_DEFINITIONS)),
+  ];
 }
 
 export async function callTool(impl: ProviderImplementation, name: string, rawArgs: unknown, context: ProviderContext): Promise<OperationResult> {

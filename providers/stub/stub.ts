@@ -30,6 +30,7 @@ import {
   type Subnet,
 } from "./ipam.js";
 import { planKey, removeKeyFiles, writeKeyFiles } from "./keys.js";
+import { createStubSnapshots, dropSnapshotsOf } from "./snapshots.js";
 import type { StubData, StubStore } from "./store.js";
 
 export const STUB_NETWORK_KINDS = ["bridge", "libvirt", "dnsmasq", "nat", "isolated"] as const;
@@ -178,6 +179,7 @@ export function createStub(options: StubOptions): ProviderImplementation {
       store.transact((data) => {
         if (data.vms[name] === undefined) throw notFound("vm", name);
         delete data.vms[name];
+        dropSnapshotsOf(data, name);
         const consoleLog = consoleLogOf(name);
         if (consoleLog !== undefined) rmSync(consoleLog, { force: true });
       }),
@@ -200,7 +202,7 @@ export function createStub(options: StubOptions): ProviderImplementation {
       }),
   };
 
-  return { capabilities: stubCapabilities, keys, networks, vms };
+  return { capabilities: stubCapabilities, keys, networks, vms, snapshots: createStubSnapshots(store) };
 }
 
 function createNetwork(data: StubData, request: NetworkCreateRequest, prefix: string | undefined): NetworkState {
