@@ -50,6 +50,8 @@ export interface ProviderImplementation extends DiscoveryHandlers {
   machines?: MachineHandlers;
   /** The optional snapshot tools (vm_snapshot_*); listed only when present, NOT_IMPLEMENTED otherwise. */
   snapshots?: SnapshotHandlers;
+  /** Without `snapshots`: why this provider cannot snapshot here (ends the NOT_IMPLEMENTED message). */
+  snapshotsUnavailable?(): Promise<string>;
   /** Called once when the process is asked to stop. */
   shutdown?(): Promise<void>;
 }
@@ -227,7 +229,10 @@ function toolFor(impl: ProviderImplementation, name: string): ToolDefinition | u
   if (isSnapshotTool(name)) {
     const snapshots = impl.snapshots;
     const tool = SNAPSHOT_TOOL_DEFINITIONS[name];
-    return { ...tool, run: (_impl, args) => (snapshots === undefined ? Promise.reject(snapshotsNotImplemented(name)) : tool.run(snapshots, args)) };
+    const refuse = async (): Promise<never> => {
+      throw snapshotsNotImplemented(name, await impl.snapshotsUnavailable?.());
+    };
+    return { ...tool, run: (_impl, args) => (snapshots === undefined ? refuse() : tool.run(snapshots, args)) };
   }
   return Object.hasOwn(TOOL_DEFINITIONS, name) ? TOOL_DEFINITIONS[name as ProviderToolName] : undefined;
 }

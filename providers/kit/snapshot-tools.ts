@@ -75,6 +75,6 @@ export function isSnapshotTool(name: string): name is SnapshotToolName {
 }
 
 /** The answer of a provider without snapshots, for every vm_snapshot_* tool. */
-export function snapshotsNotImplemented(tool: string, reason = "it cannot save a running VM's memory and disk state"): ProviderError {
-  return new ProviderError("NOT_IMPLEMENTED", `${tool} is not implemented by this provider: ${reason}`);
+export function snapshotsNotImplemented(tool: string, reason?: string): ProviderError {
+  return new ProviderError("NOT_IMPLEMENTED", `${tool} is not implemented by this provider: ${reason ?? "it cannot save a running VM's memory and disk state"}`);
 }

@@ -4,6 +4,7 @@ import { RecordStore, createKeyHandlers, type ProviderContext, type ProviderImpl
 import { PodmanCli } from "./cli.js";
 import { PROVIDER_NAME, resolveConfig } from "./config.js";
 import { writeConfFiles } from "./conf-files.js";
+import { checkpointUnavailable } from "./checkpoint.js";
 import { ContainerService } from "./containers.js";
 import { readHostFacts, type HostFacts } from "./host.js";
 import { ImageStore } from "./image.js";
@@ -58,6 +59,7 @@ export async function createPodmanProvider(context: ProviderContext, options: Po
     keys,
     networks: networks.handlers(),
     vms: containers.handlers(),
+    snapshotsUnavailable: checkpointUnavailable,
   };
 }
 
