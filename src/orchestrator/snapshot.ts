@@ -1,10 +1,9 @@
 import type { VMState } from "../../api/provider.js";
-import { SnapshotInfo, SnapshotName, VMSnapshotListResult, VMSnapshotRestoreResult, VMSnapshotSaveResult } from "../../api/snapshot.js";
+import { SnapshotName, VMSnapshotListResult, VMSnapshotRestoreResult, VMSnapshotSaveResult, type SnapshotInfo, type SnapshotToolName } from "../../api/snapshot.js";
 import type { EnvironmentState, ResourceRecord } from "../../api/state.js";
-import type { SnapshotToolName } from "../../api/snapshot.js";
 import { TestenvError } from "../errors.js";
 import type { ProviderManager } from "../provider/manager.js";
-import { validateTestID, type StateStore } from "../state/index.js";
+import { validateTestID } from "../state/index.js";
 import type { EngineDeps } from "./deps.js";
 import { storeFor } from "./environment-store.js";
 import { loadEnvironment, providerError } from "./power.js";

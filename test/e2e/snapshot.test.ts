@@ -95,7 +95,7 @@ describe("testenv-vm snapshot", () => {
 
     const listed = await cli("snapshot", "list", "--id", testID, "--json");
     expect(listed.code, listed.stderr).toBe(0);
-    expect((JSON.parse(listed.stdout) as Json[]).map((s) => s.name)).toEqual(["clean", "cli-snap"]);
+    expect((JSON.parse(listed.stdout) as Json[]).map((s) => s.name as string)).toEqual(["clean", "cli-snap"]);
 
     const human = await cli("snapshot", "list", "--id", testID);
     expect(human.stdout).toMatch(/^NAME\tVMS\tCREATED\nclean\tweb,db\t\S+\ncli-snap\tweb,db\t\S+\n$/);
@@ -144,7 +144,7 @@ describe("MCP snapshot-* tools over the SDK client", () => {
     expect(saved.structuredContent).toMatchObject({ name: "default", vms: { web: { snapshot: "default" } } });
 
     const listed = await mcp.call("snapshot-list", { testID });
-    expect((listed.structuredContent as Json).snapshots.map((s: Json) => s.name)).toEqual(["clean", "default"]);
+    expect((listed.structuredContent as { snapshots: Json[] }).snapshots.map((s) => s.name as string)).toEqual(["clean", "default"]);
 
     const restored = await mcp.call("snapshot-restore", { testID, name: "default" });
     expect(restored.isError, textOf(restored)).toBeFalsy();

@@ -78,7 +78,7 @@ export class LibvirtSnapshots {
     // The domain stops here, its memory in the file; from now on it must run again whatever else happens.
     await this.virsh(`saving the memory of ${name}`, ["save", name, join(staging, MEMORY_FILE), "--running"]);
     let memory = join(staging, MEMORY_FILE);
-    let failure: unknown;
+    let failure: Error | undefined;
     try {
       if (previous) {
         await this.dropDiskTag(name, metadata, snapshot, false);
@@ -91,7 +91,7 @@ export class LibvirtSnapshots {
       await rename(staging, dir);
       memory = join(dir, MEMORY_FILE);
     } catch (error) {
-      failure = error;
+      failure = error instanceof Error ? error : new Error(String(error));
     }
     await this.virsh(`resuming ${name} after its snapshot`, ["restore", memory, "--running"]);
     if (failure !== undefined) {
