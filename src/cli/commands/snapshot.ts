@@ -1,10 +1,10 @@
-import { UsageError, booleanFlag, helpCommand, requireID, type ParsedArgs } from "../args.js";
+import { UsageError, booleanFlag, requireID } from "../args.js";
 import type { CommandContext, CommandDefinition } from "../command.js";
 import { openEngine } from "../engine.js";
 import { EXIT, type ExitCode } from "../exit-codes.js";
-import { COMMON_FLAGS, STATE_DIR_FLAGS, flagOf, type FlagName, type FlagRef } from "../flags.js";
+import { COMMON_FLAGS, STATE_DIR_FLAGS, type FlagName, type FlagRef } from "../flags.js";
 import { writeJson } from "../output.js";
-import { levenshtein } from "../../spec/suggest.js";
+import { checkSubcommandFlags, pickSubcommand } from "../subcommands.js";
 
 // `testenv-vm snapshot save|restore|list|delete --id <testID> [snapshot]`: every VM of a ready environment saved
 // with its memory and disk, and brought back. The snapshot's name is a positional (default "default"): --name
@@ -69,22 +69,6 @@ const SUBCOMMANDS: readonly SnapshotSubcommand[] = [
   },
 ];
 
-function subcommandOf(args: ParsedArgs): SnapshotSubcommand {
-  const names = SUBCOMMANDS.map((s) => s.name);
-  const given = args.positionals[0];
-  if (given === undefined) throw new UsageError(`'snapshot' needs a subcommand: ${names.join(", ")}; see '${helpCommand("snapshot")}'`);
-  const sub = SUBCOMMANDS.find((s) => s.name === given);
-  if (sub) return sub;
-  const near = names.find((name) => levenshtein(name, given) <= 2);
-  throw new UsageError(`unknown snapshot subcommand '${given}'${near ? ` (did you mean '${near}'?)` : ""}; subcommands: ${names.join(", ")}`);
-}
-
-function checkFlags(args: ParsedArgs, sub: SnapshotSubcommand): void {
-  const accepted = new Set([...sub.flags, ...COMMON_FLAGS].map((ref) => flagOf(ref).name));
-  const stray = Object.keys(args.flags).find((name) => args.flags[name] !== undefined && !accepted.has(name));
-  if (stray !== undefined) throw new UsageError(`option '--${stray}' does not apply for 'snapshot ${sub.name}'; run '${helpCommand("snapshot")}' for the options`);
-}
-
 function snapshotName(sub: SnapshotSubcommand, positionals: readonly string[]): string {
   const [name, extra] = positionals;
   if (extra !== undefined) throw new UsageError(`unexpected argument '${extra}' for 'snapshot ${sub.name}'; it takes one snapshot name`);
@@ -101,8 +85,8 @@ export const snapshotCommand: CommandDefinition = {
   flags: [...ENVIRONMENT_FLAGS, "force", ...COMMON_FLAGS],
   operation: (args) => (args.positionals[0] === undefined ? "snapshot" : `snapshot ${args.positionals[0]}`),
   async run(context) {
-    const sub = subcommandOf(context.args);
-    checkFlags(context.args, sub);
+    const sub = pickSubcommand("snapshot", SUBCOMMANDS, context.args);
+    checkSubcommandFlags("snapshot", context.args, sub);
     const testID = requireID(context.args, `snapshot ${sub.name}`);
     return sub.run(context, testID, snapshotName(sub, context.args.positionals.slice(1)));
   },
