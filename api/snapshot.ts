@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { VMState } from "./provider.js";
 
-// Snapshots of a running VM with its memory and disk state (issue 14, the warm path). Optional provider tools:
-// listed in tools/list only by a provider that implements them; any other answers NOT_IMPLEMENTED.
+// Snapshots of a running VM with its memory and disk state (issue 14, the warm path). Optional provider tools,
+// served and not listed like provider_plan: a provider that does not implement them answers NOT_IMPLEMENTED.
 
 export const SNAPSHOT_TOOLS = ["vm_snapshot_save", "vm_snapshot_restore", "vm_snapshot_list", "vm_snapshot_delete"] as const;
 export type SnapshotToolName = (typeof SNAPSHOT_TOOLS)[number];

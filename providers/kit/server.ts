@@ -48,7 +48,7 @@ export interface ProviderImplementation extends DiscoveryHandlers {
   vms?: VMHandlers;
   /** The optional manifest tools (machine_*); listed in tools/list only when present. */
   machines?: MachineHandlers;
-  /** The optional snapshot tools (vm_snapshot_*); listed only when present, NOT_IMPLEMENTED otherwise. */
+  /** The optional snapshot tools (vm_snapshot_*): served, not listed (tools/list keeps the 15); NOT_IMPLEMENTED without. */
   snapshots?: SnapshotHandlers;
   /** Without `snapshots`: why this provider cannot snapshot here (ends the NOT_IMPLEMENTED message). */
   snapshotsUnavailable?(): Promise<string>;
@@ -240,11 +240,7 @@ function toolFor(impl: ProviderImplementation, name: string): ToolDefinition | u
 type ListedTool = Pick<ToolDefinition, "description" | "input" | "destructive" | "readOnly" | "idempotent">;
 
 function listedTools(impl: ProviderImplementation): [string, ListedTool][] {
-  return [
-    ...Object.entries(TOOL_DEFINITIONS),
-    ...(impl.machines === undefined ? [] : Object.entries(MACHINE_TOOL_DEFINITIONS)),
-    ...(impl.snapshots === undefined ? [] : Object.entries(SNAPSHOT_TOOL_DEFINITIONS)),
-  ];
+  return [...Object.entries(TOOL_DEFINITIONS), ...(impl.machines === undefined ? [] : Object.entries(MACHINE_TOOL_DEFINITIONS))];
 }
 
 export async function callTool(impl: ProviderImplementation, name: string, rawArgs: unknown, context: ProviderContext): Promise<OperationResult> {

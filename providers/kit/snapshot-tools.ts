@@ -11,8 +11,9 @@ import {
 } from "../../api/snapshot.js";
 import { ProviderError } from "./errors.js";
 
-// The optional snapshot tools (vm_snapshot_*): listed only by a provider whose implementation has `snapshots`;
-// any other answers NOT_IMPLEMENTED with a message that says what is missing.
+// The optional snapshot tools (vm_snapshot_*): served for a provider whose implementation has `snapshots`, and like
+// the other optional tools not listed (tools/list keeps the protocol's 15); any other provider answers
+// NOT_IMPLEMENTED with a message that says what is missing.
 
 /** What a provider that saves and restores running VMs (memory and disk) implements. */
 export interface SnapshotHandlers {
