@@ -47,7 +47,7 @@ export function fourResourceSpec(baseImage: string, vmCount = 1): Record<string,
   };
 }
 
-async function callFresh(env: Record<string, string>, name: string, args: Record<string, unknown>): Promise<void> {
+export async function callFresh(env: Record<string, string>, name: string, args: Record<string, unknown>): Promise<void> {
   await using orchestrator = await connectOrchestrator({ bin: BIN, env: { TESTENV_VM_LOG: "error", ...env }, stderr: "inherit" });
   const result = await orchestrator.call(name, args, { timeoutMs: LONG_CALL });
   if (result.isError) throw new Error(`${name}: ${textOf(result) || "failed"}`);

@@ -18,3 +18,5 @@ export { MACHINE_TOOL_DEFINITIONS } from "./machine-tools.js";
 export type { MachineHandlers } from "./machine-tools.js";
 export { parseDuration, sshExec, tcpOpen } from "./readiness.js";
 export type { ExecResult, SshTarget } from "./readiness.js";
+export { SNAPSHOT_TOOL_DEFINITIONS, snapshotsNotImplemented } from "./snapshot-tools.js";
+export type { SnapshotHandlers } from "./snapshot-tools.js";

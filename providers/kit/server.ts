@@ -22,6 +22,7 @@ import { applyListFilter, checkListFilter } from "./filter.js";
 import { MACHINE_TOOL_DEFINITIONS, isMachineTool, type MachineHandlers } from "./machine-tools.js";
 import type { ProviderContext } from "./context.js";
 import { OPTIONAL_TOOL_DEFINITIONS, type DiscoveryHandlers, type OwnershipHandlers } from "./optional-tools.js";
+import { SNAPSHOT_TOOL_DEFINITIONS, isSnapshotTool, snapshotsNotImplemented, type SnapshotHandlers } from "./snapshot-tools.js";
 
 /** The four operations of one resource kind. A provider leaves out a kind it does not serve. */
 export interface ResourceHandlers<Request, State> {
@@ -47,6 +48,10 @@ export interface ProviderImplementation extends DiscoveryHandlers, OwnershipHand
   vms?: VMHandlers;
   /** The optional manifest tools (machine_*); listed in tools/list only when present. */
   machines?: MachineHandlers;
+  /** The optional snapshot tools (vm_snapshot_*): served, not listed (tools/list keeps the 15); NOT_IMPLEMENTED without. */
+  snapshots?: SnapshotHandlers;
+  /** Without `snapshots`: why this provider cannot snapshot here (ends the NOT_IMPLEMENTED message). */
+  snapshotsUnavailable?(): Promise<string>;
   /** Called once when the process is asked to stop. */
   shutdown?(): Promise<void>;
 }
@@ -213,13 +218,21 @@ export function encodeResult(result: OperationResult): ProviderToolResult {
   };
 }
 
-/** A core tool, or a machine tool when the implementation serves them. */
+/** A core tool, a machine tool when the implementation serves them, or a snapshot tool (NOT_IMPLEMENTED without). */
 function toolFor(impl: ProviderImplementation, name: string): ToolDefinition | undefined {
   if (isMachineTool(name)) {
     const machines = impl.machines;
     if (machines === undefined) return undefined;
     const tool = MACHINE_TOOL_DEFINITIONS[name];
     return { ...tool, run: (_impl, args) => tool.run(machines, args) };
+  }
+  if (isSnapshotTool(name)) {
+    const snapshots = impl.snapshots;
+    const tool = SNAPSHOT_TOOL_DEFINITIONS[name];
+    const refuse = async (): Promise<never> => {
+      throw snapshotsNotImplemented(name, await impl.snapshotsUnavailable?.());
+    };
+    return { ...tool, run: (_impl, args) => (snapshots === undefined ? refuse() : tool.run(snapshots, args)) };
   }
   return Object.hasOwn(TOOL_DEFINITIONS, name) ? TOOL_DEFINITIONS[name as ProviderToolName] : undefined;
 }

@@ -12,6 +12,7 @@ import { chooseAccelerator } from "./accel.js";
 import { VirshMachineHost } from "./manifest/host.js";
 import { MachineService } from "./manifest/service.js";
 import { VmService } from "./vms.js";
+import { LibvirtSnapshots } from "./vm/snapshots.js";
 
 export interface LibvirtProviderOptions {
   version: string;
@@ -68,6 +69,13 @@ export async function createLibvirtProvider(context: ProviderContext, options: L
     keys,
     networks: networks.handlers(),
     vms: vms.handlers(),
+    snapshots: new LibvirtSnapshots({
+      uri: config.uri,
+      backend,
+      log: context.log,
+      metadataOf: (name) => vms.metadataOf(name),
+      settle: (name, metadata, waitReady) => vms.settle(name, metadata, waitReady),
+    }).handlers(),
     machines: new MachineService({
       backend,
       host: new VirshMachineHost(config.uri),

@@ -454,6 +454,23 @@ export class VmService {
     return this.stateOf(name, found.metadata, ips, (await this.deps.backend.domainXml(name)) ?? found.xml);
   }
 
+  /** The testenv metadata of one of our domains; NOT_FOUND otherwise. */
+  async metadataOf(name: string): Promise<DomainMetadata> {
+    checkResourceName("vm", name);
+    const found = await this.ours(name);
+    if (!found) throw notFound("vm", name);
+    return found.metadata;
+  }
+
+  /** The domain runs again (a snapshot restored): with waitReady its readiness checks, then its state. */
+  async settle(name: string, metadata: DomainMetadata, waitReady: boolean): Promise<VMState> {
+    if (!waitReady) return this.get(name);
+    const started = Date.now();
+    const lap = (step: string) => this.deps.log.debug(`vm ${name}: ${step}`, { ms: Date.now() - started });
+    const ips = await this.waitUntilReady(name, metadata, await this.nicInfos(metadata), planReadiness(metadata.readiness), lap);
+    return this.stateOf(name, metadata, ips, (await this.deps.backend.domainXml(name)) ?? "");
+  }
+
   /** Powers the domain off and keeps everything else; the answer says how it went off. */
   async stop(request: VMStopRequest): Promise<VMState> {
     const name = checkResourceName("vm", request.name);

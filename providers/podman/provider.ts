@@ -4,6 +4,7 @@ import { RecordStore, createKeyHandlers, type ProviderContext, type ProviderImpl
 import { PodmanCli } from "./cli.js";
 import { PROVIDER_NAME, resolveConfig } from "./config.js";
 import { writeConfFiles } from "./conf-files.js";
+import { checkpointUnavailable } from "./checkpoint.js";
 import { ContainerService } from "./containers.js";
 import { readHostFacts, type HostFacts } from "./host.js";
 import { ImageStore } from "./image.js";
@@ -62,6 +63,7 @@ export async function createPodmanProvider(context: ProviderContext, options: Po
     networks: networkHandlers,
     vms: vmHandlers,
     ...podmanOwnership({ podman, vms: vmHandlers, networks: networkHandlers }),
+    snapshotsUnavailable: checkpointUnavailable,
   };
 }
 

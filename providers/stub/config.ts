@@ -1,9 +1,10 @@
 import { z } from "zod";
 import { ProviderErrorCode } from "../../api/errors.js";
 import { OPTIONAL_PROVIDER_TOOLS, PROVIDER_TOOLS } from "../../api/provider.js";
+import { SNAPSHOT_TOOLS } from "../../api/snapshot.js";
 import { parseProviderConfig, type ProviderContext } from "../kit/index.js";
 
-const Tool = z.enum([...PROVIDER_TOOLS, ...OPTIONAL_PROVIDER_TOOLS]);
+const Tool = z.enum([...PROVIDER_TOOLS, ...OPTIONAL_PROVIDER_TOOLS, ...SNAPSHOT_TOOLS]);
 const Milliseconds = z.number().int().nonnegative();
 
 /** Fail one tool (optionally only for one resource name) with a chosen error code. */

@@ -1,10 +1,11 @@
 import type { OptionalProviderToolName, ProviderToolName } from "../../api/provider.js";
-import { ProviderError, type ProviderImplementation, type ResourceHandlers, type VMHandlers } from "../kit/index.js";
+import type { SnapshotToolName } from "../../api/snapshot.js";
+import { ProviderError, type ProviderImplementation, type ResourceHandlers, type SnapshotHandlers, type VMHandlers } from "../kit/index.js";
 import type { ExitOn, Fault, StubConfig } from "./config.js";
 
 // Fault injection for tests: fail, delay or crash on chosen tools and resource names.
 
-type StubTool = ProviderToolName | OptionalProviderToolName;
+type StubTool = ProviderToolName | OptionalProviderToolName | SnapshotToolName;
 
 /** A fault's name matches the provider-level name or its logical suffix (`<prefix>-<name>`). */
 export function nameMatches(pattern: string | undefined, name: string | undefined): boolean {
@@ -79,9 +80,20 @@ export function withFaults(impl: ProviderImplementation, config: StubConfig, hoo
     };
   }
 
+  function wrapSnapshots(handlers: SnapshotHandlers | undefined): SnapshotHandlers | undefined {
+    if (handlers === undefined) return undefined;
+    return {
+      save: (request) => around("vm_snapshot_save", request.name, () => handlers.save(request)),
+      restore: (request) => around("vm_snapshot_restore", request.name, () => handlers.restore(request)),
+      list: (request) => around("vm_snapshot_list", request.name, () => handlers.list(request)),
+      delete: (request) => around("vm_snapshot_delete", request.name, () => handlers.delete(request)),
+    };
+  }
+
   const keys = wrap("key", impl.keys);
   const networks = wrap("network", impl.networks);
   const vms = wrapVMs(impl.vms);
+  const snapshots = wrapSnapshots(impl.snapshots);
   return {
     capabilities: () => {
       maybeExit(config.exitOn, "provider_capabilities", undefined, "before");
@@ -92,6 +104,7 @@ export function withFaults(impl: ProviderImplementation, config: StubConfig, hoo
     ...(keys ? { keys } : {}),
     ...(networks ? { networks } : {}),
     ...(vms ? { vms } : {}),
+    ...(snapshots ? { snapshots } : {}),
     ...(impl.shutdown ? { shutdown: impl.shutdown.bind(impl) } : {}),
     ...wrapDiscovery(impl, around),
     ...(impl.owned ? { owned: () => around("provider_owned", undefined, () => impl.owned?.() ?? Promise.resolve([])) } : {}),

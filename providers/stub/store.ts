@@ -2,15 +2,24 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { KeyState, NetworkState, VMState } from "../../api/provider.js";
+import type { SnapshotInfo } from "../../api/snapshot.js";
 import { writeFileAtomic } from "../../lib/durable-file.js";
 import { withFileLock } from "../../lib/file-lock.js";
 import { fileProblem } from "../../lib/path-kind.js";
 import { ProviderError } from "../kit/index.js";
 
+/** A VM's record as it was at vm_snapshot_save (the stub's whole "memory and disk"). */
+export interface StubSnapshot {
+  info: SnapshotInfo;
+  vm: VMState;
+}
+
 export interface StubData {
   keys: Record<string, KeyState>;
   networks: Record<string, NetworkState>;
   vms: Record<string, VMState>;
+  /** By `<vm>/<snapshot>`. */
+  snapshots: Record<string, StubSnapshot>;
   /** `<kind>/<name>` → the environment that made it (for gc); absent when nothing is recorded. */
   owners?: Record<string, StubOwner>;
 }
@@ -23,7 +32,7 @@ export interface StubOwner {
   createdAt: string;
 }
 
-export const emptyData = (): StubData => ({ keys: {}, networks: {}, vms: {} });
+export const emptyData = (): StubData => ({ keys: {}, networks: {}, vms: {}, snapshots: {} });
 
 /** Every read and write of stub state goes through one transaction, so concurrent processes see each other. */
 export interface StubStore {

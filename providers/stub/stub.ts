@@ -31,6 +31,7 @@ import {
 } from "./ipam.js";
 import { planKey, removeKeyFiles, writeKeyFiles } from "./keys.js";
 import { forgetOwner, ownedObjects, reclaimKind, recordOwner, requireStored } from "./ownership.js";
+import { createStubSnapshots, dropSnapshotsOf } from "./snapshots.js";
 import type { StubData, StubStore } from "./store.js";
 
 export const STUB_NETWORK_KINDS = ["bridge", "libvirt", "dnsmasq", "nat", "isolated"] as const;
@@ -194,6 +195,7 @@ export function createStub(options: StubOptions): ProviderImplementation {
         if (data.vms[name] === undefined) throw notFound("vm", name);
         delete data.vms[name];
         forgetOwner(data, "vm", name);
+        dropSnapshotsOf(data, name);
         const consoleLog = consoleLogOf(name);
         if (consoleLog !== undefined) rmSync(consoleLog, { force: true });
       }),
@@ -222,6 +224,7 @@ export function createStub(options: StubOptions): ProviderImplementation {
     keys,
     networks,
     vms,
+    snapshots: createStubSnapshots(store),
     owned: () => store.transact(ownedObjects),
     // Everything in the store is the stub's own: reclaim is its delete, once the object is known to be there.
     reclaim: async (request) => {

@@ -31,7 +31,7 @@ export const FLAGS = {
   days: { value: true, placeholder: "n", description: "images prune: also remove images not used for n days" },
   dir: { value: true, placeholder: "folder", description: "project folder with the .env (default the current folder)" },
   recreate: { value: false, description: "up: remove the instance and create it anew when the .env changed (its disk is lost)" },
-  force: { value: false, description: "init: overwrite an existing .env; vm stop/restart: power the VM off at once; delete: fall back to gc when the state file is corrupt" },
+  force: { value: false, description: "init: overwrite an existing .env; vm stop/restart: power the VM off at once; delete: fall back to gc when the state file is corrupt; snapshot save: replace a snapshot of that name" },
   json: { value: false, description: "print exactly one JSON document on stdout" },
   quiet: { value: false, description: "no progress lines on stderr" },
   verbose: { value: false, description: "debug logs on stderr" },

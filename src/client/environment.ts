@@ -5,7 +5,7 @@ import type { z } from "zod";
 import type { VMResource, VMSpec as VMSpecSchema } from "../../api/spec.js";
 import type { EnvironmentState } from "../../api/state.js";
 import type { LiveStatus } from "../orchestrator/live-state.js";
-import type { Orchestrator } from "../orchestrator/orchestrator.js";
+import type { EnvironmentSnapshot, Orchestrator, RestoredEnvironment } from "../orchestrator/orchestrator.js";
 import { TestenvError } from "../errors.js";
 import { resolveStateDir } from "../state/paths.js";
 import { StateStore } from "../state/store.js";
@@ -111,7 +111,7 @@ export class Environment implements AsyncDisposable {
   }
 
   /** The state file's content as last read (undefined when opened from an artifact/variables without state access). */
-  get snapshot(): EnvironmentState | undefined {
+  get recordedState(): EnvironmentState | undefined {
     return this.state;
   }
 
@@ -200,6 +200,27 @@ export class Environment implements AsyncDisposable {
     await this.refresh();
   }
 
+  /**
+   * Saves every VM with its memory and disk under `name` (ALREADY_EXISTS unless overwrite); the VMs keep running.
+   * env.restore(name) brings them back to exactly this moment; deleting the environment removes its snapshots.
+   */
+  async snapshot(name: string, options: { overwrite?: boolean } = {}): Promise<EnvironmentSnapshot> {
+    const stateDir = this.requireState("snapshot");
+    return (await this.orchestrator()).snapshotSave(this.testID, name, { stateDir, ...(options.overwrite === undefined ? {} : { overwrite: options.overwrite }) });
+  }
+
+  /**
+   * Brings every VM back to snapshot `name`, running, and waits until each is ready; each VM keeps its IP and host
+   * key. The handles' kept SSH connections are dropped, so their next command connects to the restored guest.
+   */
+  async restore(name: string): Promise<RestoredEnvironment> {
+    const stateDir = this.requireState("restore");
+    const restored = await (await this.orchestrator()).snapshotRestore(this.testID, name, { stateDir });
+    await this.refresh();
+    await Promise.all([...this.handles.entries()].map(([vm, handle]) => handle.reconnect(this.target(vm))));
+    return restored;
+  }
+
   /** Closes every SSH connection of the handles this environment gave out. Deletes nothing. */
   async close(): Promise<void> {
     const handles = [...this.handles.values()];
@@ -247,7 +268,7 @@ export class Environment implements AsyncDisposable {
   }
 
   // Loaded on first use so that opening an environment does not load the engine (providers, MCP client).
-  private async orchestrator(): Promise<Pick<Orchestrator, "createRuntimeVM" | "deleteRuntimeVM" | "vmPower" | "liveStatus">> {
+  private async orchestrator(): Promise<Pick<Orchestrator, "createRuntimeVM" | "deleteRuntimeVM" | "vmPower" | "liveStatus" | "snapshotSave" | "snapshotRestore">> {
     const { Orchestrator } = await import("../orchestrator/orchestrator.js");
     return new Orchestrator({ ...(this.state ? { rootDir: this.state.rootDir } : {}) });
   }

@@ -5,6 +5,8 @@ export { VmHandle } from "./vm-handle.js";
 export type { ExecOptions, ExecResult, VmStopOptions, WaitReadyOptions, WriteFileOptions } from "./vm-handle.js";
 export type { Conflict, LiveResource, LiveState, LiveStatus, VMDrift, VMDriftField } from "../orchestrator/live-state.js";
 export type { StopMethod, VMState } from "../../api/provider.js";
+export type { EnvironmentSnapshot, RestoredEnvironment } from "../orchestrator/snapshot.js";
+export type { SnapshotInfo } from "../../api/snapshot.js";
 export type { VmConnectionOverrides } from "./vm-target.js";
 export { ExecError, ExecTimeoutError, FileTransferError, HostKeyMismatchError, SshConnectionError } from "./errors.js";
 export type { SshEndpoint } from "./errors.js";

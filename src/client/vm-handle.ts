@@ -148,6 +148,15 @@ export class VmHandle implements AsyncDisposable {
     return state;
   }
 
+  /**
+   * @internal After its environment was restored to a snapshot: the kept connection belongs to a guest state that
+   * no longer exists, so it is dropped; the next command connects anew to `target`.
+   */
+  async reconnect(target: VmTarget): Promise<void> {
+    this.target = target;
+    await this.replaceSession();
+  }
+
   get name(): string {
     return this.target.name;
   }

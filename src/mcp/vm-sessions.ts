@@ -103,7 +103,7 @@ export class VmSessions {
       await this.forget(testID);
       throw error;
     }
-    const state = environment.snapshot;
+    const state = environment.recordedState;
     if (!state) throw new TestenvError("STATE_NOT_FOUND", `environment ${testID} has no state file in ${this.stateDir}`);
     return state;
   }

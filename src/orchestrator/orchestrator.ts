@@ -20,6 +20,7 @@ import type { LiveStatus } from "./live-state.js";
 import { liveEnvironmentStatus } from "./live-status.js";
 import { liveVM, powerVM, restartVM, type LiveVM, type PowerAction, type PowerOptions } from "./power.js";
 import { createRuntimeVM, deleteRuntimeVM } from "./runtime-vms.js";
+import { deleteSnapshot, listSnapshots, restoreSnapshot, saveSnapshot, type EnvironmentSnapshot, type RestoredEnvironment, type SnapshotOptions } from "./snapshot.js";
 import { environmentStatus, listEnvironments } from "./status.js";
 import type { EnvironmentSummary } from "./summary.js";
 import { validateSpec, type ValidateOptions } from "./validate.js";
@@ -37,6 +38,7 @@ export { stopReaper } from "./reaper.js";
 export type { ReapResult, ReaperTarget, StartedReaper } from "./reaper.js";
 export type { GcObject, GcOptions, GcProviderReport, GcReport, GcVerdict } from "./gc.js";
 export type { LiveVM, LiveVMStatus, PowerAction, PowerOptions } from "./power.js";
+export type { EnvironmentSnapshot, RestoredEnvironment, SnapshotOptions } from "./snapshot.js";
 export type { Conflict, LiveResource, LiveState, LiveStatus, VMDrift, VMDriftField } from "./live-state.js";
 export { hashSpec } from "./spec-hash.js";
 export type { ProgressEvent, ProgressListener } from "./progress.js";
@@ -158,10 +160,29 @@ export class Orchestrator {
   vmLive(testID: string, vmName: string, options: { stateDir?: string } = {}): Promise<LiveVM> {
     return liveVM(this.#deps, testID, vmName, options);
   }
+
+  /** Saves every VM of a ready environment (memory and disk) under a name; the VMs keep running. */
+  snapshotSave(testID: string, name: string, options: SnapshotOptions = {}): Promise<EnvironmentSnapshot> {
+    return saveSnapshot(this.#deps, testID, name, options);
+  }
+
+  /** Brings every VM back to a saved snapshot, running, with the same IPs and host keys. */
+  snapshotRestore(testID: string, name: string, options: SnapshotOptions = {}): Promise<RestoredEnvironment> {
+    return restoreSnapshot(this.#deps, testID, name, options);
+  }
+
+  snapshotList(testID: string, options: { stateDir?: string } = {}): Promise<EnvironmentSnapshot[]> {
+    return listSnapshots(this.#deps, testID, options);
+  }
+
+  snapshotDelete(testID: string, name: string, options: { stateDir?: string } = {}): Promise<{ name: string; vms: string[] }> {
+    return deleteSnapshot(this.#deps, testID, name, options);
+  }
 }
 
 /** The part of the orchestrator the surfaces (MCP server, CLI) drive; tests can hand in a double. */
 export type Engine = Pick<
   Orchestrator,
   "create" | "delete" | "gc" | "startReaper" | "reap" | "validate" | "doctor" | "plan" | "status" | "list" | "liveStatus" | "vmPower" | "vmRestart" | "vmLive" | "createRuntimeVM" | "deleteRuntimeVM"
+  | "snapshotSave" | "snapshotRestore" | "snapshotList" | "snapshotDelete"
 >;

@@ -29,7 +29,7 @@ export interface LiveVM {
   state?: VMState;
 }
 
-async function loadEnvironment(store: StateStore, testID: string): Promise<EnvironmentState> {
+export async function loadEnvironment(store: StateStore, testID: string): Promise<EnvironmentState> {
   const state = await store.load(testID);
   if (!state) {
     throw new TestenvError("STATE_NOT_FOUND", `environment ${testID} not found in ${store.stateDir}; check the testID, or pass the stateDir it was created with`);
@@ -59,7 +59,7 @@ async function callForVM(deps: EngineDeps, state: EnvironmentState, record: Reso
   }
 }
 
-function providerError(result: OperationResult, what: string): TestenvError {
+export function providerError(result: OperationResult, what: string): TestenvError {
   const code = (result.error?.code ?? "PROVIDER_ERROR") as TestenvErrorCode;
   return new TestenvError(code, `${what}: ${code}: ${result.error?.message ?? "the provider gave no detail"}`, { retryable: result.error?.retryable ?? false });
 }

@@ -10,6 +10,7 @@ import {
   type OptionalProviderToolName,
   type ProviderToolName,
 } from "../../api/provider.js";
+import type { SnapshotToolName } from "../../api/snapshot.js";
 import type { ResourceKind } from "../../api/spec.js";
 import { TestenvError, errorMessage } from "../errors.js";
 import type { Logger } from "../../lib/log.js";
@@ -60,9 +61,11 @@ export const MAX_PROVIDER_RESTARTS = 3;
  * vm_start waits for readiness again, as long as a create may; vm_stop gets its own shutdown timeout
  * (VMStopRequest.timeoutSeconds, default 60 s) on top of the usual allowance.
  */
-export function defaultCallTimeoutMs(tool: ProviderToolName | MachineToolName | OptionalProviderToolName, args?: unknown): number {
+export function defaultCallTimeoutMs(tool: ProviderToolName | MachineToolName | OptionalProviderToolName | SnapshotToolName, args?: unknown): number {
   // machine_sync may create disks and (with restart) shut VMs down and start them again.
   if (tool.endsWith("_create") || tool === "vm_start" || tool === "machine_sync") return CREATE_TIMEOUT_MS;
+  // A save writes the guest's memory out; a restore reads it back and waits for readiness, as vm_start does.
+  if (tool === "vm_snapshot_save" || tool === "vm_snapshot_restore") return CREATE_TIMEOUT_MS;
   if (tool === "vm_stop" || tool === "machine_power") {
     // Invalid arguments are refused at once by the provider: then only the allowance matters.
     const seconds = VMStopRequest.shape.timeoutSeconds.safeParse((args as { timeoutSeconds?: unknown } | undefined)?.timeoutSeconds).data ?? 0;
@@ -226,7 +229,7 @@ export class ProviderClient {
    * Calls one tool. Provider-side failures, timeouts and crashes come back as `success: false`
    * with a code; this never throws for them. A call made after the process crashed restarts it first.
    */
-  async call(tool: ProviderToolName | MachineToolName | OptionalProviderToolName, args: unknown, options: { timeoutMs?: number } = {}): Promise<OperationResult> {
+  async call(tool: ProviderToolName | MachineToolName | OptionalProviderToolName | SnapshotToolName, args: unknown, options: { timeoutMs?: number } = {}): Promise<OperationResult> {
     const timeoutMs = options.timeoutMs ?? this.callTimeoutMs ?? defaultCallTimeoutMs(tool, args);
     if (this.closing !== undefined) return failure("PROVIDER_ERROR", `provider "${this.name}" is closed; ${tool} was not sent`);
     if (this.session.transport.exit !== undefined && !(await this.restart())) {
@@ -253,7 +256,7 @@ export class ProviderClient {
     }
   }
 
-  private crashed(session: Session, tool: ProviderToolName | MachineToolName | OptionalProviderToolName, when: string): OperationResult {
+  private crashed(session: Session, tool: ProviderToolName | MachineToolName | OptionalProviderToolName | SnapshotToolName, when: string): OperationResult {
     const exit = session.transport.exit ?? { code: null, signal: null };
     const tail = this.stderr.tail();
     return failure(

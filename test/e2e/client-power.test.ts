@@ -64,7 +64,7 @@ describe("VmHandle.stop() and start()", () => {
     expect(stopped).toMatchObject({ status: "stopped", stopMethod: "graceful" });
     expect(storedStatus()).toBe("stopped");
     expect(state().resources.vms.web?.state).toMatchObject({ status: "stopped" });
-    expect(env.snapshot?.resources.vms.web?.state).toMatchObject({ status: "stopped" });
+    expect(env.recordedState?.resources.vms.web?.state).toMatchObject({ status: "stopped" });
     const live = await env.status();
     expect(live.resources.find((r) => r.kind === "vm")).toMatchObject({ name: "web", live: "stopped", recordedPower: "stopped" });
     expect(live.inSync).toBe(true);
@@ -113,7 +113,7 @@ describe("VmHandle.stop() and start()", () => {
   it("a handle without the state file cannot power its VM, and says why", async () => {
     const { "testenv-vm.stateDir": _stateDir, ...metadata } = artifact.metadata;
     await using flat = await openEnvironment({ artifact: { ...artifact, metadata }, tmpDir }, { rootDir: join(root, "elsewhere") });
-    expect(flat.snapshot).toBeUndefined();
+    expect(flat.recordedState).toBeUndefined();
     const error = await flat.vm("web").stop().catch((e: unknown) => e);
     expect(error).toMatchObject({ code: "STATE_NOT_FOUND" });
     expect((error as Error).message).toMatch(/^stop needs the environment's state file/);

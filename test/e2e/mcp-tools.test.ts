@@ -12,7 +12,8 @@ describe("the MCP surface as Forge and agents see it", () => {
     const { tools } = await orchestrator.client.listTools();
     const byName = new Map(tools.map((t) => [t.name, t]));
     expect([...byName.keys()].sort()).toEqual([
-      "config-validate", "console", "copy", "create", "delete", "doctor", "exec", "gc", "list", "logs", "plan", "read-file", "status",
+      "config-validate", "console", "copy", "create", "delete", "doctor", "exec", "gc", "list", "logs", "plan", "read-file",
+      "snapshot-delete", "snapshot-list", "snapshot-restore", "snapshot-save", "status",
       "vm-add", "vm-capture", "vm-remove", "vm-start", "vm-status", "vm-stop", "vm-sync", "write-file",
     ]);
     expect(byName.get("create")!.annotations).toMatchObject({ destructiveHint: false, idempotentHint: true });

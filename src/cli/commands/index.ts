@@ -14,6 +14,7 @@ import { initCommand } from "./init.js";
 import { metricsCommand } from "./metrics.js";
 import { provisionCommand } from "./provision.js";
 import { rmCommand } from "./rm.js";
+import { snapshotCommand } from "./snapshot.js";
 import { sshCommand } from "./ssh.js";
 import { startCommand } from "./start.js";
 import { stopCommand } from "./stop.js";
@@ -39,6 +40,7 @@ export const COMMANDS: readonly CommandDefinition[] = [
   doctorCommand,
   statusCommand,
   vmCommand,
+  snapshotCommand,
   listCommand,
   imagesCommand,
 ];

@@ -1,11 +1,11 @@
 import type { VMState } from "../../../api/provider.js";
-import { UsageError, booleanFlag, helpCommand, requireID, stringFlag, type ParsedArgs } from "../args.js";
+import { UsageError, booleanFlag, requireID, stringFlag } from "../args.js";
 import type { CommandContext, CommandDefinition } from "../command.js";
 import { openEngine } from "../engine.js";
 import { EXIT, type ExitCode } from "../exit-codes.js";
 import { COMMON_FLAGS, STATE_DIR_FLAGS, flagOf, type Flag, type FlagRef } from "../flags.js";
 import { writeJson } from "../output.js";
-import { levenshtein } from "../../spec/suggest.js";
+import { checkSubcommandFlags, pickSubcommand } from "../subcommands.js";
 import { MANIFEST, SYNC_FLAGS, runCapture, runPower, runStatus, runSync } from "./vm-manifest.js";
 
 // `testenv-vm vm <subcommand>`: one VM of an environment (--id), or the VMs of the manifest (vms.json). Each subcommand is a row of SUBCOMMANDS (its positionals, the
@@ -156,23 +156,6 @@ const SUBCOMMANDS: readonly VmSubcommand[] = [
   },
 ];
 
-function subcommandOf(args: ParsedArgs): VmSubcommand {
-  const names = SUBCOMMANDS.map((s) => s.name);
-  const given = args.positionals[0];
-  if (given === undefined) throw new UsageError(`'vm' needs a subcommand: ${names.join(", ")}; see '${helpCommand("vm")}'`);
-  const sub = SUBCOMMANDS.find((s) => s.name === given);
-  if (sub) return sub;
-  const near = names.find((name) => levenshtein(name, given) <= 2);
-  throw new UsageError(`unknown vm subcommand '${given}'${near ? ` (did you mean '${near}'?)` : ""}; subcommands: ${names.join(", ")}`);
-}
-
-/** A flag the vm command knows but this subcommand does not take is refused, as parseArgs refuses it per command. */
-function checkFlags(args: ParsedArgs, sub: VmSubcommand): void {
-  const accepted = new Set([...sub.flags, ...COMMON_FLAGS].map((ref) => flagOf(ref).name));
-  const stray = Object.keys(args.flags).find((name) => args.flags[name] !== undefined && !accepted.has(name));
-  if (stray !== undefined) throw new UsageError(`option '--${stray}' does not apply for 'vm ${sub.name}'; run '${helpCommand("vm")}' for the options`);
-}
-
 const ALL_FLAGS: readonly FlagRef[] = [...new Map(SUBCOMMANDS.flatMap((s) => s.flags).map((ref) => [flagOf(ref).name, ref])).values(), ...COMMON_FLAGS];
 
 export const vmCommand: CommandDefinition = {
@@ -182,8 +165,8 @@ export const vmCommand: CommandDefinition = {
   flags: ALL_FLAGS,
   operation: (args) => (args.positionals[0] === undefined ? "vm" : `vm ${args.positionals[0]}`),
   async run(context) {
-    const sub = subcommandOf(context.args);
-    checkFlags(context.args, sub);
+    const sub = pickSubcommand("vm", SUBCOMMANDS, context.args);
+    checkSubcommandFlags("vm", context.args, sub);
     return sub.run(context, context.args.positionals.slice(1));
   },
 };

@@ -11,6 +11,10 @@ import { planTool } from "./plan.js";
 import { execTool } from "./exec.js";
 import { logsTool } from "./logs.js";
 import { readFileTool } from "./read-file.js";
+import { snapshotDeleteTool } from "./snapshot-delete.js";
+import { snapshotListTool } from "./snapshot-list.js";
+import { snapshotRestoreTool } from "./snapshot-restore.js";
+import { snapshotSaveTool } from "./snapshot-save.js";
 import { statusTool } from "./status.js";
 import { vmAddTool } from "./vm-add.js";
 import { vmRemoveTool } from "./vm-remove.js";
@@ -44,4 +48,8 @@ export const TOOLS: readonly ToolDefinition[] = [
   vmAddTool,
   vmRemoveTool,
   logsTool,
+  snapshotSaveTool,
+  snapshotRestoreTool,
+  snapshotListTool,
+  snapshotDeleteTool,
 ];

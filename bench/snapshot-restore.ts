@@ -1,0 +1,55 @@
+// The warm path (issue 14): restore of the design's 4-resource environment to SSH-ready from a snapshot, against
+// a cold create of the same environment, each from a fresh `testenv-vm --mcp` process as Forge calls it, in one
+// run, interleaved (who goes first alternates). Goal: restore to SSH-ready <= 3 s.
+// Run inside the test host: `npm run build && scripts/testhost.sh exec -- node dist/bench/snapshot-restore.js [pairs]`
+import { randomBytes } from "node:crypto";
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { callFresh, describe, fourResourceSpec, seconds, timeEnvironment, tinyImage } from "./libvirt-common.js";
+import { median } from "./stats.js";
+
+const pairs = Math.max(7, Number(process.argv[2] ?? 7));
+const loadAverage = (): string => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+
+async function main(): Promise<void> {
+  const image = tinyImage();
+  const root = mkdtempSync("/var/tmp/testenv-vm-bench-warm-");
+  chmodSync(root, 0o755);
+  const env = { TESTENV_VM_STATE_DIR: process.env.TESTENV_VM_BENCH_STATE_DIR ?? "/var/tmp/testenv-vm-e2e-libvirt/state" };
+  const testID = `test-bench-20260101-${randomBytes(4).toString("hex")}`;
+  const loadBefore = loadAverage();
+  const restores: number[] = [];
+  const creates: number[] = [];
+  try {
+    await callFresh(env, "create", { testID, stage: "bench", tmpDir: join(root, "tmp"), rootDir: root, metadata: {}, env: {}, spec: fourResourceSpec(image) });
+    const saveStarted = performance.now();
+    await callFresh(env, "snapshot-save", { testID, name: "warm" });
+    process.stderr.write(`snapshot save: ${seconds(performance.now() - saveStarted)} s\n`);
+    for (let pair = 0; pair < pairs; pair++) {
+      for (const who of pair % 2 === 0 ? ["restore", "cold"] : ["cold", "restore"]) {
+        if (who === "restore") {
+          const started = performance.now();
+          await callFresh(env, "snapshot-restore", { testID, name: "warm" });
+          restores.push(performance.now() - started);
+        } else {
+          creates.push((await timeEnvironment(fourResourceSpec(image))).createMs);
+        }
+        process.stderr.write(`pair ${pair + 1}/${pairs} ${who}: ${seconds((who === "restore" ? restores : creates).at(-1) ?? 0)} s\n`);
+      }
+    }
+  } finally {
+    await callFresh(env, "delete", { testID, metadata: {} }).catch((error: unknown) => process.stderr.write(`delete of ${testID} failed: ${String(error)}\n`));
+    rmSync(root, { recursive: true, force: true });
+  }
+  const restoreMedian = median(restores);
+  const lines = [
+    `restore to SSH-ready (fresh process): ${describe(restores)}`,
+    `cold create to SSH-ready:             ${describe(creates)}`,
+    `restore / create (median/median): ${(restoreMedian / median(creates)).toFixed(2)}x; goal restore <= 3 s: ${restoreMedian <= 3000 ? "met" : "NOT met"}`,
+    `load average before ${loadBefore}, after ${loadAverage()}`,
+  ];
+  process.stdout.write(`${lines.join("\n")}\n${JSON.stringify({ pairs, restores, creates })}\n`);
+}
+
+await main();
