@@ -29,13 +29,21 @@ export function keeperName(network: string, prefix: string | undefined): string 
   return `${head}-k${hash}`;
 }
 
+/** The subnet of an attached network: the spec's cidr, else the bridge's own IPv4 address (its owner's subnet). */
+export interface AttachedSubnet {
+  cidr: string | undefined;
+  gateway: string | undefined;
+}
+
 /** What `podman network inspect` would print for the attached network: podman reads it from the config dir. */
-export function attachedNetworkDefinition(request: NetworkCreateRequest, labels: Record<string, string>, keeper: string, now = new Date()): Record<string, unknown> {
+export function attachedNetworkDefinition(request: NetworkCreateRequest, labels: Record<string, string>, keeper: string, bridgeAddress?: string, now = new Date()): Record<string, unknown> {
   const { spec } = request;
   const bridge = spec.attachTo;
   if (bridge === undefined || bridge === "") throw invalidSpec("spec.attachTo: the bridge to attach to");
-  if (spec.cidr === undefined) throw invalidSpec(`spec.cidr: a network attached to bridge ${bridge} needs that bridge's subnet (for example 192.168.100.1/24)`);
-  const net = parseCidr(spec.cidr, spec.gateway);
+  const cidr = spec.cidr ?? bridgeAddress;
+  if (cidr === undefined) throw invalidSpec(`spec.cidr: bridge ${bridge} has no IPv4 address to take the subnet from; give the network the bridge's subnet (for example 192.168.1.0/24)`);
+  // A gateway only keeps the allocator off that address: an internal network gives containers no default route.
+  const net = parseCidr(cidr, spec.gateway ?? (spec.cidr === undefined ? bridgeAddress?.split("/")[0] : undefined));
   return {
     name: request.name,
     id: randomBytes(32).toString("hex"),
@@ -63,11 +71,20 @@ async function ip(args: readonly string[]): Promise<string> {
   }
 }
 
-/** The kind of link `name` is ("bridge", "tun", ...), or undefined when there is none. */
-async function linkKind(name: string): Promise<string | undefined> {
+interface Link {
+  /** "bridge", "tun", ...; "device" for a plain one. */
+  kind: string;
+  /** Its first IPv4 address with the prefix length, as a cidr. */
+  ipv4: string | undefined;
+}
+
+/** The link called `name`, or undefined when there is none. */
+async function link(name: string): Promise<Link | undefined> {
   try {
-    const [link] = JSON.parse(await ip(["-j", "-d", "link", "show", "dev", name])) as Array<{ linkinfo?: { info_kind?: string } }>;
-    return link?.linkinfo?.info_kind ?? "device";
+    const [entry] = JSON.parse(await ip(["-j", "-d", "addr", "show", "dev", name])) as Array<{ linkinfo?: { info_kind?: string }; addr_info?: Array<{ family?: string; local?: string; prefixlen?: number }> }>;
+    if (entry === undefined) return undefined;
+    const inet = entry.addr_info?.find((address) => address.family === "inet" && address.local !== undefined);
+    return { kind: entry.linkinfo?.info_kind ?? "device", ipv4: inet === undefined ? undefined : `${inet.local ?? ""}/${inet.prefixlen ?? 32}` };
   } catch (error) {
     if (error instanceof ProviderError && NO_DEVICE.test(String(error.details?.stderr))) return undefined;
     throw error;
@@ -80,12 +97,12 @@ export class AttachedNetworks {
   /** Checks the bridge, plugs the keeper into it, then writes the definition; a failure leaves neither behind. */
   async create(request: NetworkCreateRequest, labels: Record<string, string>, prefix: string | undefined): Promise<void> {
     const keeper = keeperName(request.name, prefix);
-    const definition = attachedNetworkDefinition(request, labels, keeper);
-    const bridge = String(definition.network_interface);
-    const kind = await linkKind(bridge);
-    if (kind !== "bridge") {
-      throw new ProviderError("DEPENDENCY_FAILED", `spec.attachTo: ${kind === undefined ? `there is no interface ${bridge}` : `${bridge} is a ${kind}, not a Linux bridge`} in the provider's network namespace; create the bridge first`);
+    const bridge = request.spec.attachTo ?? "";
+    const found = bridge === "" ? undefined : await link(bridge);
+    if (found?.kind !== "bridge") {
+      throw new ProviderError("DEPENDENCY_FAILED", `spec.attachTo: ${found === undefined ? `there is no interface "${bridge}"` : `${bridge} is a ${found.kind}, not a Linux bridge`} in the provider's network namespace; create the bridge first`);
     }
+    const definition = attachedNetworkDefinition(request, labels, keeper, found.ipv4);
     await this.removeKeeper(keeper);
     await ip(["tuntap", "add", "mode", "tap", "name", keeper]);
     try {
@@ -99,6 +116,6 @@ export class AttachedNetworks {
 
   /** After `podman network rm`: the keeper goes, the bridge stays as its owner left it. */
   async removeKeeper(keeper: string): Promise<void> {
-    if ((await linkKind(keeper)) === "tun") await ip(["link", "delete", "dev", keeper]);
+    if ((await link(keeper))?.kind === "tun") await ip(["link", "delete", "dev", keeper]);
   }
 }

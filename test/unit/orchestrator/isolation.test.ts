@@ -199,7 +199,7 @@ describe("isolateSpec", () => {
 
   it("moves a container's fixed address with its network, and leaves one on an unmapped network alone", () => {
     const mixed: Spec = {
-      providers: [{ name: "podman" }],
+      providers: [{ name: "podman", engine: "testenv-vm-provider-podman" }],
       networks: [{ name: "lan", kind: "bridge", spec: { cidr: "192.168.100.1/24" } }],
       vms: [
         { name: "c1", spec: { memory: 64, vcpus: 1, networks: ["lan"], container: { ip: "192.168.100.60" } } },

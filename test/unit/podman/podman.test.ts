@@ -94,7 +94,7 @@ describe("what a container refuses", () => {
     expect(keeper).toMatch(/^p1-k[0-9a-f]{4}$/);
     expect(keeperName("p1-lan", "p1")).toBe(keeper);
     expect(keeperName("abcdef12-lan", "abcdef12345").length).toBeLessThanOrEqual(15);
-    const definition = attachedNetworkDefinition({ name: "p1-lan", kind: "bridge", spec: { cidr: "10.5.6.1/24", attachTo: "br0", mtu: 1400 } }, { "managed-by": "testenv-vm" }, keeper, new Date(0));
+    const definition = attachedNetworkDefinition({ name: "p1-lan", kind: "bridge", spec: { cidr: "10.5.6.1/24", attachTo: "br0", mtu: 1400 } }, { "managed-by": "testenv-vm" }, keeper, undefined, new Date(0));
     expect(definition).toMatchObject({
       name: "p1-lan",
       driver: "bridge",
@@ -107,6 +107,8 @@ describe("what a container refuses", () => {
       labels: { "managed-by": "testenv-vm", "testenv-vm.kind": "bridge", "testenv-vm.attached-to": "br0", "testenv-vm.keeper": keeper },
     });
     expect(definition.id).toMatch(/^[0-9a-f]{64}$/);
-    expect(() => attachedNetworkDefinition({ name: "n", kind: "bridge", spec: { attachTo: "br0" } }, {}, keeper)).toThrow(/spec\.cidr: a network attached to bridge br0/);
+    // Without a cidr, the subnet is the bridge's own: its address is the gateway the allocator keeps off.
+    expect(attachedNetworkDefinition({ name: "n", kind: "bridge", spec: { attachTo: "br0" } }, {}, keeper, "192.168.1.7/24").subnets).toEqual([{ subnet: "192.168.1.0/24", gateway: "192.168.1.7" }]);
+    expect(() => attachedNetworkDefinition({ name: "n", kind: "bridge", spec: { attachTo: "br0" } }, {}, keeper)).toThrow(/spec\.cidr: bridge br0 has no IPv4 address/);
   });
 });
