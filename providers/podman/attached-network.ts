@@ -79,7 +79,7 @@ interface Link {
 }
 
 /** The link called `name`, or undefined when there is none. */
-async function link(name: string): Promise<Link | undefined> {
+export async function link(name: string): Promise<Link | undefined> {
   try {
     const [entry] = JSON.parse(await ip(["-j", "-d", "addr", "show", "dev", name])) as Array<{ linkinfo?: { info_kind?: string }; addr_info?: Array<{ family?: string; local?: string; prefixlen?: number }> }>;
     if (entry === undefined) return undefined;

@@ -1,7 +1,7 @@
 import type { NetworkCreateRequest, NetworkState } from "../../api/provider.js";
 import { ProviderError, alreadyExists, busy, checkResourceName, notFound, type ResourceHandlers } from "../kit/index.js";
 import { parseCidr } from "../kit/ipv4.js";
-import { ATTACHED_LABEL, AttachedNetworks, keeperName } from "./attached-network.js";
+import { ATTACHED_LABEL, AttachedNetworks, keeperName, link } from "./attached-network.js";
 import { asNotFound, type PodmanCli } from "./cli.js";
 import { LABEL, baseLabels, labelArgs, ownedFilter, type LabelContext } from "./labels.js";
 
@@ -68,6 +68,24 @@ function stateOf(network: PodmanNetwork): NetworkState {
   };
 }
 
+/**
+ * A Linux bridge of the host that is no podman network, as an external network of a spec sees it (the bridge a
+ * project's NETWORK_TYPE=bridge names): read, never created or deleted; networks attach to it.
+ */
+async function hostBridgeState(name: string): Promise<NetworkState | undefined> {
+  const found = await link(name);
+  if (found?.kind !== "bridge") return undefined;
+  const net = found.ipv4 === undefined ? undefined : parseCidr(found.ipv4, found.ipv4.split("/")[0]);
+  return {
+    name,
+    kind: "bridge",
+    status: "active",
+    ...(net !== undefined ? { ip: net.gateway, cidr: `${net.network}/${net.prefixLength}` } : {}),
+    interfaceName: name,
+    providerState: { hostBridge: true },
+  };
+}
+
 export class NetworkService {
   private readonly attached: AttachedNetworks;
 
@@ -108,7 +126,16 @@ export class NetworkService {
         }
         return stateOf(await this.inspect(name));
       },
-      get: async (name) => stateOf(await this.inspect(checkResourceName("network", name))),
+      get: async (name) => {
+        checkResourceName("network", name);
+        try {
+          return stateOf(await this.inspect(name));
+        } catch (error) {
+          const bridge = error instanceof ProviderError && error.code === "NOT_FOUND" ? await hostBridgeState(name) : undefined;
+          if (bridge === undefined) throw error;
+          return bridge;
+        }
+      },
       list: async () => {
         const networks = await this.podman.json<PodmanNetwork[]>(["network", "ls", ...ownedFilter(this.labels), "--format", "json"]);
         return networks.map(stateOf);
