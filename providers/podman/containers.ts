@@ -342,8 +342,11 @@ export class ContainerService {
       },
       delete: async (name) => {
         checkResourceName("vm", name);
-        if (!(await this.deps.podman.exists("container", name))) throw notFound("vm", name);
+        const container = await this.inspect(name);
         try {
+          // A stop (or rm) cut short, say by a SIGKILLed provider whose podman died on the broken pipe, leaves the
+          // container "stopping"; a plain rm then drops podman's record but leaves conmon and the process running.
+          if (container.State.Status === "stopping") await this.deps.podman.run(["kill", name]).catch(() => undefined);
           await this.remove(name);
         } catch (error) {
           throw asNotFound(error, "vm", name);
