@@ -108,7 +108,7 @@ describeIfTestHost("e2e_libvirt: one VM and one container on one bridge, reachin
     const fromVM = await sshRun(vmIP, key, `echo | nc -w 5 ${boxIP} 22`);
     expect(fromVM.stdout).toMatch(/^SSH-2\.0-OpenSSH/);
     // Container → VM: the VM's dropbear answers.
-    const probe = `python3 -c "import socket; s = socket.create_connection(('${vmIP}', 22), 5); print(s.recv(64).decode().strip())"`;
+    const probe = `python3 -c "import socket; s = socket.create_connection(('${vmIP}', 22), 5); print(s.recv(256).split(b'\\r\\n')[0].decode())"`;
     const fromBox = await sshRun(boxIP, key, probe);
     expect(fromBox.stdout, fromBox.stderr).toMatch(/^SSH-2\.0-dropbear/);
   });
