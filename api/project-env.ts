@@ -101,7 +101,7 @@ export const ProjectEnv = z.strictObject({
     .describe(
       "A fixed IPv4 address. NETWORK_TYPE=default: a DHCP host entry on the libvirt network (added by `up`, removed by `rm`); " +
         "NETWORK_TYPE=bridge: a static address with its prefix (192.168.1.50/24) configured in the guest, with GATEWAY and DNS; " +
-        "INFRA_TYPE=container: the container's address on its podman network.",
+        "INFRA_TYPE=container: the container's address on its podman network; on a bridge required, with its prefix, on the bridge's subnet (GATEWAY and DNS do not apply to a container there).",
     ),
   GATEWAY: z
     .string()

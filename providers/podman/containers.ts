@@ -6,6 +6,7 @@ import { writeFileAtomic } from "../../lib/durable-file.js";
 import type { Logger } from "../../lib/log.js";
 import { clampMs, retryUntil } from "../../lib/retry.js";
 import { ProviderError, alreadyExists, checkResourceName, invalidSpec, notFound, parseDuration, sshExec, tcpOpen, type VMHandlers } from "../kit/index.js";
+import { ATTACHED_LABEL } from "./attached-network.js";
 import { asNotFound, type PodmanCli } from "./cli.js";
 import type { ImageStore } from "./image.js";
 import { INIT_PATH, renderInitScript, userProblems, usersOf, type ContainerUser } from "./init-script.js";
@@ -52,6 +53,11 @@ export function unsupportedField(spec: ProviderVMSpec): ProviderError | undefine
   }
   if (spec.readiness?.cloudInit?.enabled === true) return notForContainers("spec.readiness.cloudInit", "containers run no cloud-init");
   return undefined;
+}
+
+/** The podman networks a container joins, in order (the first gets spec.container.ip). */
+function networksOf(spec: ProviderVMSpec): string[] {
+  return spec.networks.length > 0 ? spec.networks : spec.network !== undefined ? [spec.network] : [DEFAULT_NETWORK];
 }
 
 function statusOf(state: PodmanContainer["State"]): string {
@@ -149,7 +155,7 @@ export class ContainerService {
   private async runArgs(request: VMCreateRequest, image: string, users: ContainerUser[], script: string): Promise<string[]> {
     const { name, spec } = request;
     const container = spec.container ?? {};
-    const networks = spec.networks.length > 0 ? spec.networks : spec.network !== undefined ? [spec.network] : [DEFAULT_NETWORK];
+    const networks = networksOf(spec);
     const sshUser = spec.readiness?.ssh?.user ?? users[0]?.name;
     const privateKey = spec.readiness?.ssh?.privateKey;
     const labels = {
@@ -182,6 +188,25 @@ export class ContainerService {
     if (command.length === 0) throw invalidSpec(`spec.container.command: image ${image} has no command; give one`);
     await writeFileAtomic(script, renderInitScript(users), { mode: 0o755, makeDirs: 0o755 });
     return [...args, "--volume", `${script}:${INIT_PATH}:ro`, "--entrypoint", "/bin/sh", image, INIT_PATH, ...command];
+  }
+
+  /**
+   * On a network attached to someone else's bridge the addresses are handed out by its owner (libvirt's DHCP, the
+   * LAN's router), which podman's allocator cannot see: such a NIC needs spec.container.ip, chosen outside them.
+   */
+  private async checkAllocatable(spec: ProviderVMSpec): Promise<void> {
+    const networks = networksOf(spec);
+    const allocated = (spec.container?.ip !== undefined ? networks.slice(1) : networks).filter((network) => network !== DEFAULT_NETWORK);
+    if (allocated.length === 0) return;
+    // A missing network is podman run's to report.
+    const inspected = await this.deps.podman.json<Array<{ name: string; labels?: Record<string, string> | null }>>(["network", "inspect", ...allocated]).catch(() => []);
+    const attached = inspected.find((network) => network.labels?.[ATTACHED_LABEL.bridge] !== undefined);
+    if (attached === undefined) return;
+    const field = networks[0] === attached.name ? "spec.container.ip" : "spec.networks";
+    throw invalidSpec(
+      `${field}: network ${attached.name} is on bridge ${attached.labels?.[ATTACHED_LABEL.bridge] ?? "?"}, whose addresses its owner hands out; ` +
+        "put the container first on it with a fixed spec.container.ip outside that owner's DHCP range",
+    );
   }
 
   /** PROVIDER_ERROR with the logs' tail when the container is no longer running: waiting longer would not help. */
@@ -255,6 +280,7 @@ export class ContainerService {
     const refused = unsupportedField(request.spec);
     if (refused) throw refused;
     const users = await this.users(request.spec);
+    await this.checkAllocatable(request.spec);
     const image = await this.deps.images.resolve(request.spec.container?.image);
     const script = this.initScript(name);
     const args = await this.runArgs(request, image, users, script);
@@ -316,8 +342,11 @@ export class ContainerService {
       },
       delete: async (name) => {
         checkResourceName("vm", name);
-        if (!(await this.deps.podman.exists("container", name))) throw notFound("vm", name);
+        const container = await this.inspect(name);
         try {
+          // A stop (or rm) cut short, say by a SIGKILLed provider whose podman died on the broken pipe, leaves the
+          // container "stopping"; a plain rm then drops podman's record but leaves conmon and the process running.
+          if (container.State.Status === "stopping") await this.deps.podman.run(["kill", name]).catch(() => undefined);
           await this.remove(name);
         } catch (error) {
           throw asNotFound(error, "vm", name);

@@ -40,7 +40,7 @@ export async function createPodmanProvider(context: ProviderContext, options: Po
   const podman = new PodmanCli(config.podman, env, context.log);
   const labels = { testID: config.testID, prefix: config.prefix, stateDir: context.stateDir };
   const records = new RecordStore(config.root);
-  const networks = new NetworkService(podman, labels);
+  const networks = new NetworkService(podman, labels, config.networkConfigDir);
   const images = new ImageStore(podman, config.root, config.baseImage, context.log);
   const containers = new ContainerService({ podman, images, labels, dir: join(config.root, "containers"), log: context.log });
   const keys = createKeyHandlers({

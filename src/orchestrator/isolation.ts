@@ -115,6 +115,8 @@ export function isolateSpec(spec: Spec, subnetMap: Readonly<Record<string, strin
     if (net.tftp) assign(net.tftp, "ipxeScript", one(net.tftp.ipxeScript));
   }
   for (const vm of copy.vms ?? []) {
+    // A container's fixed address is on the spec's own network, moved with it.
+    if (vm.spec.container) assign(vm.spec.container, "ip", one(vm.spec.container.ip));
     const cloudInit = vm.spec.cloudInit;
     if (!cloudInit) continue;
     for (const file of cloudInit.writeFiles ?? []) file.content = rewriteAddresses(file.content, subnetMap);

@@ -235,6 +235,9 @@ export class ProjectInstance {
         const disk = env.INFRA_TYPE === "container" ? "container: DISK not applicable, overlay storage has no quota" : `${env.DISK} GiB`;
         const from = this.project.source === "forge.yaml" ? ` from forge.yaml, ${this.project.vms.length} VM(s),` : "";
         this.io.progress?.(`creating ${this.name}${from} (${env.MEMORY} MiB, ${env.CPUS} vCPU, ${disk})`);
+        if (env.INFRA_TYPE === "container" && env.NETWORK_TYPE === "bridge" && env.FIXED_IP !== undefined) {
+          this.io.progress?.(`container on bridge ${env.BRIDGE}: ${env.FIXED_IP} on the bridge's subnet; GATEWAY and DNS not applied (no default route: podman would NAT your LAN otherwise)`);
+        }
         await timer.time("create", () => this.create(options.keepOnFailure === true));
         record = { version: 1, instance: this.name, createdAt: new Date().toISOString(), createdWith: this.project.given };
         await this.writeRecord(record);

@@ -86,8 +86,9 @@ export async function loadProject(folder: string): Promise<Project> {
   if (imagePath !== undefined && !(await readable(imagePath))) {
     issues.push({ field: "IMAGE", message: `${imagePath} does not exist or cannot be read; give a well-known name (debian:12), an existing file, or an https URL` });
   }
-  if (env.INFRA_TYPE === "container" && env.NETWORK_TYPE === "bridge") {
-    issues.push({ field: "NETWORK_TYPE", message: "containers on a host bridge are not supported yet; use NETWORK_TYPE=default (podman's network, or the podman network NETWORK names)" });
+  if (env.INFRA_TYPE === "container" && env.NETWORK_TYPE === "bridge" && env.FIXED_IP === undefined) {
+    // podman's allocator cannot see what the LAN's DHCP server hands out, and the container runs no DHCP client.
+    issues.push({ field: "FIXED_IP", message: "is needed for a container on a host bridge (NETWORK_TYPE=bridge): give it a free address of the bridge's subnet with its prefix, such as 192.168.1.50/24, outside the LAN's DHCP range" });
   }
   if (issues.length > 0) {
     throw new TestenvError("SPEC_INVALID", `${envPath} has ${issues.length} problem(s); nothing was created`, { issues, details: { path: envPath } });

@@ -187,6 +187,22 @@ export function projectSpec(input: ProjectSpecInput): Spec {
 /** podman's own default network, which NETWORK=default means for a container. */
 export const PODMAN_DEFAULT_NETWORK = "podman";
 
+/** The host bridge NETWORK_TYPE=bridge names, as the spec's external network (used, never created or deleted). */
+export const PROJECT_HOST_BRIDGE = "lan";
+
+/**
+ * A container's network: podman's own (or the one NETWORK names), or, on a host bridge, a podman network of ours
+ * attached to that bridge. That network has no cidr of its own: the provider takes the bridge's subnet, so the
+ * LAN's addresses never enter subnet isolation (which moves only the spec's literal subnets).
+ */
+function containerNetworks(env: ProjectEnv): NonNullable<Spec["networks"]> {
+  if (env.NETWORK_TYPE !== "bridge") return [{ name: PROJECT_NETWORK, kind: "bridge", external: env.NETWORK === "default" ? PODMAN_DEFAULT_NETWORK : env.NETWORK, spec: {} }];
+  return [
+    { name: PROJECT_HOST_BRIDGE, kind: "bridge", external: env.BRIDGE, spec: {} },
+    { name: PROJECT_NETWORK, kind: "bridge", spec: { attachTo: PROJECT_HOST_BRIDGE } },
+  ];
+}
+
 /**
  * A container instance: the same key, network and SSH readiness as a VM, on the podman provider. The image is the
  * provider's sshd + python3 + sudo Debian image unless IMAGE names another; DISK does not apply (overlay storage on
@@ -198,7 +214,7 @@ function containerProjectSpec(input: ProjectSpecInput): Spec {
   return {
     providers: [{ name: "podman", engine: "testenv-vm-provider-podman" }],
     keys: [{ name: PROJECT_KEY, spec: { type: "ed25519", comment: `testenv-vm ${identity.name}` } }],
-    networks: [{ name: PROJECT_NETWORK, kind: "bridge", external: env.NETWORK === "default" ? PODMAN_DEFAULT_NETWORK : env.NETWORK, spec: {} }],
+    networks: containerNetworks(env),
     vms: [
       {
         name: identity.name,
@@ -206,7 +222,8 @@ function containerProjectSpec(input: ProjectSpecInput): Spec {
           memory: env.MEMORY,
           vcpus: env.CPUS,
           networks: [PROJECT_NETWORK],
-          container: { ...(image === undefined ? {} : { image }), ...(env.FIXED_IP === undefined ? {} : { ip: env.FIXED_IP }) },
+          // On a bridge FIXED_IP carries its prefix (the subnet is the bridge's); the container takes the address.
+          container: { ...(image === undefined ? {} : { image }), ...(env.FIXED_IP === undefined ? {} : { ip: env.FIXED_IP.split("/")[0] }) },
           // A container honours users and hostname; the rest of a CLOUD_CONFIG is refused, naming the field.
           cloudInit: instanceCloudInit(input),
           readiness: { ssh: { enabled: true, user: sshUser, privateKey: `{{ .Keys.${PROJECT_KEY}.PrivateKeyPath }}`, timeout: `${env.READY_TIMEOUT}s` } },

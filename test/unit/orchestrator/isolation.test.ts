@@ -197,6 +197,19 @@ describe("isolateSpec", () => {
     ]);
   });
 
+  it("moves a container's fixed address with its network, and leaves one on an unmapped network alone", () => {
+    const mixed: Spec = {
+      providers: [{ name: "podman", engine: "testenv-vm-provider-podman" }],
+      networks: [{ name: "lan", kind: "bridge", spec: { cidr: "192.168.100.1/24" } }],
+      vms: [
+        { name: "c1", spec: { memory: 64, vcpus: 1, networks: ["lan"], container: { ip: "192.168.100.60" } } },
+        { name: "c2", spec: { memory: 64, vcpus: 1, networks: ["lan"], container: { ip: "10.88.0.9" } } },
+      ],
+    };
+    const out = isolateSpec(mixed, { "192.168.100": "192.168.57" });
+    expect(out.vms?.map((vm) => vm.spec.container?.ip)).toEqual(["192.168.57.60", "10.88.0.9"]);
+  });
+
   it("returns an equal copy when there is nothing to move", () => {
     const out = isolateSpec(spec, {});
     expect(out).toEqual(spec);

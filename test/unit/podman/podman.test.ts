@@ -8,6 +8,7 @@ import { baseImageTag, mmdebstrapArgs } from "../../../providers/podman/image.js
 import { renderInitScript, shQuote } from "../../../providers/podman/init-script.js";
 import { baseLabels, resourceName } from "../../../providers/podman/labels.js";
 import { networkCreateArgs } from "../../../providers/podman/networks.js";
+import { attachedNetworkDefinition, keeperName } from "../../../providers/podman/attached-network.js";
 import { createLogger } from "../../../lib/log.js";
 
 const ours: HostFacts = { hybridCgroups: true, canRaiseRlimits: false, hardNofile: 20000, hardNproc: 96364, systemd: false };
@@ -82,9 +83,32 @@ describe("what a container refuses", () => {
     expect(unsupportedField({ ...base, readiness: { cloudInit: { enabled: true } } })?.message).toMatch(/^spec\.readiness\.cloudInit/);
   });
 
-  it("networks: subnet and gateway from the cidr, internal for isolated, an existing bridge for attachTo", () => {
-    const args = networkCreateArgs({ name: "p1-n", kind: "isolated", spec: { cidr: "10.5.6.1/24", attachTo: "br0" } }, { "managed-by": "testenv-vm" });
-    expect(args).toEqual(["network", "create", "--driver", "bridge", "--label", "managed-by=testenv-vm", "--label", "testenv-vm.kind=isolated", "--subnet", "10.5.6.0/24", "--gateway", "10.5.6.1", "--internal", "--interface-name", "br0", "p1-n"]);
+  it("networks: subnet and gateway from the cidr, internal for isolated", () => {
+    const args = networkCreateArgs({ name: "p1-n", kind: "isolated", spec: { cidr: "10.5.6.1/24" } }, { "managed-by": "testenv-vm" });
+    expect(args).toEqual(["network", "create", "--driver", "bridge", "--label", "managed-by=testenv-vm", "--label", "testenv-vm.kind=isolated", "--subnet", "10.5.6.0/24", "--gateway", "10.5.6.1", "--internal", "p1-n"]);
     expect(() => networkCreateArgs({ name: "n", kind: "bridge", spec: { dhcp: {} } }, {})).toThrow(/spec\.dhcp/);
+  });
+
+  it("a network attached to an existing bridge: podman's definition naming that bridge, internal, with a keeper tap", () => {
+    const keeper = keeperName("p1-lan", "p1");
+    expect(keeper).toMatch(/^p1-k[0-9a-f]{4}$/);
+    expect(keeperName("p1-lan", "p1")).toBe(keeper);
+    expect(keeperName("abcdef12-lan", "abcdef12345").length).toBeLessThanOrEqual(15);
+    const definition = attachedNetworkDefinition({ name: "p1-lan", kind: "bridge", spec: { cidr: "10.5.6.1/24", attachTo: "br0", mtu: 1400 } }, { "managed-by": "testenv-vm" }, keeper, undefined, new Date(0));
+    expect(definition).toMatchObject({
+      name: "p1-lan",
+      driver: "bridge",
+      network_interface: "br0",
+      created: "1970-01-01T00:00:00.000Z",
+      subnets: [{ subnet: "10.5.6.0/24", gateway: "10.5.6.1" }],
+      internal: true,
+      dns_enabled: false,
+      options: { mtu: "1400" },
+      labels: { "managed-by": "testenv-vm", "testenv-vm.kind": "bridge", "testenv-vm.attached-to": "br0", "testenv-vm.keeper": keeper },
+    });
+    expect(definition.id).toMatch(/^[0-9a-f]{64}$/);
+    // Without a cidr, the subnet is the bridge's own: its address is the gateway the allocator keeps off.
+    expect(attachedNetworkDefinition({ name: "n", kind: "bridge", spec: { attachTo: "br0" } }, {}, keeper, "192.168.1.7/24").subnets).toEqual([{ subnet: "192.168.1.0/24", gateway: "192.168.1.7" }]);
+    expect(() => attachedNetworkDefinition({ name: "n", kind: "bridge", spec: { attachTo: "br0" } }, {}, keeper)).toThrow(/spec\.cidr: bridge br0 has no IPv4 address/);
   });
 });

@@ -5,6 +5,7 @@ import { parseEnvFile } from "../../../src/project/env-file.js";
 import { projectIdentity, sanitizeName } from "../../../src/project/identity.js";
 import { parseUserCloudConfig, projectSpec } from "../../../src/project/to-spec.js";
 import { validateEarly } from "../../../src/spec/validate.js";
+import { computeSubnetPlan } from "../../../src/orchestrator/isolation.js";
 
 const env = (extra = "") => parseEnvFile(`INFRA_TYPE=vm\nMEMORY=768\nCPUS=2\nDISK=12\n${extra}`, "/p/.env").env;
 
@@ -148,5 +149,17 @@ describe("projectSpec for INFRA_TYPE=container", () => {
     const spec = projectSpec({ env: containerEnv("IMAGE=localhost/mine:1\nNETWORK=lab\nFIXED_IP=10.88.0.50\n"), identity, sshUser: "root" });
     expect(spec.networks?.[0]?.external).toBe("lab");
     expect(spec.vms?.[0]?.spec.container).toEqual({ image: "localhost/mine:1", ip: "10.88.0.50" });
+  });
+
+  it("on a host bridge: a podman network of ours attached to the external bridge, the fixed address, no subnet to isolate", () => {
+    const spec = projectSpec({ env: containerEnv("NETWORK_TYPE=bridge\nBRIDGE=br7\nFIXED_IP=192.168.1.50/24\nGATEWAY=192.168.1.1\n"), identity, sshUser: "dev" });
+    expect(Spec.safeParse(spec).success).toBe(true);
+    expect(validateEarly(spec)).toEqual([]);
+    expect(spec.networks).toEqual([
+      { name: "lan", kind: "bridge", external: "br7", spec: {} },
+      { name: "net", kind: "bridge", spec: { attachTo: "lan" } },
+    ]);
+    expect(spec.vms?.[0]?.spec).toMatchObject({ networks: ["net"], container: { ip: "192.168.1.50" } });
+    expect(computeSubnetPlan(spec)).toEqual([]);
   });
 });
