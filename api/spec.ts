@@ -264,7 +264,13 @@ export type VMResource = z.infer<typeof VMResource>;
 
 export const Spec = z
   .strictObject({
-    providers: z.array(ProviderConfig).describe("Provider processes; at least one."),
+    providers: z
+      .array(ProviderConfig)
+      .optional()
+      .describe(
+        "Provider processes; at least one when given. Omit the list (and `provider:` on resources) to let testenv-vm pick the best healthy provider " +
+          "that serves everything the spec uses (docs/discovery.md; order: TESTENV_VM_PROVIDER_PREFERENCE).",
+      ),
     keys: z.array(KeyResource).optional().describe("SSH key pairs."),
     networks: z.array(NetworkResource).optional().describe("Networks (bridges, libvirt networks, dnsmasq servers)."),
     vms: z.array(VMResource).optional().describe("Virtual machines."),

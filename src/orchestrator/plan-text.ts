@@ -43,6 +43,7 @@ export function planText(plan: Plan): string {
     `spec hash: ${plan.specHash}`,
     `plan hash: ${plan.planHash}`,
     `providers: ${plan.providers.map((p) => `${p.name} (${p.providerName} ${p.version}, ${p.engine})`).join(", ")}`,
+    ...(plan.providerChoice ? [`provider picked (the spec names none): ${plan.providerChoice.provider}, ${plan.providerChoice.reason}`] : []),
     ...(Object.keys(plan.subnets).length > 0 ? [`subnets: ${Object.entries(plan.subnets).map(([from, to]) => `${from}.0/24 → ${to}.0/24`).join(", ")}`] : []),
     ...Object.entries(plan.inputs).map(([path, fingerprint]) => `input: ${path} (${fingerprint})`),
   ];
