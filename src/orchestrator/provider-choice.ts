@@ -2,6 +2,7 @@ import type { ProviderChoice } from "../../api/state.js";
 import type { CapabilitiesResponse } from "../../api/provider.js";
 import type { Spec } from "../../api/spec.js";
 import { TestenvError, formatIssues, type Issue } from "../errors.js";
+import { PROVIDER_BIN_PREFIX } from "../provider/bundled.js";
 import { PROVIDER_PREFERENCE_ENV, inPreferenceOrder, providerPreference } from "../provider/preference.js";
 import { DEFAULT_CHECK_TIMEOUT_MS, checkProviders, discoverProviders, type ProviderReport } from "../provider/registry.js";
 import { missingWord, supportIssues } from "../provider/support.js";
@@ -89,9 +90,14 @@ export function chooseProvider(spec: Spec, reports: readonly ProviderReport[], p
       details: rejected.map((r) => `${r.name}: ${r.detail}`),
     };
   }
+  // The candidates' own words, one issue each; the field is the spec's (absent) providers list, where the fix goes.
   const issues: Issue[] = rejected.map((r) => ({ field: "providers", message: `${r.name}: ${r.detail}` }));
-  const none = issues.length === 0 ? "no provider was found (bundled or testenv-vm-provider-* on PATH)" : `no provider fits:\n${formatIssues(issues)}`;
-  throw new TestenvError("NOT_IMPLEMENTED", `the spec names no provider and ${none}\nthe spec needs ${needs.join(", ") || "nothing special"}; nothing was created. List a provider under providers:, or fix what the candidate lacks`, {
+  const uses = needs.join(", ") || "nothing special";
+  const head =
+    issues.length === 0
+      ? `the spec names no provider, and no provider was found (bundled or ${PROVIDER_BIN_PREFIX}* on PATH); nothing was created`
+      : `the spec names no provider, and none serves what it uses (${uses}); nothing was created. List one under providers:, or fix what a candidate lacks:\n${formatIssues(issues)}`;
+  throw new TestenvError("NOT_IMPLEMENTED", head, {
     issues: issues.length > 0 ? issues : [{ field: "providers", message: "no provider found" }],
     details: { needs, rejected: rejected.map(({ name, why }) => ({ name, why })) },
   });
