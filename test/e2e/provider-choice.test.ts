@@ -39,7 +39,7 @@ describe("a spec without providers", () => {
     expect(plan.providers).toEqual([expect.objectContaining({ name: "stub", engine: "testenv-vm-provider-stub" })]);
     expect(plan.providerChoice).toMatchObject({ provider: "stub", needs: ["disk", "key:ed25519", "network:bridge", "uefi", "vm"] });
     expect(String(plan.providerChoice.reason)).toContain("TESTENV_VM_PROVIDER_PREFERENCE order stub, ");
-    expect((plan.phases as Json[]).flatMap((p) => p.resources as Json[]).map((r) => r.provider)).toEqual(["stub", "stub", "stub"]);
+    expect((plan.phases as Json[]).flatMap((p) => p.resources as Json[]).map((r) => String(r.provider))).toEqual(["stub", "stub", "stub"]);
 
     const created = await runCli(box.root, ["create", "--spec", spec, "--id", "choice-1", "--tmp-dir", box.tmpDir], preferStub);
     expect(created.code, created.stderr).toBe(0);
