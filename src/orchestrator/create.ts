@@ -5,14 +5,13 @@ import { CreateInput, type TestEnvArtifact } from "../../api/forge.js";
 import type { Plan } from "../../api/plan.js";
 import type { Spec } from "../../api/spec.js";
 import { STATE_VERSION, type EnvironmentState } from "../../api/state.js";
-import { TestenvError, formatIssues } from "../errors.js";
+import { TestenvError } from "../errors.js";
 import { enginePolicyProblem, type EnginePolicy } from "../provider/engine-policy.js";
 import { parseSpec, specInvalid } from "../spec/load.js";
 import { assertValidEarly, missingEnvIssues } from "../spec/validate.js";
 import { createStateWriter, validateTestID, type StateStore } from "../state/index.js";
 import { buildArtifact } from "./artifact.js";
-import { capabilityRequirements } from "./capabilities.js";
-import { vmFeatureIssues } from "./vm-features.js";
+import { assertProvidersServe } from "./capabilities.js";
 import { withProviders } from "./provider-choice.js";
 import { failCreate } from "./create-failure.js";
 import { buildDag } from "./dag.js";
@@ -164,13 +163,7 @@ export async function createEnvironment(deps: EngineDeps, rawInput: CreateInput,
     let stateSaved = false;
     try {
       await providers.start(spec.providers);
-      const unsupported = [
-        ...providers.checkSupport(capabilityRequirements(spec)),
-        ...vmFeatureIssues(spec, (name) => (providers.has(name) ? providers.get(name).capabilities : undefined)),
-      ];
-      if (unsupported.length > 0) {
-        throw new TestenvError("NOT_IMPLEMENTED", `the providers cannot create this environment; nothing was created:\n${formatIssues(unsupported)}`, { issues: unsupported });
-      }
+      assertProvidersServe(spec, providers, "; nothing was created");
       if (plan !== undefined) assertPlanCurrent(plan, await computePlan({ input, spec, specHash: `sha256:${specHash}`, phases, ...(choice ? { choice } : {}) }, { layout, subnets, existing, providers }));
       await store.save(state);
       stateSaved = true;

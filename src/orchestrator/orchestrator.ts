@@ -27,7 +27,7 @@ import { validateSpec, type ValidateOptions } from "./validate.js";
 export { cleanupOnFailure } from "./create.js";
 export type { CreateOptions } from "./create.js";
 export type { DeleteOptions, DeleteResult } from "./delete.js";
-export { planJson, planText } from "./plan-text.js";
+export { planJson, planSummary, planSummaryText, planText } from "./plan-text.js";
 export type { DoctorOptions, DoctorProvider, DoctorReport } from "./doctor.js";
 export type { LiveVM, LiveVMStatus, PowerAction, PowerOptions } from "./power.js";
 export type { Conflict, LiveResource, LiveState, LiveStatus, VMDrift, VMDriftField } from "./live-state.js";

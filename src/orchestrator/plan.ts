@@ -1,7 +1,6 @@
 import type { CreateInput } from "../../api/forge.js";
 import type { Plan } from "../../api/plan.js";
-import { TestenvError, formatIssues } from "../errors.js";
-import { capabilityRequirements } from "./capabilities.js";
+import { assertProvidersServe } from "./capabilities.js";
 import type { EngineDeps } from "./deps.js";
 import { namePrefix } from "./isolation.js";
 import { environmentLayout } from "./layout.js";
@@ -25,10 +24,7 @@ export async function planEnvironment(deps: EngineDeps, rawInput: CreateInput): 
   const providers = inspectingProvidersFor(facts, deps.log);
   try {
     await providers.start(spec.providers);
-    const unsupported = providers.checkSupport(capabilityRequirements(spec));
-    if (unsupported.length > 0) {
-      throw new TestenvError("NOT_IMPLEMENTED", `the providers cannot create this environment:\n${formatIssues(unsupported)}`, { issues: unsupported });
-    }
+    assertProvidersServe(spec, providers, "");
     return await computePlan(subject, { layout, subnets, existing, providers });
   } finally {
     await providers.closeAll();

@@ -57,14 +57,16 @@ function rejection(spec: Spec, report: ProviderReport, preferred: boolean): Reje
   const both = (why: string, said: string | undefined): Rejection => ({ why, detail: said === undefined || said === "" ? why : `${why}: ${said}` });
   if (report.outcome !== "ok") return both(report.outcome, report.error);
   if (report.capabilities === undefined) return both("declared no capabilities", undefined);
+  // What it declares first, then how it is: a plan then names the same reason while the host's state changes.
+  if (report.capabilities.simulated === true && !preferred) return both(`simulated (creates nothing real); name it in ${PROVIDER_PREFERENCE_ENV} to use it`, undefined);
+  const lacks = lacksFor(spec, report.name, report.capabilities);
+  if (lacks.length > 0) return both(`lacks ${lacks.join(", ")}`, undefined);
   if (report.available === false) return both("not available", report.availableReason ?? report.error);
   if (report.healthy === false) {
     const warnings = report.health?.warnings.map((warning) => `${warning.message} (fix: ${warning.fix})`) ?? [];
     return both("not healthy", warnings.join("; ") || report.error);
   }
-  if (report.capabilities.simulated === true && !preferred) return both(`simulated (creates nothing real); name it in ${PROVIDER_PREFERENCE_ENV} to use it`, undefined);
-  const lacks = lacksFor(spec, report.name, report.capabilities);
-  return lacks.length > 0 ? both(`lacks ${lacks.join(", ")}`, undefined) : undefined;
+  return undefined;
 }
 
 /** Picks from checked candidates; throws NOT_IMPLEMENTED listing what each lacks when none fits. Pure. */
