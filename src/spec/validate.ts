@@ -66,7 +66,7 @@ function checkEnvVarNames(report: Report, section: Section, items: readonly { na
 
 /** A spec without `providers:` leaves the choice to the engine, so nothing in it may name a provider. */
 function checkProviderChoiceLeftOpen(report: Report, spec: Spec): void {
-  const hint = "the spec lists no providers (testenv-vm picks one); list the provider under providers: or remove this field";
+  const hint = "the spec has pickProvider: true (testenv-vm picks one); list the provider under providers: or remove this field";
   if (spec.defaultProvider !== undefined) report.add(["defaultProvider"], `provider ${quoted(spec.defaultProvider)} is not defined: ${hint}`);
   for (const section of SECTIONS) {
     resourcesOf(spec, section).forEach((resource, index) => {
@@ -78,9 +78,12 @@ function checkProviderChoiceLeftOpen(report: Report, spec: Spec): void {
 function checkProviders(report: Report, spec: Spec): void {
   const providers = spec.providers;
   if (providers === undefined) {
-    checkProviderChoiceLeftOpen(report, spec);
+    // A forgotten list must not become a create on whatever provider the host has: picking is asked for.
+    if (spec.pickProvider === true) checkProviderChoiceLeftOpen(report, spec);
+    else report.add(["providers"], "providers is required: list them, e.g. [{ name: stub, engine: testenv-vm-provider-stub }], or set pickProvider: true to let testenv-vm pick");
     return;
   }
+  if (spec.pickProvider === true) report.add(["pickProvider"], "pickProvider: true picks the provider, so the spec may list none; remove providers or pickProvider");
   if (providers.length === 0) {
     report.add(["providers"], "at least one provider is required, e.g. { name: stub, engine: testenv-vm-provider-stub }");
     return;

@@ -29,6 +29,7 @@ describeIfTestHost("e2e_libvirt: best provider for a spec that names none", () =
 
   it("libvirt for a UEFI VM, podman for a container", async () => {
     const machine = await planOf({
+      pickProvider: true,
       keys: [{ name: "k", spec: { type: "ed25519" } }],
       networks: [{ name: "n", kind: "nat", spec: { cidr: "192.168.150.0/24" } }],
       vms: [{ name: "m", spec: { memory: 256, vcpus: 1, networks: ["n"], disk: { baseImage: images.tiny, size: "1G" }, boot: { firmware: "uefi" } } }],
@@ -38,7 +39,7 @@ describeIfTestHost("e2e_libvirt: best provider for a spec that names none", () =
     const domain = ((machine.phases as Json[]).flatMap((p) => p.resources as Json[]).find((r) => r.kind === "vm")?.steps as Json[]).find((s) => s.action === "define")?.content as string;
     expect(domain).toMatch(/firmware=.efi.|<loader/);
 
-    const container = await planOf({ vms: [{ name: "c", spec: { memory: 256, vcpus: 1, container: {} } }] });
+    const container = await planOf({ pickProvider: true, vms: [{ name: "c", spec: { memory: 256, vcpus: 1, container: {} } }] });
     expect(container.providerChoice).toMatchObject({ provider: "podman", rejected: [{ name: "libvirt", why: "lacks container, disk on every VM (required)" }] });
   });
 });

@@ -10,12 +10,13 @@ import { sandbox, type Json, type Sandbox } from "./env.js";
 // pointed at a socket that does not exist, so it answers "not healthy" fast and touches no daemon.
 
 const keyAndVm: Json = {
+  pickProvider: true,
   keys: [{ name: "k", spec: { type: "ed25519" } }],
   networks: [{ name: "lan", kind: "bridge", spec: { cidr: "10.77.1.0/24" } }],
   vms: [{ name: "web", spec: { memory: 256, vcpus: 1, networks: ["lan"], disk: { size: "1G" }, boot: { firmware: "uefi" } } }],
 };
 /** A container with a TPM: libvirt has no containers, podman no TPM, the stub neither containers nor a preference. */
-const nobodyServes: Json = { vms: [{ name: "odd", spec: { memory: 256, vcpus: 1, container: {}, boot: { tpm: true } } }] };
+const nobodyServes: Json = { pickProvider: true, vms: [{ name: "odd", spec: { memory: 256, vcpus: 1, container: {}, boot: { tpm: true } } }] };
 
 function env(box: Sandbox, extra: Record<string, string> = {}): Record<string, string> {
   return { ...box.env, TESTENV_VM_LIBVIRT_URI: `qemu+unix:///system?socket=${box.root}/no-libvirt.sock`, ...extra };
@@ -27,7 +28,7 @@ function writeSpec(box: Sandbox, spec: Json): string {
   return path;
 }
 
-describe("a spec without providers", () => {
+describe("a spec with pickProvider: true", () => {
   it("gets the preferred provider; create, plan and the state say which and why, and delete uses it", async () => {
     using box = sandbox("choice-stub");
     const spec = writeSpec(box, keyAndVm);

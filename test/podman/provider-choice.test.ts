@@ -33,6 +33,7 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
 }
 
 const containerSpec = {
+  pickProvider: true,
   keys: [{ name: "k", spec: { type: "ed25519" } }],
   networks: [{ name: "lan", kind: "bridge", spec: { cidr: `10.232.${octet}.0/24` } }],
   vms: [

@@ -35,11 +35,12 @@ function report(name: string, capabilities: CapabilitiesResponse, extra: Partial
 }
 
 const uefiSpec: Spec = {
+  pickProvider: true,
   keys: [{ name: "k", spec: { type: "ed25519" } }],
   networks: [{ name: "n", kind: "nat", spec: { cidr: "10.1.2.0/24" } }],
   vms: [{ name: "m", spec: { memory: 512, vcpus: 1, networks: ["n"], disk: { size: "2G" }, boot: { firmware: "uefi" } } }],
 };
-const containerSpec: Spec = { vms: [{ name: "c", spec: { memory: 256, vcpus: 1, container: {} } }] };
+const containerSpec: Spec = { pickProvider: true, vms: [{ name: "c", spec: { memory: 256, vcpus: 1, container: {} } }] };
 const registry = [report("libvirt", machine), report("podman", containers), report("stub", simulated)];
 
 describe("the needs of a spec", () => {
@@ -101,7 +102,7 @@ describe("the best provider", () => {
   });
 
   it("none fitting is NOT_IMPLEMENTED listing what each candidate lacks", () => {
-    const both: Spec = { vms: [{ name: "x", spec: { memory: 256, vcpus: 1, container: {}, boot: { tpm: true } } }] };
+    const both: Spec = { pickProvider: true, vms: [{ name: "x", spec: { memory: 256, vcpus: 1, container: {}, boot: { tpm: true } } }] };
     let thrown: unknown;
     try {
       chooseProvider(both, registry, []);
@@ -136,14 +137,16 @@ describe("the preference", () => {
   });
 });
 
-describe("a spec that lists no providers", () => {
+describe("a spec with pickProvider: true", () => {
   it("is valid, and naming a provider in it is not", () => {
     expect(validateEarly(containerSpec)).toEqual([]);
     const named: Spec = { ...containerSpec, defaultProvider: "podman", vms: [{ name: "c", provider: "podman", spec: { memory: 256, vcpus: 1, container: {} } }] };
     expect(validateEarly(named).map((issue) => issue.field)).toEqual(["defaultProvider", "vms[0].provider"]);
   });
 
-  it("with an empty list is still refused", () => {
-    expect(validateEarly({ ...containerSpec, providers: [] }).map((issue) => issue.message)).toEqual([expect.stringContaining("at least one provider")]);
+  it("is the only way to list none: a missing list is refused, and so is a list next to pickProvider", () => {
+    const { pickProvider: _asked, ...forgotten } = containerSpec;
+    expect(validateEarly(forgotten).map((issue) => issue.field)).toEqual(["providers"]);
+    expect(validateEarly({ ...containerSpec, providers: [{ name: "p", engine: "e" }] }).map((issue) => issue.field)).toEqual(["pickProvider"]);
   });
 });
