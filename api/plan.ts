@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { PlannedStep } from "./provider.js";
+import { ProviderChoice } from "./state.js";
 
 // A dry-run plan: what a create would do, resource by resource, with hashes that make it reproducible and that
 // `create --plan` checks before it applies the plan. Same spec, same host: the same bytes.
@@ -42,6 +43,8 @@ export const Plan = z.object({
   /** Third octets the environment would take: "a.b.c" as written → "a.b.c" used. */
   subnets: z.record(z.string(), z.string()),
   providers: z.array(z.object({ name: z.string(), engine: z.string(), providerName: z.string(), version: z.string() })),
+  /** Set when the spec named no provider: which one the engine picked and why. */
+  providerChoice: ProviderChoice.optional(),
   /** Local files the plan depends on (base images given as paths), by a fingerprint of their size and mtime. */
   inputs: z.record(z.string(), z.string()),
   phases: z.array(z.object({ phase: z.number().int().positive(), resources: z.array(PlannedResource) })),

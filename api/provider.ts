@@ -54,6 +54,8 @@ export const CapabilitiesResponse = z.object({
   providerName: z.string(),
   version: z.string(),
   resources: z.array(ResourceCapability),
+  /** True for a test double that creates nothing real (the stub): never picked for a spec unless preferred by name. */
+  simulated: z.boolean().optional(),
 });
 export type CapabilitiesResponse = z.infer<typeof CapabilitiesResponse>;
 

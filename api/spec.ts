@@ -264,12 +264,24 @@ export type VMResource = z.infer<typeof VMResource>;
 
 export const Spec = z
   .strictObject({
-    providers: z.array(ProviderConfig).describe("Provider processes; at least one."),
+    providers: z
+      .array(ProviderConfig)
+      .optional()
+      .describe(
+        "Provider processes; at least one. Required unless pickProvider is true (then omit it and `provider:` on resources).",
+      ),
     keys: z.array(KeyResource).optional().describe("SSH key pairs."),
     networks: z.array(NetworkResource).optional().describe("Networks (bridges, libvirt networks, dnsmasq servers)."),
     vms: z.array(VMResource).optional().describe("Virtual machines."),
     images: z.array(ImageResource).optional().describe("Base images, downloaded and cached once."),
     defaultProvider: str("Provider for resources that name none.").optional(),
+    pickProvider: z
+      .boolean()
+      .optional()
+      .describe(
+        "true: list no providers; testenv-vm picks the best healthy provider that serves everything the spec uses " +
+          "(docs/discovery.md; order: TESTENV_VM_PROVIDER_PREFERENCE).",
+      ),
     defaultBaseImage: str("Base image for VMs that give none (path, image name or alias).").optional(),
     stateDir: str("Where state files live; TESTENV_VM_STATE_DIR wins. Default .forge/testenv-vm.").optional(),
     artifactDir: str("Where keys, console logs and provider logs go. Default <tmpDir>/<testID>.").optional(),

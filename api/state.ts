@@ -58,6 +58,19 @@ export type ExecutionPlan = z.infer<typeof ExecutionPlan>;
 
 export const STATE_VERSION = 1;
 
+/** How the engine picked the provider of a spec that named none (src/orchestrator/provider-choice.ts). */
+export const ProviderChoice = z.object({
+  provider: z.string(),
+  engine: z.string(),
+  /** One sentence: the order tried, what the spec needs, and why earlier candidates were passed over. */
+  reason: z.string(),
+  /** What the spec asks of a provider: vm, network:nat, key:ed25519, uefi, ... */
+  needs: z.array(z.string()),
+  /** The candidates tried before the pick, each with why it does not fit. */
+  rejected: z.array(z.object({ name: z.string(), why: z.string() })),
+});
+export type ProviderChoice = z.infer<typeof ProviderChoice>;
+
 export const EnvironmentState = z.object({
   version: z.literal(STATE_VERSION),
   id: z.string(),
@@ -70,6 +83,8 @@ export const EnvironmentState = z.object({
   spec: Spec,
   /** Providers to start for delete, without re-reading the spec. */
   providers: z.array(ProviderConfig),
+  /** Set when the spec named no provider: which one the engine picked and why (`spec` then lists it). */
+  providerChoice: ProviderChoice.optional(),
   prefix: z.string(),
   subnetOctet: z.number().int(),
   /** Subnet isolation: original "a.b.c" → reserved "a.b.o" (see src/orchestrator/isolation.ts). */

@@ -35,12 +35,16 @@ export function storageConf(config: ResolvedConfig): string {
   return ["[storage]", `driver = "overlay"`, `graphroot = ${toml(config.storageRoot)}`, `runroot = ${toml(config.runRoot)}`, ""].join("\n");
 }
 
+/** The environment podman runs with: both files under the root. Writes nothing (inspect mode uses it as it is). */
+export function confEnv(config: ResolvedConfig): NodeJS.ProcessEnv {
+  return { ...process.env, CONTAINERS_CONF: join(config.root, "containers.conf"), CONTAINERS_STORAGE_CONF: join(config.root, "storage.conf") };
+}
+
 /** Writes both files and returns the environment podman runs with. */
 export async function writeConfFiles(config: ResolvedConfig): Promise<NodeJS.ProcessEnv> {
-  const containers = join(config.root, "containers.conf");
-  const storage = join(config.root, "storage.conf");
+  const env = confEnv(config);
   await mkdir(config.root, { recursive: true, mode: 0o755 });
-  await writeFileAtomic(containers, containersConf(config), { mode: 0o644 });
-  await writeFileAtomic(storage, storageConf(config), { mode: 0o644 });
-  return { ...process.env, CONTAINERS_CONF: containers, CONTAINERS_STORAGE_CONF: storage };
+  await writeFileAtomic(env.CONTAINERS_CONF ?? "", containersConf(config), { mode: 0o644 });
+  await writeFileAtomic(env.CONTAINERS_STORAGE_CONF ?? "", storageConf(config), { mode: 0o644 });
+  return env;
 }

@@ -112,6 +112,52 @@ function stateOf(container: PodmanContainer): VMState {
   };
 }
 
+export interface RunArgsInput {
+  request: VMCreateRequest;
+  labels: LabelContext;
+  image: string;
+  users: readonly ContainerUser[];
+  /** The init script's path on the host (mounted read-only) when there are users to set up. */
+  script: string;
+  /** What the container runs after the init script: spec.container.command or the image's own. */
+  command: readonly string[];
+}
+
+/** The argv of `podman run` for a container VM: labels, limits, networks with the fixed IP, ports. Pure (create and plan). */
+export function containerRunArgs({ request, labels: context, image, users, script, command }: RunArgsInput): string[] {
+  const { name, spec } = request;
+  const container = spec.container ?? {};
+  const networks = networksOf(spec);
+  const sshUser = spec.readiness?.ssh?.user ?? users[0]?.name;
+  const privateKey = spec.readiness?.ssh?.privateKey;
+  const labels = {
+    ...baseLabels(context, name),
+    [LABEL.image]: image,
+    ...(spec.readiness !== undefined ? { [LABEL.readiness]: JSON.stringify(spec.readiness) } : {}),
+    ...(sshUser !== undefined ? { [LABEL.sshUser]: sshUser } : {}),
+    ...(privateKey !== undefined ? { [LABEL.privateKey]: privateKey } : {}),
+  };
+  const args = [
+    "run",
+    "--detach",
+    "--name",
+    name,
+    "--hostname",
+    spec.cloudInit?.hostname ?? resourceName(name, context.prefix),
+    ...labelArgs(labels),
+    "--memory",
+    `${spec.memory}m`,
+    "--cpus",
+    String(spec.vcpus),
+    ...networks.flatMap((network, i) => ["--network", i === 0 && container.ip !== undefined ? `${network}:ip=${container.ip}` : network]),
+    ...(container.ports ?? []).flatMap((p) => ["--publish", `${p.hostIP ?? "127.0.0.1"}:${p.hostPort}:${p.containerPort}/${p.protocol ?? "tcp"}`]),
+    ...Object.entries(container.env ?? {}).flatMap(([key, value]) => ["--env", `${key}=${value}`]),
+    ...(container.init === true ? ["--init"] : []),
+  ];
+  if (users.length === 0) return [...args, image, ...(container.command ?? [])];
+  return [...args, "--volume", `${script}:${INIT_PATH}:ro`, "--entrypoint", "/bin/sh", image, INIT_PATH, ...command];
+}
+
 export interface ContainerDeps {
   podman: PodmanCli;
   images: ImageStore;
@@ -153,41 +199,13 @@ export class ContainerService {
   }
 
   private async runArgs(request: VMCreateRequest, image: string, users: ContainerUser[], script: string): Promise<string[]> {
-    const { name, spec } = request;
-    const container = spec.container ?? {};
-    const networks = networksOf(spec);
-    const sshUser = spec.readiness?.ssh?.user ?? users[0]?.name;
-    const privateKey = spec.readiness?.ssh?.privateKey;
-    const labels = {
-      ...baseLabels(this.deps.labels, name),
-      [LABEL.image]: image,
-      ...(spec.readiness !== undefined ? { [LABEL.readiness]: JSON.stringify(spec.readiness) } : {}),
-      ...(sshUser !== undefined ? { [LABEL.sshUser]: sshUser } : {}),
-      ...(privateKey !== undefined ? { [LABEL.privateKey]: privateKey } : {}),
-    };
-    const args = [
-      "run",
-      "--detach",
-      "--name",
-      name,
-      "--hostname",
-      spec.cloudInit?.hostname ?? resourceName(name, this.deps.labels.prefix),
-      ...labelArgs(labels),
-      "--memory",
-      `${spec.memory}m`,
-      "--cpus",
-      String(spec.vcpus),
-      ...networks.flatMap((network, i) => ["--network", i === 0 && container.ip !== undefined ? `${network}:ip=${container.ip}` : network]),
-      ...(container.ports ?? []).flatMap((p) => ["--publish", `${p.hostIP ?? "127.0.0.1"}:${p.hostPort}:${p.containerPort}/${p.protocol ?? "tcp"}`]),
-      ...Object.entries(container.env ?? {}).flatMap(([key, value]) => ["--env", `${key}=${value}`]),
-      ...(container.init === true ? ["--init"] : []),
-    ];
-    const command = container.command ?? (await this.deps.images.defaultCommand(image));
-    if (users.length === 0) return [...args, image, ...(container.command ?? [])];
-    // Our init script runs first and then execs what the image (or spec.container.command) would have run.
-    if (command.length === 0) throw invalidSpec(`spec.container.command: image ${image} has no command; give one`);
-    await writeFileAtomic(script, renderInitScript(users), { mode: 0o755, makeDirs: 0o755 });
-    return [...args, "--volume", `${script}:${INIT_PATH}:ro`, "--entrypoint", "/bin/sh", image, INIT_PATH, ...command];
+    const command = request.spec.container?.command ?? (await this.deps.images.defaultCommand(image));
+    if (users.length > 0) {
+      // Our init script runs first and then execs what the image (or spec.container.command) would have run.
+      if (command.length === 0) throw invalidSpec(`spec.container.command: image ${image} has no command; give one`);
+      await writeFileAtomic(script, renderInitScript(users), { mode: 0o755, makeDirs: 0o755 });
+    }
+    return containerRunArgs({ request, labels: this.deps.labels, image, users, script, command });
   }
 
   /**

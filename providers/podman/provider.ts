@@ -3,7 +3,7 @@ import type { CapabilitiesResponse, Operation } from "../../api/provider.js";
 import { RecordStore, createKeyHandlers, type ProviderContext, type ProviderImplementation } from "../kit/index.js";
 import { PodmanCli } from "./cli.js";
 import { PROVIDER_NAME, resolveConfig } from "./config.js";
-import { writeConfFiles } from "./conf-files.js";
+import { confEnv, writeConfFiles } from "./conf-files.js";
 import { checkpointUnavailable } from "./checkpoint.js";
 import { ContainerService } from "./containers.js";
 import { readHostFacts, type HostFacts } from "./host.js";
@@ -11,6 +11,7 @@ import { ImageStore } from "./image.js";
 import { LABEL } from "./labels.js";
 import { NETWORK_KINDS, NetworkService } from "./networks.js";
 import { podmanOwnership } from "./ownership.js";
+import { podmanDiscovery } from "./plan.js";
 
 /** What a container VM may use; everything else (disk, firmware, PXE, most of cloud-init) is refused up front. */
 export const VM_FEATURES = ["container", "multiNic", "cloudInit.users", "cloudInit.hostname", "readiness.ssh", "readiness.tcp", "readiness.exec"];
@@ -36,16 +37,19 @@ export interface PodmanProviderOptions {
 
 export async function createPodmanProvider(context: ProviderContext, options: PodmanProviderOptions): Promise<ProviderImplementation> {
   const config = resolveConfig(context, options.facts ?? readHostFacts());
-  const env = await writeConfFiles(config);
+  // Inspect mode (doctor, plan) changes nothing under the root, its config files included.
+  const env = context.inspectOnly === true ? confEnv(config) : await writeConfFiles(config);
   const podman = new PodmanCli(config.podman, env, context.log);
   const labels = { testID: config.testID, prefix: config.prefix, stateDir: context.stateDir };
   const records = new RecordStore(config.root);
   const networks = new NetworkService(podman, labels, config.networkConfigDir);
   const images = new ImageStore(podman, config.root, config.baseImage, context.log);
-  const containers = new ContainerService({ podman, images, labels, dir: join(config.root, "containers"), log: context.log });
+  const containerDir = join(config.root, "containers");
+  const containers = new ContainerService({ podman, images, labels, dir: containerDir, log: context.log });
+  const keyDir = config.artifactDir ? join(config.artifactDir, "keys") : join(config.root, "keys");
   const keys = createKeyHandlers({
     records,
-    defaultDir: config.artifactDir ? join(config.artifactDir, "keys") : join(config.root, "keys"),
+    defaultDir: keyDir,
     vmsUsingKey: async (name) => {
       const key = (await records.read<{ privateKeyPath?: string }>("keys", name))?.privateKeyPath;
       if (key === undefined) return [];
@@ -59,6 +63,7 @@ export async function createPodmanProvider(context: ProviderContext, options: Po
   const vmHandlers = containers.handlers();
   return {
     capabilities: () => capabilities(options.version),
+    ...podmanDiscovery({ config, labels, records, keyDir, containerDir }),
     keys,
     networks: networkHandlers,
     vms: vmHandlers,

@@ -58,6 +58,7 @@ export function stubCapabilities(): CapabilitiesResponse {
       { kind: "network", operations: [...OPERATIONS], networkKinds: [...STUB_NETWORK_KINDS] },
       { kind: "vm", operations: [...VM_OPERATIONS], vmFeatures: [...STUB_VM_FEATURES] },
     ],
+    simulated: true,
   };
 }
 

@@ -32,6 +32,10 @@ export function buildArtifact(state: EnvironmentState): TestEnvArtifact {
     if (value !== "") target[key] = value;
   };
   const ready = (record: ResourceRecord): boolean => record.status === "ready";
+  if (state.providerChoice) {
+    metadata["testenv-vm.provider"] = state.providerChoice.provider;
+    metadata["testenv-vm.provider.reason"] = state.providerChoice.reason;
+  }
 
   for (const key of ordered(state.resources.keys, (state.spec.keys ?? []).map((k) => k.name)).filter(ready)) {
     const s = key.state ?? {};

@@ -5,14 +5,14 @@ import { CreateInput, type TestEnvArtifact } from "../../api/forge.js";
 import type { Plan } from "../../api/plan.js";
 import type { Spec } from "../../api/spec.js";
 import { STATE_VERSION, type EnvironmentState } from "../../api/state.js";
-import { TestenvError, formatIssues } from "../errors.js";
+import { TestenvError } from "../errors.js";
 import { enginePolicyProblem, type EnginePolicy } from "../provider/engine-policy.js";
 import { parseSpec, specInvalid } from "../spec/load.js";
 import { assertValidEarly, missingEnvIssues } from "../spec/validate.js";
 import { createStateWriter, validateTestID, type StateStore } from "../state/index.js";
 import { buildArtifact } from "./artifact.js";
-import { capabilityRequirements } from "./capabilities.js";
-import { vmFeatureIssues } from "./vm-features.js";
+import { assertProvidersServe } from "./capabilities.js";
+import { withProviders } from "./provider-choice.js";
 import { failCreate } from "./create-failure.js";
 import { buildDag } from "./dag.js";
 import type { EngineDeps } from "./deps.js";
@@ -89,7 +89,7 @@ function reuseExisting(existing: EnvironmentState, specHash: string, store: Stat
 
 /** Before any provider starts: every engine the spec names must be one the caller may run. */
 function assertEnginesAllowed(spec: Spec, policy: EnginePolicy): void {
-  const issues = spec.providers.flatMap((provider, index) => {
+  const issues = (spec.providers ?? []).flatMap((provider, index) => {
     const problem = enginePolicyProblem(provider.engine, policy);
     return problem === undefined ? [] : [{ field: `providers[${index}].engine`, message: problem }];
   });
@@ -99,18 +99,18 @@ function assertEnginesAllowed(spec: Spec, policy: EnginePolicy): void {
 /** Phases 1-3: validate, reserve, then create every resource phase by phase; rolls back on failure. */
 export async function createEnvironment(deps: EngineDeps, rawInput: CreateInput, options: CreateOptions = {}): Promise<TestEnvArtifact> {
   const input = checkedInput(rawInput);
-  const spec = parseSpec(input.spec);
-  assertValidEarly(spec);
-  if (deps.enginePolicy !== undefined) assertEnginesAllowed(spec, deps.enginePolicy);
-  const unsetEnv = missingEnvIssues(spec, input.env ?? {});
+  const writtenSpec = parseSpec(input.spec);
+  assertValidEarly(writtenSpec);
+  if (deps.enginePolicy !== undefined) assertEnginesAllowed(writtenSpec, deps.enginePolicy);
+  const unsetEnv = missingEnvIssues(writtenSpec, input.env ?? {});
   if (unsetEnv.length > 0) throw specInvalid(unsetEnv);
-  const phases = buildDag(spec).phases();
+  const phases = buildDag(writtenSpec).phases();
 
   const testID = input.testID;
-  const layout = environmentLayout(deps, input, spec);
+  const layout = environmentLayout(deps, input, writtenSpec);
   const { rootDir, store, stateDir, tmpDir, artifactDir } = layout;
-  const specHash = hashSpec(spec);
-  const cleanup = cleanupOnFailure(spec, deps.env, options.keepOnFailure ?? input.keepOnFailure);
+  const specHash = hashSpec(writtenSpec);
+  const cleanup = cleanupOnFailure(writtenSpec, deps.env, options.keepOnFailure ?? input.keepOnFailure);
   assertDirectories({ stateDir, tmpDir, artifactDir });
   const plan = options.plan;
   // The cheap half of the check first: a plan of another spec or environment needs no providers to be refused.
@@ -124,6 +124,8 @@ export async function createEnvironment(deps: EngineDeps, rawInput: CreateInput,
       const reused = reuseExisting(existing, specHash, store);
       if (reused) return reused;
     }
+    // A spec that names no provider gets the best one now: after the idempotent return, before anything exists.
+    const { spec, choice } = await withProviders(deps, writtenSpec, { cwd: rootDir });
     const prefix = namePrefix(testID);
     const subnetRegistry = hostSubnetRegistry(deps.env);
     const subnets = await reserveSubnets(stateDir, testID, computeSubnetPlan(spec), { registry: subnetRegistry });
@@ -131,6 +133,7 @@ export async function createEnvironment(deps: EngineDeps, rawInput: CreateInput,
     await mkdir(artifactDir, { recursive: true, mode: 0o755 });
     const log = deps.log.withFile(join(artifactDir, "testenv-vm.log"));
     log.info(`create ${testID}: ${phases.length} phases, prefix ${prefix}`, { stateDir, artifactDir });
+    if (choice) log.info(`create ${testID}: provider ${choice.provider} picked (the spec names none): ${choice.reason}`);
 
     const state: EnvironmentState = {
       version: STATE_VERSION,
@@ -142,6 +145,7 @@ export async function createEnvironment(deps: EngineDeps, rawInput: CreateInput,
       specHash,
       spec,
       providers: spec.providers,
+      ...(choice ? { providerChoice: choice } : {}),
       prefix,
       subnetOctet: Number(Object.values(subnets)[0]?.split(".")[2] ?? 0),
       subnets,
@@ -159,14 +163,8 @@ export async function createEnvironment(deps: EngineDeps, rawInput: CreateInput,
     let stateSaved = false;
     try {
       await providers.start(spec.providers);
-      const unsupported = [
-        ...providers.checkSupport(capabilityRequirements(spec)),
-        ...vmFeatureIssues(spec, (name) => (providers.has(name) ? providers.get(name).capabilities : undefined)),
-      ];
-      if (unsupported.length > 0) {
-        throw new TestenvError("NOT_IMPLEMENTED", `the providers cannot create this environment; nothing was created:\n${formatIssues(unsupported)}`, { issues: unsupported });
-      }
-      if (plan !== undefined) assertPlanCurrent(plan, await computePlan({ input, spec, phases }, { layout, subnets, existing, providers }));
+      assertProvidersServe(spec, providers, "; nothing was created");
+      if (plan !== undefined) assertPlanCurrent(plan, await computePlan({ input, spec, specHash: `sha256:${specHash}`, phases, ...(choice ? { choice } : {}) }, { layout, subnets, existing, providers }));
       await store.save(state);
       stateSaved = true;
       const writer = createStateWriter(store, () => state);

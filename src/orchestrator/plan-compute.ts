@@ -2,7 +2,7 @@ import { CreateInput } from "../../api/forge.js";
 import { PLAN_VERSION, type Plan, type PlannedResource } from "../../api/plan.js";
 import type { PlannedStep } from "../../api/provider.js";
 import type { KeyResource, NetworkResource, ResourceKind, Spec, VMResource } from "../../api/spec.js";
-import type { EnvironmentState, ResourceRef } from "../../api/state.js";
+import type { EnvironmentState, ProviderChoice, ResourceRef } from "../../api/state.js";
 import { TestenvError, formatIssues } from "../errors.js";
 import type { ProviderManager } from "../provider/manager.js";
 import { parseSpec } from "../spec/load.js";
@@ -25,12 +25,22 @@ import { addPlaceholder, placeholder } from "./plan-placeholders.js";
 
 export interface PlanSubject {
   input: CreateInput & { spec: NonNullable<CreateInput["spec"]> };
-  spec: Spec;
+  /** The spec to plan, its providers filled in (the picked one when it named none). */
+  spec: Spec & { providers: NonNullable<Spec["providers"]> };
+  /** `sha256:` of the spec as written, which is what create compares. */
+  specHash: string;
   phases: ResourceRef[][];
+  /** How the provider was picked, when the spec named none. */
+  choice?: ProviderChoice;
+}
+
+/** A spec checked as create checks it, before its providers are known. */
+export interface WrittenPlanSubject extends Omit<PlanSubject, "spec"> {
+  spec: Spec;
 }
 
 /** Checks a create's input and spec exactly as create does. */
-export function planSubject(rawInput: CreateInput): PlanSubject {
+export function planSubject(rawInput: CreateInput): WrittenPlanSubject {
   const input = parseInput(CreateInput, rawInput, "plan");
   requireField(input.testID, "testID");
   requireField(input.stage, "stage");
@@ -38,7 +48,7 @@ export function planSubject(rawInput: CreateInput): PlanSubject {
   if (!input.spec) throw new TestenvError("INPUT_INVALID", "missing required field 'spec'", { issues: [{ field: "spec", message: "required" }] });
   const spec = parseSpec(input.spec);
   assertValidEarly(spec);
-  return { input: { ...input, spec: input.spec }, spec, phases: buildDag(spec).phases() };
+  return { input: { ...input, spec: input.spec }, spec, specHash: `sha256:${hashSpec(spec)}`, phases: buildDag(spec).phases() };
 }
 
 export interface PlanEnvironment {
@@ -165,12 +175,13 @@ export async function computePlan(subject: PlanSubject, environment: PlanEnviron
     testID: input.testID,
     stage: input.stage,
     prefix,
-    specHash: `sha256:${hashSpec(spec)}`,
+    specHash: subject.specHash,
     subnets,
     providers: spec.providers.map((p) => {
       const client = providers.get(p.name);
       return { name: p.name, engine: p.engine, providerName: client.capabilities.providerName, version: client.capabilities.version };
     }),
+    ...(subject.choice ? { providerChoice: subject.choice } : {}),
     inputs: inputFingerprints(baseImages),
     phases: planned,
   };

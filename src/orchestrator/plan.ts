@@ -1,31 +1,30 @@
 import type { CreateInput } from "../../api/forge.js";
 import type { Plan } from "../../api/plan.js";
-import { TestenvError, formatIssues } from "../errors.js";
-import { capabilityRequirements } from "./capabilities.js";
+import { assertProvidersServe } from "./capabilities.js";
 import type { EngineDeps } from "./deps.js";
 import { namePrefix } from "./isolation.js";
 import { environmentLayout } from "./layout.js";
 import { inspectingProvidersFor } from "./providers.js";
 import { hostSubnetRegistry, previewSubnets } from "./subnet-reservations.js";
-import { computePlan, planSubject, subnetPrefixes } from "./plan-compute.js";
+import { computePlan, planSubject, subnetPrefixes, type PlanSubject } from "./plan-compute.js";
+import { withProviders } from "./provider-choice.js";
 
 /**
  * `plan`: what create would do, without doing any of it. Reads the state dir (existing environment, subnet
  * reservations); starts the spec's providers in inspect mode, with no log file; writes, locks and reserves nothing.
  */
 export async function planEnvironment(deps: EngineDeps, rawInput: CreateInput): Promise<Plan> {
-  const subject = planSubject(rawInput);
-  const { input, spec } = subject;
-  const layout = environmentLayout(deps, input, spec);
+  const written = planSubject(rawInput);
+  const { input } = written;
+  const layout = environmentLayout(deps, input, written.spec);
+  const { spec, choice } = await withProviders(deps, written.spec, { cwd: layout.rootDir });
+  const subject: PlanSubject = { ...written, spec, ...(choice ? { choice } : {}) };
   const [subnets, existing] = await Promise.all([previewSubnets(layout.stateDir, input.testID, subnetPrefixes(spec), { registry: hostSubnetRegistry(deps.env) }), layout.store.load(input.testID)]);
   const facts = { id: input.testID, prefix: namePrefix(input.testID), artifactDir: layout.artifactDir, stateDir: layout.stateDir, rootDir: layout.rootDir };
   const providers = inspectingProvidersFor(facts, deps.log);
   try {
     await providers.start(spec.providers);
-    const unsupported = providers.checkSupport(capabilityRequirements(spec));
-    if (unsupported.length > 0) {
-      throw new TestenvError("NOT_IMPLEMENTED", `the providers cannot create this environment:\n${formatIssues(unsupported)}`, { issues: unsupported });
-    }
+    assertProvidersServe(spec, providers, "");
     return await computePlan(subject, { layout, subnets, existing, providers });
   } finally {
     await providers.closeAll();

@@ -31,7 +31,7 @@ function createTimeIssues(spec: Spec, options: ValidateOptions): Issue[] {
   if (options.env !== undefined) issues.push(...missingEnvIssues(spec, options.env));
   if (options.enginePolicy !== undefined) {
     const policy = options.enginePolicy;
-    spec.providers.forEach((provider, index) => {
+    (spec.providers ?? []).forEach((provider, index) => {
       const problem = enginePolicyProblem(provider.engine, policy);
       if (problem !== undefined) issues.push({ field: `providers[${index}].engine`, message: problem });
     });

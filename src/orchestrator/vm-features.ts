@@ -49,29 +49,41 @@ function covers(declared: readonly string[], feature: string): boolean {
   return declared.some((name) => feature === name || feature.startsWith(`${name}.`));
 }
 
+/** A feature a VM uses that the provider does not declare (unsupported), or one the provider needs and the VM lacks (required). */
+export interface VmFeatureGap {
+  feature: string;
+  field: string;
+  gap: "unsupported" | "required";
+}
+
+/** The gaps between what `vm` uses and what `capabilities` declare for VMs; none when the provider declares no vm resource. */
+export function vmFeatureGaps(vm: VMResource, index: number, capabilities: CapabilitiesResponse): VmFeatureGap[] {
+  const declared = capabilities.resources.find((resource) => resource.kind === "vm");
+  if (declared === undefined) return [];
+  const uses = vmFeaturesUsed(vm, index);
+  const gaps: VmFeatureGap[] = [];
+  const supported = declared.vmFeatures;
+  if (supported !== undefined) {
+    for (const { feature, field } of uses) if (!covers(supported, feature)) gaps.push({ feature, field, gap: "unsupported" });
+  }
+  for (const feature of declared.requiredVmFeatures ?? []) {
+    if (!uses.some((use) => covers([feature], use.feature))) gaps.push({ feature, field: `vms[${index}].spec.${feature}`, gap: "required" });
+  }
+  return gaps;
+}
+
 /** NOT_IMPLEMENTED issues for every feature a VM uses that its provider does not declare, or must use and does not. */
 export function vmFeatureIssues(spec: Spec, capabilitiesOf: (provider: string) => CapabilitiesResponse | undefined): Issue[] {
-  const issues: Issue[] = [];
-  (spec.vms ?? []).forEach((vm, index) => {
+  return (spec.vms ?? []).flatMap((vm, index) => {
     const provider = resolveProviderName(spec, vm);
     const capabilities = capabilitiesOf(provider);
-    const declared = capabilities?.resources.find((resource) => resource.kind === "vm");
-    if (capabilities === undefined || declared === undefined) return;
+    if (capabilities === undefined) return [];
     const who = `provider "${provider}" (${capabilities.providerName})`;
-    const uses = vmFeaturesUsed(vm, index);
-    if (declared.vmFeatures !== undefined) {
-      const supported = declared.vmFeatures;
-      for (const { feature, field } of uses) {
-        if (!covers(supported, feature)) {
-          issues.push({ field, message: `${who} does not support VM feature "${feature}" (supported: ${supported.join(", ") || "none"}); remove ${field} or use a provider that has it` });
-        }
-      }
-    }
-    for (const feature of declared.requiredVmFeatures ?? []) {
-      if (!uses.some((use) => covers([feature], use.feature))) {
-        issues.push({ field: `vms[${index}].spec.${feature}`, message: `${who} needs vms[${index}].spec.${feature} on every VM` });
-      }
-    }
+    const supported = capabilities.resources.find((resource) => resource.kind === "vm")?.vmFeatures ?? [];
+    return vmFeatureGaps(vm, index, capabilities).map(({ feature, field, gap }) =>
+      gap === "unsupported"
+        ? { field, message: `${who} does not support VM feature "${feature}" (supported: ${supported.join(", ") || "none"}); remove ${field} or use a provider that has it` }
+        : { field, message: `${who} needs ${field} on every VM` },
+    );
   });
-  return issues;
 }

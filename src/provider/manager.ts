@@ -1,10 +1,12 @@
 import { join } from "node:path";
-import type { Operation } from "../../api/provider.js";
-import type { ProviderConfig, ResourceKind } from "../../api/spec.js";
+import type { ProviderConfig } from "../../api/spec.js";
 import { TestenvError, errorMessage, type Issue } from "../errors.js";
 import type { Logger } from "../../lib/log.js";
 import { ProviderClient } from "./client.js";
 import type { ProviderPool } from "./pool.js";
+import { supportIssues, type SupportRequirement } from "./support.js";
+
+export type { SupportRequirement } from "./support.js";
 
 export interface ProviderManagerOptions {
   cwd: string;
@@ -19,16 +21,6 @@ export interface ProviderManagerOptions {
   closeGraceMs?: number;
   /** Reuse provider processes across operations of a long-lived orchestrator (MCP server). */
   pool?: ProviderPool;
-}
-
-export interface SupportRequirement {
-  provider: string;
-  kind: ResourceKind;
-  operation: Operation;
-  networkKind?: string;
-  keyType?: string;
-  /** Field path of what needs it, e.g. `networks[2].kind`. */
-  resource: string;
 }
 
 /** The provider processes of one orchestrator run. */
@@ -112,17 +104,7 @@ export class ProviderManager {
 
   /** Issues for everything a provider does not declare, so nothing is created when something is unsupported. */
   checkSupport(requirements: readonly SupportRequirement[]): Issue[] {
-    const issues: Issue[] = [];
-    for (const requirement of requirements) {
-      const client = this.clients.get(requirement.provider);
-      if (client === undefined) {
-        issues.push({ field: requirement.resource, message: `provider "${requirement.provider}" is not declared in spec.providers` });
-        continue;
-      }
-      if (client.supports(requirement.kind, requirement.operation, detailOf(requirement))) continue;
-      issues.push({ field: requirement.resource, message: unsupportedMessage(client, requirement) });
-    }
-    return issues;
+    return supportIssues(requirements, (name) => this.clients.get(name)?.capabilities);
   }
 
   async closeAll(): Promise<void> {
@@ -136,25 +118,6 @@ export class ProviderManager {
       }),
     );
   }
-}
-
-function detailOf(requirement: SupportRequirement): { networkKind?: string; keyType?: string } {
-  return {
-    ...(requirement.networkKind !== undefined ? { networkKind: requirement.networkKind } : {}),
-    ...(requirement.keyType !== undefined ? { keyType: requirement.keyType } : {}),
-  };
-}
-
-function unsupportedMessage(client: ProviderClient, requirement: SupportRequirement): string {
-  const who = `provider "${client.name}" (${client.capabilities.providerName})`;
-  if (!client.supports(requirement.kind, requirement.operation)) {
-    return `${who} does not support ${requirement.operation} for ${requirement.kind} resources; use a provider that does`;
-  }
-  const resource = client.capabilities.resources.find((r) => r.kind === requirement.kind);
-  if (requirement.networkKind !== undefined && resource?.networkKinds !== undefined) {
-    return `${who} does not support network kind "${requirement.networkKind}" (supported: ${resource.networkKinds.join(", ")})`;
-  }
-  return `${who} does not support key type "${requirement.keyType}" (supported: ${resource?.keyTypes?.join(", ") ?? "none declared"})`;
 }
 
 function safeFileName(name: string): string {

@@ -51,19 +51,25 @@ function listEntries(doc: Mapping): SpecEntry[] {
   return entries;
 }
 
+/** A spec itself rather than a forge.yaml: it lists providers, or leaves the pick to the engine (pickProvider). */
+function isBareSpec(doc: Record<string, unknown>): boolean {
+  if ("providers" in doc) return true;
+  return "pickProvider" in doc && !("testenv" in doc) && !("engines" in doc);
+}
+
 const entryNames = (entries: readonly SpecEntry[]): string => entries.map((entry) => entry.name ?? "(unnamed)").join(", ");
 
 /** `nameOption` is how the caller's surface spells the entry choice: `--name` (CLI), `specName` (MCP). */
 export function selectSpecEntry(doc: unknown, where: string, name?: string, nameOption = "--name"): SpecEntry {
   if (!isMapping(doc)) {
-    throw new TestenvError("SPEC_INVALID", `${where} must be a mapping: a forge.yaml with a testenv entry or a spec with providers at the top`);
+    throw new TestenvError("SPEC_INVALID", `${where} must be a mapping: a forge.yaml with a testenv entry or a spec with providers (or pickProvider) at the top`);
   }
-  if ("providers" in doc) return { path: [], spec: doc };
+  if (isBareSpec(doc)) return { path: [], spec: doc };
   const all = listEntries(doc);
   if (all.length === 0) {
     throw new TestenvError(
       "SPEC_NOT_FOUND",
-      `${where} has no testenv-vm spec: expected top-level providers (a bare spec), or a testenv[] / engines[].testenv[] entry whose engine contains "testenv-vm"`,
+      `${where} has no testenv-vm spec: expected top-level providers or pickProvider (a bare spec), or a testenv[] / engines[].testenv[] entry whose engine contains "testenv-vm"`,
     );
   }
   const matching = name === undefined ? all : all.filter((entry) => entry.name === name);

@@ -32,11 +32,17 @@ function normalizeKeyTypes(spec: Spec): Spec {
   return spec;
 }
 
+/** An empty `providers:` is a list left unfinished, not a choice left to the engine (that is leaving the key out). */
+function keepEmptyProviders(raw: unknown, withoutNulls: unknown): unknown {
+  const emptied = raw !== null && typeof raw === "object" && (raw as Record<string, unknown>).providers === null;
+  return emptied ? { ...(withoutNulls as Record<string, unknown>), providers: null } : withoutNulls;
+}
+
 /** Validates the shape of a spec with zod, reporting every problem at once. */
 export function parseSpec(raw: unknown, locate?: LoadedSpec["locate"]): Spec {
   const tooBig = rawSpecIssues(raw);
   if (tooBig.length > 0) throw specInvalid(tooBig);
-  const result = Spec.safeParse(dropOptionalNulls(Spec, raw));
+  const result = Spec.safeParse(keepEmptyProviders(raw, dropOptionalNulls(Spec, raw)));
   if (result.success) return normalizeKeyTypes(result.data);
   throw specInvalid(zodIssuesToIssues(Spec, result.error.issues, raw, locate));
 }

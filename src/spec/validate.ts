@@ -64,8 +64,26 @@ function checkEnvVarNames(report: Report, section: Section, items: readonly { na
   });
 }
 
+/** A spec without `providers:` leaves the choice to the engine, so nothing in it may name a provider. */
+function checkProviderChoiceLeftOpen(report: Report, spec: Spec): void {
+  const hint = "the spec has pickProvider: true (testenv-vm picks one); list the provider under providers: or remove this field";
+  if (spec.defaultProvider !== undefined) report.add(["defaultProvider"], `provider ${quoted(spec.defaultProvider)} is not defined: ${hint}`);
+  for (const section of SECTIONS) {
+    resourcesOf(spec, section).forEach((resource, index) => {
+      if (resource.provider !== undefined) report.add([section, index, "provider"], `provider ${quoted(resource.provider)} is not defined: ${hint}`);
+    });
+  }
+}
+
 function checkProviders(report: Report, spec: Spec): void {
   const providers = spec.providers;
+  if (providers === undefined) {
+    // A forgotten list must not become a create on whatever provider the host has: picking is asked for.
+    if (spec.pickProvider === true) checkProviderChoiceLeftOpen(report, spec);
+    else report.add(["providers"], "providers is required: list them, e.g. [{ name: stub, engine: testenv-vm-provider-stub }], or set pickProvider: true to let testenv-vm pick");
+    return;
+  }
+  if (spec.pickProvider === true) report.add(["pickProvider"], "pickProvider: true picks the provider, so the spec may list none; remove providers or pickProvider");
   if (providers.length === 0) {
     report.add(["providers"], "at least one provider is required, e.g. { name: stub, engine: testenv-vm-provider-stub }");
     return;
@@ -219,8 +237,8 @@ export function resolveProviderName(spec: Spec, resource: { provider?: string })
   const name =
     resource.provider ??
     spec.defaultProvider ??
-    spec.providers.find((provider) => provider.default === true)?.name ??
-    (spec.providers.length === 1 ? spec.providers[0]?.name : undefined);
+    spec.providers?.find((provider) => provider.default === true)?.name ??
+    (spec.providers?.length === 1 ? spec.providers[0]?.name : undefined);
   if (name === undefined) {
     throw new TestenvError("SPEC_INVALID", "no provider for this resource and no default provider; set default: true on one provider or set defaultProvider", {
       issues: [{ field: "providers", message: "no default provider" }],

@@ -75,6 +75,8 @@ export function referencedEnv(rawSpec: unknown, env: NodeJS.ProcessEnv, passFlag
 
 function printArtifact(io: CliIo, artifact: TestEnvArtifact, seconds: string, stateDir: string | undefined): void {
   const lines = [`Created environment ${artifact.testID} in ${seconds} s`];
+  const picked = artifact.metadata["testenv-vm.provider"];
+  if (picked !== undefined) lines.push(`Provider ${picked} picked (the spec names none): ${artifact.metadata["testenv-vm.provider.reason"] ?? ""}`);
   const section = (title: string, map: Record<string, string>): void => {
     const keys = Object.keys(map).sort();
     if (keys.length === 0) return;

@@ -54,7 +54,7 @@ async function writeSpec(name: string, text: string): Promise<string> {
 describe("the original's scenarios", () => {
   it.each(SCENARIOS)("%s loads and passes Phase 1 unchanged", async (scenario) => {
     const loaded = await loadSpecFile(join(FIXTURES, `${scenario}.yaml`));
-    expect(loaded.spec.providers.length).toBe(1);
+    expect(loaded.spec.providers?.length).toBe(1);
     expect(validateEarly(loaded.spec, loaded.locate)).toEqual([]);
   });
 
@@ -222,7 +222,7 @@ describe("parseSpec", () => {
   it("treats null optional fields as absent (an empty `keys:` in YAML) but keeps nullable ones", () => {
     const { spec } = parseSpecText("providers:\n  - { name: p, engine: e, spec: }\nkeys:\nvms:\nnetworks:\n  - name: n\n    kind: bridge\n    spec: { dhcp: null, mtu: }\n");
     expect(spec.keys).toBeUndefined();
-    expect(spec.providers[0]?.spec).toBeUndefined();
+    expect(spec.providers?.[0]?.spec).toBeUndefined();
     expect(spec.networks?.[0]?.spec).toEqual({ dhcp: null });
     expect(() => parseSpec({ providers: null })).toThrow(/providers: expected a list, got null/);
   });
