@@ -11,6 +11,9 @@ import { buildRemoteCommand } from "./shell-command.js";
 import { SftpUnavailableError, SshSession } from "./ssh-session.js";
 import type { VmTarget } from "./vm-target.js";
 
+/** How long start() and a restore wait for the VM's SSH to answer this handle once the provider says it is ready. */
+const SETTLE_TIMEOUT_MS = 60_000;
+
 export interface ExecOptions {
   /** Environment variables for the command; names must be valid shell names. */
   env?: Record<string, string>;
@@ -145,7 +148,17 @@ export class VmHandle implements AsyncDisposable {
     const { state, target } = await this.requirePower("start").start(this.name);
     this.target = target;
     await this.replaceSession();
+    await this.settle();
     return state;
+  }
+
+  /**
+   * `true` over this handle's own new connection, retried while SSH refuses or drops: a guest's SSH server may
+   * restart right after the provider's readiness check passed (the tiny image's dropbear does), and the caller's
+   * first command must not be the one lost to it.
+   */
+  private async settle(): Promise<void> {
+    await this.waitReady({ cloudInit: false, timeoutMs: SETTLE_TIMEOUT_MS });
   }
 
   /**
@@ -155,6 +168,7 @@ export class VmHandle implements AsyncDisposable {
   async reconnect(target: VmTarget): Promise<void> {
     this.target = target;
     await this.replaceSession();
+    await this.settle();
   }
 
   get name(): string {
