@@ -18,3 +18,5 @@ export { MACHINE_TOOL_DEFINITIONS } from "./machine-tools.js";
 export type { MachineHandlers } from "./machine-tools.js";
 export { parseDuration, sshExec, tcpOpen } from "./readiness.js";
 export type { ExecResult, SshTarget } from "./readiness.js";
+export { knownKeys, throughJump } from "./ssh-jump.js";
+export type { JumpHost } from "./ssh-jump.js";

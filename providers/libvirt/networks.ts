@@ -4,6 +4,7 @@ import type { NetworkCreateRequest, NetworkState, PlannedStep } from "../../api/
 import type { Logger } from "../../lib/log.js";
 import { ProviderError, alreadyExists, busy, notFound, type RecordStore, type ResourceHandlers } from "../kit/index.js";
 import type { LibvirtBackend } from "./backend.js";
+import { LOCAL_HOST, type LibvirtHost } from "./host/host.js";
 import { domainsUsingNetwork } from "./inventory.js";
 import { checkResourceName, deriveBridgeName, deriveUla } from "./names.js";
 import { dnsmasqArgv, parseDnsmasqLeases, readIdentity, sameProcess, startDnsmasq, stopDnsmasq, type DnsmasqFiles, type ProcessIdentity } from "./net/dnsmasq.js";
@@ -35,6 +36,8 @@ export interface NetworkRecord {
   gateway?: string;
   prefixLength?: number;
   createdAt: string;
+  /** The remote libvirt host the network lives on (user@host); absent on the local host. */
+  host?: string;
   dnsmasq?: DnsmasqRecord;
   /** An address we put on someone else's bridge so dnsmasq can serve it; removed on delete. */
   addedAddress?: { iface: string; address: string; prefixLength: number };
@@ -51,13 +54,25 @@ export interface NetworkDeps {
   prefix: string | undefined;
   bridgePrefix: string | undefined;
   log: Logger;
+  /** Where the bridges are; bridges and dnsmasq networks are made only on the local host so far. */
+  host?: LibvirtHost;
   dnsmasqBinary?: string;
 }
 
 const NOBODY = 65534;
 
 export class NetworkService {
-  constructor(private readonly deps: NetworkDeps) {}
+  private readonly host: LibvirtHost;
+
+  constructor(private readonly deps: NetworkDeps) {
+    this.host = deps.host ?? LOCAL_HOST;
+  }
+
+  /** A link on the libvirt host, asked where it is. */
+  private link(name: string): ReturnType<typeof getLink> {
+    const host = this.host;
+    return host.remote ? getLink(name, (command, args, options) => host.run(command, args, options)) : getLink(name);
+  }
 
   record(name: string): Promise<NetworkRecord | undefined> {
     return this.deps.records.read<NetworkRecord>("networks", name);
@@ -75,7 +90,7 @@ export class NetworkService {
       const record = await this.record(candidate);
       if (record) return record.interfaceName;
     }
-    if (/^[A-Za-z0-9_.:-]{1,15}$/.test(attachTo) && (await getLink(attachTo))) return attachTo;
+    if (/^[A-Za-z0-9_.:-]{1,15}$/.test(attachTo) && (await this.link(attachTo))) return attachTo;
     throw new ProviderError("DEPENDENCY_FAILED", `spec.attachTo: "${attachTo}" is neither a network of this provider nor a host interface; create the bridge first`);
   }
 
@@ -85,7 +100,7 @@ export class NetworkService {
     if (record) return record.kind === "libvirt" ? { type: "network", iface: record.interfaceName } : { type: "bridge", iface: record.interfaceName };
     const xml = await this.deps.backend.networkXml(network);
     if (xml !== undefined) return { type: "network", iface: parseNetworkXml(xml).bridge };
-    const link = /^[A-Za-z0-9_.:-]{1,15}$/.test(network) ? await getLink(network) : undefined;
+    const link = /^[A-Za-z0-9_.:-]{1,15}$/.test(network) ? await this.link(network) : undefined;
     if (link?.kind === "bridge") return { type: "bridge", iface: network };
     throw new ProviderError("DEPENDENCY_FAILED", `network "${network}" does not exist; create it before the VM that uses it`);
   }
@@ -116,7 +131,7 @@ export class NetworkService {
   ): Promise<{ dnsmasq: DnsmasqRecord; addedAddress?: NetworkRecord["addedAddress"]; addedIpv6?: NetworkRecord["addedIpv6"] }> {
     const ip = plan.ip;
     if (!ip) throw new ProviderError("INVALID_SPEC", "spec.cidr: dnsmasq needs the bridge's subnet");
-    const link = await getLink(iface);
+    const link = await this.link(iface);
     if (!link) throw new ProviderError("DEPENDENCY_FAILED", `bridge ${iface} does not exist`);
     let addedAddress: NetworkRecord["addedAddress"];
     const onSubnet = link.addresses.some((a) => contains(ip, a.address));
@@ -174,10 +189,14 @@ export class NetworkService {
   async create(request: NetworkCreateRequest): Promise<NetworkState> {
     const name = checkResourceName("network", request.name);
     const plan = planNetwork(request.kind, request.spec);
+    const host = this.host;
+    if (host.remote && (plan.kind !== "libvirt" || plan.forwardMode === "bridge")) {
+      throw new ProviderError("INVALID_SPEC", `network ${name}: on the remote host ${host.name} only libvirt networks that libvirt serves itself (nat, route, isolated) are supported so far; ${plan.kind === "libvirt" ? "bridge mode" : `kind ${plan.kind}`} needs a bridge and dnsmasq made on that host`);
+    }
     if ((await this.record(name)) || (await this.deps.backend.networkXml(name)) !== undefined) throw alreadyExists("network", name);
     const bridged = plan.kind === "dnsmasq" || plan.forwardMode === "bridge";
     const iface = bridged ? await this.resolveAttach(plan.attachTo ?? "") : this.bridgeNameFor(name);
-    if (!bridged && (await getLink(iface))) throw alreadyExists("bridge interface", iface);
+    if (!bridged && (await this.link(iface))) throw alreadyExists("bridge interface", iface);
     let record: NetworkRecord = {
       name,
       requestedKind: plan.requestedKind,
@@ -187,6 +206,7 @@ export class NetworkService {
       ...(plan.attachTo ? { attachTo: plan.attachTo } : {}),
       ...(plan.ip ? { cidr: plan.ip.cidr, gateway: plan.ip.gateway, prefixLength: plan.ip.prefixLength } : {}),
       createdAt: new Date().toISOString(),
+      ...(host.remote ? { host: host.name } : {}),
       creating: true,
     };
     // Recorded before anything exists, so a delete after a crash mid-create still knows what to look for.
@@ -218,7 +238,7 @@ export class NetworkService {
     if (record.kind === "libvirt") {
       if ((await this.deps.backend.networkXml(record.name)) === undefined) return "missing";
       if (!(await this.deps.backend.networkActive(record.name))) return "inactive";
-    } else if (!(await getLink(record.interfaceName))) {
+    } else if (!(await this.link(record.interfaceName))) {
       return "missing";
     }
     if (record.dnsmasq && !sameProcess(record.dnsmasq.identity, await readIdentity(record.dnsmasq.identity.pid))) return "inactive";
@@ -242,6 +262,7 @@ export class NetworkService {
       ...(record.dnsmasq ? { pid: record.dnsmasq.identity.pid } : {}),
       createdAt: record.createdAt,
       providerState: {
+        ...(record.host ? { host: record.host } : {}),
         ...(record.forwardMode ? { forwardMode: record.forwardMode } : {}),
         ...(record.attachTo ? { attachTo: record.attachTo } : {}),
         ...(record.dnsmasq
@@ -290,7 +311,7 @@ export class NetworkService {
   /** A host bridge we did not create (a user's br0): described read-only, so a spec can use it as external. */
   private async hostBridgeState(name: string): Promise<NetworkState | undefined> {
     if (!/^[A-Za-z0-9_.:-]{1,15}$/.test(name)) return undefined;
-    const link = await getLink(name);
+    const link = await this.link(name);
     if (link?.kind !== "bridge") return undefined;
     const address = link.addresses[0];
     return {
@@ -347,7 +368,7 @@ export class NetworkService {
     if (record.kind === "libvirt") {
       await this.deps.backend.destroyNetwork(record.name);
       await this.deps.backend.undefineNetwork(record.name);
-    } else if (record.kind === "bridge" && (await getLink(record.interfaceName))) {
+    } else if (record.kind === "bridge" && (await this.link(record.interfaceName))) {
       await deleteLink(record.interfaceName);
     }
   }

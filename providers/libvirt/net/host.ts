@@ -1,4 +1,7 @@
-import { run, runOrFail } from "../exec.js";
+import { run, runOrFail, type RunOptions, type RunResult } from "../exec.js";
+
+/** Runs argv where the links are: lib/run here, or a remote libvirt host's run. */
+export type Runner = (command: string, args: readonly string[], options?: RunOptions) => Promise<RunResult>;
 
 // Host networking through `ip` (iproute2), JSON output only.
 
@@ -38,9 +41,9 @@ export function parseIpJson(output: string): HostLink[] {
     }));
 }
 
-export async function getLink(name: string): Promise<HostLink | undefined> {
+export async function getLink(name: string, runner: Runner = run): Promise<HostLink | undefined> {
   try {
-    const { stdout } = await run("ip", ["-j", "-d", "addr", "show", "dev", name], { timeoutMs: 15_000 });
+    const { stdout } = await runner("ip", ["-j", "-d", "addr", "show", "dev", name], { timeoutMs: 15_000 });
     return parseIpJson(stdout)[0];
   } catch {
     return undefined; // "Device does not exist"
