@@ -117,7 +117,7 @@ copy_tree_shape() {
   local from=$1 to=$2 dir
   mkdir -p "$to"
   [[ -d $from ]] || return 0
-  (cd "$from" && find . -type d -print0) | while IFS= read -r -d '' dir; do
+  (cd "$from" && find . -type d ! -name 'domain-*' -print0) | while IFS= read -r -d '' dir; do
     mkdir -p "$to/$dir"
     chown --reference="$from/$dir" "$to/$dir"
     chmod --reference="$from/$dir" "$to/$dir"
@@ -142,7 +142,9 @@ cmd_up() {
   # No autostarted networks from the first host's configuration.
   rm -rf "$DIR/root/etc-libvirt/qemu/networks/autostart" "$DIR/root/etc-libvirt/qemu/autostart"
   copy_tree_shape /var/log/libvirt "$DIR/root/var-log-libvirt"
+  # The QEMU capabilities cache is the same for both hosts (same binaries): copied, it spares a re-probe.
   copy_tree_shape /var/cache/libvirt "$DIR/root/var-cache-libvirt"
+  cp -a /var/cache/libvirt/qemu/capabilities/. "$DIR/root/var-cache-libvirt/qemu/capabilities/" 2>/dev/null || true
   mkdir -p "$DIR/root/var-lib-testenv-vm"
   chmod 0755 "$DIR/root" "$DIR/root/var-lib-testenv-vm"
   # libvirt-qemu opens disks under the data dir: every folder above it must be traversable.

@@ -68,7 +68,8 @@ export function remoteShell(host: RemoteHost, line: string): string {
   );
 }
 
-const REMOTE_FILE_DIRS = ["/etc/libvirt", "/var/lib/libvirt", "/var/log/libvirt", "/run/libvirt", "/var/lib/testenv-vm"];
+// As findLeaks here, plus the definitions libvirt keeps and the provider's data dir on that host.
+const REMOTE_FILE_DIRS = ["/etc/libvirt/qemu", "/var/lib/libvirt/qemu/nvram", "/var/lib/libvirt/dnsmasq", "/run/libvirt/qemu", "/run/libvirt/network", "/var/lib/testenv-vm"];
 
 /** What carries the prefix on the remote host: domains, networks, links, files (as findLeaks does here). */
 export function remoteLeaks(host: RemoteHost, prefix: string): string[] {
