@@ -139,8 +139,9 @@ cmd_up() {
   chmod 0700 "$DIR"
   copy_tree_shape /var/lib/libvirt "$DIR/root/var-lib-libvirt"
   cp -a /etc/libvirt/. "$DIR/root/etc-libvirt/" 2>/dev/null || { mkdir -p "$DIR/root/etc-libvirt"; cp -a /etc/libvirt/. "$DIR/root/etc-libvirt/"; }
-  # No autostarted networks from the first host's configuration.
+  # The configuration, not the objects: no domain or network of the first host is defined on the second.
   rm -rf "$DIR/root/etc-libvirt/qemu/networks/autostart" "$DIR/root/etc-libvirt/qemu/autostart"
+  find "$DIR/root/etc-libvirt/qemu" -maxdepth 2 -name '*.xml' -delete 2>/dev/null || true
   copy_tree_shape /var/log/libvirt "$DIR/root/var-log-libvirt"
   # The QEMU capabilities cache is the same for both hosts (same binaries): copied, it spares a re-probe.
   copy_tree_shape /var/cache/libvirt "$DIR/root/var-cache-libvirt"
