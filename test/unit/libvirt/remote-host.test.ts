@@ -1,13 +1,16 @@
+import { spawn } from "node:child_process";
 import { createHash, createHmac } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { readIdentity } from "../../../lib/process-identity.js";
 import type { RunOptions, RunResult } from "../../../lib/run.js";
 import { knownKeys } from "../../../providers/kit/index.js";
 import { connectUri, remoteEndpoint, resolveConfig } from "../../../providers/libvirt/config.js";
 import { LocalHost, type LibvirtHost } from "../../../providers/libvirt/host/host.js";
 import { RemoteImageCache } from "../../../providers/libvirt/host/image-cache.js";
+import { readIdentityOn, stopProcessOn } from "../../../providers/libvirt/host/process.js";
 import { ProviderConfigError } from "../../../providers/kit/context.js";
 
 describe("libvirt remote host: config", () => {
@@ -107,5 +110,22 @@ describe("libvirt remote host: the base image cache", () => {
 
   it("names a missing local base image as a spec error", async () => {
     await expect(new RemoteImageCache(new FakeRemote(), dir).place(join(dir, "nope.qcow2"))).rejects.toThrow(/spec.disk.baseImage/);
+  });
+});
+
+describe("libvirt remote host: processes started there (dnsmasq) are known by pid, start time and argv", () => {
+  it("reads the same identity as lib/process-identity and stops exactly that process", async () => {
+    const child = spawn("sleep", ["30"], { stdio: "ignore" });
+    const pid = child.pid ?? 0;
+    const host = new FakeRemote();
+    const identity = await readIdentityOn(host, pid);
+    expect(identity).toEqual(await readIdentity(pid));
+    expect(identity?.cmdline).toEqual(["sleep", "30"]);
+    // Another start time is another process: left alone.
+    expect(await stopProcessOn(host, { ...identity!, startTime: "1" })).toBe(false);
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    expect(await stopProcessOn(host, identity!)).toBe(true);
+    await exited;
+    expect(await readIdentityOn(host, pid)).toBeUndefined();
   });
 });
