@@ -2,7 +2,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 import { ProviderConfigError, parseProviderConfig, type ProviderContext } from "../kit/index.js";
-import type { SshEndpoint } from "./host/ssh-host.js";
+import type { SshEndpoint } from "./ssh-host.js";
 
 export const PROVIDER_NAME = "libvirt";
 export const URI_ENV = "TESTENV_VM_LIBVIRT_URI";

@@ -4,12 +4,12 @@ import type { NetworkCreateRequest, NetworkState, PlannedStep } from "../../api/
 import type { Logger } from "../../lib/log.js";
 import { ProviderError, alreadyExists, busy, notFound, type RecordStore, type ResourceHandlers } from "../kit/index.js";
 import type { LibvirtBackend } from "./backend.js";
-import { LOCAL_HOST, type LibvirtHost } from "./host/host.js";
+import { LOCAL_HOST, type LibvirtHost } from "./host.js";
 import { domainsUsingNetwork } from "./inventory.js";
 import { checkResourceName, deriveBridgeName, deriveUla } from "./names.js";
 import { dnsmasqArgv, parseDnsmasqLeases, sameProcess, startDnsmasq, stopDnsmasq, type DnsmasqFiles, type ProcessIdentity } from "./net/dnsmasq.js";
 import { addAddress, addIpv6Address, createBridge, deleteLink, getLink, removeAddress, removeIpv6Address, setUp, type Runner } from "./net/host.js";
-import { readIdentityOn } from "./host/process.js";
+import { readIdentityOn } from "./host-process.js";
 import { contains } from "../kit/ipv4.js";
 import { libvirtNetworkXml, parseNetworkXml } from "./net/libvirt-xml.js";
 import { planNetwork, type NetworkPlan } from "./net/plan.js";

@@ -8,9 +8,9 @@ import { ProviderError, alreadyExists, invalidSpec, notFound, type JumpHost, typ
 import { cachedAccelerator, chooseAccelerator } from "./accel.js";
 import type { LibvirtBackend } from "./backend.js";
 import type { ResolvedConfig } from "./config.js";
-import { LOCAL_HOST, type LibvirtHost } from "./host/host.js";
-import type { RemoteImageCache } from "./host/image-cache.js";
-import { shellQuote } from "./host/quote.js";
+import { LOCAL_HOST, type LibvirtHost } from "./host.js";
+import type { RemoteImageCache } from "./image-cache.js";
+import { shellQuote } from "./shell-quote.js";
 import { allDomains } from "./inventory.js";
 import { checkResourceName, deriveMac } from "./names.js";
 import type { NetworkService } from "./networks.js";
@@ -537,7 +537,7 @@ function instanceId(request: VMCreateRequest): string {
   return `${request.name}-${createHash("sha256").update(JSON.stringify(request)).digest("hex").slice(0, 16)}`;
 }
 
-export { shellQuote } from "./host/quote.js";
+export { shellQuote } from "./shell-quote.js";
 
 /** How much of a remote VM's console log its state carries (the log itself stays on that host). */
 const REMOTE_CONSOLE_BYTES = 64 * 1024;

@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { retryUntil } from "../../lib/retry.js";
 import { ProviderError, tcpOpen, throughJump, type JumpHost } from "../../providers/kit/index.js";
-import { RemoteImageCache } from "../../providers/libvirt/host/image-cache.js";
-import { SshHost, type SshEndpoint } from "../../providers/libvirt/host/ssh-host.js";
+import { RemoteImageCache } from "../../providers/libvirt/image-cache.js";
+import { SshHost, type SshEndpoint } from "../../providers/libvirt/ssh-host.js";
 
 // The remote libvirt host's seam against a real OpenSSH sshd on 127.0.0.1 (no libvirt needed): argv quoted for the
 // remote shell, uploads, file reads, the strict host key check, the master connection ended on close, and the

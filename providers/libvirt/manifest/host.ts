@@ -2,7 +2,7 @@ import { rm } from "node:fs/promises";
 import { ProviderError } from "../../kit/index.js";
 import { CommandError, run, runOrFail } from "../exec.js";
 import { getLink } from "../net/host.js";
-import { LOCAL_HOST } from "../host/host.js";
+import { LOCAL_HOST } from "../host.js";
 import { imageInfo } from "../vm/disk.js";
 
 // What sync needs from the libvirt host beyond the provider's backend: the persistent (inactive) definition,

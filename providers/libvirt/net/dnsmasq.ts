@@ -1,5 +1,5 @@
-import { LOCAL_HOST, type LibvirtHost } from "../host/host.js";
-import { readIdentityOn, stopProcessOn } from "../host/process.js";
+import { LOCAL_HOST, type LibvirtHost } from "../host.js";
+import { readIdentityOn, stopProcessOn } from "../host-process.js";
 import type { ProcessIdentity } from "../../../lib/process-identity.js";
 import { retryUntil } from "../../../lib/retry.js";
 import { ProviderError } from "../../kit/index.js";

@@ -1,5 +1,5 @@
 import { ProviderError, invalidSpec } from "../../kit/index.js";
-import type { LibvirtHost } from "../host/host.js";
+import type { LibvirtHost } from "../host.js";
 
 const UNITS: Record<string, number> = { "": 1, B: 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
 

@@ -8,9 +8,9 @@ import { readIdentity } from "../../../lib/process-identity.js";
 import type { RunOptions, RunResult } from "../../../lib/run.js";
 import { knownKeys } from "../../../providers/kit/index.js";
 import { connectUri, remoteEndpoint, resolveConfig } from "../../../providers/libvirt/config.js";
-import { LocalHost, type LibvirtHost } from "../../../providers/libvirt/host/host.js";
-import { RemoteImageCache } from "../../../providers/libvirt/host/image-cache.js";
-import { readIdentityOn, stopProcessOn } from "../../../providers/libvirt/host/process.js";
+import { LocalHost, type LibvirtHost } from "../../../providers/libvirt/host.js";
+import { RemoteImageCache } from "../../../providers/libvirt/image-cache.js";
+import { readIdentityOn, stopProcessOn } from "../../../providers/libvirt/host-process.js";
 import { ProviderConfigError } from "../../../providers/kit/context.js";
 
 describe("libvirt remote host: config", () => {

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { extname, join } from "node:path";
-import { ProviderError, invalidSpec } from "../../kit/index.js";
+import { ProviderError, invalidSpec } from "../kit/index.js";
 import type { LibvirtHost } from "./host.js";
 
 // Base images reach a remote host once: uploaded to its image cache under their SHA-256, checked there, and

@@ -1,6 +1,6 @@
 import { mkdir, readFile, rm } from "node:fs/promises";
-import { run, type RunOptions, type RunResult } from "../../../lib/run.js";
-import { pathExists } from "../../kit/index.js";
+import { run, type RunOptions, type RunResult } from "../../lib/run.js";
+import { pathExists } from "../kit/index.js";
 
 // "Where does this run": the one seam between the provider and the machine its libvirt daemon runs on. The local
 // host is the file system and lib/run as before (no extra process); a remote host runs the same argv over SSH.

@@ -1,9 +1,9 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CommandError, run, type RunOptions, type RunResult } from "../../../lib/run.js";
-import { ProviderError } from "../../kit/index.js";
-import { shellQuote } from "./quote.js";
+import { CommandError, run, type RunOptions, type RunResult } from "../../lib/run.js";
+import { ProviderError } from "../kit/index.js";
+import { shellQuote } from "./shell-quote.js";
 import type { LibvirtHost } from "./host.js";
 
 // A remote libvirt host reached with OpenSSH. ssh takes one command line, so each argv is quoted word by word

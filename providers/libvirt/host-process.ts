@@ -1,5 +1,5 @@
-import { readIdentity, sameProcess, stopProcess, type ProcessIdentity } from "../../../lib/process-identity.js";
-import { retryUntil } from "../../../lib/retry.js";
+import { readIdentity, sameProcess, stopProcess, type ProcessIdentity } from "../../lib/process-identity.js";
+import { retryUntil } from "../../lib/retry.js";
 import type { LibvirtHost } from "./host.js";
 
 // A process we started on the libvirt host and that outlives us (dnsmasq), known by pid, start time and argv as
