@@ -8,7 +8,9 @@ import type { LibvirtHost } from "./host.js";
 
 // A remote libvirt host reached with OpenSSH. ssh takes one command line, so each argv is quoted word by word
 // for the remote shell: nothing is ever interpolated unquoted. One master connection per provider process
-// (ControlMaster) makes each later command cost a channel, not a handshake.
+// (ControlMaster) makes each later command cost a channel, not a handshake. The master is started on its own,
+// with no command, so no long-lived process carries an environment's names in its argv; it ends with close(), or
+// by itself a minute after the last use when this process could not say so.
 
 export interface SshEndpoint {
   user: string;
@@ -27,6 +29,7 @@ export class SshHost implements LibvirtHost {
   readonly remote = true;
   readonly name: string;
   private controlDir: Promise<string> | undefined;
+  private master: Promise<void> | undefined;
 
   constructor(readonly endpoint: SshEndpoint) {
     this.name = `${endpoint.user}@${endpoint.host}${endpoint.port === 22 ? "" : `:${endpoint.port}`}`;
@@ -39,9 +42,7 @@ export class SshHost implements LibvirtHost {
       "-o", "BatchMode=yes",
       "-o", "ConnectTimeout=15",
       "-o", "ServerAliveInterval=10",
-      "-o", "ControlMaster=auto",
       "-o", `ControlPath=${join(await this.controlDir, "%C")}`,
-      "-o", "ControlPersist=60",
       ...(key ? ["-o", "IdentitiesOnly=yes", "-i", key] : []),
       ...(knownHosts ? ["-o", `UserKnownHostsFile=${knownHosts}`, "-o", "GlobalKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=yes"] : []),
     ];
@@ -56,10 +57,31 @@ export class SshHost implements LibvirtHost {
     });
   }
 
+  private target(): string[] {
+    return ["-p", String(this.endpoint.port), "-l", this.endpoint.user, this.endpoint.host];
+  }
+
+  /** Starts the master connection once; when it cannot start, each command connects on its own (and says why). */
+  private connected(): Promise<void> {
+    this.master ??= this.options().then((options) =>
+      run("ssh", [...options, "-o", "ControlMaster=yes", "-o", "ControlPersist=60", "-N", "-f", ...this.target()], { timeoutMs: 30_000 }).then(
+        () => undefined,
+        () => undefined,
+      ),
+    );
+    return this.master;
+  }
+
+  /** Options of a command: through the master when it runs, else a connection of its own. */
+  private async clientOptions(): Promise<string[]> {
+    await this.connected();
+    return [...(await this.options()), "-o", "ControlMaster=no"];
+  }
+
   async run(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
     const line = [command, ...args].map(shellQuote).join(" ");
     try {
-      return await run("ssh", [...(await this.options()), "-p", String(this.endpoint.port), "-l", this.endpoint.user, this.endpoint.host, "--", line], options);
+      return await run("ssh", [...(await this.clientOptions()), "-p", String(this.endpoint.port), "-l", this.endpoint.user, this.endpoint.host, "--", line], options);
     } catch (error) {
       if (error instanceof CommandError && error.exitCode === SSH_CONNECTION_FAILED) throw this.failure(`running ${command}`, error);
       throw error;
@@ -122,7 +144,7 @@ export class SshHost implements LibvirtHost {
   async upload(localPath: string, path: string): Promise<void> {
     // scp speaks SFTP here: the remote path is taken as it is, never through a shell.
     try {
-      await run("scp", ["-q", ...(await this.options()), "-P", String(this.endpoint.port), "--", localPath, `${this.endpoint.user}@${sftpHost(this.endpoint.host)}:${path}`], { timeoutMs: 30 * 60_000 });
+      await run("scp", ["-q", ...(await this.clientOptions()), "-P", String(this.endpoint.port), "--", localPath, `${this.endpoint.user}@${sftpHost(this.endpoint.host)}:${path}`], { timeoutMs: 30 * 60_000 });
     } catch (error) {
       throw this.failure(`uploading ${localPath} to ${path}`, error);
     }
@@ -132,7 +154,7 @@ export class SshHost implements LibvirtHost {
     const dir = await this.controlDir;
     if (dir === undefined) return;
     // Ends the master connection this process started (if any), then its socket folder.
-    await run("ssh", [...(await this.options()), "-O", "exit", "-p", String(this.endpoint.port), "-l", this.endpoint.user, this.endpoint.host], { timeoutMs: 10_000 }).catch(() => undefined);
+    if (this.master) await run("ssh", [...(await this.options()), "-O", "exit", ...this.target()], { timeoutMs: 10_000 }).catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   }
 }
