@@ -41,7 +41,7 @@ export async function createLibvirtProvider(context: ProviderContext, options: L
   if (context.inspectOnly !== true) await mkdir(config.dataDir, { recursive: true, mode: 0o755 });
   const libvirtUri = config.connectUri ?? config.uri;
   const host: LibvirtHost = config.remote ? new SshHost(config.remote) : LOCAL_HOST;
-  const backend = options.backend ?? new DefaultLibvirtBackend(libvirtUri, context.log);
+  const backend = options.backend ?? new DefaultLibvirtBackend(libvirtUri, context.log, !host.remote);
   const records = new RecordStore(config.dataDir);
   const networks = new NetworkService({
     backend,
