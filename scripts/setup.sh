@@ -8,6 +8,7 @@ DEB_PACKAGES=(
   xorriso ovmf swtpm swtpm-tools busybox-static dropbear-bin syslinux syslinux-common syslinux-efi
   mtools cpio mmdebstrap fdisk e2fsprogs openssh-client iproute2 kmod pkg-config build-essential python3
   pxelinux ansible-core podman runc catatonit
+  openssh-server # the remote libvirt host of the tests (scripts/testhost-remote.sh) runs its own sshd
 )
 missing=()
 for pkg in "${DEB_PACKAGES[@]}"; do

@@ -16,7 +16,11 @@ if ! bash "$TH" status --quiet; then
   bash "$TH" up
   started=1
 fi
-cleanup() { if ((started)); then bash "$TH" down || true; fi; }
+# The second (remote) host is started by the tests that need it; one left by a failed run goes with the stage.
+cleanup() {
+  if [[ -e /run/netns/${TESTENV_VM_REMOTE_NETNS:-tvmremote} ]]; then bash scripts/testhost-remote.sh down || true; fi
+  if ((started)); then bash "$TH" down || true; fi
+}
 trap cleanup EXIT
 
 export TESTENV_VM_TEST_IMAGES_DIR=${TESTENV_VM_TEST_IMAGES_DIR:-/var/cache/testenv-vm/test-images}

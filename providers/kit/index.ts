@@ -20,3 +20,5 @@ export { parseDuration, sshExec, tcpOpen } from "./readiness.js";
 export type { ExecResult, SshTarget } from "./readiness.js";
 export { SNAPSHOT_TOOL_DEFINITIONS, snapshotsNotImplemented } from "./snapshot-tools.js";
 export type { SnapshotHandlers } from "./snapshot-tools.js";
+export { knownKeys, throughJump } from "./ssh-jump.js";
+export type { JumpHost } from "./ssh-jump.js";

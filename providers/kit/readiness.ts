@@ -1,6 +1,8 @@
 import { connect } from "node:net";
 import ssh2 from "ssh2";
+import type { Duplex } from "node:stream";
 import { invalidSpec } from "./errors.js";
+import { throughJump, type JumpHost } from "./ssh-jump.js";
 
 // The probes every provider's readiness checks are made of: a duration from the spec, one SSH command, one TCP
 // connect. Each provider wraps them in its own deadline loop, because what a timeout should show differs (a VM's
@@ -27,6 +29,8 @@ export interface SshTarget {
   port: number;
   user: string;
   privateKey: string;
+  /** Reach the guest through this host (its network is not routable from here). */
+  via?: JumpHost;
 }
 
 export interface ExecResult {
@@ -37,6 +41,11 @@ export interface ExecResult {
 
 /** One SSH connection attempt that runs one command. Host keys are not checked: the VM was just made. */
 export function sshExec(target: SshTarget, command: string, timeoutMs: number): Promise<ExecResult> {
+  if (target.via) return throughJump(target.via, target.host, target.port, timeoutMs, (sock) => execOnce(target, command, timeoutMs, sock));
+  return execOnce(target, command, timeoutMs, undefined);
+}
+
+function execOnce(target: SshTarget, command: string, timeoutMs: number, sock: Duplex | undefined): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     const client = new ssh2.Client();
     let settled = false;
@@ -61,11 +70,12 @@ export function sshExec(target: SshTarget, command: string, timeoutMs: number): 
         });
       })
       .on("error", (error) => finish(error))
-      .connect({ host: target.host, port: target.port, username: target.user, privateKey: target.privateKey, readyTimeout: Math.min(timeoutMs, 20_000) });
+      .connect({ host: target.host, port: target.port, username: target.user, privateKey: target.privateKey, readyTimeout: Math.min(timeoutMs, 20_000), ...(sock ? { sock } : {}) });
   });
 }
 
-export function tcpOpen(host: string, port: number, timeoutMs: number): Promise<boolean> {
+export function tcpOpen(host: string, port: number, timeoutMs: number, via?: JumpHost): Promise<boolean> {
+  if (via) return throughJump(via, host, port, timeoutMs, () => Promise.resolve(true)).catch(() => false);
   return new Promise((resolve) => {
     const socket = connect({ host, port });
     const done = (ok: boolean) => {

@@ -128,6 +128,12 @@ export class DefaultLibvirtBackend implements LibvirtBackend {
   constructor(
     readonly uri: string,
     private readonly log: Logger,
+    /**
+     * Use the N-API binding for domains. Off for a remote host: over libvirt's libssh transport, a reply larger
+     * than one read (a domain's XML) never arrives through the binding (measured: getXMLDesc hangs, getInfo
+     * answers), so virsh does everything there.
+     */
+    private readonly useBinding = true,
   ) {}
 
   /** virsh reads XML from a file only (a pipe as /dev/stdin is refused). */
@@ -149,6 +155,7 @@ export class DefaultLibvirtBackend implements LibvirtBackend {
   /** The N-API connection, or undefined when the binding does not load here (then virsh does everything). */
   private native(): Promise<NativeHypervisor | undefined> {
     this.hypervisor ??= (async () => {
+      if (!this.useBinding) return undefined;
       try {
         const module = (await import("@unraid/libvirt")) as unknown as { Hypervisor: new (options: { uri: string }) => NativeHypervisor };
         const hypervisor = new module.Hypervisor({ uri: this.uri });

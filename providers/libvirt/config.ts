@@ -1,10 +1,13 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
-import { parseProviderConfig, type ProviderContext } from "../kit/index.js";
+import { ProviderConfigError, parseProviderConfig, type ProviderContext } from "../kit/index.js";
+import type { SshEndpoint } from "./ssh-host.js";
 
 export const PROVIDER_NAME = "libvirt";
 export const URI_ENV = "TESTENV_VM_LIBVIRT_URI";
+/** Where a remote host keeps uploaded base images by digest, shared by every environment placed there. */
+export const DEFAULT_REMOTE_IMAGE_DIR = "/var/lib/testenv-vm/images";
 
 export const LibvirtProviderConfig = z.strictObject({
   uri: z.string().min(1).optional().describe("libvirt connection URI; default TESTENV_VM_LIBVIRT_URI, then qemu:///system."),
@@ -12,6 +15,14 @@ export const LibvirtProviderConfig = z.strictObject({
   accelerator: z.enum(["auto", "kvm", "tcg"]).default("auto").describe("auto probes KVM once per boot and uses it only when it works."),
   machine: z.string().min(1).optional().describe("QEMU machine type (default pc)."),
   cpuModel: z.string().min(1).optional().describe("CPU model; default host-passthrough under KVM, qemu64 under TCG."),
+  ssh: z
+    .strictObject({
+      key: z.string().min(1).optional().describe("Private key file for the remote host (default: ssh's own configuration)."),
+      knownHosts: z.string().min(1).optional().describe("known_hosts file the remote host's key is checked against, strictly (default: ssh's own)."),
+    })
+    .optional()
+    .describe("How to reach a remote host named by uri qemu+ssh://user@host/system: libvirt, commands, uploads and the jump to its guests."),
+  imageCacheDir: z.string().min(1).optional().describe("On a remote host: where uploaded base images are kept by digest (default /var/lib/testenv-vm/images)."),
   bridgePrefix: z
     .string()
     .regex(/^[a-z][a-z0-9-]{0,7}$/, "1-8 lowercase letters, digits or '-', starting with a letter")
@@ -21,7 +32,13 @@ export const LibvirtProviderConfig = z.strictObject({
 export type LibvirtProviderConfig = z.infer<typeof LibvirtProviderConfig>;
 
 export interface ResolvedConfig {
+  /** The URI as configured (shown to users). */
   uri: string;
+  /** The URI libvirt is opened with, when not uri: for a remote host, with its key and known_hosts as URI parameters. */
+  connectUri?: string;
+  /** The remote host, when uri names one over SSH; absent for the local host. */
+  remote?: SshEndpoint;
+  imageCacheDir?: string;
   dataDir: string;
   /** dataDir is the per-environment default (not configured), so the provider may remove it when empty. */
   dataDirIsDefault: boolean;
@@ -43,8 +60,12 @@ export function defaultDataDir(prefix: string | undefined, env: NodeJS.ProcessEn
 
 export function resolveConfig(context: ProviderContext, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
   const config = parseProviderConfig(LibvirtProviderConfig, context, PROVIDER_NAME);
+  const uri = config.uri ?? (env[URI_ENV] || "qemu:///system");
+  const remote = remoteEndpoint(uri, config.ssh);
   return {
-    uri: config.uri ?? (env[URI_ENV] || "qemu:///system"),
+    uri,
+    ...(remote ? { connectUri: connectUri(uri, remote), remote } : {}),
+    imageCacheDir: config.imageCacheDir ?? DEFAULT_REMOTE_IMAGE_DIR,
     dataDir: config.dataDir ?? defaultDataDir(context.prefix, env),
     dataDirIsDefault: config.dataDir === undefined && context.prefix !== undefined,
     accelerator: config.accelerator,
@@ -55,4 +76,44 @@ export function resolveConfig(context: ProviderContext, env: NodeJS.ProcessEnv =
     testID: context.testID,
     artifactDir: context.artifactDir,
   };
+}
+
+/** The SSH endpoint of a `qemu+ssh://user@host[:port]/system` URI; undefined for any other transport. */
+export function remoteEndpoint(uri: string, ssh: LibvirtProviderConfig["ssh"]): SshEndpoint | undefined {
+  if (!uri.startsWith("qemu+ssh://")) {
+    if (ssh !== undefined) throw new ProviderConfigError(`providers[].config.ssh is for a uri qemu+ssh://user@host/system; uri is ${uri}`);
+    return undefined;
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(uri);
+  } catch {
+    throw new ProviderConfigError(`providers[].config.uri: "${uri}" is not a URI such as qemu+ssh://root@host/system`);
+  }
+  if (parsed.hostname === "") throw new ProviderConfigError(`providers[].config.uri: "${uri}" names no host`);
+  return {
+    user: decodeURIComponent(parsed.username) || "root",
+    host: parsed.hostname.replace(/^\[|\]$/g, ""),
+    port: parsed.port === "" ? 22 : Number(parsed.port),
+    key: ssh?.key,
+    knownHosts: ssh?.knownHosts,
+  };
+}
+
+/**
+ * libvirt's `ssh` transport takes a key file but checks host keys only against the user's own known_hosts; with a
+ * configured known_hosts file the connection goes over libvirt's libssh transport instead, which takes both.
+ */
+export function connectUri(uri: string, endpoint: SshEndpoint): string {
+  const parsed = new URL(uri);
+  const params = new URLSearchParams(parsed.search);
+  if (endpoint.key) params.set("keyfile", endpoint.key);
+  if (endpoint.knownHosts) {
+    params.set("known_hosts", endpoint.knownHosts);
+    params.set("known_hosts_verify", "normal");
+    params.set("sshauth", "privkey");
+  }
+  const query = [...params].map(([name, value]) => `${name}=${encodeURI(value).replace(/[&=?#+]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`).join("&");
+  const scheme = endpoint.knownHosts ? "qemu+libssh" : "qemu+ssh";
+  return `${scheme}://${uri.slice("qemu+ssh://".length).split(/[?#]/)[0] ?? ""}${query ? `?${query}` : ""}`;
 }

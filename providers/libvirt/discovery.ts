@@ -121,8 +121,8 @@ export async function libvirtHealth(config: ResolvedConfig, log: Logger): Promis
   });
   const has = (name: string): boolean => tools.some((tool) => tool.need.name === name && tool.entry.present);
   const [daemon, running, emulatorVersion, free, probe] = await Promise.all([
-    has("virsh") ? askDaemon(config.uri) : Promise.resolve<DaemonAnswer>({ reachable: false, detail: "virsh is missing", versions: {} }),
-    has("virsh") ? countRunning(config.uri) : Promise.resolve({}),
+    has("virsh") ? askDaemon(config.connectUri ?? config.uri) : Promise.resolve<DaemonAnswer>({ reachable: false, detail: "virsh is missing", versions: {} }),
+    has("virsh") ? countRunning(config.connectUri ?? config.uri) : Promise.resolve({}),
     has(hostEmulator()) ? firstLine(hostEmulator(), ["--version"]) : Promise.resolve(undefined),
     freeBytes(config.dataDir),
     config.accelerator === "auto" && has(hostEmulator()) ? probeKvm(log) : Promise.resolve(undefined),

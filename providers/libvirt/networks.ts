@@ -1,13 +1,15 @@
-import { chown, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { chown, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { NetworkCreateRequest, NetworkState, PlannedStep } from "../../api/provider.js";
 import type { Logger } from "../../lib/log.js";
 import { ProviderError, alreadyExists, busy, notFound, type RecordStore, type ResourceHandlers } from "../kit/index.js";
 import type { LibvirtBackend } from "./backend.js";
+import { LOCAL_HOST, type LibvirtHost } from "./host.js";
 import { domainsUsingNetwork } from "./inventory.js";
 import { checkResourceName, deriveBridgeName, deriveUla } from "./names.js";
-import { dnsmasqArgv, parseDnsmasqLeases, readIdentity, sameProcess, startDnsmasq, stopDnsmasq, type DnsmasqFiles, type ProcessIdentity } from "./net/dnsmasq.js";
-import { addAddress, addIpv6Address, createBridge, deleteLink, getLink, removeAddress, removeIpv6Address, setUp } from "./net/host.js";
+import { dnsmasqArgv, parseDnsmasqLeases, sameProcess, startDnsmasq, stopDnsmasq, type DnsmasqFiles, type ProcessIdentity } from "./net/dnsmasq.js";
+import { addAddress, addIpv6Address, createBridge, deleteLink, getLink, removeAddress, removeIpv6Address, setUp, type Runner } from "./net/host.js";
+import { readIdentityOn } from "./host-process.js";
 import { contains } from "../kit/ipv4.js";
 import { libvirtNetworkXml, parseNetworkXml } from "./net/libvirt-xml.js";
 import { planNetwork, type NetworkPlan } from "./net/plan.js";
@@ -35,6 +37,8 @@ export interface NetworkRecord {
   gateway?: string;
   prefixLength?: number;
   createdAt: string;
+  /** The remote libvirt host the network lives on (user@host); absent on the local host. */
+  host?: string;
   dnsmasq?: DnsmasqRecord;
   /** An address we put on someone else's bridge so dnsmasq can serve it; removed on delete. */
   addedAddress?: { iface: string; address: string; prefixLength: number };
@@ -51,13 +55,27 @@ export interface NetworkDeps {
   prefix: string | undefined;
   bridgePrefix: string | undefined;
   log: Logger;
+  /** Where the bridges, dnsmasq and their files are: this machine, or a remote libvirt host over SSH. */
+  host?: LibvirtHost;
   dnsmasqBinary?: string;
 }
 
 const NOBODY = 65534;
 
 export class NetworkService {
-  constructor(private readonly deps: NetworkDeps) {}
+  private readonly host: LibvirtHost;
+
+  constructor(private readonly deps: NetworkDeps) {
+    this.host = deps.host ?? LOCAL_HOST;
+  }
+
+  /** Runs `ip` where the bridges are (the local host's run is lib/run itself). */
+  private readonly runner: Runner = (command, args, options) => this.host.run(command, args, options);
+
+  /** A link on the libvirt host. */
+  private link(name: string): ReturnType<typeof getLink> {
+    return getLink(name, this.runner);
+  }
 
   record(name: string): Promise<NetworkRecord | undefined> {
     return this.deps.records.read<NetworkRecord>("networks", name);
@@ -75,7 +93,7 @@ export class NetworkService {
       const record = await this.record(candidate);
       if (record) return record.interfaceName;
     }
-    if (/^[A-Za-z0-9_.:-]{1,15}$/.test(attachTo) && (await getLink(attachTo))) return attachTo;
+    if (/^[A-Za-z0-9_.:-]{1,15}$/.test(attachTo) && (await this.link(attachTo))) return attachTo;
     throw new ProviderError("DEPENDENCY_FAILED", `spec.attachTo: "${attachTo}" is neither a network of this provider nor a host interface; create the bridge first`);
   }
 
@@ -85,7 +103,7 @@ export class NetworkService {
     if (record) return record.kind === "libvirt" ? { type: "network", iface: record.interfaceName } : { type: "bridge", iface: record.interfaceName };
     const xml = await this.deps.backend.networkXml(network);
     if (xml !== undefined) return { type: "network", iface: parseNetworkXml(xml).bridge };
-    const link = /^[A-Za-z0-9_.:-]{1,15}$/.test(network) ? await getLink(network) : undefined;
+    const link = /^[A-Za-z0-9_.:-]{1,15}$/.test(network) ? await this.link(network) : undefined;
     if (link?.kind === "bridge") return { type: "bridge", iface: network };
     throw new ProviderError("DEPENDENCY_FAILED", `network "${network}" does not exist; create it before the VM that uses it`);
   }
@@ -101,7 +119,7 @@ export class NetworkService {
       const other = await this.record(name);
       if (!other?.dnsmasq || (iface !== undefined && other.dnsmasq.iface !== iface)) continue;
       try {
-        leases.push(...parseDnsmasqLeases(await readFile(other.dnsmasq.files.leaseFile, "utf8")));
+        leases.push(...parseDnsmasqLeases(await this.host.readText(other.dnsmasq.files.leaseFile)));
       } catch {
         // no lease yet
       }
@@ -116,36 +134,42 @@ export class NetworkService {
   ): Promise<{ dnsmasq: DnsmasqRecord; addedAddress?: NetworkRecord["addedAddress"]; addedIpv6?: NetworkRecord["addedIpv6"] }> {
     const ip = plan.ip;
     if (!ip) throw new ProviderError("INVALID_SPEC", "spec.cidr: dnsmasq needs the bridge's subnet");
-    const link = await getLink(iface);
+    const link = await this.link(iface);
     if (!link) throw new ProviderError("DEPENDENCY_FAILED", `bridge ${iface} does not exist`);
     let addedAddress: NetworkRecord["addedAddress"];
     const onSubnet = link.addresses.some((a) => contains(ip, a.address));
     if (!onSubnet) {
       // dnsmasq only answers DHCP on an interface that has an address in the pool's subnet.
-      await addAddress(iface, ip.gateway, ip.prefixLength);
+      await addAddress(iface, ip.gateway, ip.prefixLength, this.runner);
       addedAddress = { iface, address: ip.gateway, prefixLength: ip.prefixLength };
     }
-    if (!link.up) await setUp(iface);
+    if (!link.up) await setUp(iface, this.runner);
     const dir = join(this.deps.dataDir, "dnsmasq", name);
-    await mkdir(dir, { recursive: true, mode: 0o755 });
+    const host = this.host;
+    await host.makeDir(dir);
     const files: DnsmasqFiles = { pidFile: join(dir, "dnsmasq.pid"), leaseFile: join(dir, "dnsmasq.leases"), logFile: join(dir, "dnsmasq.log") };
     // dnsmasq opens its log after dropping privileges to nobody.
-    await writeFile(files.logFile, "", { mode: 0o640 });
-    if (process.getuid?.() === 0) await chown(files.logFile, NOBODY, 0).catch(() => undefined);
+    if (host.remote) {
+      await host.run("install", ["-m", "0640", "/dev/null", files.logFile]);
+      await host.run("chown", [`${NOBODY}:0`, files.logFile]).catch(() => undefined);
+    } else {
+      await writeFile(files.logFile, "", { mode: 0o640 });
+      if (process.getuid?.() === 0) await chown(files.logFile, NOBODY, 0).catch(() => undefined);
+    }
     // PXE clients running iPXE wait ~16 s for an IPv6 router unless one answers; a ULA lets dnsmasq be it.
     let addedIpv6: NetworkRecord["addedIpv6"];
     if (plan.tftp) {
       const cidr = `${deriveUla(name)}::1/64`;
-      if (await addIpv6Address(iface, cidr)) addedIpv6 = { iface, cidr };
+      if (await addIpv6Address(iface, cidr, this.runner)) addedIpv6 = { iface, cidr };
     }
     const argv = dnsmasqArgv({ iface, plan, files, routerAdvertisements: addedIpv6 !== undefined });
     try {
-      const identity = await startDnsmasq(this.deps.dnsmasqBinary ?? "dnsmasq", argv, files.pidFile);
+      const identity = await startDnsmasq(this.deps.dnsmasqBinary ?? "dnsmasq", argv, files.pidFile, host);
       return { dnsmasq: { identity, files, dir, iface }, ...(addedAddress ? { addedAddress } : {}), ...(addedIpv6 ? { addedIpv6 } : {}) };
     } catch (error) {
-      if (addedIpv6) await removeIpv6Address(iface, addedIpv6.cidr);
-      if (addedAddress) await removeAddress(iface, addedAddress.address, addedAddress.prefixLength);
-      await rm(dir, { recursive: true, force: true });
+      if (addedIpv6) await removeIpv6Address(iface, addedIpv6.cidr, this.runner);
+      if (addedAddress) await removeAddress(iface, addedAddress.address, addedAddress.prefixLength, this.runner);
+      await host.remove(dir, { recursive: true });
       throw error;
     }
   }
@@ -174,10 +198,11 @@ export class NetworkService {
   async create(request: NetworkCreateRequest): Promise<NetworkState> {
     const name = checkResourceName("network", request.name);
     const plan = planNetwork(request.kind, request.spec);
+    const host = this.host;
     if ((await this.record(name)) || (await this.deps.backend.networkXml(name)) !== undefined) throw alreadyExists("network", name);
     const bridged = plan.kind === "dnsmasq" || plan.forwardMode === "bridge";
     const iface = bridged ? await this.resolveAttach(plan.attachTo ?? "") : this.bridgeNameFor(name);
-    if (!bridged && (await getLink(iface))) throw alreadyExists("bridge interface", iface);
+    if (!bridged && (await this.link(iface))) throw alreadyExists("bridge interface", iface);
     let record: NetworkRecord = {
       name,
       requestedKind: plan.requestedKind,
@@ -187,15 +212,16 @@ export class NetworkService {
       ...(plan.attachTo ? { attachTo: plan.attachTo } : {}),
       ...(plan.ip ? { cidr: plan.ip.cidr, gateway: plan.ip.gateway, prefixLength: plan.ip.prefixLength } : {}),
       createdAt: new Date().toISOString(),
+      ...(host.remote ? { host: host.name } : {}),
       creating: true,
     };
     // Recorded before anything exists, so a delete after a crash mid-create still knows what to look for.
     await this.deps.records.write("networks", name, record);
     try {
       if (plan.kind === "bridge") {
-        await createBridge(iface, plan.mtu);
-        if (plan.ip) await addAddress(iface, plan.ip.gateway, plan.ip.prefixLength);
-        await setUp(iface);
+        await createBridge(iface, plan.mtu, this.runner);
+        if (plan.ip) await addAddress(iface, plan.ip.gateway, plan.ip.prefixLength, this.runner);
+        await setUp(iface, this.runner);
       } else if (plan.kind === "libvirt") {
         await this.deps.backend.defineNetwork(libvirtNetworkXml({ name, plan, bridge: iface }));
         await this.deps.backend.startNetwork(name);
@@ -218,10 +244,10 @@ export class NetworkService {
     if (record.kind === "libvirt") {
       if ((await this.deps.backend.networkXml(record.name)) === undefined) return "missing";
       if (!(await this.deps.backend.networkActive(record.name))) return "inactive";
-    } else if (!(await getLink(record.interfaceName))) {
+    } else if (!(await this.link(record.interfaceName))) {
       return "missing";
     }
-    if (record.dnsmasq && !sameProcess(record.dnsmasq.identity, await readIdentity(record.dnsmasq.identity.pid))) return "inactive";
+    if (record.dnsmasq && !sameProcess(record.dnsmasq.identity, await readIdentityOn(this.host, record.dnsmasq.identity.pid))) return "inactive";
     return "active";
   }
 
@@ -242,6 +268,7 @@ export class NetworkService {
       ...(record.dnsmasq ? { pid: record.dnsmasq.identity.pid } : {}),
       createdAt: record.createdAt,
       providerState: {
+        ...(record.host ? { host: record.host } : {}),
         ...(record.forwardMode ? { forwardMode: record.forwardMode } : {}),
         ...(record.attachTo ? { attachTo: record.attachTo } : {}),
         ...(record.dnsmasq
@@ -290,7 +317,7 @@ export class NetworkService {
   /** A host bridge we did not create (a user's br0): described read-only, so a spec can use it as external. */
   private async hostBridgeState(name: string): Promise<NetworkState | undefined> {
     if (!/^[A-Za-z0-9_.:-]{1,15}$/.test(name)) return undefined;
-    const link = await getLink(name);
+    const link = await this.link(name);
     if (link?.kind !== "bridge") return undefined;
     const address = link.addresses[0];
     return {
@@ -331,7 +358,7 @@ export class NetworkService {
   private async orphanDnsmasq(name: string): Promise<ProcessIdentity | undefined> {
     const pidFile = join(this.deps.dataDir, "dnsmasq", name, "dnsmasq.pid");
     try {
-      const identity = await readIdentity(Number((await readFile(pidFile, "utf8")).trim()));
+      const identity = await readIdentityOn(this.host, Number((await this.host.readText(pidFile)).trim()));
       return identity?.cmdline.includes(`--pid-file=${pidFile}`) ? identity : undefined;
     } catch {
       return undefined;
@@ -340,15 +367,15 @@ export class NetworkService {
 
   private async teardown(record: NetworkRecord): Promise<void> {
     const dnsmasq = record.dnsmasq?.identity ?? (await this.orphanDnsmasq(record.name));
-    if (dnsmasq) await stopDnsmasq(dnsmasq);
-    await rm(join(this.deps.dataDir, "dnsmasq", record.name), { recursive: true, force: true });
-    if (record.addedAddress) await removeAddress(record.addedAddress.iface, record.addedAddress.address, record.addedAddress.prefixLength);
-    if (record.addedIpv6) await removeIpv6Address(record.addedIpv6.iface, record.addedIpv6.cidr);
+    if (dnsmasq) await stopDnsmasq(dnsmasq, this.host);
+    await this.host.remove(join(this.deps.dataDir, "dnsmasq", record.name), { recursive: true });
+    if (record.addedAddress) await removeAddress(record.addedAddress.iface, record.addedAddress.address, record.addedAddress.prefixLength, this.runner);
+    if (record.addedIpv6) await removeIpv6Address(record.addedIpv6.iface, record.addedIpv6.cidr, this.runner);
     if (record.kind === "libvirt") {
       await this.deps.backend.destroyNetwork(record.name);
       await this.deps.backend.undefineNetwork(record.name);
-    } else if (record.kind === "bridge" && (await getLink(record.interfaceName))) {
-      await deleteLink(record.interfaceName);
+    } else if (record.kind === "bridge" && (await this.link(record.interfaceName))) {
+      await deleteLink(record.interfaceName, this.runner);
     }
   }
 

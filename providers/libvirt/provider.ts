@@ -3,12 +3,15 @@ import { join } from "node:path";
 import { MANIFEST_FEATURE, type CapabilitiesResponse, type Operation } from "../../api/provider.js";
 import { RecordStore, createKeyHandlers, type ProviderContext, type ProviderImplementation } from "../kit/index.js";
 import { DefaultLibvirtBackend, type LibvirtBackend } from "./backend.js";
-import { PROVIDER_NAME, resolveConfig, type ResolvedConfig } from "./config.js";
+import { DEFAULT_REMOTE_IMAGE_DIR, PROVIDER_NAME, resolveConfig, type ResolvedConfig } from "./config.js";
 import { libvirtAvailability, libvirtHealth } from "./discovery.js";
 import { domainsUsingKey } from "./inventory.js";
 import { NETWORK_KINDS } from "./net/plan.js";
 import { NetworkService } from "./networks.js";
 import { chooseAccelerator } from "./accel.js";
+import { LOCAL_HOST, type LibvirtHost } from "./host.js";
+import { RemoteImageCache } from "./image-cache.js";
+import { SshHost } from "./ssh-host.js";
 import { VirshMachineHost } from "./manifest/host.js";
 import { MachineService } from "./manifest/service.js";
 import { VmService } from "./vms.js";
@@ -37,7 +40,9 @@ export async function createLibvirtProvider(context: ProviderContext, options: L
   const config: ResolvedConfig = resolveConfig(context);
   // libvirt-qemu must be able to walk into dataDir to open disks and seed ISOs. Inspecting creates nothing.
   if (context.inspectOnly !== true) await mkdir(config.dataDir, { recursive: true, mode: 0o755 });
-  const backend = options.backend ?? new DefaultLibvirtBackend(config.uri, context.log);
+  const libvirtUri = config.connectUri ?? config.uri;
+  const host: LibvirtHost = config.remote ? new SshHost(config.remote) : LOCAL_HOST;
+  const backend = options.backend ?? new DefaultLibvirtBackend(libvirtUri, context.log, !host.remote);
   const records = new RecordStore(config.dataDir);
   const networks = new NetworkService({
     backend,
@@ -46,8 +51,10 @@ export async function createLibvirtProvider(context: ProviderContext, options: L
     prefix: config.prefix,
     bridgePrefix: config.bridgePrefix,
     log: context.log,
+    host,
   });
-  const vms = new VmService({ backend, records, networks, config, log: context.log });
+  const images = host.remote ? new RemoteImageCache(host, config.imageCacheDir ?? DEFAULT_REMOTE_IMAGE_DIR) : undefined;
+  const vms = new VmService({ backend, records, networks, config, host, images, log: context.log });
   const keyDir = config.artifactDir ? join(config.artifactDir, "keys") : join(config.dataDir, "keys");
   const keys = createKeyHandlers({
     records,
@@ -55,7 +62,7 @@ export async function createLibvirtProvider(context: ProviderContext, options: L
     vmsUsingKey: (name) => domainsUsingKey(backend, name).catch(() => []),
     prefix: config.prefix,
   });
-  context.log.debug(`libvirt provider: uri ${config.uri}, dataDir ${config.dataDir}`);
+  context.log.debug(`libvirt provider: uri ${config.uri}, dataDir ${config.dataDir}${host.remote ? ` here and on ${host.name}` : ""}`);
   return {
     capabilities: () => capabilities(options.version),
     available: () => libvirtAvailability(),
@@ -78,13 +85,17 @@ export async function createLibvirtProvider(context: ProviderContext, options: L
     }).handlers(),
     machines: new MachineService({
       backend,
-      host: new VirshMachineHost(config.uri),
+      host: new VirshMachineHost(libvirtUri),
       accelerator: () => chooseAccelerator(config.accelerator, context.log),
       log: context.log,
     }).handlers(),
     shutdown: async () => {
       await backend.close();
-      if (context.inspectOnly !== true) await removeIfNoFiles(config.dataDir, config.dataDirIsDefault);
+      if (context.inspectOnly !== true) {
+        await removeIfNoFiles(config.dataDir, config.dataDirIsDefault);
+        if (host.remote) await removeEmptyRemoteDirs(host, config.dataDir, config.dataDirIsDefault);
+      }
+      await host.close();
     },
   };
 }
@@ -106,4 +117,9 @@ async function removeIfNoFiles(dir: string, removeRoot: boolean): Promise<void> 
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
   await Promise.all(entries.map((entry) => rm(join(dir, entry.name), { recursive: true, force: true })));
   if (removeRoot) await rmdir(dir).catch(() => undefined);
+}
+
+/** removeIfNoFiles on a remote host: the empty folders under its data dir (and the dir itself when it is the default). */
+async function removeEmptyRemoteDirs(host: LibvirtHost, dir: string, removeRoot: boolean): Promise<void> {
+  await host.run("find", [dir, "-depth", ...(removeRoot ? [] : ["-mindepth", "1"]), "-type", "d", "-empty", "-delete"], { timeoutMs: 30_000 }).catch(() => undefined);
 }

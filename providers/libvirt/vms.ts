@@ -4,10 +4,13 @@ import { join } from "node:path";
 import type { PlannedStep, VMCreateRequest, VMStartRequest, VMState, VMStopRequest } from "../../api/provider.js";
 import type { Logger } from "../../lib/log.js";
 import { retryUntil } from "../../lib/retry.js";
-import { ProviderError, alreadyExists, invalidSpec, notFound, pathExists, type KeyRecord, type RecordStore, type VMHandlers } from "../kit/index.js";
+import { ProviderError, alreadyExists, invalidSpec, notFound, type JumpHost, type KeyRecord, type RecordStore, type VMHandlers } from "../kit/index.js";
 import { cachedAccelerator, chooseAccelerator } from "./accel.js";
 import type { LibvirtBackend } from "./backend.js";
 import type { ResolvedConfig } from "./config.js";
+import { LOCAL_HOST, type LibvirtHost } from "./host.js";
+import type { RemoteImageCache } from "./image-cache.js";
+import { shellQuote } from "./shell-quote.js";
 import { allDomains } from "./inventory.js";
 import { checkResourceName, deriveMac } from "./names.js";
 import type { NetworkService } from "./networks.js";
@@ -28,6 +31,10 @@ export interface VmDeps {
   records: RecordStore;
   networks: NetworkService;
   config: ResolvedConfig;
+  /** Where libvirt runs: disks, seed ISOs and console logs are made and read there. */
+  host?: LibvirtHost;
+  /** A remote host's copies of local base images; undefined on the local host. */
+  images?: RemoteImageCache;
   log: Logger;
   /** How long create waits for a first IP when no readiness check asks for more. */
   ipWaitMs?: number;
@@ -55,7 +62,13 @@ function planReadiness(spec: Readiness | undefined): ReadinessPlan {
 }
 
 export class VmService {
-  constructor(private readonly deps: VmDeps) {}
+  private jump: Promise<JumpHost> | undefined;
+
+  private readonly host: LibvirtHost;
+
+  constructor(private readonly deps: VmDeps) {
+    this.host = deps.host ?? LOCAL_HOST;
+  }
 
   private logicalName(name: string): string {
     const prefix = this.deps.config.prefix;
@@ -67,7 +80,8 @@ export class VmService {
   }
 
   private consoleLog(name: string): string {
-    const dir = this.deps.config.artifactDir ?? join(this.deps.config.dataDir, "console");
+    // virtlogd writes it on the libvirt host: the artifact dir is a folder of this machine.
+    const dir = (this.host.remote ? undefined : this.deps.config.artifactDir) ?? join(this.deps.config.dataDir, "console");
     return join(dir, `${this.logicalName(name)}.console`);
   }
 
@@ -117,6 +131,9 @@ export class VmService {
     });
     const ip = ips[0];
     const user = metadata.sshUser;
+    const host = this.host;
+    // A remote console log is not a path here: its text is read back from the host.
+    const consoleOutput = host.remote ? await host.tailText(metadata.consoleLog, REMOTE_CONSOLE_BYTES) : metadata.consoleLog;
     return {
       name,
       status: running ? "running" : "stopped",
@@ -125,7 +142,7 @@ export class VmService {
       ips: ipMap,
       macs: macMap,
       ...(uuid ? { uuid } : {}),
-      consoleOutput: metadata.consoleLog,
+      consoleOutput,
       ...(ip && user && metadata.privateKeyPath
         ? { sshCommand: `ssh -i ${shellQuote(metadata.privateKeyPath)} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null ${shellQuote(user)}@${ip}` }
         : {}),
@@ -133,6 +150,7 @@ export class VmService {
       accelerator: metadata.accelerator,
       ...(metadata.createdAt !== undefined ? { createdAt: metadata.createdAt } : {}),
       providerState: {
+        ...(host.remote ? { host: host.name, consoleLog: metadata.consoleLog } : {}),
         disk: metadata.disk,
         ...(metadata.seedIso ? { seedIso: metadata.seedIso } : {}),
         ...(metadata.nvram ? { nvram: metadata.nvram } : {}),
@@ -270,7 +288,7 @@ export class VmService {
     const authorized = (spec.cloudInit?.users ?? []).flatMap((user) => user.sshAuthorizedKeys ?? []);
     const keys = await this.matchKeys(authorized);
     const reservations = await this.fixedIpReservations(spec.fixedIPs, nicInfos);
-    const accelerator = await chooseAccelerator(this.deps.config.accelerator, this.deps.log);
+    const accelerator = await this.accelerator();
     const { metadata, domain, seed, plan, baseImage } = this.blueprint(name, request, { accelerator, nics, nicInfos, keys });
     const consoleLog = metadata.consoleLog;
     const dir = metadata.vmDir;
@@ -279,14 +297,20 @@ export class VmService {
     const lap = (step: string) => this.deps.log.debug(`vm ${name}: ${step}`, { ms: Date.now() - started });
     let defined = false;
     try {
-      if (await pathExists(dir)) await rm(dir, { recursive: true, force: true }); // leftovers of a crashed create
-      await mkdir(dir, { recursive: true, mode: 0o755 });
-      await mkdir(join(consoleLog, ".."), { recursive: true });
-      await createDisk(metadata.disk, baseImage, requireDisk(spec.disk).size);
+      const host = this.host;
+      if (await host.exists(dir)) await host.remove(dir, { recursive: true }); // leftovers of a crashed create
+      await host.makeDir(dir);
+      await host.makeDir(join(consoleLog, ".."));
+      const base = baseImage !== undefined && this.deps.images ? await this.deps.images.place(baseImage) : baseImage;
+      if (base !== baseImage) lap(`base image on ${host.name}: ${base ?? ""}`);
+      await createDisk(host, metadata.disk, base, requireDisk(spec.disk).size);
       lap("disk ready");
+      // The reservations record is bookkeeping of this machine, like the provider's records.
+      if (host.remote && reservations.length > 0) await mkdir(dir, { recursive: true, mode: 0o755 });
       await reserve(this.deps.backend, dir, reservations, guestHostname(request.spec.cloudInit, this.logicalName(name)));
       if (metadata.seedIso && seed) {
-        await buildSeedIso(seed, metadata.seedIso);
+        const seedIso = metadata.seedIso;
+        await host.produce(seedIso, (path) => buildSeedIso(seed, path));
         lap("seed ISO ready");
       }
       await this.deps.backend.defineDomain(domainXml(domain));
@@ -310,6 +334,7 @@ export class VmService {
   private async waitUntilReady(name: string, metadata: DomainMetadata, nicInfos: readonly NicInfo[], plan: ReadinessPlan, lap: (step: string) => void): Promise<(string | undefined)[]> {
     const { spec: readiness, wantsSsh, sshTimeout, tcpTimeout, cloudInitTimeout } = plan;
     const { consoleLog, privateKeyPath, sshUser } = metadata;
+    const read = (path: string) => this.host.readText(path);
     // IPs: wait for the first NIC (bounded), then take what the others have by then.
     const ipBudget = wantsSsh ? sshTimeout : readiness?.tcp ? tcpTimeout : (this.deps.ipWaitMs ?? 120_000);
     const ips = await this.waitForIps(name, nicInfos, ipBudget);
@@ -318,20 +343,21 @@ export class VmService {
     try {
       if (wantsSsh || readiness?.tcp) {
         if (!ip) {
-          throw await readinessTimeout(`IP address of ${name}`, ipBudget, consoleLog, "no DHCP lease, ARP entry or static address");
+          throw await readinessTimeout(`IP address of ${name}`, ipBudget, consoleLog, "no DHCP lease, ARP entry or static address", read);
         }
+        const via = await this.jumpHost();
         const target: SshTarget | undefined =
-          wantsSsh && privateKeyPath && sshUser ? { host: ip, port: 22, user: sshUser, privateKey: await readPrivateKey(privateKeyPath) } : undefined;
+          wantsSsh && privateKeyPath && sshUser ? { host: ip, port: 22, user: sshUser, privateKey: await readPrivateKey(privateKeyPath), ...(via ? { via } : {}) } : undefined;
         if (readiness?.ssh?.enabled && target) {
-          await waitForSsh(target, sshTimeout, consoleLog);
+          await waitForSsh(target, sshTimeout, consoleLog, read);
           lap("ssh ready");
         }
         if (readiness?.tcp) {
-          await waitForTcp(ip, readiness.tcp.port, tcpTimeout, consoleLog);
+          await waitForTcp(ip, readiness.tcp.port, tcpTimeout, consoleLog, { read, ...(via ? { via } : {}) });
           lap(`tcp ${readiness.tcp.port} open`);
         }
         if (readiness?.cloudInit?.enabled && target) {
-          await waitForCloudInit(target, cloudInitTimeout, consoleLog);
+          await waitForCloudInit(target, cloudInitTimeout, consoleLog, read);
           lap("cloud-init done");
         }
       }
@@ -419,10 +445,13 @@ export class VmService {
       await this.deps.backend.destroyDomain(name);
       await this.deps.backend.undefineDomain(name);
     }
-    await release(this.deps.backend, metadata?.vmDir ?? this.vmDir(name));
+    const dir = metadata?.vmDir ?? this.vmDir(name);
+    await release(this.deps.backend, dir);
+    const host = this.host;
     const paths = [metadata?.disk, metadata?.seedIso, metadata?.nvram, metadata?.consoleLog ?? this.consoleLog(name)];
-    for (const path of paths) if (path) await rm(path, { force: true });
-    await rm(metadata?.vmDir ?? this.vmDir(name), { recursive: true, force: true });
+    for (const path of paths) if (path) await host.remove(path);
+    await host.remove(dir, { recursive: true });
+    if (host.remote) await rm(dir, { recursive: true, force: true }); // the reservations record kept here
   }
 
   async delete(name: string, _force: boolean): Promise<void> {
@@ -432,7 +461,7 @@ export class VmService {
     if (xml !== undefined && !metadata) {
       throw new ProviderError("PERMISSION_DENIED", `domain "${name}" was not created by testenv-vm (no testenv metadata); not deleting it`);
     }
-    const leftovers = (await pathExists(this.vmDir(name))) || (await pathExists(this.consoleLog(name)));
+    const leftovers = (await this.host.exists(this.vmDir(name))) || (await this.host.exists(this.consoleLog(name)));
     if (xml === undefined && !leftovers) throw notFound("vm", name);
     await this.removeEverything(name, metadata, xml !== undefined);
   }
@@ -479,6 +508,27 @@ export class VmService {
     return { ...(await this.get(name)), stopMethod };
   }
 
+  /** The KVM probe runs QEMU here, which says nothing of a remote host: there auto means TCG (configure kvm to use it). */
+  private async accelerator(): Promise<"kvm" | "tcg"> {
+    const configured = this.deps.config.accelerator;
+    if (!this.host.remote) return chooseAccelerator(configured, this.deps.log);
+    if (configured === "auto") this.deps.log.info(`accelerator auto on ${this.host.name}: TCG (set accelerator kvm when that host has KVM)`);
+    return configured === "auto" ? "tcg" : configured;
+  }
+
+  /** On a remote host, readiness reaches the guest through the host's sshd: its network is that host's. */
+  private jumpHost(): Promise<JumpHost | undefined> {
+    const remote = this.deps.config.remote;
+    if (!remote) return Promise.resolve(undefined);
+    this.jump ??= (async () => {
+      if (!remote.key) throw invalidSpec(`providers[].config.ssh.key: readiness on ${this.host.name} goes through that host and needs its private key file`);
+      const privateKey = await readFile(remote.key, "utf8");
+      const knownHosts = remote.knownHosts ? await readFile(remote.knownHosts, "utf8") : undefined;
+      return { host: remote.host, port: remote.port, user: remote.user, privateKey, knownHosts };
+    })();
+    return this.jump;
+  }
+
   handlers(): VMHandlers {
     return {
       create: (request) => this.create(request),
@@ -504,10 +554,10 @@ function instanceId(request: VMCreateRequest): string {
   return `${request.name}-${createHash("sha256").update(JSON.stringify(request)).digest("hex").slice(0, 16)}`;
 }
 
-/** Quotes for a POSIX shell only when needed, so the usual command stays readable. */
-export function shellQuote(value: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, "'\\''")}'`;
-}
+export { shellQuote } from "./shell-quote.js";
+
+/** How much of a remote VM's console log its state carries (the log itself stays on that host). */
+const REMOTE_CONSOLE_BYTES = 64 * 1024;
 
 async function readPrivateKey(path: string): Promise<string> {
   try {

@@ -2,6 +2,7 @@ import { rm } from "node:fs/promises";
 import { ProviderError } from "../../kit/index.js";
 import { CommandError, run, runOrFail } from "../exec.js";
 import { getLink } from "../net/host.js";
+import { LOCAL_HOST } from "../host.js";
 import { imageInfo } from "../vm/disk.js";
 
 // What sync needs from the libvirt host beyond the provider's backend: the persistent (inactive) definition,
@@ -47,7 +48,7 @@ export class VirshMachineHost implements MachineHost {
   }
 
   diskInfo(path: string): Promise<{ format: string; virtualSize: number }> {
-    return imageInfo(path);
+    return imageInfo(LOCAL_HOST, path);
   }
 
   async createDisk(path: string, bytes: number): Promise<void> {
@@ -55,7 +56,7 @@ export class VirshMachineHost implements MachineHost {
   }
 
   async growDisk(path: string, bytes: number): Promise<void> {
-    const { format } = await imageInfo(path);
+    const { format } = await imageInfo(LOCAL_HOST, path);
     await runOrFail(`growing disk ${path}`, "qemu-img", ["resize", "-q", "-f", format, path, String(bytes)]);
   }
 

@@ -1,6 +1,6 @@
-import { readFile, rm } from "node:fs/promises";
-import { run } from "../exec.js";
-import { readIdentity, stopProcess, type ProcessIdentity } from "../../../lib/process-identity.js";
+import { LOCAL_HOST, type LibvirtHost } from "../host.js";
+import { readIdentityOn, stopProcessOn } from "../host-process.js";
+import type { ProcessIdentity } from "../../../lib/process-identity.js";
 import { retryUntil } from "../../../lib/retry.js";
 import { ProviderError } from "../../kit/index.js";
 import type { NetworkPlan } from "./plan.js";
@@ -83,9 +83,9 @@ export function dnsmasqArgv(input: DnsmasqInput): string[] {
 
 export { readIdentity, sameProcess, type ProcessIdentity } from "../../../lib/process-identity.js";
 
-async function readPidFile(path: string): Promise<number | undefined> {
+async function readPidFile(host: LibvirtHost, path: string): Promise<number | undefined> {
   try {
-    const pid = Number((await readFile(path, "utf8")).trim());
+    const pid = Number((await host.readText(path)).trim());
     return Number.isInteger(pid) && pid > 1 ? pid : undefined;
   } catch {
     return undefined;
@@ -93,24 +93,24 @@ async function readPidFile(path: string): Promise<number | undefined> {
 }
 
 /** Starts dnsmasq (it daemonizes) and returns who it is once its pid file names a live process. */
-export async function startDnsmasq(binary: string, argv: readonly string[], pidFile: string): Promise<ProcessIdentity> {
-  await rm(pidFile, { force: true });
+export async function startDnsmasq(binary: string, argv: readonly string[], pidFile: string, host: LibvirtHost = LOCAL_HOST): Promise<ProcessIdentity> {
+  await host.remove(pidFile);
   try {
-    await run(binary, argv, { timeoutMs: 30_000 });
+    await host.run(binary, argv, { timeoutMs: 30_000 });
   } catch (error) {
     throw new ProviderError("PROVIDER_ERROR", `dnsmasq did not start: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
   const started = await retryUntil(async () => {
-    const pid = await readPidFile(pidFile);
-    return pid === undefined ? undefined : await readIdentity(pid);
+    const pid = await readPidFile(host, pidFile);
+    return pid === undefined ? undefined : await readIdentityOn(host, pid);
   }, { timeoutMs: 5000, intervalMs: 100 });
   if (started.ok) return started.value;
   throw new ProviderError("PROVIDER_ERROR", `dnsmasq started but wrote no usable pid file at ${pidFile}`);
 }
 
 /** Stops the recorded dnsmasq if it is still that very process. Returns whether one was running. */
-export function stopDnsmasq(recorded: ProcessIdentity): Promise<boolean> {
-  return stopProcess(recorded);
+export function stopDnsmasq(recorded: ProcessIdentity, host: LibvirtHost = LOCAL_HOST): Promise<boolean> {
+  return stopProcessOn(host, recorded);
 }
 
 export interface DnsmasqLease {

@@ -1,4 +1,18 @@
-import { run, runOrFail } from "../exec.js";
+import { ProviderError } from "../../kit/index.js";
+import { run, type RunOptions, type RunResult } from "../exec.js";
+
+/** Runs argv where the links are: lib/run here, or a remote libvirt host's run. */
+export type Runner = (command: string, args: readonly string[], options?: RunOptions) => Promise<RunResult>;
+
+/** runOrFail through a runner: a failure is a PROVIDER_ERROR that says what we were doing. */
+async function must(runner: Runner, what: string, command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  try {
+    return await runner(command, args, options);
+  } catch (error) {
+    if (error instanceof ProviderError) throw error;
+    throw new ProviderError("PROVIDER_ERROR", `${what}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+}
 
 // Host networking through `ip` (iproute2), JSON output only.
 
@@ -38,52 +52,52 @@ export function parseIpJson(output: string): HostLink[] {
     }));
 }
 
-export async function getLink(name: string): Promise<HostLink | undefined> {
+export async function getLink(name: string, runner: Runner = run): Promise<HostLink | undefined> {
   try {
-    const { stdout } = await run("ip", ["-j", "-d", "addr", "show", "dev", name], { timeoutMs: 15_000 });
+    const { stdout } = await runner("ip", ["-j", "-d", "addr", "show", "dev", name], { timeoutMs: 15_000 });
     return parseIpJson(stdout)[0];
   } catch {
     return undefined; // "Device does not exist"
   }
 }
 
-export async function listLinks(): Promise<HostLink[]> {
-  const { stdout } = await runOrFail("listing host interfaces", "ip", ["-j", "-d", "addr", "show"], { timeoutMs: 15_000 });
+export async function listLinks(runner: Runner = run): Promise<HostLink[]> {
+  const { stdout } = await must(runner, "listing host interfaces", "ip", ["-j", "-d", "addr", "show"], { timeoutMs: 15_000 });
   return parseIpJson(stdout);
 }
 
-export async function createBridge(name: string, mtu: number | undefined): Promise<void> {
+export async function createBridge(name: string, mtu: number | undefined, runner: Runner = run): Promise<void> {
   // STP off and no forward delay: a fresh guest NIC forwards at once instead of after 15 s of learning.
-  await runOrFail(`creating bridge ${name}`, "ip", ["link", "add", "name", name, "type", "bridge", "stp_state", "0", "forward_delay", "0"]);
-  if (mtu !== undefined) await runOrFail(`setting MTU of ${name}`, "ip", ["link", "set", "dev", name, "mtu", String(mtu)]);
+  await must(runner, `creating bridge ${name}`, "ip", ["link", "add", "name", name, "type", "bridge", "stp_state", "0", "forward_delay", "0"]);
+  if (mtu !== undefined) await must(runner, `setting MTU of ${name}`, "ip", ["link", "set", "dev", name, "mtu", String(mtu)]);
 }
 
-export async function addAddress(name: string, address: string, prefixLength: number): Promise<void> {
-  await runOrFail(`adding ${address}/${prefixLength} to ${name}`, "ip", ["addr", "add", `${address}/${prefixLength}`, "dev", name]);
+export async function addAddress(name: string, address: string, prefixLength: number, runner: Runner = run): Promise<void> {
+  await must(runner, `adding ${address}/${prefixLength} to ${name}`, "ip", ["addr", "add", `${address}/${prefixLength}`, "dev", name]);
 }
 
 /** Adds an IPv6 address without duplicate address detection; false when the host has IPv6 off on that link. */
-export async function addIpv6Address(name: string, cidr: string): Promise<boolean> {
+export async function addIpv6Address(name: string, cidr: string, runner: Runner = run): Promise<boolean> {
   try {
-    await run("ip", ["-6", "addr", "add", cidr, "dev", name, "nodad"]);
+    await runner("ip", ["-6", "addr", "add", cidr, "dev", name, "nodad"]);
     return true;
   } catch {
     return false;
   }
 }
 
-export async function removeIpv6Address(name: string, cidr: string): Promise<void> {
-  await run("ip", ["-6", "addr", "del", cidr, "dev", name]).catch(() => undefined);
+export async function removeIpv6Address(name: string, cidr: string, runner: Runner = run): Promise<void> {
+  await runner("ip", ["-6", "addr", "del", cidr, "dev", name]).catch(() => undefined);
 }
 
-export async function removeAddress(name: string, address: string, prefixLength: number): Promise<void> {
-  await run("ip", ["addr", "del", `${address}/${prefixLength}`, "dev", name]).catch(() => undefined);
+export async function removeAddress(name: string, address: string, prefixLength: number, runner: Runner = run): Promise<void> {
+  await runner("ip", ["addr", "del", `${address}/${prefixLength}`, "dev", name]).catch(() => undefined);
 }
 
-export async function setUp(name: string): Promise<void> {
-  await runOrFail(`bringing ${name} up`, "ip", ["link", "set", "dev", name, "up"]);
+export async function setUp(name: string, runner: Runner = run): Promise<void> {
+  await must(runner, `bringing ${name} up`, "ip", ["link", "set", "dev", name, "up"]);
 }
 
-export async function deleteLink(name: string): Promise<void> {
-  await runOrFail(`deleting interface ${name}`, "ip", ["link", "delete", "dev", name]);
+export async function deleteLink(name: string, runner: Runner = run): Promise<void> {
+  await must(runner, `deleting interface ${name}`, "ip", ["link", "delete", "dev", name]);
 }

@@ -1,6 +1,5 @@
-import { access } from "node:fs/promises";
-import { invalidSpec } from "../../kit/index.js";
-import { runOrFail } from "../exec.js";
+import { ProviderError, invalidSpec } from "../../kit/index.js";
+import type { LibvirtHost } from "../host.js";
 
 const UNITS: Record<string, number> = { "": 1, B: 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
 
@@ -18,8 +17,18 @@ interface ImageInfo {
   virtualSize: number;
 }
 
-export async function imageInfo(path: string): Promise<ImageInfo> {
-  const { stdout } = await runOrFail(`reading base image ${path}`, "qemu-img", ["info", "--output=json", "-U", path]);
+/** Runs on the libvirt host and turns a failure into a PROVIDER_ERROR that says what we were doing. */
+async function onHost(host: LibvirtHost, what: string, command: string, args: readonly string[]): Promise<string> {
+  try {
+    return (await host.run(command, args)).stdout;
+  } catch (error) {
+    if (error instanceof ProviderError) throw error;
+    throw new ProviderError("PROVIDER_ERROR", `${what}${host.remote ? ` on ${host.name}` : ""}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+}
+
+export async function imageInfo(host: LibvirtHost, path: string): Promise<ImageInfo> {
+  const stdout = await onHost(host, `reading base image ${path}`, "qemu-img", ["info", "--output=json", "-U", path]);
   const info = JSON.parse(stdout) as { format?: string; "virtual-size"?: number };
   return { format: info.format ?? "raw", virtualSize: info["virtual-size"] ?? 0 };
 }
@@ -31,19 +40,15 @@ export function diskArgv(diskPath: string, baseImage: string | undefined, size: 
 }
 
 /** A qcow2 overlay on the base image, at least `size` large; or a blank qcow2 disk when there is no base. */
-export async function createDisk(diskPath: string, baseImage: string | undefined, size: string): Promise<void> {
+export async function createDisk(host: LibvirtHost, diskPath: string, baseImage: string | undefined, size: string): Promise<void> {
   const bytes = parseSize(size);
   if (baseImage === undefined) {
-    await runOrFail("creating the VM disk", "qemu-img", ["create", "-q", "-f", "qcow2", diskPath, String(bytes)]);
+    await onHost(host, "creating the VM disk", "qemu-img", ["create", "-q", "-f", "qcow2", diskPath, String(bytes)]);
     return;
   }
-  try {
-    await access(baseImage);
-  } catch {
-    throw invalidSpec(`spec.disk.baseImage: ${baseImage} does not exist or is not readable`);
-  }
-  const base = await imageInfo(baseImage);
+  if (!(await host.exists(baseImage))) throw invalidSpec(`spec.disk.baseImage: ${baseImage} does not exist or is not readable`);
+  const base = await imageInfo(host, baseImage);
   // An overlay smaller than its base would hide the end of the base disk: grow, never shrink.
   const target = Math.max(bytes, base.virtualSize);
-  await runOrFail("creating the VM overlay disk", "qemu-img", ["create", "-q", "-f", "qcow2", "-F", base.format, "-b", baseImage, diskPath, String(target)]);
+  await onHost(host, "creating the VM overlay disk", "qemu-img", ["create", "-q", "-f", "qcow2", "-F", base.format, "-b", baseImage, diskPath, String(target)]);
 }

@@ -1,0 +1,165 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CommandError, run, type RunOptions, type RunResult } from "../../lib/run.js";
+import { ProviderError } from "../kit/index.js";
+import { shellQuote } from "./shell-quote.js";
+import type { LibvirtHost } from "./host.js";
+
+// A remote libvirt host reached with OpenSSH. ssh takes one command line, so each argv is quoted word by word
+// for the remote shell: nothing is ever interpolated unquoted. One master connection per provider process
+// (ControlMaster) makes each later command cost a channel, not a handshake. The master is started on its own,
+// with no command, so no long-lived process carries an environment's names in its argv; it ends with close(), or
+// by itself a minute after the last use when this process could not say so.
+
+export interface SshEndpoint {
+  user: string;
+  host: string;
+  port: number;
+  /** Private key file; undefined leaves it to ssh's own configuration. */
+  key: string | undefined;
+  /** known_hosts file to check the host key against (strictly); undefined uses ssh's own. */
+  knownHosts: string | undefined;
+}
+
+/** ssh exits 255 when the connection itself failed (a remote command's own exit code is passed through). */
+const SSH_CONNECTION_FAILED = 255;
+
+export class SshHost implements LibvirtHost {
+  readonly remote = true;
+  readonly name: string;
+  private controlDir: Promise<string> | undefined;
+  private master: Promise<void> | undefined;
+
+  constructor(readonly endpoint: SshEndpoint) {
+    this.name = `${endpoint.user}@${endpoint.host}${endpoint.port === 22 ? "" : `:${endpoint.port}`}`;
+  }
+
+  private async options(): Promise<string[]> {
+    this.controlDir ??= mkdtemp(join(tmpdir(), "testenv-vm-ssh-"));
+    const { key, knownHosts } = this.endpoint;
+    return [
+      "-o", "BatchMode=yes",
+      "-o", "ConnectTimeout=15",
+      "-o", "ServerAliveInterval=10",
+      "-o", `ControlPath=${join(await this.controlDir, "%C")}`,
+      ...(key ? ["-o", "IdentitiesOnly=yes", "-i", key] : []),
+      ...(knownHosts ? ["-o", `UserKnownHostsFile=${knownHosts}`, "-o", "GlobalKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=yes"] : []),
+    ];
+  }
+
+  private failure(what: string, error: unknown): ProviderError {
+    const unreachable = error instanceof CommandError && error.exitCode === SSH_CONNECTION_FAILED;
+    const detail = error instanceof CommandError ? error.stderr.trim() || error.message : error instanceof Error ? error.message : String(error);
+    return new ProviderError("PROVIDER_ERROR", `${what} on ${this.name}: ${unreachable ? `the host is not reachable over SSH (${detail})` : detail}`, {
+      retryable: unreachable,
+      cause: error,
+    });
+  }
+
+  private target(): string[] {
+    return ["-p", String(this.endpoint.port), "-l", this.endpoint.user, this.endpoint.host];
+  }
+
+  /** Starts the master connection once; when it cannot start, each command connects on its own (and says why). */
+  private connected(): Promise<void> {
+    this.master ??= this.options().then((options) =>
+      run("ssh", [...options, "-o", "ControlMaster=yes", "-o", "ControlPersist=60", "-N", "-f", ...this.target()], { timeoutMs: 30_000 }).then(
+        () => undefined,
+        () => undefined,
+      ),
+    );
+    return this.master;
+  }
+
+  /** Options of a command: through the master when it runs, else a connection of its own. */
+  private async clientOptions(): Promise<string[]> {
+    await this.connected();
+    return [...(await this.options()), "-o", "ControlMaster=no"];
+  }
+
+  async run(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+    const line = [command, ...args].map(shellQuote).join(" ");
+    try {
+      return await run("ssh", [...(await this.clientOptions()), "-p", String(this.endpoint.port), "-l", this.endpoint.user, this.endpoint.host, "--", line], options);
+    } catch (error) {
+      if (error instanceof CommandError && error.exitCode === SSH_CONNECTION_FAILED) throw this.failure(`running ${command}`, error);
+      throw error;
+    }
+  }
+
+  async exists(path: string): Promise<boolean> {
+    try {
+      await this.run("test", ["-e", path], { timeoutMs: 30_000 });
+      return true;
+    } catch (error) {
+      if (error instanceof CommandError) return false;
+      throw error;
+    }
+  }
+
+  async readText(path: string): Promise<string> {
+    try {
+      return (await this.run("cat", ["--", path], { timeoutMs: 60_000 })).stdout;
+    } catch (error) {
+      throw error instanceof ProviderError ? error : this.failure(`reading ${path}`, error);
+    }
+  }
+
+  async tailText(path: string, bytes: number): Promise<string> {
+    try {
+      return (await this.run("tail", ["-c", String(bytes), "--", path], { timeoutMs: 30_000 })).stdout;
+    } catch {
+      return "";
+    }
+  }
+
+  async makeDir(path: string, mode = 0o755): Promise<void> {
+    try {
+      await this.run("mkdir", ["-p", "-m", mode.toString(8), "--", path], { timeoutMs: 30_000 });
+    } catch (error) {
+      throw error instanceof ProviderError ? error : this.failure(`creating ${path}`, error);
+    }
+  }
+
+  async remove(path: string, options: { recursive?: boolean } = {}): Promise<void> {
+    try {
+      await this.run("rm", [options.recursive === true ? "-rf" : "-f", "--", path], { timeoutMs: 60_000 });
+    } catch (error) {
+      throw error instanceof ProviderError ? error : this.failure(`removing ${path}`, error);
+    }
+  }
+
+  async produce(path: string, build: (localPath: string) => Promise<void>): Promise<void> {
+    const dir = await mkdtemp(join(tmpdir(), "testenv-vm-upload-"));
+    try {
+      const local = join(dir, "file");
+      await build(local);
+      await this.upload(local, path);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  async upload(localPath: string, path: string): Promise<void> {
+    // scp speaks SFTP here: the remote path is taken as it is, never through a shell.
+    try {
+      await run("scp", ["-q", ...(await this.clientOptions()), "-P", String(this.endpoint.port), "--", localPath, `${this.endpoint.user}@${sftpHost(this.endpoint.host)}:${path}`], { timeoutMs: 30 * 60_000 });
+    } catch (error) {
+      throw this.failure(`uploading ${localPath} to ${path}`, error);
+    }
+  }
+
+  async close(): Promise<void> {
+    const dir = await this.controlDir;
+    if (dir === undefined) return;
+    // Ends the master connection this process started (if any), then its socket folder.
+    if (this.master) await run("ssh", [...(await this.options()), "-O", "exit", ...this.target()], { timeoutMs: 10_000 }).catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** An IPv6 literal needs brackets in scp's user@host:path. */
+function sftpHost(host: string): string {
+  return host.includes(":") ? `[${host}]` : host;
+}
