@@ -21,14 +21,17 @@ export interface MachineHandlers {
   power(request: MachinePowerRequest): Promise<MachinePowerResult>;
 }
 
-export interface MachineToolDefinition {
+/** An optional tool served from one set of handlers (machine_*, vm_snapshot_*), with its MCP annotations. */
+export interface HandlerToolDefinition<Handlers> {
   description: string;
   input: z.ZodType;
   destructive: boolean;
   readOnly: boolean;
   idempotent: boolean;
-  run(handlers: MachineHandlers, args: unknown): Promise<unknown>;
+  run(handlers: Handlers, args: unknown): Promise<unknown>;
 }
+
+export type MachineToolDefinition = HandlerToolDefinition<MachineHandlers>;
 
 export const MACHINE_TOOL_DEFINITIONS: Readonly<Record<MachineToolName, MachineToolDefinition>> = {
   machine_sync: {

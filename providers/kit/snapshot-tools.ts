@@ -1,4 +1,3 @@
-import type { z } from "zod";
 import {
   VMSnapshotDeleteRequest,
   VMSnapshotListRequest,
@@ -10,6 +9,7 @@ import {
   type VMSnapshotSaveResult,
 } from "../../api/snapshot.js";
 import { ProviderError } from "./errors.js";
+import type { HandlerToolDefinition } from "./machine-tools.js";
 
 // The optional snapshot tools (vm_snapshot_*): served for a provider whose implementation has `snapshots`, and like
 // the other optional tools not listed (tools/list keeps the protocol's 15); any other provider answers
@@ -24,14 +24,7 @@ export interface SnapshotHandlers {
   delete(request: VMSnapshotDeleteRequest): Promise<void>;
 }
 
-export interface SnapshotToolDefinition {
-  description: string;
-  input: z.ZodType;
-  destructive: boolean;
-  readOnly: boolean;
-  idempotent: boolean;
-  run(handlers: SnapshotHandlers, args: unknown): Promise<unknown>;
-}
+export type SnapshotToolDefinition = HandlerToolDefinition<SnapshotHandlers>;
 
 export const SNAPSHOT_TOOL_DEFINITIONS: Readonly<Record<SnapshotToolName, SnapshotToolDefinition>> = {
   vm_snapshot_save: {
