@@ -6,7 +6,7 @@ import type { Plan } from "../../api/plan.js";
 import type { Spec } from "../../api/spec.js";
 import { STATE_VERSION, type EnvironmentState } from "../../api/state.js";
 import { TestenvError } from "../errors.js";
-import { enginePolicyProblem, type EnginePolicy } from "../provider/engine-policy.js";
+import { engineIssues, type EnginePolicy } from "../provider/engine-policy.js";
 import { parseSpec, specInvalid } from "../spec/load.js";
 import { assertValidEarly, missingEnvIssues } from "../spec/validate.js";
 import { createStateWriter, validateTestID, type StateStore } from "../state/index.js";
@@ -89,10 +89,7 @@ function reuseExisting(existing: EnvironmentState, specHash: string, store: Stat
 
 /** Before any provider starts: every engine the spec names must be one the caller may run. */
 function assertEnginesAllowed(spec: Spec, policy: EnginePolicy): void {
-  const issues = (spec.providers ?? []).flatMap((provider, index) => {
-    const problem = enginePolicyProblem(provider.engine, policy);
-    return problem === undefined ? [] : [{ field: `providers[${index}].engine`, message: problem }];
-  });
+  const issues = engineIssues(spec.providers ?? [], policy);
   if (issues.length > 0) throw specInvalid(issues, "the spec names engines this server does not run");
 }
 

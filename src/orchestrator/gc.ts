@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import { OwnedResponse, type OwnedKind, type OwnedObject } from "../../api/provider.js";
 import type { ProviderConfig } from "../../api/spec.js";
 import { TestenvError, errorMessage } from "../errors.js";
-import { enginePolicyProblem } from "../provider/engine-policy.js";
+import { engineIssues } from "../provider/engine-policy.js";
 import { ProviderClient } from "../provider/client.js";
 import { discoverProviders, optionalAnswer, type ProviderCandidate } from "../provider/registry.js";
 import { StateStore, resolveStateDir } from "../state/index.js";
@@ -125,11 +125,7 @@ export async function collectGarbage(deps: EngineDeps, options: GcOptions = {}):
 /** gc starts the providers it is given, so they pass the same engine policy as a create's. */
 function assertEnginesAllowed(deps: EngineDeps, providers: readonly ProviderConfig[]): void {
   if (deps.enginePolicy === undefined) return;
-  const policy = deps.enginePolicy;
-  const issues = providers.flatMap((provider, index) => {
-    const problem = enginePolicyProblem(provider.engine, policy);
-    return problem === undefined ? [] : [{ field: `providers[${index}].engine`, message: problem }];
-  });
+  const issues = engineIssues(providers, deps.enginePolicy);
   if (issues.length > 0) throw new TestenvError("INPUT_INVALID", `gc: ${issues.map((i) => `${i.field}: ${i.message}`).join("; ")}`, { issues });
 }
 

@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import type { Spec } from "../../api/spec.js";
 import { directoryProblem } from "../../lib/path-kind.js";
 import { TestenvError, errorMessage, type Issue } from "../errors.js";
-import { enginePolicyProblem, type EnginePolicy } from "../provider/engine-policy.js";
+import { engineIssues, type EnginePolicy } from "../provider/engine-policy.js";
 import { parseSpec } from "../spec/load.js";
 import { missingEnvIssues, validateEarly } from "../spec/validate.js";
 import { buildDag } from "./dag.js";
@@ -29,13 +29,7 @@ function createTimeIssues(spec: Spec, options: ValidateOptions): Issue[] {
     }
   }
   if (options.env !== undefined) issues.push(...missingEnvIssues(spec, options.env));
-  if (options.enginePolicy !== undefined) {
-    const policy = options.enginePolicy;
-    (spec.providers ?? []).forEach((provider, index) => {
-      const problem = enginePolicyProblem(provider.engine, policy);
-      if (problem !== undefined) issues.push({ field: `providers[${index}].engine`, message: problem });
-    });
-  }
+  if (options.enginePolicy !== undefined) issues.push(...engineIssues(spec.providers ?? [], options.enginePolicy));
   return issues;
 }
 

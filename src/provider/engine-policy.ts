@@ -1,3 +1,4 @@
+import type { Issue } from "../errors.js";
 import { GO_SCHEME } from "./go-engine.js";
 
 // Which `engine:` values a caller may name. A spec's engine is a program this process runs, so a caller who is not
@@ -27,4 +28,12 @@ export function enginePolicyProblem(engine: string, policy: EnginePolicy): strin
     `engine ${JSON.stringify(engine.slice(0, 80))} is ${kind}; this server runs only installed providers ` +
     `(bundled, or ${INSTALLED_ENGINE_PREFIX}<name> on PATH). To allow paths and go:// engines, start the server with ${ENGINE_POLICY_ENV}=any`
   );
+}
+
+/** One issue per provider whose engine the policy refuses, named by its place in the list (`providers[i].engine`). */
+export function engineIssues(providers: readonly { engine: string }[], policy: EnginePolicy): Issue[] {
+  return providers.flatMap((provider, index) => {
+    const problem = enginePolicyProblem(provider.engine, policy);
+    return problem === undefined ? [] : [{ field: `providers[${index}].engine`, message: problem }];
+  });
 }
