@@ -60,6 +60,8 @@ export function throughJump<T>(jump: JumpHost, host: string, port: number, timeo
       .on("ready", () => {
         client.forwardOut("127.0.0.1", 0, host, port, (error, stream) => {
           if (error) return finish(new Error(`${jump.host} cannot reach ${host}:${port}: ${error.message}`));
+          // A reset of the forwarded channel fails this call instead of reaching the process as an uncaught error.
+          stream.on("error", (failure: Error) => finish(new Error(`${host}:${port} through ${jump.host}: ${failure.message}`)));
           use(stream).then(
             (value) => finish(undefined, value),
             (failure: unknown) => finish(failure instanceof Error ? failure : new Error(String(failure))),
