@@ -6,6 +6,18 @@ import { ProviderError, notFound } from "../kit/index.js";
 // A failure becomes a PROVIDER_ERROR that says what was asked; "no such ..." becomes NOT_FOUND for the caller.
 
 const NO_SUCH = /no such (container|network|object|image)|not found|unable to find/i;
+const LOST_NAMESPACE = /container ([0-9a-f]{64}): retrieving network namespace at (\/run\/netns\/[\w.-]+)/;
+
+/**
+ * podman 4.3 fails every command that loads a container it believes running whose network namespace file is gone
+ * (its run was killed, or someone deleted the namespace): the fix it needs, or "" for any other failure.
+ */
+export function lostNamespaceHint(stderr: string): string {
+  const lost = LOST_NAMESPACE.exec(stderr);
+  if (lost?.[1] === undefined || lost[2] === undefined) return "";
+  const namespace = lost[2].slice("/run/netns/".length);
+  return ` (podman lists container ${lost[1].slice(0, 12)} as running, but its network namespace ${lost[2]} is gone, so podman refuses every command that loads it; to fix: \`ip netns add ${namespace}\`, then \`podman rm --force ${lost[1].slice(0, 12)}\`, then \`ip netns delete ${namespace}\`)`;
+}
 
 export class PodmanCli {
   constructor(
@@ -22,7 +34,7 @@ export class PodmanCli {
     } catch (error) {
       const stderr = error instanceof CommandError ? error.stderr.trim() : "";
       const why = stderr || (error instanceof Error ? error.message : String(error));
-      throw new ProviderError("PROVIDER_ERROR", `podman ${args.slice(0, 3).join(" ")}: ${why}`, { cause: error, details: { stderr } });
+      throw new ProviderError("PROVIDER_ERROR", `podman ${args.slice(0, 3).join(" ")}: ${why}${lostNamespaceHint(stderr)}`, { cause: error, details: { stderr } });
     } finally {
       this.log.debug(`podman ${args[0] ?? ""} ${args[1] ?? ""}`, { ms: Date.now() - started });
     }

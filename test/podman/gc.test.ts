@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { OwnedObject } from "../../api/provider.js";
-import { createNetns, deleteNetns, forceRemoveAll, leaks, newEnv, podman, removeEnvFiles, startPodmanProvider } from "./support.js";
+import { PLANTED_LABEL, createNetns, deleteNetns, forceRemoveAll, leaks, newEnv, podman, removeEnvFiles, startPodmanProvider } from "./support.js";
 
 // gc on podman: provider_owned finds our containers and networks by their labels, with the testID and state dir
 // they carry; provider_reclaim removes them; a foreign container and a network whose name merely looks like ours
@@ -35,8 +35,8 @@ describe("podman provider gc tools", () => {
     } finally {
       await maker.close();
     }
-    podman("network", "create", env.name("lookalike"));
-    podman("create", "--name", env.name("foreign"), baseImage(), "sleep", "600");
+    podman("network", "create", ...PLANTED_LABEL, env.name("lookalike"));
+    podman("create", ...PLANTED_LABEL, "--name", env.name("foreign"), baseImage(), "sleep", "600");
 
     // As gc starts it: no environment of its own.
     const gc = await startPodmanProvider(env, { TESTENV_VM_TEST_ID: "", TESTENV_VM_NAME_PREFIX: "" });

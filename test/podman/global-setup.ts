@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import buildOnce from "../helpers/build-once.js";
-import { PODMAN_BIN, providerConfig } from "./support.js";
+import { PODMAN_BIN, providerConfig, sweepStaleTestObjects } from "./support.js";
 
 // Build the package, then the base image (once per recipe; reused from the cached storage afterwards). This runs
 // in the host's namespace because mmdebstrap needs the Debian archive; the tests' namespaces have no way out.
@@ -11,4 +11,6 @@ export default function setup(): void {
     env: { ...process.env, TESTENV_VM_PROVIDER_CONFIG: JSON.stringify(providerConfig()) },
     timeout: 30 * 60_000,
   });
+  const swept = sweepStaleTestObjects();
+  if (swept.length > 0) process.stderr.write(`podman tests: removed what earlier runs left in the test storage: ${swept.join(", ")}\n`);
 }

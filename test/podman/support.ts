@@ -104,17 +104,77 @@ export function removeEnvFiles(env: PodEnv): void {
   rmSync(env.root, { recursive: true, force: true });
 }
 
-/** Best-effort removal of everything of the env, for afterAll after a failed test. */
+const ignore = (fn: () => void): void => {
+  try {
+    fn();
+  } catch {
+    // best effort
+  }
+};
+
+/** Best-effort removal of everything of the env, for afterAll after a failed test; never throws, so the namespace is still deleted. */
 export function forceRemoveAll(env: PodEnv): void {
-  const ignore = (fn: () => void) => {
+  ignore(() => {
+    for (const c of lines(podman("ps", "--all", "--format", "{{.Names}}"))) if (c.startsWith(env.prefix)) ignore(() => podman("rm", "--force", "--volumes", "--time", "0", c));
+  });
+  ignore(() => {
+    for (const n of lines(podman("network", "ls", "--format", "{{.Name}}"))) if (n.startsWith(env.prefix)) ignore(() => podman("network", "rm", "--force", n));
+  });
+}
+
+/** Objects a test plants to look foreign carry this label instead of ours, so that the sweep below can still find them. */
+export const PLANTED_LABEL = ["--label", "testenv-vm-tests=planted"] as const;
+
+const STALE_AGE = "30m";
+const hostPodman = (...args: string[]): string => execFileSync("podman", args, { encoding: "utf8", env: podmanEnv(), timeout: 120_000, stdio: ["ignore", "pipe", "pipe"] });
+const processAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * The test storage outlives runs (it caches the base image), so a run that was killed leaves its objects there. podman
+ * 4.3 then fails every `ps` while a container it believes running lost its network namespace file, naming that
+ * file: recreating it empty lets `rm --force` through. Objects older than STALE_AGE and the namespaces of test
+ * processes that are gone are removed; a run in progress on this machine keeps everything it owns. Returns what went.
+ */
+export function sweepStaleTestObjects(): string[] {
+  const removed: string[] = [];
+  for (let attempt = 0; attempt < 50; attempt++) {
+    let failure = "";
     try {
-      fn();
-    } catch {
-      // best effort
+      hostPodman("ps", "--all", "--quiet");
+      break;
+    } catch (error) {
+      failure = String((error as { stderr?: unknown }).stderr ?? error);
     }
-  };
-  for (const c of lines(podman("ps", "--all", "--format", "{{.Names}}"))) if (c.startsWith(env.prefix)) ignore(() => podman("rm", "--force", "--volumes", "--time", "0", c));
-  for (const n of lines(podman("network", "ls", "--format", "{{.Name}}"))) if (n.startsWith(env.prefix)) ignore(() => podman("network", "rm", "--force", n));
+    const stale = /container ([0-9a-f]{64}): retrieving network namespace at \/run\/netns\/([\w.-]+)/.exec(failure);
+    if (stale?.[1] === undefined || stale[2] === undefined) throw new Error(`podman ps fails in the test storage, and not for a lost network namespace: ${failure}`);
+    const [, id, netns] = stale;
+    execFileSync("ip", ["netns", "add", netns]);
+    ignore(() => hostPodman("rm", "--force", "--volumes", "--time", "0", id));
+    ignore(() => execFileSync("ip", ["netns", "delete", netns], { stdio: "ignore" }));
+    removed.push(`container ${id.slice(0, 12)} (its namespace ${netns} was gone)`);
+  }
+  for (const filter of ["label=managed-by=testenv-vm", "label=testenv-vm-tests=planted"]) {
+    for (const id of lines(hostPodman("ps", "--all", "--quiet", "--filter", filter, "--filter", `until=${STALE_AGE}`))) {
+      ignore(() => hostPodman("rm", "--force", "--volumes", "--time", "0", id));
+      removed.push(`container ${id}`);
+    }
+    for (const name of lines(hostPodman("network", "prune", "--force", "--filter", filter, "--filter", `until=${STALE_AGE}`))) removed.push(`network ${name}`);
+  }
+  for (const line of lines(execFileSync("ip", ["netns", "list"], { encoding: "utf8" }))) {
+    const pid = /^tvmpod-(\d+)/.exec(line)?.[1];
+    if (pid === undefined || processAlive(Number(pid))) continue;
+    const name = line.split(" ")[0] ?? "";
+    ignore(() => execFileSync("ip", ["netns", "delete", name], { stdio: "ignore" }));
+    removed.push(`namespace ${name}`);
+  }
+  return removed;
 }
 
 export const CLI_BIN = join(packageRoot(), "dist/src/bin.js");

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ProviderVMSpec } from "../../../api/provider.js";
+import { lostNamespaceHint } from "../../../providers/podman/cli.js";
 import { containersConf, storageConf } from "../../../providers/podman/conf-files.js";
 import { resolveConfig } from "../../../providers/podman/config.js";
 import { unsupportedField } from "../../../providers/podman/containers.js";
@@ -110,5 +111,16 @@ describe("what a container refuses", () => {
     // Without a cidr, the subnet is the bridge's own: its address is the gateway the allocator keeps off.
     expect(attachedNetworkDefinition({ name: "n", kind: "bridge", spec: { attachTo: "br0" } }, {}, keeper, "192.168.1.7/24").subnets).toEqual([{ subnet: "192.168.1.0/24", gateway: "192.168.1.7" }]);
     expect(() => attachedNetworkDefinition({ name: "n", kind: "bridge", spec: { attachTo: "br0" } }, {}, keeper)).toThrow(/spec\.cidr: bridge br0 has no IPv4 address/);
+  });
+});
+
+describe("podman failures", () => {
+  it("names the container whose network namespace is gone and the three commands that fix it", () => {
+    const id = "9b0359dff23c45c8784ea14795daa21d761e93886e56669704da7eb61f8eca83";
+    const stderr = `Error: joining network namespace of container ${id}: retrieving network namespace at /run/netns/netns-e2e1f9cd-47e1: failed to Statfs "/run/netns/netns-e2e1f9cd-47e1": no such file or directory`;
+    const hint = lostNamespaceHint(stderr);
+    expect(hint).toContain("container 9b0359dff23c as running");
+    expect(hint).toContain("`ip netns add netns-e2e1f9cd-47e1`, then `podman rm --force 9b0359dff23c`, then `ip netns delete netns-e2e1f9cd-47e1`");
+    expect(lostNamespaceHint("Error: no such container pdddce33-vm")).toBe("");
   });
 });
