@@ -1,4 +1,9 @@
+import { ECHO_MAX_CHARS } from "../errors.js";
+
 // "Did you mean" suggestions for misspelled keys and names.
+
+/** How many candidates a list names before it says how many more there are. */
+const LISTED_MAX = 20;
 
 export function levenshtein(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
@@ -15,9 +20,12 @@ export function levenshtein(a: string, b: string): number {
 
 /** The closest candidate, if it is close enough to be a plausible typo. */
 export function closestMatch(word: string, candidates: readonly string[]): string | undefined {
+  // A name this long is no typo of anything, and comparing two of them would cost their lengths multiplied.
+  if (word.length > ECHO_MAX_CHARS) return undefined;
   const lower = word.toLowerCase();
   let best: { candidate: string; distance: number } | undefined;
   for (const candidate of candidates) {
+    if (candidate.length > ECHO_MAX_CHARS) continue;
     const distance = candidate.toLowerCase() === lower ? 0 : levenshtein(lower, candidate.toLowerCase());
     if (best === undefined || distance < best.distance) best = { candidate, distance };
   }
@@ -32,7 +40,14 @@ export function closestMatch(word: string, candidates: readonly string[]): strin
  */
 export function suggestionSuffix(word: string, candidates: readonly string[], noun = "allowed", alwaysList = false): string {
   const match = closestMatch(word, candidates);
-  const list = candidates.length === 0 ? `none are defined` : `${noun}: ${candidates.join(", ")}`;
+  const list = candidates.length === 0 ? `none are defined` : `${noun}: ${listed(candidates)}`;
   if (match === undefined) return `; ${list}`;
   return alwaysList ? `; did you mean \`${match}\`? (${list})` : `; did you mean \`${match}\`?`;
+}
+
+/** Candidates as a list says them: each cut to ECHO_MAX_CHARS, at most LISTED_MAX, so a list never amplifies input. */
+function listed(candidates: readonly string[]): string {
+  const shown = candidates.slice(0, LISTED_MAX).map((candidate) => (candidate.length <= ECHO_MAX_CHARS ? candidate : `${candidate.slice(0, ECHO_MAX_CHARS)}… (${candidate.length} characters)`));
+  const more = candidates.length - shown.length;
+  return more > 0 ? `${shown.join(", ")} and ${more} more` : shown.join(", ");
 }

@@ -162,6 +162,15 @@ describe("echoed values are capped", () => {
     expect(text).toContain("(200000 characters)");
   });
 
+  it("a reference to a missing name lists the defined ones cut short, even when one is 200 kB (fuzz seed 854144027)", () => {
+    const spec = base();
+    spec.keys = [{ name: "x".repeat(200_000), spec: { type: "ed25519" } }];
+    spec.vms[0].spec.cloudInit = { users: [{ name: "u", sshAuthorizedKeys: ["{{ .Keys.k1.PublicKey }}"] }] };
+    const text = JSON.stringify(validateSpec(spec).errors);
+    expect(text.length).toBeLessThan(4_000);
+    expect(text).toContain("which is not defined; keys: xxxxxxxx");
+  });
+
   it("quoted() keeps short values whole", () => {
     expect(quoted("abc")).toBe('"abc"');
     expect(quoted("y".repeat(200))).toBe(`${JSON.stringify("y".repeat(80))}… (200 characters)`);
