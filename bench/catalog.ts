@@ -13,6 +13,7 @@ export interface Benchmark {
 
 export const BENCHMARKS: readonly Benchmark[] = [
   { name: "stub-roundtrip", summary: "design example create+delete on the stub through MCP stdio (goal: median <= 500 ms)", args: "[runs]", needsTestHost: false },
+  { name: "bin-startup", summary: "start-up of every bin to its MCP tool list, and the Forge-style round trip on the stub (goal <= 800 ms), against a baseline build", args: "<baseline package root> [runs]", needsTestHost: false },
   { name: "stub-scale", summary: "10/100/1000 resources on the stub (goal: 1000 <= 5 s), 20 keys in parallel vs 1 (goal <= 1.3x)", args: "[sizes, e.g. 10,100,1000]", needsTestHost: false },
   { name: "state-writes", summary: "atomic state save and load, and a coalesced burst of writes, for 10/100/1000 resources", args: "", needsTestHost: false },
   { name: "image-verify", summary: "SHA-256 verification throughput of the image cache on a 1 GiB file (goal >= 1 GB/s)", args: "[MiB]", needsTestHost: false },

@@ -42,17 +42,33 @@ function scaleSpec(count: number): Record<string, unknown> {
   };
 }
 
+/** `count` VMs on one network with one key: the orchestrator's peak memory per VM. */
+function vmsSpec(count: number): Record<string, unknown> {
+  return {
+    providers: [stubProvider(undefined)],
+    concurrency: 16,
+    keys: [{ name: "key", spec: { type: "ed25519" } }],
+    networks: [{ name: "net", kind: "bridge", spec: {} }],
+    vms: Array.from({ length: count }, (_, i) => ({
+      name: `vm-${i}`,
+      spec: { memory: 256, vcpus: 1, network: "net", disk: { size: "1G" }, cloudInit: { users: [{ name: "u", sshAuthorizedKeys: ["{{ .Keys.key.PublicKey }}"] }] } },
+    })),
+  };
+}
+
 /** `count` independent keys, each create delayed by the stub. */
 function latencySpec(count: number, delayMs: number): Record<string, unknown> {
   return { ...independentKeys(undefined, count, { delayMs: { key_create: delayMs } }), concurrency: 32 };
 }
 
-async function measure(kind: "scale" | "latency", count: number): Promise<Measurement> {
+type Kind = "scale" | "vms" | "latency";
+
+async function measure(kind: Kind, count: number): Promise<Measurement> {
   const { Orchestrator } = await import("../src/orchestrator/orchestrator.js");
   const root = mkdtempSync(join(tmpdir(), "testenv-vm-scale-"));
   try {
     const orchestrator = new Orchestrator({ rootDir: root, env: { ...process.env, TESTENV_VM_STATE_DIR: join(root, "state"), TESTENV_VM_LOG: "error" } });
-    const spec = kind === "scale" ? scaleSpec(count) : latencySpec(count, 200);
+    const spec = kind === "scale" ? scaleSpec(count) : kind === "vms" ? vmsSpec(count) : latencySpec(count, 200);
     const cpuBefore = process.cpuUsage();
     const phaseStarted = new Map<number, number>();
     const phaseMs: number[] = [];
@@ -78,7 +94,7 @@ async function measure(kind: "scale" | "latency", count: number): Promise<Measur
   }
 }
 
-function child(kind: string, count: number): Measurement {
+function child(kind: Kind, count: number): Measurement {
   const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), "--one", kind, String(count)], {
     encoding: "utf8",
     env: { ...process.env, TESTENV_VM_LOG: "error" },
@@ -90,7 +106,7 @@ function child(kind: string, count: number): Measurement {
 
 async function main(): Promise<void> {
   if (process.argv[2] === "--one") {
-    const measurement = await measure(process.argv[3] as "scale" | "latency", Number(process.argv[4]));
+    const measurement = await measure(process.argv[3] as Kind, Number(process.argv[4]));
     process.stdout.write(`${JSON.stringify(measurement)}\n`);
     return;
   }
@@ -101,6 +117,11 @@ async function main(): Promise<void> {
     process.stdout.write(
       `${String(size).padStart(9)}  ${m.createMs.toFixed(0).padStart(9)}  ${m.deleteMs.toFixed(0).padStart(9)}  ${(m.createMs / size).toFixed(2).padStart(11)}  ${m.cpuMs.toFixed(0).padStart(19)}  ${m.maxRssMiB.toFixed(0).padStart(12)}\n`,
     );
+  }
+  process.stdout.write("\nVMs (1 key, 1 network)  create ms  peak RSS MiB\n");
+  for (const count of [1, 10, 100]) {
+    const m = child("vms", count);
+    process.stdout.write(`${String(count).padStart(22)}  ${m.createMs.toFixed(0).padStart(9)}  ${m.maxRssMiB.toFixed(0).padStart(12)}\n`);
   }
   const one = child("latency", 1);
   const twenty = child("latency", 20);

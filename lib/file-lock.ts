@@ -29,7 +29,8 @@ export interface HeldLock {
 // Loaded on first use: proper-lockfile (graceful-fs) costs ~0.2 s of start-up that many processes never need.
 let loaded: Promise<typeof ProperLockfile> | undefined;
 function lockfile(): Promise<typeof ProperLockfile> {
-  loaded ??= import("proper-lockfile");
+  // Its CommonJS exports through `default`: node's named-export guessing is not there once the bins are bundled.
+  loaded ??= import("proper-lockfile").then((module) => (module as unknown as { default: typeof ProperLockfile }).default);
   return loaded;
 }
 

@@ -4,8 +4,8 @@ import { openSync, closeSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { PortForward } from "../../api/project-env.js";
+import { packageRoot } from "../../lib/package.js";
 import { readIdentity, stopProcess, type ProcessIdentity } from "../../lib/process-identity.js";
 import { retryUntil } from "../../lib/retry.js";
 import { TestenvError, type Issue } from "../errors.js";
@@ -15,7 +15,8 @@ import { TestenvError, type Issue } from "../errors.js";
 // stopped by `stop`/`rm`. It needs no privileges, works the same for libvirt networks and host bridges, forwards TCP
 // and UDP, and costs one small Node process per instance.
 
-const FORWARDER = fileURLToPath(new URL("./forwarder.js", import.meta.url));
+// From the package root, not this module: the CLI runs this code from a bundle in dist/chunks/.
+const FORWARDER = join(packageRoot(), "dist/src/project/forwarder.js");
 
 export interface ForwarderRecord extends ProcessIdentity {
   ports: PortForward[];
