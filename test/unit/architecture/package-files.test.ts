@@ -22,7 +22,7 @@ let files: string[] = [];
 let shipped = new Set<string>();
 
 /** Where shipped files may live; anything else in the tarball is a mistake. */
-const SHIPPED_DIRS = ["dist/api/", "dist/lib/", "dist/src/", "dist/providers/", "docs/"];
+const SHIPPED_DIRS = ["dist/api/", "dist/lib/", "dist/src/", "dist/providers/", "dist/chunks/", "docs/"];
 const SHIPPED_FILES = ["package.json", "README.md", "LICENSE", "DESIGN.md", "spec.openapi.yaml"];
 /** What the public declarations may import besides their own files: the rest would need types the consumer lacks. */
 const DECLARATION_IMPORTS = /^(node:.+|zod|zod\/.+|vitest|vitest\/node)$/;
@@ -63,6 +63,25 @@ describe("the npm tarball", () => {
     }
     for (const [name, target] of Object.entries(pkg.bin)) expect(shipped.has(normalise(target)), `bin ${name} → ${target}`).toBe(true);
     expect(pkg.bin["testenv-vm"]).toBe("dist/src/bin.js");
+  });
+
+  it("ships every chunk the bundled bins load, and each bin is a bundle", () => {
+    const missing: string[] = [];
+    const seen = new Set<string>();
+    const visit = (file: string): void => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      if (!shipped.has(file)) missing.push(file);
+      if (!existsSync(join(ROOT, file))) return;
+      const text = readFileSync(join(ROOT, file), "utf8");
+      for (const match of text.matchAll(/(?:from\s*|import\s*\(\s*|import\s+)"(\.{1,2}\/[^"]+)"/g)) visit(posix.normalize(posix.join(posix.dirname(file), match[1] ?? "")));
+    };
+    for (const target of Object.values(pkg.bin)) {
+      expect(readFileSync(join(ROOT, target), "utf8"), target).toContain("bundled by scripts/bundle-bins.mjs");
+      visit(normalise(target));
+    }
+    expect(missing).toEqual([]);
+    expect([...seen].filter((file) => file.startsWith("dist/chunks/")).length).toBeGreaterThan(3);
   });
 
   it("every relative link of its markdown files leads to a file it ships", () => {
