@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import ssh2 from "ssh2";
 import type { KeyCreateRequest, KeyState } from "../../api/provider.js";
+import { loadSsh2 } from "../../lib/ssh2.js";
 import { ProviderError, alreadyExists, busy, invalidSpec, notFound } from "./errors.js";
 import { pathExists } from "./fs.js";
 import { checkResourceName } from "./names.js";
@@ -59,10 +59,11 @@ export function fingerprint(publicKeyLine: string): string {
   return `SHA256:${createHash("sha256").update(Buffer.from(blob, "base64")).digest("base64").replace(/=+$/, "")}`;
 }
 
-function generateOnce(params: KeyParams, comment: string | undefined): Promise<{ private: string; public: string }> {
+async function generateOnce(params: KeyParams, comment: string | undefined): Promise<{ private: string; public: string }> {
+  const { utils } = await loadSsh2();
   return new Promise((resolve, reject) => {
     const options = { ...(params.bits !== undefined ? { bits: params.bits } : {}), ...(comment ? { comment } : {}) };
-    ssh2.utils.generateKeyPair(params.type, options, (error, keys) => {
+    utils.generateKeyPair(params.type, options, (error, keys) => {
       if (error) reject(new ProviderError("PROVIDER_ERROR", `generating ${params.type} key failed: ${error.message}`, { cause: error }));
       else resolve(keys);
     });
@@ -80,10 +81,11 @@ export async function generateKeyPair(params: KeyParams, comment: string | undef
  * is parsed back, and a refused one is made again.
  */
 export async function usableKeyPair<T extends { private: string }>(generate: () => T | Promise<T>, type: string): Promise<T> {
+  const { utils } = await loadSsh2();
   let last: Error | undefined;
   for (let attempt = 0; attempt < 10; attempt++) {
     const pair = await generate();
-    const parsed = ssh2.utils.parseKey(pair.private);
+    const parsed = utils.parseKey(pair.private);
     if (!(parsed instanceof Error)) return pair;
     last = parsed;
   }

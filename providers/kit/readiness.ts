@@ -1,6 +1,6 @@
 import { connect } from "node:net";
-import ssh2 from "ssh2";
 import type { Duplex } from "node:stream";
+import { loadSsh2 } from "../../lib/ssh2.js";
 import { invalidSpec } from "./errors.js";
 import { throughJump, type JumpHost } from "./ssh-jump.js";
 
@@ -45,9 +45,10 @@ export function sshExec(target: SshTarget, command: string, timeoutMs: number): 
   return execOnce(target, command, timeoutMs, undefined);
 }
 
-function execOnce(target: SshTarget, command: string, timeoutMs: number, sock: Duplex | undefined): Promise<ExecResult> {
+async function execOnce(target: SshTarget, command: string, timeoutMs: number, sock: Duplex | undefined): Promise<ExecResult> {
+  const { Client } = await loadSsh2();
   return new Promise((resolve, reject) => {
-    const client = new ssh2.Client();
+    const client = new Client();
     let settled = false;
     const finish = (error: Error | undefined, result?: ExecResult) => {
       if (settled) return;

@@ -1,6 +1,6 @@
 import { createHmac } from "node:crypto";
 import type { Duplex } from "node:stream";
-import ssh2 from "ssh2";
+import { loadSsh2 } from "../../lib/ssh2.js";
 
 // A jump host for readiness probes: when the guest's network is not routable from here (it lives on a remote
 // libvirt host), the TCP connection to the guest is opened by that host's sshd (direct-tcpip), like `ssh -J`.
@@ -42,9 +42,10 @@ export function knownKeys(knownHosts: string, host: string, port: number): Buffe
  * Opens a connection to host:port through the jump host; `use` gets the stream, and both are closed when it
  * settles. Rejects when the jump host refuses (its key is unknown, login fails) or cannot reach host:port.
  */
-export function throughJump<T>(jump: JumpHost, host: string, port: number, timeoutMs: number, use: (stream: Duplex) => Promise<T>): Promise<T> {
+export async function throughJump<T>(jump: JumpHost, host: string, port: number, timeoutMs: number, use: (stream: Duplex) => Promise<T>): Promise<T> {
+  const { Client } = await loadSsh2();
   return new Promise<T>((resolve, reject) => {
-    const client = new ssh2.Client();
+    const client = new Client();
     let settled = false;
     const finish = (error: Error | undefined, value?: T) => {
       if (settled) return;

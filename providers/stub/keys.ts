@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type * as Ssh2 from "ssh2";
+import { loadSsh2 } from "../../lib/ssh2.js";
 import { KeyType } from "../../api/spec.js";
 import type { KeyCreateRequest, KeyState } from "../../api/provider.js";
 import { invalidSpec, usableKeyPair } from "../kit/index.js";
@@ -59,9 +59,7 @@ export async function planKey(request: KeyCreateRequest, defaultOutputDir: strin
 }
 
 async function generate(type: KeyType, bits: number | undefined, comment: string): Promise<{ private: string; public: string }> {
-  // ssh2 takes most of the stub's start-up time; load it only when real keys are wanted.
-  // ssh2 is CommonJS: its exports are the namespace's default.
-  const { default: ssh2 } = (await import("ssh2")) as unknown as { default: typeof Ssh2 };
+  const ssh2 = await loadSsh2();
   if (type === "rsa") {
     const size = bits ?? 4096;
     if (size < 2048 || size > 8192) throw invalidSpec(`spec.bits: rsa keys need 2048-8192 bits, got ${size}`);

@@ -1,7 +1,8 @@
 import { readFile } from "node:fs/promises";
 import pLimit from "p-limit";
 // ssh2 is CommonJS; Node ESM sees only some of its names as named exports, so take them from the default.
-import ssh2, { type Client, type ClientChannel, type SFTPWrapper } from "ssh2";
+import type { Client, ClientChannel, SFTPWrapper } from "ssh2";
+import { loadSsh2 } from "../../lib/ssh2.js";
 import { TestenvError, errorMessage } from "../errors.js";
 import { ExecTimeoutError, HostKeyMismatchError, SshConnectionError, type SshEndpoint } from "./errors.js";
 import type { KnownHostsStore } from "./known-hosts.js";
@@ -239,7 +240,7 @@ export class SshSession {
       throw new SshConnectionError(endpoint, `cannot read private key ${privateKeyPath}: ${errorMessage(error)}`, { cause: error, retryable: false });
     }
     this.connectCount += 1;
-    const client = new ssh2.Client();
+    const client = new (await loadSsh2()).Client();
     return new Promise<Client>((resolve, reject) => {
       let hostKeyError: HostKeyMismatchError | undefined;
       let settled = false;
