@@ -99,6 +99,7 @@ describeIfTestHost("e2e_libvirt: snapshot save/restore of an environment", () =>
     const over = await orchestrator.call("snapshot-restore", { testID: ws.testID, name: "clean" }, { timeoutMs: 600_000 });
     expect(over.isError, textOf(over)).toBeFalsy();
     const exec = await orchestrator.call("exec", { testID: ws.testID, vm: "test-vm", command: `cat ${IN_MEMORY}` }, { timeoutMs: 120_000 });
+    expect(exec.isError, textOf(exec)).toBeFalsy();
     expect((exec.structuredContent as Json).stdout).toBe(`${marker}\n`);
     // Restored by other processes: this process's handles still hold connections to the guest as it was before.
     // env.restore() drops them itself; here they are closed, and the next command connects to the restored guest.
