@@ -1,57 +1,29 @@
-import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TestEnvArtifact } from "../../api/forge.js";
-import type { EnvironmentState } from "../../api/state.js";
 import { TestenvError, openEnvironment, type Environment } from "../../src/client/index.js";
-import { Orchestrator } from "../../src/orchestrator/orchestrator.js";
 import { readStubStore } from "../helpers/stub-store.js";
-import { startSshServer, type LoopbackSshServer } from "./client-ssh-server.js";
+import type { LoopbackSshServer } from "./client-ssh-server.js";
+import { loopbackPlace } from "./loopback-env.js";
 
 // handle.stop() / handle.start() and env.status() on the stub, whose VM points at a real SSH server on loopback:
 // the power goes through the orchestrator (recorded in the state), the kept connection is closed on stop, and the
 // next command after start connects anew.
 
-const root = mkdtempSync(join(tmpdir(), "testenv-client-power-"));
-const stateDir = join(root, "state");
-const tmpDir = join(root, "tmp");
-const home = join(root, "home");
-const storePath = join(root, "stub-store.json");
-const testID = `client-power-${randomBytes(4).toString("hex")}`;
-const orchestrator = new Orchestrator({ rootDir: root, env: { ...process.env, TESTENV_VM_STATE_DIR: stateDir } });
+const place = loopbackPlace("client-power");
+const { root, tmpDir, storePath, state } = place;
 let server: LoopbackSshServer;
 let artifact: TestEnvArtifact;
 let env: Environment;
 
-const state = (): EnvironmentState => JSON.parse(readFileSync(join(stateDir, "state", `testenv-${testID}.json`), "utf8")) as EnvironmentState;
 const storedStatus = (): unknown => readStubStore(storePath)?.vms[`${state().prefix}-web`]?.status;
 
 beforeAll(async () => {
-  mkdirSync(home, { recursive: true });
-  server = await startSshServer({ home });
-  const spec = {
-    providers: [{ name: "stub", engine: "testenv-vm-provider-stub", spec: { store: storePath, writeKeyFiles: true, sshEndpoint: { host: server.host, port: server.port, user: "tester" } } }],
-    keys: [{ name: "vm-ssh", spec: { type: "ed25519" } }],
-    networks: [{ name: "net", kind: "bridge", spec: { cidr: "192.168.100.1/24" } }],
-    vms: [
-      {
-        name: "web",
-        spec: { memory: 512, vcpus: 1, networks: ["net"], disk: { size: "1G" }, cloudInit: { users: [{ name: "tester", sshAuthorizedKeys: ["{{ .Keys.vm-ssh.PublicKey }}"] }] } },
-      },
-    ],
-  };
-  artifact = await orchestrator.create({ testID, stage: "e2e", tmpDir, rootDir: root, metadata: {}, env: {}, spec });
-  env = await openEnvironment({ artifact, tmpDir });
+  ({ server, artifact, env } = await place.start(["web"]));
 });
 
-afterAll(async () => {
-  await env?.close();
-  await orchestrator.delete({ testID }, { stateDir }).catch(() => undefined);
-  await server?.close();
-  rmSync(root, { recursive: true, force: true });
-});
+afterAll(() => place.close());
 
 describe("VmHandle.stop() and start()", () => {
   it("stop closes the kept connection and records the VM stopped; start brings it back and the handle reconnects", async () => {

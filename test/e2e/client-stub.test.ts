@@ -1,7 +1,6 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,26 +16,20 @@ import {
   type Environment,
   type VMSpec,
 } from "../../src/client/index.js";
-import { Orchestrator } from "../../src/orchestrator/orchestrator.js";
 import { readStubStore } from "../helpers/stub-store.js";
 import { generateHostKey, startSshServer, type LoopbackSshServer } from "./client-ssh-server.js";
+import { loopbackPlace } from "./loopback-env.js";
 
 // The client library against the stub provider, whose VMs all point at a real SSH server on loopback.
 
-const root = mkdtempSync(join(tmpdir(), "testenv-client-"));
-const stateDir = join(root, "state");
-const tmpDir = join(root, "tmp");
-const home = join(root, "home");
-const storePath = join(root, "stub-store.json");
-const testID = `client-e2e-${randomBytes(4).toString("hex")}`;
+const place = loopbackPlace("client-e2e");
+const { root, stateDir, tmpDir, home, storePath, testID, orchestrator, state } = place;
 const fakeBin = join(root, "bin");
 const authorized: string[] = [];
-const orchestrator = new Orchestrator({ rootDir: root, env: { ...process.env, TESTENV_VM_STATE_DIR: stateDir } });
 let server: LoopbackSshServer;
 let artifact: TestEnvArtifact;
 let env: Environment;
 
-const state = (): EnvironmentState => JSON.parse(readFileSync(join(stateDir, "state", `testenv-${testID}.json`), "utf8")) as EnvironmentState;
 const storedVms = (): string[] => Object.keys(readStubStore(storePath)?.vms ?? {}).sort();
 
 const runtimeSpec = (hostname: string): VMSpec => ({
@@ -52,48 +45,18 @@ const runtimeSpec = (hostname: string): VMSpec => ({
 });
 
 beforeAll(async () => {
-  mkdirSync(home, { recursive: true });
   mkdirSync(fakeBin, { recursive: true });
   // The SSH server runs commands as the test's user; this sudo stands in for `sudo -n` with a NOPASSWD rule.
   writeFileSync(join(fakeBin, "sudo"), `#!/bin/sh\n[ "$1" = "-n" ] || exit 99\nshift\nexec env SUDO_RAN=yes "$@"\n`);
   chmodSync(join(fakeBin, "sudo"), 0o755);
-  server = await startSshServer({ home, authorizedKeys: () => authorized, env: { PATH: `${fakeBin}:${process.env.PATH ?? ""}` } });
-  const spec = {
-    providers: [
-      {
-        name: "stub",
-        engine: "testenv-vm-provider-stub",
-        spec: { store: storePath, writeKeyFiles: true, sshEndpoint: { host: server.host, port: server.port, user: "tester" } },
-      },
-    ],
-    keys: [{ name: "vm-ssh", spec: { type: "ed25519" } }],
-    networks: [{ name: "net", kind: "bridge", spec: { cidr: "192.168.100.1/24" } }],
-    vms: [
-      {
-        name: "web",
-        spec: {
-          memory: 512,
-          vcpus: 1,
-          networks: ["net"],
-          disk: { size: "1G" },
-          cloudInit: { users: [{ name: "tester", sshAuthorizedKeys: ["{{ .Keys.vm-ssh.PublicKey }}"] }] },
-        },
-      },
-    ],
-  };
-  artifact = await orchestrator.create({ testID, stage: "e2e", tmpDir, rootDir: root, metadata: {}, env: {}, spec });
-  // Only the environment's own key may log in: proves the client picked the right private key.
-  const key = state().resources.keys["vm-ssh"]?.state as { publicKey: string };
-  authorized.push(key.publicKey);
-  env = await openEnvironment({ artifact, tmpDir });
+  ({ server, artifact, env } = await place.start(["web"], {
+    server: { authorizedKeys: () => authorized, env: { PATH: `${fakeBin}:${process.env.PATH ?? ""}` } },
+    // Only the environment's own key may log in: proves the client picked the right private key.
+    afterCreate: () => authorized.push((state().resources.keys["vm-ssh"]?.state as { publicKey: string }).publicKey),
+  }));
 });
 
-afterAll(async () => {
-  await env?.close();
-  await orchestrator.delete({ testID }, { stateDir }).catch(() => undefined);
-  await server?.close();
-  rmSync(root, { recursive: true, force: true });
-});
+afterAll(() => place.close());
 
 describe("opening an environment", () => {
   it("from the artifact, the testID, or Forge's variables, all reach the same VM", async () => {

@@ -1,61 +1,28 @@
-import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { TestEnvArtifact } from "../../api/forge.js";
-import type { EnvironmentState } from "../../api/state.js";
-import { openEnvironment, type Environment } from "../../src/client/index.js";
-import { Orchestrator } from "../../src/orchestrator/orchestrator.js";
+import type { Environment } from "../../src/client/index.js";
 import { runCli } from "../helpers/cli.js";
 import { connectOrchestrator, textOf } from "../helpers/mcp.js";
 import { readStubStore, storedResources } from "../helpers/stub-store.js";
-import { startSshServer, type LoopbackSshServer } from "./client-ssh-server.js";
+import { loopbackPlace } from "./loopback-env.js";
 import type { Json } from "./env.js";
 
 // Snapshots on the stub (issue 14): the engine and every surface (client library, CLI, MCP over the SDK client)
 // save, restore, list and delete; the stub keeps each VM's record as its "memory and disk". Its VMs point at a
 // real SSH server on loopback, so the client's kept connection is seen to reconnect after a restore.
 
-const root = mkdtempSync(join(tmpdir(), "testenv-snapshot-"));
-const stateDir = join(root, "state");
-const tmpDir = join(root, "tmp");
-const home = join(root, "home");
-const storePath = join(root, "stub-store.json");
-const testID = `snapshot-${randomBytes(4).toString("hex")}`;
-const orchestrator = new Orchestrator({ rootDir: root, env: { ...process.env, TESTENV_VM_STATE_DIR: stateDir } });
-let server: LoopbackSshServer;
-let artifact: TestEnvArtifact;
+const place = loopbackPlace("snapshot");
+const { root, stateDir, storePath, testID, orchestrator, state } = place;
 let env: Environment;
 
-const state = (): EnvironmentState => JSON.parse(readFileSync(join(stateDir, "state", `testenv-${testID}.json`), "utf8")) as EnvironmentState;
 const provider = (vm: string): string => `${state().prefix}-${vm}`;
 const storedSnapshots = (): string[] => Object.keys(readStubStore(storePath)?.snapshots ?? {}).sort();
 const cli = (...args: string[]) => runCli(root, args, { TESTENV_VM_STATE_DIR: stateDir });
 
 beforeAll(async () => {
-  mkdirSync(home, { recursive: true });
-  server = await startSshServer({ home });
-  const vm = (name: string) => ({
-    name,
-    spec: { memory: 512, vcpus: 1, networks: ["net"], disk: { size: "1G" }, cloudInit: { users: [{ name: "tester", sshAuthorizedKeys: ["{{ .Keys.vm-ssh.PublicKey }}"] }] } },
-  });
-  const spec = {
-    providers: [{ name: "stub", engine: "testenv-vm-provider-stub", spec: { store: storePath, writeKeyFiles: true, sshEndpoint: { host: server.host, port: server.port, user: "tester" } } }],
-    keys: [{ name: "vm-ssh", spec: { type: "ed25519" } }],
-    networks: [{ name: "net", kind: "bridge", spec: { cidr: "192.168.100.1/24" } }],
-    vms: [vm("web"), vm("db")],
-  };
-  artifact = await orchestrator.create({ testID, stage: "e2e", tmpDir, rootDir: root, metadata: {}, env: {}, spec });
-  env = await openEnvironment({ artifact, tmpDir });
+  ({ env } = await place.start(["web", "db"]));
 });
 
-afterAll(async () => {
-  await env?.close();
-  await orchestrator.delete({ testID }, { stateDir }).catch(() => undefined);
-  await server?.close();
-  rmSync(root, { recursive: true, force: true });
-});
+afterAll(() => place.close());
 
 describe("snapshots through the client library", () => {
   it("env.snapshot saves every VM; after a change, env.restore brings the state back and the kept connection reconnects", async () => {
