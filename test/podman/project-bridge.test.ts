@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { namePrefix } from "../../src/orchestrator/isolation.js";
 import { projectIdentity } from "../../src/project/identity.js";
-import { NETNS, cliInNetns as cli, conmonProcesses, createNetns, deleteNetns, forceRemoveAll, inNetns, podman } from "./support.js";
+import { NETNS, cliInNetns as cli, conmonProcesses, createNetns, deleteNetns, inNetns, podman, removeProjectFolder } from "./support.js";
 
 // NETWORK_TYPE=bridge for a container, as seed 001's user has it: a host bridge on their LAN with the host's own
 // address on it and other machines behind it. Here the LAN is a bridge in the test's namespace and "another
@@ -55,8 +55,7 @@ describe("podman: project folder with INFRA_TYPE=container on a host bridge (NET
   });
 
   afterAll(async () => {
-    if (folder !== undefined && existsSync(join(folder, ".testenv-vm"))) await cli(folder, "rm");
-    if (prefix !== undefined) forceRemoveAll({ prefix, testID: "", root: "", artifactDir: "", name: (n) => n });
+    await removeProjectFolder(folder, prefix);
     if (peerServer?.pid !== undefined) process.kill(peerServer.pid, "SIGTERM");
     try {
       inNetns("ip", ["netns", "delete", PEER_NS]);

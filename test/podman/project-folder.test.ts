@@ -3,7 +3,7 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { namePrefix } from "../../src/orchestrator/isolation.js";
 import { projectIdentity } from "../../src/project/identity.js";
-import { cliInNetns as cli, conmonProcesses, createNetns, deleteNetns, forceRemoveAll, podman } from "./support.js";
+import { cliInNetns as cli, conmonProcesses, createNetns, deleteNetns, podman, removeProjectFolder } from "./support.js";
 
 // Seed 001's project folder with INFRA_TYPE=container: the same verbs as a VM, each a fresh `testenv-vm` process
 // (inside the test's namespace), provisioned with Ansible over SSH, data kept across stop and up, nothing left by rm.
@@ -40,8 +40,7 @@ describe("podman: project folder with INFRA_TYPE=container", () => {
   });
 
   afterAll(async () => {
-    if (folder !== undefined && existsSync(join(folder, ".testenv-vm"))) await cli(folder, "rm");
-    if (prefix !== undefined) forceRemoveAll({ prefix, testID: "", root: "", artifactDir: "", name: (n) => n });
+    await removeProjectFolder(folder, prefix);
     deleteNetns();
     if (folder !== undefined) rmSync(resolve(folder, ".."), { recursive: true, force: true });
   });

@@ -73,7 +73,7 @@ describe("podman: best provider and plan steps", () => {
   });
 
   afterAll(() => {
-    forceRemoveAll({ prefix, testID: id, root: "", artifactDir: "", name: (n) => n });
+    forceRemoveAll({ prefix });
     deleteNetns();
     rmSync(dir, { recursive: true, force: true });
   });

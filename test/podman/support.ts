@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { packageRoot } from "../../lib/package.js";
 import { startProviderProcess, type ProviderProcess } from "../helpers/provider-stdio.js";
@@ -113,13 +113,19 @@ const ignore = (fn: () => void): void => {
 };
 
 /** Best-effort removal of everything of the env, for afterAll after a failed test; never throws, so the namespace is still deleted. */
-export function forceRemoveAll(env: PodEnv): void {
+export function forceRemoveAll(env: Pick<PodEnv, "prefix">): void {
   ignore(() => {
     for (const c of lines(podman("ps", "--all", "--format", "{{.Names}}"))) if (c.startsWith(env.prefix)) ignore(() => podman("rm", "--force", "--volumes", "--time", "0", c));
   });
   ignore(() => {
     for (const n of lines(podman("network", "ls", "--format", "{{.Name}}"))) if (n.startsWith(env.prefix)) ignore(() => podman("network", "rm", "--force", n));
   });
+}
+
+/** afterAll of a project-folder test: `rm` through the CLI while the folder still has its state, then whatever carries the prefix. */
+export async function removeProjectFolder(folder: string | undefined, prefix: string | undefined): Promise<void> {
+  if (folder !== undefined && existsSync(join(folder, ".testenv-vm"))) await cliInNetns(folder, "rm");
+  if (prefix !== undefined) forceRemoveAll({ prefix });
 }
 
 /** Objects a test plants to look foreign carry this label instead of ours, so that the sweep below can still find them. */
