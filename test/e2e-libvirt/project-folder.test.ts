@@ -171,6 +171,37 @@ describeIfTestHost("e2e_libvirt: project folder (up | ssh | stop | rm) on the ti
     }
   });
 
+  it("two more folders named project1, up at the same time: each its own running instance and domain; rm of both leaves nothing", async () => {
+    const others = [projectFolder("project1"), projectFolder("project1")];
+    try {
+      for (const other of others) writeFileSync(join(other, ".env"), `INFRA_TYPE=vm\nMEMORY=256\nCPUS=1\nDISK=1\nNETWORK=${NETWORK}\nIMAGE=${images.tiny}\nSSH_USER=root\nREADY_TIMEOUT=600\n`);
+      const names = others.map((other) => projectIdentity(other).name);
+      expect(new Set([name, ...names]).size).toBe(3);
+      const ups = await Promise.all(others.map((other) => cli(other, "up", "--json")));
+      for (const up of ups) expect(up.code, up.stderr).toBe(0);
+      const ips = ups.map((up) => (JSON.parse(up.stdout) as { ip: string }).ip);
+      expect(new Set([FIXED_IP, ...ips]).size).toBe(3);
+      for (const [index, other] of others.entries()) {
+        expect(JSON.parse((await cli(other, "status", "--json")).stdout)).toMatchObject({ instance: names[index], status: "running" });
+        expect((await cli(other, "ssh", "--", "echo", "from", names[index] ?? "")).stdout.trim()).toBe(`from ${names[index]}`);
+      }
+      expect(virsh("list", "--name").split("\n").filter((domain) => domain.includes("project1-"))).toHaveLength(3);
+      const removed = await Promise.all(others.map((other) => cli(other, "rm")));
+      for (const rm of removed) expect(rm.code, rm.stderr).toBe(0);
+      for (const [index, other] of others.entries()) {
+        const prefix = namePrefix(names[index] ?? "");
+        expect(findLeaks({ prefix, artifactDir: join(other, ".testenv-vm", "run", names[index] ?? ""), keyDirs: [], dataDir: defaultDataDir(prefix) })).toEqual([]);
+      }
+      // The first folder's instance ran through all of it.
+      expect((await cli(folder, "status", "--json")).stdout).toContain('"status": "running"');
+    } finally {
+      for (const other of others) {
+        if (existsSync(join(other, ".testenv-vm"))) await cli(other, "rm");
+        rmSync(resolve(other, ".."), { recursive: true, force: true });
+      }
+    }
+  });
+
   it("stop shuts the guest down gracefully and keeps its disk; status reads it live", async () => {
     const stopped = await cli(folder, "stop", "--json");
     expect(stopped.code, stopped.stderr).toBe(0);
