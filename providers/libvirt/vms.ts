@@ -192,6 +192,7 @@ export class VmService {
       name,
       ...(this.deps.config.testID ? { testID: this.deps.config.testID } : {}),
       ...(this.deps.config.prefix ? { prefix: this.deps.config.prefix } : {}),
+      ...(this.deps.config.stateDir ? { stateDir: this.deps.config.stateDir } : {}),
       accelerator,
       vmDir: dir,
       disk: join(dir, "disk.qcow2"),
