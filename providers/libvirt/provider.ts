@@ -4,6 +4,7 @@ import { RecordStore, createKeyHandlers, type ProviderContext, type ProviderImpl
 import { DefaultLibvirtBackend, type LibvirtBackend } from "./backend.js";
 import { DataDir, dataRoot, ownerOf, removeIfNoFiles } from "./data-dir.js";
 import { LibvirtOwnership } from "./ownership.js";
+import { holdFromEnv } from "./fault-hold.js";
 import { DEFAULT_REMOTE_IMAGE_DIR, PROVIDER_NAME, resolveConfig, type ResolvedConfig } from "./config.js";
 import { libvirtAvailability, libvirtHealth } from "./discovery.js";
 import { domainsUsingKey } from "./inventory.js";
@@ -57,7 +58,7 @@ export async function createLibvirtProvider(context: ProviderContext, options: L
     owner: ownerOf(config),
   });
   const images = host.remote ? new RemoteImageCache(host, config.imageCacheDir ?? DEFAULT_REMOTE_IMAGE_DIR) : undefined;
-  const vms = new VmService({ backend, records, networks, config, host, images, log: context.log });
+  const vms = new VmService({ backend, records, networks, config, host, images, log: context.log, hold: holdFromEnv(context.log) });
   const keyDir = config.artifactDir ? join(config.artifactDir, "keys") : join(config.dataDir, "keys");
   const keys = createKeyHandlers({
     records,

@@ -1,63 +1,16 @@
-import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { relative } from "node:path";
 import { afterEach, beforeAll, expect, it } from "vitest";
 import { namePrefix } from "../../src/orchestrator/isolation.js";
 import { ensureTestImages, type TestImages } from "../helpers/images.js";
 import { filesUnder, waitForNoLeaks } from "../helpers/leaks.js";
 import { describeIfTestHost } from "../helpers/testhost.js";
+import { alive, domainRunning, libvirtProviderOf, until } from "./crash-support.js";
 import { connectOrchestrator, createArgs, deleteIfLeft, deleteOverMcp, fourResourceSpec, leakScope, readState, stateFile, textOf, workspace, type Workspace } from "./support.js";
 
 // Real crashes in the middle of a create, while the VM is booting: the provider process is SIGKILLed (the
 // orchestrator must fail the create with PROVIDER_ERROR and roll back), or the orchestrator itself is
 // SIGKILLed (a new process must delete everything from the state file). Both end with zero leaks.
-
-function parentOf(pid: number): number | undefined {
-  try {
-    // The command name may contain spaces and parentheses; the fields after the last ')' are fixed.
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-  } catch {
-    return undefined;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
-}
-
-/** The libvirt provider process the orchestrator started (its child running providers/libvirt). */
-function libvirtProviderOf(orchestratorPid: number): number | undefined {
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry) || parentOf(Number(entry)) !== orchestratorPid) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes("providers/libvirt")) return Number(entry);
-    } catch {
-      // gone
-    }
-  }
-  return undefined;
-}
-
-function domainRunning(name: string): boolean {
-  try {
-    return execFileSync("virsh", ["-q", "-c", "qemu:///system", "domstate", name], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim() === "running";
-  } catch {
-    return false;
-  }
-}
-
-async function until(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 describeIfTestHost("e2e_libvirt: fault injection with real VMs", () => {
   let images: TestImages;
