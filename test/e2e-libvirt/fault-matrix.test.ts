@@ -1,0 +1,162 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeAll, expect, it } from "vitest";
+import type { Spec } from "../../api/spec.js";
+import { HOLD_ENV, type HoldPoint } from "../../providers/libvirt/fault-hold.js";
+import { namePrefix } from "../../src/orchestrator/isolation.js";
+import { ensureTestImages, type TestImages } from "../helpers/images.js";
+import { waitForNoLeaks } from "../helpers/leaks.js";
+import { describeIfTestHost } from "../helpers/testhost.js";
+import { alive, gcOverMcp, libvirtProviderOf, until } from "./crash-support.js";
+import { connectOrchestrator, createArgs, createOverMcp, deleteIfLeft, deleteOverMcp, fourResourceSpec, leakScope, stateFile, textOf, workspace, type Workspace } from "./support.js";
+
+// The libvirt fault matrix: the provider is held at a point of a VM's create or delete (providers/libvirt/fault-hold.ts),
+// then the orchestrator or the provider is SIGKILLed there; and libvirtd is restarted in the middle of a create.
+// Each cell ends with a delete from a fresh process, then gc: it finds nothing of the environment, and the host
+// holds nothing carrying its prefix.
+
+const POINTS: ReadonlyArray<{ point: HoldPoint; where: string }> = [
+  { point: "vm-create", where: "after the networks exist" },
+  { point: "vm-defined", where: "between define and start of the domain" },
+  { point: "vm-started", where: "during readiness (domain started, SSH not up yet)" },
+  { point: "vm-delete", where: "during delete (domain stopped, still defined, files there)" },
+];
+const VICTIMS = ["orchestrator", "provider"] as const;
+type Victim = (typeof VICTIMS)[number];
+const CELLS = POINTS.length * VICTIMS.length + 1;
+
+const LONG = 900_000;
+const TESTHOST_DIR = process.env.TESTENV_VM_TESTHOST_DIR ?? "/run/testenv-vm-testhost";
+
+const holdEnv = (ws: Workspace, point: HoldPoint, dir: string): Record<string, string> => ({ ...ws.env, [HOLD_ENV.point]: point, [HOLD_ENV.dir]: dir });
+const holdMarker = (dir: string, point: HoldPoint): string => join(dir, point, "holding");
+
+/** A VM without a NIC or readiness: its create ends once the domain runs (the delete cells need one made). */
+function quickSpec(images: TestImages): Spec {
+  const spec = fourResourceSpec({ baseImage: images.tiny });
+  const vms = (spec.vms ?? []).map((vm) => ({ ...vm, spec: { memory: vm.spec.memory, vcpus: vm.spec.vcpus, disk: vm.spec.disk } }));
+  return { ...spec, vms };
+}
+
+/** SIGKILLs the victim while the provider holds; the caller's call then ends one way or the other. */
+async function killAtHold(victim: Victim, orchestratorPid: number, marker: string): Promise<number | undefined> {
+  await until(`the provider to hold at ${marker}`, () => existsSync(marker), 300_000);
+  const provider = Number(readFileSync(marker, "utf8").trim());
+  expect(libvirtProviderOf(orchestratorPid)).toBe(provider);
+  process.kill(victim === "orchestrator" ? orchestratorPid : provider, "SIGKILL");
+  return victim === "orchestrator" ? provider : undefined;
+}
+
+/** After the cell: a delete from a fresh process ends the environment, gc finds nothing of it, zero leaks. */
+async function expectCleanAfterDeleteAndGc(ws: Workspace): Promise<void> {
+  if (existsSync(stateFile(ws))) {
+    const deleted = await deleteOverMcp(ws);
+    expect(deleted.isError, textOf(deleted)).toBeFalsy();
+  }
+  expect(existsSync(stateFile(ws))).toBe(false);
+  const report = await gcOverMcp(ws, {});
+  expect(report.providers).toMatchObject([{ name: "libvirt", answer: "ok" }]);
+  expect(report.objects, "gc finds nothing of the environment after its delete").toEqual([]);
+  expect(await waitForNoLeaks(leakScope(ws, namePrefix(ws.testID)))).toEqual([]);
+}
+
+/** libvirtd of the test host, restarted as it was started (same argv, same namespaces as this process). */
+async function restartLibvirtd(): Promise<void> {
+  const pid = Number(readFileSync(join(TESTHOST_DIR, "libvirtd.pid"), "utf8").trim());
+  const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
+  const [command, ...args] = argv;
+  if (command === undefined) throw new Error(`libvirtd ${pid} has no command line`);
+  process.kill(pid, "SIGTERM");
+  await until(`libvirtd ${pid} to exit`, () => !alive(pid), 60_000);
+  execFileSync(command, args, { stdio: "ignore", timeout: 60_000 });
+  await until("libvirtd to answer again", () => spawnSync("virsh", ["-q", "-c", "qemu:///system", "version"], { stdio: "ignore", timeout: 10_000 }).status === 0, 60_000);
+}
+
+/** libvirtd runs in a private mount namespace when the test host gave it its own /dev/kvm: not restartable from here. */
+function libvirtdRestartable(): boolean {
+  try {
+    const pid = Number(readFileSync(join(TESTHOST_DIR, "libvirtd.pid"), "utf8").trim());
+    return readlinkSync(`/proc/${pid}/ns/mnt`) === readlinkSync("/proc/self/ns/mnt");
+  } catch {
+    return false;
+  }
+}
+
+const durations: Record<string, number> = {};
+
+describeIfTestHost(`e2e_libvirt: fault matrix, ${CELLS} cells (${POINTS.length} points × SIGKILL of ${VICTIMS.join(" / ")}, and a libvirtd restart mid-create): delete, then gc, leave zero leaks`, () => {
+  let images: TestImages;
+  let ws: Workspace | undefined;
+
+  beforeAll(() => {
+    images = ensureTestImages("tiny");
+  });
+
+  afterEach(async () => {
+    if (ws) await deleteIfLeft(ws);
+    ws?.[Symbol.dispose]();
+    ws = undefined;
+  });
+
+  for (const { point, where } of POINTS) {
+    for (const victim of VICTIMS) {
+      it(`${victim} SIGKILLed ${where}`, { timeout: LONG }, async () => {
+        const started = Date.now();
+        ws = workspace(`fm-${point}-${victim}`);
+        const holdDir = join(ws.root, "hold");
+        mkdirSync(holdDir);
+        if (point === "vm-delete") {
+          const created = await createOverMcp(ws, quickSpec(images));
+          expect(created.isError, textOf(created)).toBeFalsy();
+        }
+        const orchestrator = await connectOrchestrator({ env: holdEnv(ws, point, holdDir) });
+        const call =
+          point === "vm-delete"
+            ? orchestrator.call("delete", { testID: ws.testID, metadata: {} }, { timeoutMs: LONG })
+            : orchestrator.call("create", createArgs(ws, fourResourceSpec({ baseImage: images.tiny })), { timeoutMs: LONG });
+        const outcome = call.then(
+          (result) => (result.isError === true ? `failed: ${textOf(result).slice(0, 300)}` : "succeeded"),
+          () => "connection lost",
+        );
+        const orphan = await killAtHold(victim, orchestrator.pid, holdMarker(holdDir, point));
+        const ended = await outcome;
+        if (victim === "orchestrator") expect(ended).toBe("connection lost");
+        else if (point !== "vm-delete") expect(ended).toMatch(/^failed: .*PROVIDER_ERROR/s);
+        await orchestrator.close();
+        // The provider the killed orchestrator left sees its stdin close and exits; the next process must not race it.
+        if (orphan !== undefined) await until(`orphaned provider ${orphan} to exit`, () => !alive(orphan), 120_000);
+        await expectCleanAfterDeleteAndGc(ws);
+        durations[`${point}/${victim}`] = Date.now() - started;
+      });
+    }
+  }
+
+  it.skipIf(!libvirtdRestartable())("libvirtd restarted between define and start of the domain: the create ends, then delete and gc leave zero leaks", { timeout: LONG }, async () => {
+    const started = Date.now();
+    ws = workspace("fm-libvirtd");
+    const holdDir = join(ws.root, "hold");
+    mkdirSync(holdDir);
+    await using orchestrator = await connectOrchestrator({ env: holdEnv(ws, "vm-defined", holdDir) });
+    const outcome = orchestrator.call("create", createArgs(ws, fourResourceSpec({ baseImage: images.tiny })), { timeoutMs: LONG }).then(
+      (result) => (result.isError === true ? `failed: ${textOf(result).slice(0, 300)}` : "succeeded"),
+      (error: unknown) => `connection lost: ${String(error)}`,
+    );
+    const marker = holdMarker(holdDir, "vm-defined");
+    await until("the provider to hold after define", () => existsSync(marker), 300_000);
+    await restartLibvirtd();
+    rmSync(marker);
+    const ended = await outcome;
+    // Either the provider's connection survived the restart and the VM came up, or the create failed and rolled back.
+    expect(ended).toMatch(/^(succeeded|failed: )/);
+    console.log(`libvirtd restart mid-create: the create ${ended.split("\n")[0] ?? ""}`);
+    await expectCleanAfterDeleteAndGc(ws);
+    durations["libvirtd-restart"] = Date.now() - started;
+  });
+
+  it("reports the cell durations", () => {
+    const total = Object.values(durations).reduce((sum, ms) => sum + ms, 0);
+    console.log(`libvirt fault matrix: ${Object.keys(durations).length} of ${CELLS} cells ran in ${Math.round(total / 1000)} s: ${JSON.stringify(Object.fromEntries(Object.entries(durations).map(([cell, ms]) => [cell, Math.round(ms / 1000)])))}`);
+    expect(Object.keys(durations).length).toBeGreaterThan(0);
+  });
+});
