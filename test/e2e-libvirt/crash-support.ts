@@ -1,8 +1,11 @@
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
-import { LIBVIRT_PROVIDER, connectOrchestrator, textOf, type Json, type Workspace } from "./support.js";
+import { afterEach, beforeAll } from "vitest";
+import { ensureTestImages, type TestImages } from "../helpers/images.js";
+import { LIBVIRT_PROVIDER, connectOrchestrator, deleteIfLeft, textOf, workspace, type Json, type Workspace } from "./support.js";
 
-// Crashing an environment on purpose: the processes of an orchestrator, the domain's state, and waiting for either.
+// Crashing an environment on purpose: the processes of an orchestrator, the domain's state, waiting for either, and
+// the suite around it (the tiny image, a workspace per test that goes after it whatever happened).
 
 function parentOf(pid: number): number | undefined {
   try {
@@ -57,4 +60,30 @@ export async function gcOverMcp(ws: Workspace, args: Json): Promise<Json> {
   const result = await orchestrator.call("gc", { olderThan: "0", testID: ws.testID, providers: [{ ...LIBVIRT_PROVIDER }], ...args }, { timeoutMs: 600_000 });
   if (result.isError === true) throw new Error(`gc failed: ${textOf(result)}`);
   return result.structuredContent as Json;
+}
+
+/** Call in a describe: the tiny image, and workspaces whose environment is deleted (if left) and removed after each test. */
+export function tinyImageSuite(): { images(): TestImages; workspace(label: string): Workspace } {
+  let images: TestImages | undefined;
+  const made: Workspace[] = [];
+  beforeAll(() => {
+    images = ensureTestImages("tiny");
+  });
+  afterEach(async () => {
+    for (const ws of made.splice(0)) {
+      await deleteIfLeft(ws);
+      ws[Symbol.dispose]();
+    }
+  });
+  return {
+    images: () => {
+      if (images === undefined) throw new Error("tinyImageSuite: the images are ready in beforeAll");
+      return images;
+    },
+    workspace: (label) => {
+      const ws = workspace(label);
+      made.push(ws);
+      return ws;
+    },
+  };
 }

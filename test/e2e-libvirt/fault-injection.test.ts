@@ -1,36 +1,24 @@
 import { existsSync } from "node:fs";
 import { relative } from "node:path";
-import { afterEach, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { namePrefix } from "../../src/orchestrator/isolation.js";
-import { ensureTestImages, type TestImages } from "../helpers/images.js";
 import { filesUnder, waitForNoLeaks } from "../helpers/leaks.js";
 import { describeIfTestHost } from "../helpers/testhost.js";
-import { alive, domainRunning, libvirtProviderOf, until } from "./crash-support.js";
-import { connectOrchestrator, createArgs, deleteIfLeft, deleteOverMcp, fourResourceSpec, leakScope, readState, stateFile, textOf, workspace, type Workspace } from "./support.js";
+import { alive, domainRunning, libvirtProviderOf, tinyImageSuite, until } from "./crash-support.js";
+import { connectOrchestrator, createArgs, deleteOverMcp, fourResourceSpec, leakScope, readState, stateFile, textOf } from "./support.js";
 
 // Real crashes in the middle of a create, while the VM is booting: the provider process is SIGKILLed (the
 // orchestrator must fail the create with PROVIDER_ERROR and roll back), or the orchestrator itself is
 // SIGKILLed (a new process must delete everything from the state file). Both end with zero leaks.
 
 describeIfTestHost("e2e_libvirt: fault injection with real VMs", () => {
-  let images: TestImages;
-  let ws: Workspace | undefined;
-
-  beforeAll(() => {
-    images = ensureTestImages("tiny");
-  });
-
-  afterEach(async () => {
-    if (ws) await deleteIfLeft(ws);
-    ws?.[Symbol.dispose]();
-    ws = undefined;
-  });
+  const suite = tinyImageSuite();
 
   it("provider SIGKILLed while the VM boots: create fails with PROVIDER_ERROR, rolls back, zero leaks", async () => {
-    ws = workspace("kill-provider");
+    const ws = suite.workspace("kill-provider");
     const prefix = namePrefix(ws.testID);
     await using orchestrator = await connectOrchestrator({ env: ws.env });
-    const create = orchestrator.call("create", createArgs(ws, fourResourceSpec({ baseImage: images.tiny })), { timeoutMs: 900_000 });
+    const create = orchestrator.call("create", createArgs(ws, fourResourceSpec({ baseImage: suite.images().tiny })), { timeoutMs: 900_000 });
     await until("the VM's domain to run", () => domainRunning(`${prefix}-test-vm`), 300_000);
     const provider = libvirtProviderOf(orchestrator.pid);
     expect(provider, "the orchestrator's libvirt provider process").toBeDefined();
@@ -55,10 +43,10 @@ describeIfTestHost("e2e_libvirt: fault injection with real VMs", () => {
   });
 
   it("orchestrator SIGKILLed while the VM boots: delete from a new process leaves zero leaks", async () => {
-    ws = workspace("kill-orch");
+    const ws = suite.workspace("kill-orch");
     const prefix = namePrefix(ws.testID);
     const orchestrator = await connectOrchestrator({ env: ws.env });
-    const create = orchestrator.call("create", createArgs(ws, fourResourceSpec({ baseImage: images.tiny })), { timeoutMs: 900_000 }).then(
+    const create = orchestrator.call("create", createArgs(ws, fourResourceSpec({ baseImage: suite.images().tiny })), { timeoutMs: 900_000 }).then(
       () => "answered",
       () => "connection lost",
     );

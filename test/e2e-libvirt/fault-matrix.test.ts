@@ -1,15 +1,15 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import type { Spec } from "../../api/spec.js";
 import { HOLD_ENV, type HoldPoint } from "../../providers/libvirt/fault-hold.js";
 import { namePrefix } from "../../src/orchestrator/isolation.js";
-import { ensureTestImages, type TestImages } from "../helpers/images.js";
+import type { TestImages } from "../helpers/images.js";
 import { waitForNoLeaks } from "../helpers/leaks.js";
 import { describeIfTestHost } from "../helpers/testhost.js";
-import { alive, gcOverMcp, libvirtProviderOf, until } from "./crash-support.js";
-import { connectOrchestrator, createArgs, createOverMcp, deleteIfLeft, deleteOverMcp, fourResourceSpec, leakScope, stateFile, textOf, workspace, type Workspace } from "./support.js";
+import { alive, gcOverMcp, libvirtProviderOf, tinyImageSuite, until } from "./crash-support.js";
+import { connectOrchestrator, createArgs, createOverMcp, deleteOverMcp, fourResourceSpec, leakScope, stateFile, textOf, type Workspace } from "./support.js";
 
 // The libvirt fault matrix: the provider is held at a point of a VM's create or delete (providers/libvirt/fault-hold.ts),
 // then the orchestrator or the provider is SIGKILLed there; and libvirtd is restarted in the middle of a create.
@@ -86,35 +86,24 @@ function libvirtdRestartable(): boolean {
 const durations: Record<string, number> = {};
 
 describeIfTestHost(`e2e_libvirt: fault matrix, ${CELLS} cells (${POINTS.length} points × SIGKILL of ${VICTIMS.join(" / ")}, and a libvirtd restart mid-create): delete, then gc, leave zero leaks`, () => {
-  let images: TestImages;
-  let ws: Workspace | undefined;
-
-  beforeAll(() => {
-    images = ensureTestImages("tiny");
-  });
-
-  afterEach(async () => {
-    if (ws) await deleteIfLeft(ws);
-    ws?.[Symbol.dispose]();
-    ws = undefined;
-  });
+  const suite = tinyImageSuite();
 
   for (const { point, where } of POINTS) {
     for (const victim of VICTIMS) {
       it(`${victim} SIGKILLed ${where}`, { timeout: LONG }, async () => {
         const started = Date.now();
-        ws = workspace(`fm-${point}-${victim}`);
+        const ws = suite.workspace(`fm-${point}-${victim}`);
         const holdDir = join(ws.root, "hold");
         mkdirSync(holdDir);
         if (point === "vm-delete") {
-          const created = await createOverMcp(ws, quickSpec(images));
+          const created = await createOverMcp(ws, quickSpec(suite.images()));
           expect(created.isError, textOf(created)).toBeFalsy();
         }
         const orchestrator = await connectOrchestrator({ env: holdEnv(ws, point, holdDir) });
         const call =
           point === "vm-delete"
             ? orchestrator.call("delete", { testID: ws.testID, metadata: {} }, { timeoutMs: LONG })
-            : orchestrator.call("create", createArgs(ws, fourResourceSpec({ baseImage: images.tiny })), { timeoutMs: LONG });
+            : orchestrator.call("create", createArgs(ws, fourResourceSpec({ baseImage: suite.images().tiny })), { timeoutMs: LONG });
         const outcome = call.then(
           (result) => (result.isError === true ? `failed: ${textOf(result).slice(0, 300)}` : "succeeded"),
           () => "connection lost",
@@ -134,11 +123,11 @@ describeIfTestHost(`e2e_libvirt: fault matrix, ${CELLS} cells (${POINTS.length} 
 
   it.skipIf(!libvirtdRestartable())("libvirtd restarted between define and start of the domain: the create ends, then delete and gc leave zero leaks", { timeout: LONG }, async () => {
     const started = Date.now();
-    ws = workspace("fm-libvirtd");
+    const ws = suite.workspace("fm-libvirtd");
     const holdDir = join(ws.root, "hold");
     mkdirSync(holdDir);
     await using orchestrator = await connectOrchestrator({ env: holdEnv(ws, "vm-defined", holdDir) });
-    const outcome = orchestrator.call("create", createArgs(ws, fourResourceSpec({ baseImage: images.tiny })), { timeoutMs: LONG }).then(
+    const outcome = orchestrator.call("create", createArgs(ws, fourResourceSpec({ baseImage: suite.images().tiny })), { timeoutMs: LONG }).then(
       (result) => (result.isError === true ? `failed: ${textOf(result).slice(0, 300)}` : "succeeded"),
       (error: unknown) => `connection lost: ${String(error)}`,
     );

@@ -1,14 +1,13 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { afterEach, beforeAll, expect, it } from "vitest";
+import { afterEach, expect, it } from "vitest";
 import { HOLD_ENV } from "../../providers/libvirt/fault-hold.js";
 import { namePrefix } from "../../src/orchestrator/isolation.js";
-import { ensureTestImages, type TestImages } from "../helpers/images.js";
 import { filesUnder, libvirtDomains, links, waitForNoLeaks } from "../helpers/leaks.js";
 import { describeIfTestHost } from "../helpers/testhost.js";
-import { alive, gcOverMcp, libvirtProviderOf, until } from "./crash-support.js";
-import { LIBVIRT_PROVIDER, connectOrchestrator, createArgs, deleteIfLeft, fourResourceSpec, leakScope, stateFile, workspace, type Json, type Workspace } from "./support.js";
+import { alive, gcOverMcp, libvirtProviderOf, tinyImageSuite, until } from "./crash-support.js";
+import { LIBVIRT_PROVIDER, connectOrchestrator, createArgs, fourResourceSpec, leakScope, stateFile, type Json } from "./support.js";
 
 // gc on libvirt with real objects: an environment whose orchestrator was SIGKILLed while its VM booted and whose
 // state file is then lost. gc lists what is ours (domain, networks, key, data dir) with the owner recorded on it and
@@ -29,15 +28,10 @@ function plantForeignDomain(dir: string, name: string): void {
 }
 
 describeIfTestHost("e2e_libvirt: gc finds and removes what a lost environment left, and nothing else", () => {
-  let images: TestImages;
-  let ws: Workspace | undefined;
+  const suite = tinyImageSuite();
   const planted: Array<() => void> = [];
 
-  beforeAll(() => {
-    images = ensureTestImages("tiny");
-  });
-
-  afterEach(async () => {
+  afterEach(() => {
     for (const remove of planted.splice(0)) {
       try {
         remove();
@@ -45,18 +39,15 @@ describeIfTestHost("e2e_libvirt: gc finds and removes what a lost environment le
         // already gone
       }
     }
-    if (ws) await deleteIfLeft(ws);
-    ws?.[Symbol.dispose]();
-    ws = undefined;
   });
 
   it("orchestrator SIGKILLed mid-create, state file lost: gc lists ours with the owner, --apply removes it, foreign objects survive, zero leaks", async () => {
-    ws = workspace("gc");
+    const ws = suite.workspace("gc");
     const prefix = namePrefix(ws.testID);
     const holdDir = join(ws.root, "hold");
     mkdirSync(holdDir);
     const orchestrator = await connectOrchestrator({ env: { ...ws.env, [HOLD_ENV.point]: "vm-started", [HOLD_ENV.dir]: holdDir } });
-    const create = orchestrator.call("create", createArgs(ws, fourResourceSpec({ baseImage: images.tiny })), { timeoutMs: 900_000 }).then(
+    const create = orchestrator.call("create", createArgs(ws, fourResourceSpec({ baseImage: suite.images().tiny })), { timeoutMs: 900_000 }).then(
       () => "answered",
       () => "connection lost",
     );
