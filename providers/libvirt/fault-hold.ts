@@ -1,5 +1,6 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { writeFileAtomic } from "../../lib/durable-file.js";
 import { retryUntil } from "../../lib/retry.js";
 import type { Logger } from "../../lib/log.js";
 import { pathExists } from "../kit/index.js";
@@ -29,7 +30,7 @@ export function holdFromEnv(log: Logger, env: NodeJS.ProcessEnv = process.env): 
       return;
     }
     const marker = join(dir, point, "holding");
-    await writeFile(marker, `${process.pid}\n`);
+    await writeFileAtomic(marker, `${process.pid}\n`); // whole when it appears: the test reads the pid to kill
     log.warn(`holding at ${point} (test fault point) until ${marker} is removed`);
     await retryUntil(async () => ((await pathExists(marker)) ? undefined : true), { timeoutMs: 30 * 60_000, intervalMs: 100 });
   };

@@ -44,6 +44,7 @@ function quickSpec(images: TestImages): Spec {
 async function killAtHold(victim: Victim, orchestratorPid: number, marker: string): Promise<number | undefined> {
   await until(`the provider to hold at ${marker}`, () => existsSync(marker), 300_000);
   const provider = Number(readFileSync(marker, "utf8").trim());
+  expect(provider).toBeGreaterThan(1); // never kill(0): that is this process group
   expect(libvirtProviderOf(orchestratorPid)).toBe(provider);
   process.kill(victim === "orchestrator" ? orchestratorPid : provider, "SIGKILL");
   return victim === "orchestrator" ? provider : undefined;
@@ -155,6 +156,7 @@ describeIfTestHost(`e2e_libvirt: fault matrix, ${CELLS} cells (${POINTS.length} 
     const marker = holdMarker(holdDir, "vm-defined");
     await until("the provider to hold after define", () => existsSync(marker), 300_000);
     const provider = Number(readFileSync(marker, "utf8").trim());
+    expect(provider).toBeGreaterThan(1);
     await restartLibvirtd();
     rmSync(marker);
     const ended = await outcome;
