@@ -80,10 +80,24 @@ async function restartLibvirtd(): Promise<void> {
     process.kill(pid, "SIGTERM");
     await until(`libvirtd ${pid} to exit`, () => !alive(pid), 60_000);
     execFileSync("nsenter", ["-t", String(keeper.pid), "-m", "--", ...argv], { stdio: "ignore", timeout: 60_000 });
-    await until("libvirtd to answer again", () => spawnSync("virsh", ["-q", "-c", "qemu:///system", "version"], { stdio: "ignore", timeout: 10_000 }).status === 0, 60_000);
+    await until("libvirtd to answer again", libvirtAnswers, 60_000);
   } finally {
+    // The test host is shared: whatever went wrong above, libvirtd must run again when this returns.
+    if (!libvirtAnswers() && !libvirtdAlive()) spawnSync(argv[0] ?? "libvirtd", argv.slice(1), { stdio: "ignore", timeout: 60_000 });
     keeper.kill("SIGKILL");
   }
+}
+
+function libvirtdAlive(): boolean {
+  try {
+    return alive(libvirtdPid());
+  } catch {
+    return false; // no pid file
+  }
+}
+
+function libvirtAnswers(): boolean {
+  return spawnSync("virsh", ["-q", "-c", "qemu:///system", "version"], { stdio: "ignore", timeout: 10_000 }).status === 0;
 }
 
 function nsOf(pid: number): string | undefined {
@@ -95,11 +109,7 @@ function nsOf(pid: number): string | undefined {
 }
 
 function libvirtdRestartable(): boolean {
-  try {
-    return alive(libvirtdPid()) && spawnSync("nsenter", ["--version"], { stdio: "ignore" }).status === 0;
-  } catch {
-    return false;
-  }
+  return libvirtdAlive() && spawnSync("nsenter", ["--version"], { stdio: "ignore" }).status === 0;
 }
 
 /** The call's end in words, or "no answer" after `ms` (the caller then cleans up and fails). */
