@@ -48,6 +48,8 @@ export interface ResolvedConfig {
   bridgePrefix: string | undefined;
   prefix: string | undefined;
   testID: string | undefined;
+  /** The environment's state dir, recorded on what the provider makes so gc can look its owner up. */
+  stateDir?: string | undefined;
   artifactDir: string | undefined;
 }
 
@@ -74,6 +76,7 @@ export function resolveConfig(context: ProviderContext, env: NodeJS.ProcessEnv =
     bridgePrefix: config.bridgePrefix,
     prefix: context.prefix,
     testID: context.testID,
+    stateDir: context.stateDir,
     artifactDir: context.artifactDir,
   };
 }

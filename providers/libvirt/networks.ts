@@ -4,6 +4,7 @@ import type { NetworkCreateRequest, NetworkState, PlannedStep } from "../../api/
 import type { Logger } from "../../lib/log.js";
 import { ProviderError, alreadyExists, busy, notFound, type RecordStore, type ResourceHandlers } from "../kit/index.js";
 import type { LibvirtBackend } from "./backend.js";
+import type { RecordedOwner } from "./data-dir.js";
 import { LOCAL_HOST, type LibvirtHost } from "./host.js";
 import { domainsUsingNetwork } from "./inventory.js";
 import { checkResourceName, deriveBridgeName, deriveUla } from "./names.js";
@@ -46,6 +47,8 @@ export interface NetworkRecord {
   addedIpv6?: { iface: string; cidr: string };
   /** Set until create finished; such a record only tells delete where to look. */
   creating?: boolean;
+  /** The environment that made it (for gc); absent on records written before it was recorded. */
+  owner?: RecordedOwner;
 }
 
 export interface NetworkDeps {
@@ -58,6 +61,8 @@ export interface NetworkDeps {
   /** Where the bridges, dnsmasq and their files are: this machine, or a remote libvirt host over SSH. */
   host?: LibvirtHost;
   dnsmasqBinary?: string;
+  /** Recorded on each network's record, so gc knows whose it is. */
+  owner?: RecordedOwner;
 }
 
 const NOBODY = 65534;
@@ -213,6 +218,7 @@ export class NetworkService {
       ...(plan.ip ? { cidr: plan.ip.cidr, gateway: plan.ip.gateway, prefixLength: plan.ip.prefixLength } : {}),
       createdAt: new Date().toISOString(),
       ...(host.remote ? { host: host.name } : {}),
+      ...(this.deps.owner !== undefined && Object.keys(this.deps.owner).length > 0 ? { owner: this.deps.owner } : {}),
       creating: true,
     };
     // Recorded before anything exists, so a delete after a crash mid-create still knows what to look for.

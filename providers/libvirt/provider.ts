@@ -1,8 +1,10 @@
-import { mkdir, readdir, rm, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 import { MANIFEST_FEATURE, type CapabilitiesResponse, type Operation } from "../../api/provider.js";
 import { RecordStore, createKeyHandlers, type ProviderContext, type ProviderImplementation } from "../kit/index.js";
 import { DefaultLibvirtBackend, type LibvirtBackend } from "./backend.js";
+import { DataDir, dataRoot, ownerOf, removeIfNoFiles } from "./data-dir.js";
+import { LibvirtOwnership } from "./ownership.js";
+import { holdFromEnv } from "./fault-hold.js";
 import { DEFAULT_REMOTE_IMAGE_DIR, PROVIDER_NAME, resolveConfig, type ResolvedConfig } from "./config.js";
 import { libvirtAvailability, libvirtHealth } from "./discovery.js";
 import { domainsUsingKey } from "./inventory.js";
@@ -39,7 +41,8 @@ export function capabilities(version: string): CapabilitiesResponse {
 export async function createLibvirtProvider(context: ProviderContext, options: LibvirtProviderOptions): Promise<ProviderImplementation> {
   const config: ResolvedConfig = resolveConfig(context);
   // libvirt-qemu must be able to walk into dataDir to open disks and seed ISOs. Inspecting creates nothing.
-  if (context.inspectOnly !== true) await mkdir(config.dataDir, { recursive: true, mode: 0o755 });
+  const dataDir = new DataDir(config);
+  if (context.inspectOnly !== true) await dataDir.ensure();
   const libvirtUri = config.connectUri ?? config.uri;
   const host: LibvirtHost = config.remote ? new SshHost(config.remote) : LOCAL_HOST;
   const backend = options.backend ?? new DefaultLibvirtBackend(libvirtUri, context.log, !host.remote);
@@ -52,9 +55,10 @@ export async function createLibvirtProvider(context: ProviderContext, options: L
     bridgePrefix: config.bridgePrefix,
     log: context.log,
     host,
+    owner: ownerOf(config),
   });
   const images = host.remote ? new RemoteImageCache(host, config.imageCacheDir ?? DEFAULT_REMOTE_IMAGE_DIR) : undefined;
-  const vms = new VmService({ backend, records, networks, config, host, images, log: context.log });
+  const vms = new VmService({ backend, records, networks, config, host, images, log: context.log, hold: holdFromEnv(context.log) });
   const keyDir = config.artifactDir ? join(config.artifactDir, "keys") : join(config.dataDir, "keys");
   const keys = createKeyHandlers({
     records,
@@ -73,9 +77,10 @@ export async function createLibvirtProvider(context: ProviderContext, options: L
       const { name, spec } = planned.request;
       return Promise.resolve([{ action: "write" as const, summary: `${spec.type} key pair ${name}, generated at create (private 0600, public 0644)`, path: join(spec.outputDir ?? keyDir, name) }]);
     },
-    keys,
-    networks: networks.handlers(),
-    vms: vms.handlers(),
+    ...new LibvirtOwnership({ backend, host, log: context.log, dataRoot: dataRoot(), dataDir: config.dataDir, deleteVm: (name) => vms.delete(name, true) }).handlers(),
+    keys: dataDir.resources(keys),
+    networks: dataDir.resources(networks.handlers()),
+    vms: dataDir.vms(vms.handlers()),
     snapshots: new LibvirtSnapshots({
       uri: config.uri,
       backend,
@@ -98,25 +103,6 @@ export async function createLibvirtProvider(context: ProviderContext, options: L
       await host.close();
     },
   };
-}
-
-/**
- * Once an environment is deleted its data dir holds only empty folders; remove them so nothing carrying the
- * prefix is left. Anything holding a file (another provider process still at work) is left alone. The dir itself
- * goes only when it is the per-environment default, never a dataDir the user configured.
- */
-async function removeIfNoFiles(dir: string, removeRoot: boolean): Promise<void> {
-  const hasFile = async (path: string): Promise<boolean> => {
-    const entries = await readdir(path, { withFileTypes: true }).catch(() => []);
-    for (const entry of entries) {
-      if (!entry.isDirectory() || (await hasFile(join(path, entry.name)))) return true;
-    }
-    return false;
-  };
-  if (await hasFile(dir)) return;
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  await Promise.all(entries.map((entry) => rm(join(dir, entry.name), { recursive: true, force: true })));
-  if (removeRoot) await rmdir(dir).catch(() => undefined);
 }
 
 /** removeIfNoFiles on a remote host: the empty folders under its data dir (and the dir itself when it is the default). */

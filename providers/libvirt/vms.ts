@@ -22,6 +22,7 @@ import { discoverIps, type NicInfo } from "./vm/ip.js";
 import { parseMetadata, type DomainMetadata, type Readiness } from "./vm/metadata.js";
 import { DEFAULT_TIMEOUTS, parseDuration, readinessTimeout, waitForCloudInit, waitForSsh, waitForTcp, type SshTarget } from "./vm/readiness.js";
 import { powerOffDomain } from "./vm/power-off.js";
+import { noHold, type Hold } from "./fault-hold.js";
 
 // VMs: overlay disk + NoCloud seed + domain XML, started through libvirt. Everything delete needs is in
 // the domain's <metadata>, so any process can find and remove it.
@@ -38,6 +39,8 @@ export interface VmDeps {
   log: Logger;
   /** How long create waits for a first IP when no readiness check asks for more. */
   ipWaitMs?: number;
+  /** The fault matrix's hold points (none outside tests). */
+  hold?: Hold;
 }
 
 
@@ -66,8 +69,11 @@ export class VmService {
 
   private readonly host: LibvirtHost;
 
+  private readonly hold: Hold;
+
   constructor(private readonly deps: VmDeps) {
     this.host = deps.host ?? LOCAL_HOST;
+    this.hold = deps.hold ?? noHold;
   }
 
   private logicalName(name: string): string {
@@ -192,6 +198,7 @@ export class VmService {
       name,
       ...(this.deps.config.testID ? { testID: this.deps.config.testID } : {}),
       ...(this.deps.config.prefix ? { prefix: this.deps.config.prefix } : {}),
+      ...(this.deps.config.stateDir ? { stateDir: this.deps.config.stateDir } : {}),
       accelerator,
       vmDir: dir,
       disk: join(dir, "disk.qcow2"),
@@ -274,6 +281,7 @@ export class VmService {
     const name = checkResourceName("vm", request.name);
     const spec = request.spec;
     if ((await this.deps.backend.domainXml(name)) !== undefined) throw alreadyExists("vm", name);
+    await this.hold("vm-create");
     const networks = spec.networks.length > 0 ? spec.networks : spec.network ? [spec.network] : [];
     const nics: NicAttachment[] = [];
     const nicInfos: NicInfo[] = [];
@@ -315,8 +323,10 @@ export class VmService {
       }
       await this.deps.backend.defineDomain(domainXml(domain));
       defined = true;
+      await this.hold("vm-defined");
       await this.deps.backend.startDomain(name);
       lap(`domain started (${accelerator})`);
+      await this.hold("vm-started");
     } catch (error) {
       await this.removeEverything(name, metadata, defined);
       throw error;
@@ -463,6 +473,10 @@ export class VmService {
     }
     const leftovers = (await this.host.exists(this.vmDir(name))) || (await this.host.exists(this.consoleLog(name)));
     if (xml === undefined && !leftovers) throw notFound("vm", name);
+    if (xml !== undefined) {
+      await this.deps.backend.destroyDomain(name);
+      await this.hold("vm-delete"); // stopped, still defined, files there
+    }
     await this.removeEverything(name, metadata, xml !== undefined);
   }
 

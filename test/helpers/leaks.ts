@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { retryUntil } from "../../lib/retry.js";
 
 // After an environment is deleted nothing that carries its prefix may remain: libvirt domains and networks,
@@ -113,6 +113,8 @@ export function findLeaks(scope: LeakScope): string[] {
   }
   const ownDirs = [scope.artifactDir, scope.dataDir, ...(scope.keyDirs ?? [])].filter((dir): dir is string => dir !== undefined);
   for (const dir of ownDirs) for (const file of filesUnder(dir)) found.push(`file ${file}`);
+  // A per-environment data dir named after the prefix is a leak even when empty.
+  if (scope.dataDir !== undefined && basename(scope.dataDir) === prefix && existsSync(scope.dataDir)) found.push(`dir ${scope.dataDir}`);
   return [...new Set(found)];
 }
 

@@ -16,6 +16,8 @@ export interface DomainMetadata {
   name: string;
   testID?: string;
   prefix?: string;
+  /** The environment's state dir (for gc: its state file tells whether the environment is gone). */
+  stateDir?: string;
   /** Written by providers before plans existed; new domains carry none, so their XML is the same every time. */
   createdAt?: string;
   accelerator: "kvm" | "tcg";

@@ -1,0 +1,234 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createLogger } from "../../../lib/log.js";
+import { ProviderError, RecordStore, type KeyRecord } from "../../../providers/kit/index.js";
+import type { LibvirtBackend } from "../../../providers/libvirt/backend.js";
+import { DataDir, OWNER_FILE } from "../../../providers/libvirt/data-dir.js";
+import type { LibvirtHost } from "../../../providers/libvirt/host.js";
+import type { NetworkRecord } from "../../../providers/libvirt/networks.js";
+import { LibvirtOwnership, dataDirOwner, keyFilesLookOurs } from "../../../providers/libvirt/ownership.js";
+import { metadataElement, type DomainMetadata } from "../../../providers/libvirt/vm/metadata.js";
+import { renderXml } from "../../../providers/libvirt/xml.js";
+
+// gc's view of the libvirt provider: what it lists as its own (with the owner it recorded), what it refuses as
+// foreign, and the order a data dir waits for; and the per-environment data dir's owner record and tidy-up.
+
+const log = createLogger("test");
+const TEST_ID = "test-unit-20260101-aaaaaaaa";
+const PREFIX = "ab12cd";
+
+class FakeBackend implements Partial<LibvirtBackend> {
+  readonly uri = "test:///fake";
+  readonly domains = new Map<string, string>();
+  readonly calls: string[] = [];
+  listDomains = () => Promise.resolve([...this.domains.keys()]);
+  domainXml = (name: string) => Promise.resolve(this.domains.get(name));
+  networkXml = () => Promise.resolve(undefined);
+  networkDhcpHosts = () => Promise.resolve([]);
+  destroyNetwork = (name: string) => Promise.resolve(void this.calls.push(`net-destroy ${name}`));
+  undefineNetwork = (name: string) => Promise.resolve(void this.calls.push(`net-undefine ${name}`));
+}
+
+/** A host where no link exists and no command runs; files are this machine's. */
+const noLinksHost = {
+  name: "local",
+  remote: false,
+  run: () => Promise.reject(new Error("Device does not exist")),
+  exists: (path: string) => Promise.resolve(existsSync(path)),
+  remove: (path: string, options?: { recursive?: boolean }) => rm(path, { force: true, recursive: options?.recursive === true }),
+  readText: (path: string) => Promise.resolve(readFileSync(path, "utf8")),
+} as unknown as LibvirtHost;
+
+function domain(name: string, metadata: Partial<DomainMetadata> | undefined, vmDir: string): string {
+  const full: DomainMetadata = { version: 1, name, accelerator: "tcg", vmDir, disk: join(vmDir, "disk.qcow2"), consoleLog: join(vmDir, "console"), networks: [], macs: [], keys: [], staticIps: [], ...metadata };
+  return `<domain type="qemu"><name>${name}</name>${metadata === undefined ? "" : renderXml(metadataElement(full))}</domain>`;
+}
+
+function networkRecord(name: string, kind: NetworkRecord["kind"], iface: string, extra: Partial<NetworkRecord> = {}): NetworkRecord {
+  return { name, requestedKind: kind, kind, interfaceName: iface, createdAt: "2026-01-01T00:00:00.000Z", ...extra };
+}
+
+let root: string;
+let backend: FakeBackend;
+let deleted: string[];
+
+function ownership(dataDir = join(root, "default")): LibvirtOwnership {
+  return new LibvirtOwnership({ backend: backend as unknown as LibvirtBackend, host: noLinksHost, log, dataRoot: root, dataDir, deleteVm: (name) => Promise.resolve(void (deleted.push(name), backend.domains.delete(name))) });
+}
+
+/** An environment's data dir as a provider leaves it: owner.json, a VM dir, a bridge, a libvirt network on it, a key. */
+async function plantEnvironment(): Promise<{ dir: string; vmDir: string; keyDir: string }> {
+  const dir = join(root, PREFIX);
+  await new DataDir({ dataDir: dir, dataDirIsDefault: true, testID: TEST_ID, prefix: PREFIX, stateDir: "/state" }).ensure();
+  const records = new RecordStore(dir);
+  await records.write("networks", `${PREFIX}-bridge`, networkRecord(`${PREFIX}-bridge`, "bridge", `${PREFIX}-0123456789`));
+  await records.write("networks", `${PREFIX}-net`, networkRecord(`${PREFIX}-net`, "libvirt", `${PREFIX}-0123456789`, { forwardMode: "bridge", owner: { testID: TEST_ID, prefix: PREFIX, stateDir: "/state" } }));
+  const keyDir = join(root, "artifacts", "keys");
+  mkdirSync(keyDir, { recursive: true });
+  writeFileSync(join(keyDir, "vm-ssh"), "private");
+  writeFileSync(join(keyDir, "vm-ssh.pub"), "public");
+  const key: KeyRecord = { name: "vm-ssh", type: "ed25519", privateKeyPath: join(keyDir, "vm-ssh"), publicKeyPath: join(keyDir, "vm-ssh.pub"), createdAt: "2026-01-01T00:00:00.000Z", prefix: PREFIX };
+  await records.write("keys", "vm-ssh", key);
+  const vmDir = join(dir, "vms", `${PREFIX}-vm`);
+  mkdirSync(vmDir, { recursive: true });
+  writeFileSync(join(vmDir, "disk.qcow2"), "overlay");
+  return { dir, vmDir, keyDir };
+}
+
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), "libvirt-ownership-"));
+  backend = new FakeBackend();
+  deleted = [];
+});
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+describe("libvirt provider_owned", () => {
+  it("lists our domains, network records, keys, orphaned VM files and per-environment data dirs, each with its owner", async () => {
+    const { dir, vmDir } = await plantEnvironment();
+    backend.domains.set(`${PREFIX}-other`, domain(`${PREFIX}-other`, { testID: TEST_ID, prefix: PREFIX, stateDir: "/state" }, join(dir, "vms", `${PREFIX}-other`)));
+    backend.domains.set("someones-vm", domain("someones-vm", undefined, "/var/lib/libvirt/images"));
+    mkdirSync(join(root, "podman")); // another provider's folder
+    mkdirSync(join(root, "default")); // the data dir of a process serving no environment
+    const owned = await ownership().handlers().owned();
+    const owner = { testID: TEST_ID, prefix: PREFIX, stateDir: "/state" };
+    expect(owned.map((o) => [o.kind, o.name])).toEqual([
+      ["vm", `${PREFIX}-other`],
+      ["network", `${PREFIX}-bridge`],
+      ["network", `${PREFIX}-net`],
+      ["key", "vm-ssh"],
+      ["file", vmDir],
+      ["file", dir],
+    ]);
+    for (const object of owned) expect(object, `${object.kind} ${object.name}`).toMatchObject(owner);
+    expect(owned.find((o) => o.name === `${PREFIX}-net`)?.detail).toBe(`libvirt network on bridge ${PREFIX}-0123456789`);
+    expect(owned.find((o) => o.name === dir)?.createdAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+  });
+
+  it("knows a data dir from before owner records by its prefix-shaped name, and nothing else without one", () => {
+    expect(dataDirOwner(join(root, "0a1b2c"), undefined, true)).toEqual({ prefix: "0a1b2c" });
+    expect(dataDirOwner(join(root, "mydata"), undefined, false)).toEqual({});
+    expect(dataDirOwner(join(root, "0a1b2c"), { testID: TEST_ID, prefix: "0a1b2c" }, true)).toEqual({ testID: TEST_ID, prefix: "0a1b2c" });
+  });
+
+  it("takes a key record's files only as the provider writes them (<dir>/<name> and .pub)", () => {
+    const record = (privateKeyPath: string, publicKeyPath: string): KeyRecord => ({ name: "k", type: "ed25519", privateKeyPath, publicKeyPath, createdAt: "" });
+    expect(keyFilesLookOurs(record("/a/k", "/a/k.pub"))).toBe(true);
+    expect(keyFilesLookOurs(record("/etc/passwd", "/etc/passwd.pub"))).toBe(false);
+    expect(keyFilesLookOurs(record("/a/k", "/etc/shadow"))).toBe(false);
+  });
+});
+
+describe("libvirt provider_reclaim", () => {
+  const codeOf = async (work: Promise<unknown>): Promise<string | undefined> => {
+    try {
+      await work;
+      return undefined;
+    } catch (error) {
+      return error instanceof ProviderError ? error.code : String(error);
+    }
+  };
+
+  it("refuses a foreign domain, a bridge nobody recorded (whatever it is called) and a path that is not ours, with NOT_FOUND", async () => {
+    await plantEnvironment();
+    backend.domains.set("someones-vm", domain("someones-vm", undefined, "/var/lib/libvirt/images"));
+    const { reclaim } = ownership().handlers();
+    expect(await codeOf(reclaim({ kind: "vm", name: "someones-vm" }))).toBe("NOT_FOUND");
+    expect(await codeOf(reclaim({ kind: "network", name: "br0" }))).toBe("NOT_FOUND");
+    expect(await codeOf(reclaim({ kind: "network", name: `${PREFIX}-deadbeef00` }))).toBe("NOT_FOUND");
+    expect(await codeOf(reclaim({ kind: "file", name: "/etc" }))).toBe("NOT_FOUND");
+    expect(await codeOf(reclaim({ kind: "file", name: join(root, "podman") }))).toBe("NOT_FOUND");
+    expect(deleted).toEqual([]);
+    expect(backend.calls).toEqual([]);
+  });
+
+  it("removes in gc's order: the data dir waits until what it records is gone", async () => {
+    const { dir, vmDir, keyDir } = await plantEnvironment();
+    backend.domains.set(`${PREFIX}-other`, domain(`${PREFIX}-other`, { testID: TEST_ID, prefix: PREFIX }, join(dir, "vms", `${PREFIX}-other`)));
+    const { reclaim } = ownership().handlers();
+    expect(await codeOf(reclaim({ kind: "file", name: dir }))).toBe("RESOURCE_BUSY");
+    await reclaim({ kind: "vm", name: `${PREFIX}-other` });
+    expect(deleted).toEqual([`${PREFIX}-other`]);
+    // The bridge has a libvirt network attached: busy until that one went.
+    expect(await codeOf(reclaim({ kind: "network", name: `${PREFIX}-bridge` }))).toBe("RESOURCE_BUSY");
+    await reclaim({ kind: "network", name: `${PREFIX}-net` });
+    expect(backend.calls).toEqual([`net-destroy ${PREFIX}-net`, `net-undefine ${PREFIX}-net`]);
+    await reclaim({ kind: "network", name: `${PREFIX}-bridge` });
+    await reclaim({ kind: "key", name: "vm-ssh" });
+    expect(existsSync(join(keyDir, "vm-ssh"))).toBe(false);
+    expect(existsSync(join(keyDir, "vm-ssh.pub"))).toBe(false);
+    await reclaim({ kind: "file", name: vmDir });
+    expect(existsSync(vmDir)).toBe(false);
+    await reclaim({ kind: "file", name: dir });
+    expect(existsSync(dir)).toBe(false);
+    expect(await ownership().handlers().owned()).toEqual([]);
+    expect(await codeOf(reclaim({ kind: "file", name: dir }))).toBe("NOT_FOUND");
+  });
+
+  it("never lists nor removes a configured (shared) dataDir itself, only what it records", async () => {
+    const shared = join(root, "..", `${root.split("/").pop() ?? ""}-shared`);
+    try {
+      const records = new RecordStore(shared);
+      await records.write("networks", "x1-net", networkRecord("x1-net", "libvirt", "virbr9", { owner: { testID: TEST_ID, prefix: "x1" } }));
+      const owned = await ownership(shared).handlers().owned();
+      expect(owned.map((o) => [o.kind, o.name, o.testID])).toEqual([["network", "x1-net", TEST_ID]]);
+    } finally {
+      rmSync(shared, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("libvirt per-environment data dir", () => {
+  const config = (dir: string, dataDirIsDefault = true) => ({ dataDir: dir, dataDirIsDefault, testID: TEST_ID, prefix: PREFIX, stateDir: "/state" });
+
+  it("records its owner when made, and goes after the last delete although the provider never shuts down", async () => {
+    const dir = join(root, PREFIX);
+    const dataDir = new DataDir(config(dir));
+    const records = new RecordStore(dir);
+    const handlers = dataDir.resources({
+      create: async (name: string) => {
+        await records.write("networks", name, {});
+        return name;
+      },
+      get: (name) => Promise.resolve(name),
+      list: () => Promise.resolve([]),
+      delete: (name) => records.remove("networks", name),
+    });
+    await handlers.create("n1");
+    expect(JSON.parse(readFileSync(join(dir, OWNER_FILE), "utf8"))).toMatchObject({ testID: TEST_ID, prefix: PREFIX, stateDir: "/state" });
+    await handlers.create("n2");
+    await handlers.delete("n1", false);
+    expect(existsSync(dir)).toBe(true); // n2's record is still there
+    await handlers.delete("n2", false);
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it("keeps the dir while a create is in flight, and a configured dataDir always", async () => {
+    const dir = join(root, PREFIX);
+    const dataDir = new DataDir(config(dir));
+    let release: () => void = () => undefined;
+    const handlers = dataDir.resources({
+      create: () => new Promise<string>((resolve) => (release = () => resolve("made"))),
+      get: (name) => Promise.resolve(name),
+      list: () => Promise.resolve([]),
+      delete: () => Promise.resolve(),
+    });
+    const creating = handlers.create("n1");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await handlers.delete("other", false);
+    expect(existsSync(dir)).toBe(true);
+    release();
+    await creating;
+
+    const configured = join(root, "configured");
+    const shared = new DataDir(config(configured, false));
+    await shared.ensure();
+    expect(existsSync(join(configured, OWNER_FILE))).toBe(false);
+    mkdirSync(join(configured, "records", "networks"), { recursive: true });
+    await shared.tidy();
+    expect(existsSync(configured)).toBe(true);
+    expect(existsSync(join(configured, "records"))).toBe(false);
+  });
+});
