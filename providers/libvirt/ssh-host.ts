@@ -35,6 +35,11 @@ export class SshHost implements LibvirtHost {
     this.name = `${endpoint.user}@${endpoint.host}${endpoint.port === 22 ? "" : `:${endpoint.port}`}`;
   }
 
+  /** Where this connection's control socket lives once it has connected; close() removes it. */
+  get controlDirectory(): Promise<string> | undefined {
+    return this.controlDir;
+  }
+
   private async options(): Promise<string[]> {
     this.controlDir ??= mkdtemp(join(tmpdir(), "testenv-vm-ssh-"));
     const { key, knownHosts } = this.endpoint;

@@ -263,8 +263,9 @@ describe("files on a guest without an SFTP server", () => {
     const vm = env.vm("web", { port: guest.port });
     mkdirSync(join(home, "some"), { recursive: true });
     writeFileSync(join(home, "some", "file"), "present, but no command can read it");
-    for (const attempt of [vm.writeFile(join(home, "never", "written"), "x"), vm.readFile("~/some/file")]) {
-      const error = await attempt.catch((e: unknown) => e);
+    // One at a time: both started at once, the second could fail while the first is still awaited, unhandled.
+    for (const attempt of [() => vm.writeFile(join(home, "never", "written"), "x"), () => vm.readFile("~/some/file")]) {
+      const error = await attempt().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(FileTransferError);
       expect(error).toMatchObject({ code: "FILE_TRANSFER_FAILED", retryable: false });
       expect((error as Error).message).toContain("the guest has no SFTP server; install openssh-sftp-server or use exec");
