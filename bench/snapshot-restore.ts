@@ -1,12 +1,14 @@
 // The warm path (issue 14): restore of the design's 4-resource environment to SSH-ready from a snapshot, against
 // a cold create of the same environment, each from a fresh `testenv-vm --mcp` process as Forge calls it, in one
-// run, interleaved (who goes first alternates). Goal: restore to SSH-ready <= 3 s.
+// run, interleaved (who goes first alternates). Goal: restore to SSH-ready <= 3 s. SSH-ready is the caller's own
+// first command on a new SSH connection after the call returned (the restore checks only that the guest's ports
+// accept again); the call alone is reported too.
 // Run inside the test host: `npm run build && scripts/testhost.sh exec -- node dist/bench/snapshot-restore.js [pairs]`
 import { randomBytes } from "node:crypto";
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { callFresh, describe, fourResourceSpec, seconds, timeEnvironment, tinyImage } from "./libvirt-common.js";
+import { callFresh, describe, firstSshCommand, fourResourceSpec, seconds, sshTargetOf, timeEnvironment, tinyImage } from "./libvirt-common.js";
 import { median } from "./stats.js";
 
 const pairs = Math.max(7, Number(process.argv[2] ?? 7));
@@ -20,17 +22,21 @@ async function main(): Promise<void> {
   const testID = `test-bench-20260101-${randomBytes(4).toString("hex")}`;
   const loadBefore = loadAverage();
   const restores: number[] = [];
+  const calls: number[] = [];
   const creates: number[] = [];
   try {
     await callFresh(env, "create", { testID, stage: "bench", tmpDir: join(root, "tmp"), rootDir: root, metadata: {}, env: {}, spec: fourResourceSpec(image) });
     const saveStarted = performance.now();
     await callFresh(env, "snapshot-save", { testID, name: "warm" });
     process.stderr.write(`snapshot save: ${seconds(performance.now() - saveStarted)} s\n`);
+    const target = sshTargetOf(env.TESTENV_VM_STATE_DIR, testID);
     for (let pair = 0; pair < pairs; pair++) {
       for (const who of pair % 2 === 0 ? ["restore", "cold"] : ["cold", "restore"]) {
         if (who === "restore") {
           const started = performance.now();
           await callFresh(env, "snapshot-restore", { testID, name: "warm" });
+          calls.push(performance.now() - started);
+          await firstSshCommand(target);
           restores.push(performance.now() - started);
         } else {
           creates.push((await timeEnvironment(fourResourceSpec(image))).createMs);
@@ -45,11 +51,12 @@ async function main(): Promise<void> {
   const restoreMedian = median(restores);
   const lines = [
     `restore to SSH-ready (fresh process): ${describe(restores)}`,
+    `  of which the snapshot-restore call:  ${describe(calls)}`,
     `cold create to SSH-ready:             ${describe(creates)}`,
     `restore / create (median/median): ${(restoreMedian / median(creates)).toFixed(2)}x; goal restore <= 3 s: ${restoreMedian <= 3000 ? "met" : "NOT met"}`,
     `load average before ${loadBefore}, after ${loadAverage()}`,
   ];
-  process.stdout.write(`${lines.join("\n")}\n${JSON.stringify({ pairs, restores, creates })}\n`);
+  process.stdout.write(`${lines.join("\n")}\n${JSON.stringify({ pairs, restores, calls, creates })}\n`);
 }
 
 await main();
