@@ -48,8 +48,9 @@ export function fourResourceSpec(baseImage: string, vmCount = 1): Record<string,
   };
 }
 
-export async function callFresh(env: Record<string, string>, name: string, args: Record<string, unknown>): Promise<void> {
-  await using orchestrator = await connectOrchestrator({ bin: BIN, env: { TESTENV_VM_LOG: "error", ...env }, stderr: "inherit" });
+/** One tool call from a new orchestrator process: this build's, or the one at `bin` (another build, for a baseline). */
+export async function callFresh(env: Record<string, string>, name: string, args: Record<string, unknown>, bin = BIN): Promise<void> {
+  await using orchestrator = await connectOrchestrator({ bin, env: { TESTENV_VM_LOG: "error", ...env }, stderr: "inherit" });
   const result = await orchestrator.call(name, args, { timeoutMs: LONG_CALL });
   if (result.isError) throw new Error(`${name}: ${textOf(result) || "failed"}`);
 }

@@ -3,13 +3,17 @@
 //   save:      what the provider does today: destroy, `qemu-img snapshot -a`, `virsh restore --running`;
 //   paused:    the same, restored `--paused` and then resumed;
 //   internal:  a libvirt internal snapshot with memory, `virsh snapshot-revert --running` on the running domain;
-//   save-128:  the first method on the same environment with a 128 MiB guest instead of 256 MiB.
+//   save-128:  the first method on the same environment with a 128 MiB guest instead of 256 MiB;
+//   graceful:  the first method with `destroy --graceful`; kill: qemu killed (SIGKILL) instead of `virsh destroy`, to
+//              tell qemu's own exit from libvirt's clean-up;
+//   unsafe:    the first method on a second 256 MiB guest that always runs with cache="unsafe" on its overlay
+//              (`virsh restore --xml`), so qemu's exit flushes nothing.
 // Before the pairs, one `snapshot-restore` from a fresh `testenv-vm --mcp` process is timed step by step (the
 // provider's debug laps come on stderr with timestamps), then the client's first command on a new connection.
 // Run inside the test host: `npm run build && node dist/bench/snapshot-methods.js [pairs]`
 import { randomBytes } from "node:crypto";
 import { execFile } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { promisify } from "node:util";
@@ -104,15 +108,24 @@ async function stop(guest: Guest, how: Stop, steps: Steps): Promise<void> {
   steps["qemu exit"] = await exited;
 }
 
-async function viaSave(guest: Guest, paused: boolean, how: Stop = "destroy"): Promise<Steps> {
+/** The save image's domain XML with cache="unsafe" on the qcow2 overlay, for `virsh restore --xml`. */
+async function unsafeXml(guest: Guest): Promise<string> {
+  const xml = (await virsh("save-image-dumpxml", guest.memoryFile, "--security-info")).replace(/<driver name='qemu' type='qcow2'/, "<driver name='qemu' type='qcow2' cache='unsafe'");
+  const path = join(guest.root, "unsafe.xml");
+  writeFileSync(path, xml);
+  return path;
+}
+
+async function viaSave(guest: Guest, paused: boolean, how: Stop = "destroy", xml?: string): Promise<Steps> {
   const steps: Steps = {};
   await stop(guest, how, steps);
   await timed(steps, "qemu-img -a", () => run("qemu-img", ["snapshot", "-a", "testenv-warm", guest.disk]));
+  const alternative = xml ? ["--xml", xml] : [];
   if (paused) {
-    await timed(steps, "restore --paused", () => virsh("restore", guest.memoryFile, "--paused"));
+    await timed(steps, "restore --paused", () => virsh("restore", guest.memoryFile, ...alternative, "--paused"));
     await timed(steps, "resume", () => virsh("resume", guest.domain));
   } else {
-    await timed(steps, "restore --running", () => virsh("restore", guest.memoryFile, "--running"));
+    await timed(steps, "restore --running", () => virsh("restore", guest.memoryFile, ...alternative, "--running"));
   }
   await timed(steps, "ssh", () => firstSshCommand(guest.target));
   return steps;
@@ -160,6 +173,19 @@ async function main(): Promise<void> {
         })
       : undefined;
     if (small) guests.push(small);
+    const second = wanted("unsafe") ? await createGuest(256, 102) : undefined;
+    let unsafe: string | undefined;
+    if (second) {
+      guests.push(second);
+      try {
+        unsafe = await unsafeXml(second);
+        await viaSave(second, false, "destroy", unsafe); // from now on its qemu runs with cache="unsafe"
+        stamp(`unsafe guest: ${(await virsh("dumpxml", second.domain)).includes("cache='unsafe'") ? "cache=unsafe" : "cache NOT unsafe"}`);
+      } catch (error) {
+        stamp(`no unsafe guest: ${String(error)}`);
+        unsafe = undefined;
+      }
+    }
     for (let i = 0; i < Number(process.env.TESTENV_VM_BENCH_TIMELINES ?? 2); i++) await timeline(big);
 
     const methods: Record<string, () => Promise<Steps>> = {
@@ -169,6 +195,7 @@ async function main(): Promise<void> {
       ...(small ? { "save-128": () => viaSave(small, false) } : {}),
       graceful: () => viaSave(big, false, "graceful"),
       kill: () => viaSave(big, false, "kill"),
+      ...(second && unsafe ? { unsafe: () => viaSave(second, false, "destroy", unsafe) } : {}),
     };
     const names = Object.keys(methods).filter(wanted);
     const results: Record<string, Steps[]> = Object.fromEntries(names.map((name) => [name, []]));
