@@ -223,16 +223,26 @@ describe("libvirt vm_stop", () => {
   });
 });
 
-describe("libvirt vm_start", () => {
-  let server: Server;
-  let port: number;
-  beforeAll(async () => {
-    server = createServer((socket) => socket.end());
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    port = (server.address() as { port: number }).port;
-  });
-  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+/** A loopback port that accepts connections (and closes them at once), for the readiness checks. */
+let port: number;
+let server: Server;
+beforeAll(async () => {
+  server = createServer((socket) => socket.end());
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  port = (server.address() as { port: number }).port;
+});
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
+/** A loopback port nothing listens on any more. */
+async function closedPort(): Promise<number> {
+  const closed = createServer();
+  await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+  const free = (closed.address() as { port: number }).port;
+  await new Promise<void>((resolve) => closed.close(() => resolve()));
+  return free;
+}
+
+describe("libvirt vm_start", () => {
   it("records the readiness spec in the domain metadata, and reads metadata without one", () => {
     addDomain("tvm-pw-new", { running: false, metadata: { readiness: { tcp: { port: 22, timeout: "1m" } } } });
     addDomain("tvm-pw-old", { running: false });
@@ -252,10 +262,7 @@ describe("libvirt vm_start", () => {
   });
 
   it("fails with TIMEOUT when the recorded readiness is not met again, leaving the domain running", async () => {
-    const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
-    const deadPort = (closed.address() as { port: number }).port;
-    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const deadPort = await closedPort();
     addDomain("tvm-pw-vm", { running: false, metadata: { readiness: { tcp: { port: deadPort, timeout: "1s" } } } });
     leases = [{ mac: MAC, ip: "127.0.0.1" }];
     const { code, message } = await call("vm_start", { name: "tvm-pw-vm" });
@@ -287,15 +294,6 @@ describe("libvirt vm_start", () => {
 });
 
 describe("libvirt: a guest resumed from a snapshot", () => {
-  let server: Server;
-  let port: number;
-  beforeAll(async () => {
-    server = createServer((socket) => socket.end());
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    port = (server.address() as { port: number }).port;
-  });
-  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
-
   it("checks again only the ports its readiness uses: SSH's for an SSH login or cloud-init, and the TCP port", () => {
     expect(resumedPorts({ ssh: { enabled: true, user: "root" }, tcp: { port: 8080 } })).toEqual([22, 8080]);
     expect(resumedPorts({ cloudInit: { enabled: true } })).toEqual([22]);
@@ -313,10 +311,7 @@ describe("libvirt: a guest resumed from a snapshot", () => {
   });
 
   it("fails with TIMEOUT naming the port that does not accept again", async () => {
-    const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
-    const deadPort = (closed.address() as { port: number }).port;
-    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const deadPort = await closedPort();
     addDomain("tvm-pw-vm", { running: true, metadata: { readiness: { tcp: { port: deadPort, timeout: "1s" } } } });
     leases = [{ mac: MAC, ip: "127.0.0.1" }];
     const metadata = parseMetadata(backend.domains.get("tvm-pw-vm")!.xml)!;
