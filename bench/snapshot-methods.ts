@@ -57,7 +57,9 @@ async function createGuest(memory: number, octet: number): Promise<Guest> {
   const blk = (await virsh("domblklist", domain, "--details")).split("\n").map((line) => line.trim().split(/\s+/)).find((cols) => cols[1] === "disk");
   const disk = blk?.[3] ?? "";
   const guest = { testID, root, domain, disk, memoryFile: join(disk, "..", "snapshots", "warm", "memory.save"), target: sshTargetOf(STATE_DIR, testID) };
-  stamp(`guest ${memory} MiB ready: ${guest.domain} ${guest.target.host}, memory file ${statSync(guest.memoryFile).size} bytes`);
+  const parent = /^PPid:\s*(\d+)/m.exec(readFileSync(`/proc/${qemuPid(domain)}/status`, "utf8"))?.[1] ?? "?";
+  const parentName = readFileSync(`/proc/${parent}/cmdline`, "utf8").split("\0").slice(0, 2).join(" ");
+  stamp(`guest ${memory} MiB ready: ${guest.domain} ${guest.target.host}, memory file ${statSync(guest.memoryFile).size} bytes, qemu's parent ${parent} (${parentName})`);
   return guest;
 }
 
