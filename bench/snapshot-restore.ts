@@ -1,6 +1,6 @@
 // The warm path (issue 14): restore of the design's 4-resource environment to SSH-ready from a snapshot, against
 // a cold create of the same environment, each from a fresh `testenv-vm --mcp` process as Forge calls it, in one
-// run, interleaved (who goes first rotates). Goal: restore to SSH-ready <= 3 s. SSH-ready is the caller's own
+// run, interleaved (who goes first alternates). Goal: restore to SSH-ready <= 3 s. SSH-ready is the caller's own
 // first command on a new SSH connection after the call returned (the restore checks only that the guest's ports
 // accept again); the call alone is reported too. With TESTENV_VM_BENCH_BASELINE_BIN=<other build>/dist/src/bin.js
 // each round also restores through that build, for a before/after in the same run.
@@ -56,9 +56,12 @@ async function main(): Promise<void> {
         return createMs;
       },
     };
-    const names = Object.keys(sides);
+    // Without a baseline, restore and cold alternate who goes first. With one, the restores are compared with each
+    // other: each follows the cold create (whose delete leaves the host busy for a while) in every other round.
+    const order = (pair: number): string[] =>
+      baselineBin ? ["cold", ...(pair % 2 === 0 ? ["restore", "baseline restore"] : ["baseline restore", "restore"])] : pair % 2 === 0 ? ["restore", "cold"] : ["cold", "restore"];
     for (let pair = 0; pair < pairs; pair++) {
-      for (const who of names.map((_, i) => names[(i + pair) % names.length]!)) {
+      for (const who of order(pair)) {
         process.stderr.write(`pair ${pair + 1}/${pairs} ${who}: ${seconds(await sides[who]!())} s\n`);
       }
     }
