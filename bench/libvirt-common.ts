@@ -2,9 +2,10 @@
 // deleted through `testenv-vm --mcp` exactly as Forge does (a fresh orchestrator process for each), timed.
 // Run inside the test host (scripts/testhost.sh exec -- node dist/bench/...): guests are reachable only there.
 import { randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
+import { sshExec, tcpOpen, type SshTarget } from "../providers/kit/index.js";
 import { testImages } from "../test/helpers/images.js";
 import { connectOrchestrator, textOf } from "../test/helpers/mcp.js";
 import { spread } from "./stats.js";
@@ -47,8 +48,9 @@ export function fourResourceSpec(baseImage: string, vmCount = 1): Record<string,
   };
 }
 
-export async function callFresh(env: Record<string, string>, name: string, args: Record<string, unknown>): Promise<void> {
-  await using orchestrator = await connectOrchestrator({ bin: BIN, env: { TESTENV_VM_LOG: "error", ...env }, stderr: "inherit" });
+/** One tool call from a new orchestrator process: this build's, or the one at `bin` (another build, for a baseline). */
+export async function callFresh(env: Record<string, string>, name: string, args: Record<string, unknown>, bin = BIN): Promise<void> {
+  await using orchestrator = await connectOrchestrator({ bin, env: { TESTENV_VM_LOG: "error", ...env }, stderr: "inherit" });
   const result = await orchestrator.call(name, args, { timeoutMs: LONG_CALL });
   if (result.isError) throw new Error(`${name}: ${textOf(result) || "failed"}`);
 }
@@ -87,4 +89,25 @@ export function seconds(ms: number): string {
 
 export function describe(values: readonly number[]): string {
   return spread(values, "s", seconds);
+}
+
+/** The SSH target of an environment's VM as its state file records it (address, login user, private key). */
+export function sshTargetOf(stateDir: string, testID: string, vm = "test-vm"): SshTarget {
+  type Record = { state: { [field: string]: unknown } };
+  const state = JSON.parse(readFileSync(join(stateDir, "state", `testenv-${testID}.json`), "utf8")) as { resources: { [kind: string]: { [name: string]: Record } } };
+  const address = state.resources.vms?.[vm]?.state.ip;
+  const keyPath = state.resources.keys?.["vm-ssh"]?.state.privateKeyPath;
+  if (typeof address !== "string" || typeof keyPath !== "string") throw new Error(`the state of ${testID} records no address for ${vm} or no vm-ssh key`);
+  return { host: address, port: 22, user: "root", privateKey: readFileSync(keyPath, "utf8") };
+}
+
+/** The caller's first command on a new SSH connection: the port every 50 ms, then one command; how long it took. */
+export async function firstSshCommand(target: SshTarget, timeoutMs = 120_000): Promise<number> {
+  const started = performance.now();
+  for (;;) {
+    const ok = (await tcpOpen(target.host, target.port, 1000)) && (await sshExec(target, "echo ok", 10_000).then((result) => result.stdout.includes("ok"), () => false));
+    if (ok) return performance.now() - started;
+    if (performance.now() - started > timeoutMs) throw new Error(`no SSH on ${target.host} after ${timeoutMs} ms`);
+    await new Promise((done) => setTimeout(done, 50));
+  }
 }

@@ -9,7 +9,8 @@
 #   testhost.sh check    exit 0 when the libvirt stages can run on this machine (else say why, exit 1)
 #
 # Env: TESTENV_VM_NETNS (default tvmtest), TESTENV_VM_TESTHOST_DIR (default /run/testenv-vm-testhost),
-#      TESTENV_VM_TESTHOST_TIMEOUT (seconds to wait for libvirtd, default 60).
+#      TESTENV_VM_TESTHOST_TIMEOUT (seconds to wait for libvirtd, default 60),
+#      TESTENV_VM_TESTHOST_REAPER=1: start libvirtd under scripts/subreaper.py, for a PID 1 that reaps orphans late.
 set -euo pipefail
 
 NS=${TESTENV_VM_NETNS:-tvmtest}
@@ -91,6 +92,17 @@ kvm_needs_group_access() {
     && ! runuser -u libvirt-qemu -- test -r /dev/kvm -a -w /dev/kvm 2>/dev/null
 }
 
+# Runs the command that starts libvirtd (-d): as it is, or under a subreaper that reaps libvirt's orphaned qemu
+# processes at once; libvirt counts a killed qemu as gone only once it is reaped (scripts/subreaper.py says why).
+start_libvirtd() {
+  if [[ ${TESTENV_VM_TESTHOST_REAPER:-0} == 1 ]]; then
+    setsid python3 "$(dirname "$0")/subreaper.py" "$@" </dev/null >/dev/null 2>&1 &
+    say "libvirtd starts under a subreaper (PID $!)"
+  else
+    "$@"
+  fi
+}
+
 # Runs inside `unshare --mount`: bind a 0660 root:kvm node for /dev/kvm, then start libvirtd.
 start_libvirtd_kvm_shim() {
   local shim=$STATE_DIR/dev group major minor
@@ -163,9 +175,9 @@ cmd_up() {
     rm -f "$LIBVIRTD_PID_FILE"
     if kvm_needs_group_access; then
       say "/dev/kvm is not accessible to libvirt-qemu; giving libvirtd a private view of it (0660 root:kvm)"
-      ip netns exec "$NS" unshare --mount --propagation private -- bash "$0" _start-libvirtd-kvm-shim
+      start_libvirtd ip netns exec "$NS" unshare --mount --propagation private -- bash "$0" _start-libvirtd-kvm-shim
     else
-      ip netns exec "$NS" libvirtd -d -p "$LIBVIRTD_PID_FILE"
+      start_libvirtd ip netns exec "$NS" libvirtd -d -p "$LIBVIRTD_PID_FILE"
     fi
   fi
 

@@ -111,11 +111,14 @@ export class LibvirtSnapshots {
     const info = await readInfo(dir);
     if (!info) throw noSnapshot(name, snapshot);
     const started = Date.now();
+    const lap = (step: string) => this.deps.log.debug(`vm ${name}: snapshot ${snapshot}: ${step}`, { ms: Date.now() - started });
     await this.deps.backend.destroyDomain(name);
+    lap("domain destroyed");
     await this.qemuImg(`reverting the disk of ${name} to ${snapshot}`, ["snapshot", "-a", diskTag(snapshot), metadata.disk]);
     if (metadata.nvram && (await pathExists(join(dir, NVRAM_FILE)))) await copyFile(join(dir, NVRAM_FILE), metadata.nvram);
+    lap("disk reverted");
     await this.virsh(`restoring the memory of ${name}`, ["restore", join(dir, MEMORY_FILE), "--running"]);
-    this.deps.log.debug(`vm ${name}: snapshot ${snapshot} restored, guest running`, { ms: Date.now() - started });
+    lap("memory restored, guest running");
     return { snapshot: info, vm: await this.deps.settle(name, metadata, request.waitReady) };
   }
 

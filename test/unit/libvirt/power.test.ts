@@ -13,7 +13,7 @@ import { capabilities } from "../../../providers/libvirt/provider.js";
 import { RecordStore } from "../../../providers/kit/index.js";
 import { domainXml } from "../../../providers/libvirt/vm/domain-xml.js";
 import { parseMetadata, type DomainMetadata } from "../../../providers/libvirt/vm/metadata.js";
-import { VmService } from "../../../providers/libvirt/vms.js";
+import { VmService, resumedPorts } from "../../../providers/libvirt/vms.js";
 
 // vm_start / vm_stop of the libvirt provider against an in-memory libvirt: how a stop ends (graceful, forced
 // after the timeout, forced at once, already off), and start waiting for the readiness recorded at create.
@@ -84,6 +84,7 @@ let backend: FakeBackend;
 let leases: { mac: string; ip: string }[];
 let networkExists: boolean;
 let impl: ProviderImplementation;
+let vms: VmService;
 const context = readProviderContext("libvirt", {});
 
 function metadataFor(name: string, extra: Partial<DomainMetadata> = {}): DomainMetadata {
@@ -153,7 +154,7 @@ beforeEach(() => {
     testID: undefined,
     artifactDir: undefined,
   };
-  const vms = new VmService({ backend, records: new RecordStore(dir), networks, config, log: createLogger("test"), ipWaitMs: 1500 });
+  vms = new VmService({ backend, records: new RecordStore(dir), networks, config, log: createLogger("test"), ipWaitMs: 1500 });
   impl = { capabilities: () => capabilities("0.0.0"), vms: vms.handlers() };
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -222,16 +223,26 @@ describe("libvirt vm_stop", () => {
   });
 });
 
-describe("libvirt vm_start", () => {
-  let server: Server;
-  let port: number;
-  beforeAll(async () => {
-    server = createServer((socket) => socket.end());
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    port = (server.address() as { port: number }).port;
-  });
-  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+/** A loopback port that accepts connections (and closes them at once), for the readiness checks. */
+let port: number;
+let server: Server;
+beforeAll(async () => {
+  server = createServer((socket) => socket.end());
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  port = (server.address() as { port: number }).port;
+});
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
+/** A loopback port nothing listens on any more. */
+async function closedPort(): Promise<number> {
+  const closed = createServer();
+  await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+  const free = (closed.address() as { port: number }).port;
+  await new Promise<void>((resolve) => closed.close(() => resolve()));
+  return free;
+}
+
+describe("libvirt vm_start", () => {
   it("records the readiness spec in the domain metadata, and reads metadata without one", () => {
     addDomain("tvm-pw-new", { running: false, metadata: { readiness: { tcp: { port: 22, timeout: "1m" } } } });
     addDomain("tvm-pw-old", { running: false });
@@ -251,10 +262,7 @@ describe("libvirt vm_start", () => {
   });
 
   it("fails with TIMEOUT when the recorded readiness is not met again, leaving the domain running", async () => {
-    const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
-    const deadPort = (closed.address() as { port: number }).port;
-    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const deadPort = await closedPort();
     addDomain("tvm-pw-vm", { running: false, metadata: { readiness: { tcp: { port: deadPort, timeout: "1s" } } } });
     leases = [{ mac: MAC, ip: "127.0.0.1" }];
     const { code, message } = await call("vm_start", { name: "tvm-pw-vm" });
@@ -282,5 +290,31 @@ describe("libvirt vm_start", () => {
     expect(code).toBe("DEPENDENCY_FAILED");
     expect(message).toContain('network "tvm-pw-net" does not exist');
     expect(backend.calls).toEqual([]);
+  });
+});
+
+describe("libvirt: a guest resumed from a snapshot", () => {
+  it("checks again only the ports its readiness uses: SSH's for an SSH login or cloud-init, and the TCP port", () => {
+    expect(resumedPorts({ ssh: { enabled: true, user: "root" }, tcp: { port: 8080 } })).toEqual([22, 8080]);
+    expect(resumedPorts({ cloudInit: { enabled: true } })).toEqual([22]);
+    expect(resumedPorts({ ssh: { enabled: true }, tcp: { port: 22 } })).toEqual([22]);
+    expect(resumedPorts({ ssh: { enabled: false } })).toEqual([]);
+    expect(resumedPorts(undefined)).toEqual([]);
+  });
+
+  it("is running on its address once the port accepts, without starting anything", async () => {
+    addDomain("tvm-pw-vm", { running: true, metadata: { readiness: { tcp: { port, timeout: "5s" } } } });
+    leases = [{ mac: MAC, ip: "127.0.0.1" }];
+    const metadata = parseMetadata(backend.domains.get("tvm-pw-vm")!.xml)!;
+    expect(await vms.settle("tvm-pw-vm", metadata, true)).toMatchObject({ name: "tvm-pw-vm", status: "running", ip: "127.0.0.1" });
+    expect(backend.calls).toEqual([]);
+  });
+
+  it("fails with TIMEOUT naming the port that does not accept again", async () => {
+    const deadPort = await closedPort();
+    addDomain("tvm-pw-vm", { running: true, metadata: { readiness: { tcp: { port: deadPort, timeout: "1s" } } } });
+    leases = [{ mac: MAC, ip: "127.0.0.1" }];
+    const metadata = parseMetadata(backend.domains.get("tvm-pw-vm")!.xml)!;
+    await expect(vms.settle("tvm-pw-vm", metadata, true)).rejects.toMatchObject({ code: "TIMEOUT", message: expect.stringContaining(`TCP 127.0.0.1:${deadPort} not ready after 1s`) as unknown });
   });
 });
