@@ -65,6 +65,8 @@ function matches(error: unknown, patterns: readonly RegExp[]): boolean {
 
 function libvirtError(what: string, error: unknown): ProviderError {
   const message = error instanceof Error ? error.message : String(error);
+  // Already ours (the remote host could not be reached): keep its code, retryable and details.
+  if (error instanceof ProviderError) return new ProviderError(error.code, `${what}: ${message}`, { retryable: error.retryable, ...(error.details ? { details: error.details } : {}), cause: error });
   if (/permission denied|access denied|authentication/i.test(message)) {
     return new ProviderError("PERMISSION_DENIED", `${what}: ${message}; run as root or use a libvirt URI you may manage`, { cause: error });
   }
@@ -157,9 +159,16 @@ export class DefaultLibvirtBackend implements LibvirtBackend {
   private native(): Promise<NativeHypervisor | undefined> {
     this.hypervisor ??= (async () => {
       if (!this.useBinding) return undefined;
+      let uri: string;
+      try {
+        uri = await this.connection.open();
+      } catch (error) {
+        this.hypervisor = undefined; // the host may answer the next time
+        throw error;
+      }
       try {
         const module = (await import("@unraid/libvirt")) as unknown as { Hypervisor: new (options: { uri: string }) => NativeHypervisor };
-        const hypervisor = new module.Hypervisor({ uri: await this.connection.open() });
+        const hypervisor = new module.Hypervisor({ uri });
         await hypervisor.connectOpen();
         return hypervisor;
       } catch (error) {

@@ -62,6 +62,8 @@ export class SshHost implements LibvirtHost {
     const detail = error instanceof CommandError ? error.stderr.trim() || error.message : error instanceof Error ? error.message : String(error);
     return new ProviderError("PROVIDER_ERROR", `${what} on ${this.name}: ${unreachable ? `the host is not reachable over SSH (${detail})` : detail}`, {
       retryable: unreachable,
+      // The engine's delete --force forgets what an unreachable host holds, naming it: this says which host.
+      ...(unreachable ? { details: { unreachableHost: this.name } } : {}),
       cause: error,
     });
   }

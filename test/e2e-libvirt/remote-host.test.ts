@@ -1,5 +1,5 @@
-import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { execFile, execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Spec } from "../../api/spec.js";
 import { sshExec } from "../../providers/libvirt/vm/readiness.js";
@@ -7,7 +7,8 @@ import { ensureTestImages, type TestImages } from "../helpers/images.js";
 import { waitForNoLeaks } from "../helpers/leaks.js";
 import { remoteJump, remoteLeaks, remoteProviderSpec, remoteShell, startRemoteHost, stopRemoteHost, type RemoteHost } from "../helpers/remote-host.js";
 import { describeIfTestHost } from "../helpers/testhost.js";
-import { artifactFile, createOverMcp, deleteIfLeft, deleteOverMcp, fourResourceSpec, leakScope, readState, textOf, workspace, type Json, type Workspace } from "./support.js";
+import { ORCHESTRATOR_BIN } from "../helpers/mcp.js";
+import { artifactFile, createOverMcp, deleteIfLeft, deleteOverMcp, fourResourceSpec, leakScope, readState, stateFile, textOf, workspace, type Json, type Workspace } from "./support.js";
 
 // Environments entirely on the second libvirt host of the test host (scripts/testhost-remote.sh), which this
 // process reaches only over SSH: qemu+ssh for libvirt, ssh for commands and uploads, and the host as jump host to
@@ -40,6 +41,24 @@ function natSpec(host: RemoteHost, images: TestImages): Spec {
   };
 }
 
+/** A key and a libvirt network on the host: enough to be gone with it, and quick to make. */
+function networkOnlySpec(host: RemoteHost): Spec {
+  return {
+    providers: [remoteProvider(host)],
+    keys: [{ name: "vm-ssh", spec: { type: "ed25519" } }],
+    networks: [{ name: "nat", kind: "libvirt", spec: { forwardMode: "nat", cidr: "192.168.101.1/24", dhcp: { enabled: true, rangeStart: "192.168.101.10", rangeEnd: "192.168.101.50" } } }],
+  };
+}
+
+/** The built CLI with the workspace's environment; resolves with its exit code and output. */
+function cli(ws: Workspace, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [ORCHESTRATOR_BIN, ...args], { env: { ...process.env, ...ws.env, TESTENV_VM_LOG: "warn" }, timeout: 300_000 }, (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : -1, stdout, stderr });
+    });
+  });
+}
+
 interface Case {
   label: string;
   spec: Spec;
@@ -57,6 +76,7 @@ describeRemote("e2e_libvirt: environments on a remote libvirt host over qemu+ssh
   let images: TestImages;
   let host: RemoteHost | undefined;
   let cases: Case[] = [];
+  let gone: Workspace | undefined;
 
   beforeAll(() => {
     images = ensureTestImages("tiny");
@@ -68,9 +88,11 @@ describeRemote("e2e_libvirt: environments on a remote libvirt host over qemu+ssh
       { label: "four", spec: { ...fourResourceSpec({ baseImage: images.tiny, hostname: "remote-four" }), providers: [remoteProvider(started)] }, hostname: "remote-four" },
     ];
     for (const c of cases) c.ws = workspace(`remote-${c.label}`);
+    gone = workspace("remote-gone");
   });
 
   afterAll(async () => {
+    gone?.[Symbol.dispose]();
     for (const c of cases) {
       if (!c.ws) continue;
       await deleteIfLeft(c.ws);
@@ -129,5 +151,30 @@ describeRemote("e2e_libvirt: environments on a remote libvirt host over qemu+ssh
       expect(await waitForNoLeaks(leakScope(c.ws!, c.prefix!))).toEqual([]);
       expect(remoteLeaks(host!, c.prefix!)).toEqual([]);
     }
+  });
+
+  it("a host that is gone: status says so per resource, delete --force forgets it and names what may remain", async () => {
+    const ws = gone!;
+    const created = await createOverMcp(ws, networkOnlySpec(host!));
+    expect(created.isError, textOf(created)).toBeFalsy();
+    const prefix = readState(ws).prefix as string;
+    stopRemoteHost(); // the host, and everything on it, is gone
+
+    const status = await cli(ws, "status", "--id", ws.testID, "--json");
+    expect(status.code, status.stderr).toBe(0);
+    const live = (JSON.parse(status.stdout) as Json).live as Json;
+    const network = (live.resources as Json[]).find((r) => r.kind === "network")!;
+    expect(network.live).toBe("unknown");
+    expect(JSON.stringify(live)).toContain(`root@${host!.address}: the host is not reachable over SSH`);
+
+    const plain = await cli(ws, "delete", "--id", ws.testID);
+    expect(plain.code).not.toBe(0); // without --force the state keeps what could not be deleted
+    expect(readState(ws).status).toBe("failed");
+
+    const forced = await cli(ws, "delete", "--id", ws.testID, "--force");
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stdout).toContain(`network nat (${prefix}-nat) on host root@${host!.address}`);
+    expect(existsSync(stateFile(ws))).toBe(false);
+    expect(await waitForNoLeaks(leakScope(ws, prefix))).toEqual([]);
   });
 });

@@ -60,4 +60,30 @@ describe("delete after the world changed", () => {
     expect(storedResources(box.store)).toEqual([]);
     expect(existsSync(box.stateFile(id))).toBe(false);
   });
+
+  it("delete --force forgets what an unreachable provider holds and names each resource and where it may remain", async () => {
+    using box = sandbox("forget-unreachable");
+    const id = testID();
+    const bin = join(box.root, "my-provider.js");
+    writeProviderBin(bin);
+    const spec = designExample(box.store);
+    (spec.providers as Array<Record<string, unknown>>)[0]!.engine = bin;
+    const env = { ...process.env, ...box.env, TESTENV_VM_LOG: "error" };
+    await new Orchestrator({ rootDir: box.root, env, log: quiet }).create({ testID: id, stage: "e2e", tmpDir: box.tmpDir, spec });
+    rmSync(bin);
+
+    // The reaper's force (a corrupt state's gc fallback) does not forget: it keeps the state for a later try.
+    const kept = await new Orchestrator({ rootDir: box.root, env, log: quiet }).delete({ testID: id }, { force: true }).catch((e: unknown) => e);
+    expect((kept as TestenvError).code).toBe("DELETE_INCOMPLETE");
+    expect(existsSync(box.stateFile(id))).toBe(true);
+
+    const result = await new Orchestrator({ rootDir: box.root, env, log: quiet }).delete({ testID: id }, { force: true, forgetUnreachable: true });
+    expect(result.deleted).toBe(0);
+    expect(result.forgotten).toHaveLength(5);
+    const provider = (spec.providers as Array<{ name: string }>)[0]!.name;
+    expect(new Set(result.forgotten!.map((r) => r.where))).toEqual(new Set([`provider ${provider}`]));
+    expect(existsSync(box.stateFile(id))).toBe(false);
+    // Forgotten, not deleted: the provider's objects are still there, as the message says.
+    expect(storedResources(box.store)).toHaveLength(5);
+  });
 });
