@@ -24,6 +24,7 @@ export const BENCHMARKS: readonly Benchmark[] = [
   { name: "libvirt-four-resource", summary: "the design's 4-resource environment on libvirt vs a hand-written script (goal <= 1.10x)", args: "[runs]", needsTestHost: true },
   { name: "project-folder", summary: "testenv-vm up | ssh | stop | start | rm in a project folder vs the same steps by hand with virsh and ssh", args: "[runs]", needsTestHost: true },
   { name: "snapshot-restore", summary: "restore of the 4-resource environment from a snapshot to SSH-ready vs its cold create (goal: restore <= 3 s)", args: "[pairs, at least 7]", needsTestHost: true },
+  { name: "libvirt-remote", summary: "the 4-resource environment on the second (remote, over SSH) test host vs the local one, interleaved", args: "[pairs, at least 5]", needsTestHost: true },
   { name: "libvirt-parallel", summary: "3 tiny VMs in one phase vs 1 VM on libvirt: how much the boots overlap", args: "[runs]", needsTestHost: true },
 ];
 

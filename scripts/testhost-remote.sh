@@ -9,6 +9,7 @@
 #   testhost-remote.sh down     stop what `up` started (by recorded PID), delete its namespace and state; best effort
 #   testhost-remote.sh status   exit 0 when up (add --quiet to print nothing)
 #   testhost-remote.sh env      KEY=VALUE lines a test needs: URI, address, SSH key, known_hosts
+#   testhost-remote.sh libvirtd kill|start   SIGKILL the host's libvirtd (a crash), or start it again (fault tests)
 #
 # Env: TESTENV_VM_NETNS (the test host's namespace, default tvmtest), TESTENV_VM_REMOTE_NETNS (default tvmremote),
 #      TESTENV_VM_REMOTE_DIR (default /var/tmp/testenv-vm-remote), TESTENV_VM_TESTHOST_TIMEOUT (default 60 s).
@@ -228,6 +229,31 @@ cmd_status() {
   return 1
 }
 
+# The host's mount namespace is its sshd's: libvirtd starts again inside it, with the same private /run and dirs.
+cmd_libvirtd() {
+  [[ $(id -u) -eq 0 ]] || die "must run as root"
+  local pid sshd
+  case ${1:-} in
+    kill)
+      pid=$(live_pid "$DIR/libvirtd.pid" libvirtd) || die "libvirtd is not running"
+      kill -KILL "$pid"
+      say "libvirtd PID $pid killed"
+      ;;
+    start)
+      ! live_pid "$DIR/libvirtd.pid" libvirtd >/dev/null || die "libvirtd is running already"
+      sshd=$(live_pid "$DIR/sshd.pid" sshd) || die "the host's sshd is not running; run '$0 down' and '$0 up'"
+      nsenter --mount="/proc/$sshd/ns/mnt" --net="/run/netns/$NS" -- libvirtd -d -p "$DIR/libvirtd.pid"
+      local deadline=$((SECONDS + TIMEOUT))
+      until virsh_remote version >/dev/null 2>&1; do
+        ((SECONDS < deadline)) || die "libvirtd did not answer within ${TIMEOUT}s"
+        sleep 0.2
+      done
+      say "libvirtd PID $(live_pid "$DIR/libvirtd.pid" libvirtd) started"
+      ;;
+    *) die "usage: $0 libvirtd kill|start" ;;
+  esac
+}
+
 cmd_env() {
   echo "TESTENV_VM_REMOTE_URI=$(uri)"
   echo "TESTENV_VM_REMOTE_ADDRESS=$ADDRESS"
@@ -241,6 +267,7 @@ case ${1:-} in
   down) cmd_down ;;
   status) shift; cmd_status "$@" ;;
   env) cmd_env ;;
+  libvirtd) shift; cmd_libvirtd "$@" ;;
   _inside) inside ;;
-  *) echo "usage: $0 up|down|status [--quiet]|env" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status [--quiet]|env|libvirtd kill|start" >&2; exit 2 ;;
 esac

@@ -5,9 +5,10 @@ import type { Spec } from "../../api/spec.js";
 import { sshExec } from "../../providers/libvirt/vm/readiness.js";
 import { ensureTestImages, type TestImages } from "../helpers/images.js";
 import { waitForNoLeaks } from "../helpers/leaks.js";
-import { remoteJump, remoteLeaks, remoteProviderSpec, remoteShell, startRemoteHost, stopRemoteHost, type RemoteHost } from "../helpers/remote-host.js";
+import { remoteJump, remoteLeaks, remoteLibvirtd, remoteProviderSpec, remoteShell, startRemoteHost, stopRemoteHost, type RemoteHost } from "../helpers/remote-host.js";
 import { describeIfTestHost } from "../helpers/testhost.js";
 import { ORCHESTRATOR_BIN } from "../helpers/mcp.js";
+import { retryUntil } from "../../lib/retry.js";
 import { artifactFile, createOverMcp, deleteIfLeft, deleteOverMcp, fourResourceSpec, leakScope, readState, stateFile, textOf, workspace, type Json, type Workspace } from "./support.js";
 
 // Environments entirely on the second libvirt host of the test host (scripts/testhost-remote.sh), which this
@@ -18,12 +19,12 @@ import { artifactFile, createOverMcp, deleteIfLeft, deleteOverMcp, fourResourceS
 
 const remoteProvider = (host: RemoteHost) => ({ name: "remote", engine: "testenv-vm-provider-libvirt", spec: remoteProviderSpec(host) });
 
-function natSpec(host: RemoteHost, images: TestImages): Spec {
+function natSpec(host: RemoteHost, images: TestImages, octet = 100, hostname = "remote-vm"): Spec {
   return {
     providers: [remoteProvider(host)],
     keys: [{ name: "vm-ssh", spec: { type: "ed25519" } }],
     networks: [
-      { name: "nat", kind: "libvirt", spec: { forwardMode: "nat", cidr: "192.168.100.1/24", dhcp: { enabled: true, rangeStart: "192.168.100.10", rangeEnd: "192.168.100.50" } } },
+      { name: "nat", kind: "libvirt", spec: { forwardMode: "nat", cidr: `192.168.${octet}.1/24`, dhcp: { enabled: true, rangeStart: `192.168.${octet}.10`, rangeEnd: `192.168.${octet}.50` } } },
     ],
     vms: [
       {
@@ -33,7 +34,7 @@ function natSpec(host: RemoteHost, images: TestImages): Spec {
           vcpus: 1,
           network: "nat",
           disk: { baseImage: images.tiny, size: "1G" },
-          cloudInit: { hostname: "remote-vm", users: [{ name: "root", sshAuthorizedKeys: ["{{ .Keys.vm-ssh.PublicKey }}"] }] },
+          cloudInit: { hostname, users: [{ name: "root", sshAuthorizedKeys: ["{{ .Keys.vm-ssh.PublicKey }}"] }] },
           readiness: { ssh: { enabled: true, user: "root", privateKey: "{{ .Keys.vm-ssh.PrivateKeyPath }}", timeout: "6m" } },
         },
       },
@@ -77,6 +78,7 @@ describeRemote("e2e_libvirt: environments on a remote libvirt host over qemu+ssh
   let host: RemoteHost | undefined;
   let cases: Case[] = [];
   let gone: Workspace | undefined;
+  let crash: Workspace | undefined;
 
   beforeAll(() => {
     images = ensureTestImages("tiny");
@@ -89,10 +91,15 @@ describeRemote("e2e_libvirt: environments on a remote libvirt host over qemu+ssh
     ];
     for (const c of cases) c.ws = workspace(`remote-${c.label}`);
     gone = workspace("remote-gone");
+    crash = workspace("remote-crash");
   });
 
   afterAll(async () => {
     gone?.[Symbol.dispose]();
+    if (crash) {
+      await deleteIfLeft(crash);
+      crash[Symbol.dispose]();
+    }
     for (const c of cases) {
       if (!c.ws) continue;
       await deleteIfLeft(c.ws);
@@ -151,6 +158,37 @@ describeRemote("e2e_libvirt: environments on a remote libvirt host over qemu+ssh
       expect(await waitForNoLeaks(leakScope(c.ws!, c.prefix!))).toEqual([]);
       expect(remoteLeaks(host!, c.prefix!)).toEqual([]);
     }
+  });
+
+  it("the host's libvirtd killed mid-create: the create fails saying so, and once it is back delete leaves nothing", async () => {
+    const ws = crash!;
+    const creating = createOverMcp(ws, natSpec(host!, images, 102, "remote-crash"));
+    // As soon as the domain is defined there, libvirtd dies (the VM is booting, the create waits for it).
+    const defined = await retryUntil(
+      () => {
+        if (!existsSync(stateFile(ws))) return Promise.resolve(undefined);
+        const prefix = readState(ws).prefix as string;
+        return Promise.resolve(remoteShell(host!, "virsh -q -c qemu:///system list --all --name").includes(`${prefix}-test-vm`) ? prefix : undefined);
+      },
+      { timeoutMs: 300_000, intervalMs: 250 },
+    );
+    if (!defined.ok) throw new Error(`the domain was never defined on the host: ${String(defined.lastError)}`);
+    const prefix = defined.value;
+    remoteLibvirtd("kill");
+    let result;
+    try {
+      result = await creating;
+    } finally {
+      remoteLibvirtd("start");
+    }
+    expect(result.isError).toBe(true);
+    process.stderr.write(`remote crash: create said: ${textOf(result).slice(0, 600)}\n`);
+    expect(textOf(result)).toMatch(/libvirt|socket|connect|End of file/i);
+
+    const deleted = await deleteOverMcp(ws);
+    expect(deleted.isError, textOf(deleted)).toBeFalsy();
+    expect(await waitForNoLeaks(leakScope(ws, prefix))).toEqual([]);
+    expect(remoteLeaks(host!, prefix)).toEqual([]);
   });
 
   it("a host that is gone: status says so per resource, delete --force forgets it and names what may remain", async () => {

@@ -45,6 +45,11 @@ export function startRemoteHost(): RemoteHost & { startMs: number } {
   };
 }
 
+/** Kills the host's libvirtd (SIGKILL, a crash) or starts it again. */
+export function remoteLibvirtd(action: "kill" | "start"): void {
+  execFileSync("bash", [SCRIPT, "libvirtd", action], { stdio: ["ignore", "inherit", "inherit"], timeout: 120_000 });
+}
+
 export function stopRemoteHost(): void {
   execFileSync("bash", [SCRIPT, "down"], { stdio: ["ignore", "inherit", "inherit"], timeout: 120_000 });
 }
