@@ -12,10 +12,11 @@ import { retryUntil } from "../../lib/retry.js";
 import { artifactFile, createOverMcp, deleteIfLeft, deleteOverMcp, fourResourceSpec, leakScope, readState, stateFile, textOf, workspace, type Json, type Workspace } from "./support.js";
 
 // Environments entirely on the second libvirt host of the test host (scripts/testhost-remote.sh), which this
-// process reaches only over SSH: qemu+ssh for libvirt, ssh for commands and uploads, and the host as jump host to
-// its guests. Two at once: one on a libvirt NAT network (libvirt serves it), and the design's 4-resource
-// environment (a bridge, and a libvirt network on it whose DHCP is a dnsmasq the provider starts on that host).
-// Nothing of either may be left on either host after delete.
+// process reaches only over SSH: libvirt through the host's socket forwarded over SSH, ssh for commands and
+// uploads, and the host as jump host to its guests. Two at once: one on a libvirt NAT network (libvirt serves it),
+// and the design's 4-resource environment (a bridge, and a libvirt network on it whose DHCP is a dnsmasq the
+// provider starts on that host). Nothing of either may be left on either host after delete. Then the faults: the
+// host's libvirtd killed mid-create, and the host gone altogether (last: it ends the host).
 
 const remoteProvider = (host: RemoteHost) => ({ name: "remote", engine: "testenv-vm-provider-libvirt", spec: remoteProviderSpec(host) });
 
