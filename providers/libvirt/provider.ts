@@ -78,13 +78,18 @@ export async function createLibvirtProvider(context: ProviderContext, options: L
     keys,
     networks: networks.handlers(),
     vms: vms.handlers(),
-    snapshots: new LibvirtSnapshots({
-      uri: config.uri,
-      backend,
-      log: context.log,
-      metadataOf: (name) => vms.metadataOf(name),
-      settle: (name, metadata, waitReady) => vms.settle(name, metadata, waitReady),
-    }).handlers(),
+    // Snapshots keep memory and disk files here and run qemu-img on them: not yet on a remote host.
+    ...(host.remote
+      ? { snapshotsUnavailable: () => Promise.resolve(`snapshots are not supported on a remote libvirt host (${host.name}) yet`) }
+      : {
+          snapshots: new LibvirtSnapshots({
+            uri: config.uri,
+            backend,
+            log: context.log,
+            metadataOf: (name) => vms.metadataOf(name),
+            settle: (name, metadata, waitReady) => vms.settle(name, metadata, waitReady),
+          }).handlers(),
+        }),
     machines: new MachineService({
       backend,
       host: new VirshMachineHost(connection),
