@@ -154,6 +154,6 @@ function forget(unreached: DeletionOutcome["unreached"]): ForgottenResource[] {
   return unreached.map(({ record, where }) => ({ kind: record.kind, name: record.name, providerName: record.providerName, where }));
 }
 
-export function describeForgotten(resource: ForgottenResource): string {
+function describeForgotten(resource: ForgottenResource): string {
   return `${resource.kind} ${resource.name} (${resource.providerName}) on ${resource.where}`;
 }

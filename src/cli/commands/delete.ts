@@ -5,7 +5,7 @@ import { EXIT } from "../exit-codes.js";
 import { COMMON_FLAGS, STATE_DIR_FLAGS } from "../flags.js";
 import { commandLine, writeJson } from "../output.js";
 import { progressFor } from "../progress.js";
-import { describeForgotten, type DeleteResult } from "../../orchestrator/orchestrator.js";
+import type { DeleteResult } from "../../orchestrator/orchestrator.js";
 import { specProviders } from "./doctor.js";
 
 /** "Gone" is only as good as where we looked: name it, so a wrong state dir is not mistaken for a clean host. */
@@ -27,7 +27,7 @@ function forcedMessage(testID: string, forced: NonNullable<DeleteResult["forced"
 }
 
 function forgottenMessage(testID: string, result: DeleteResult): string {
-  const lines = (result.forgotten ?? []).map((r) => `  ${describeForgotten(r)}`);
+  const lines = (result.forgotten ?? []).map((r) => `  ${r.kind} ${r.name} (${r.providerName}) on ${r.where}`);
   return (
     `Deleted environment ${testID}: ${result.deleted} resource(s); --force forgot ${lines.length} that could not be reached, which may remain there:\n` +
     `${lines.join("\n")}\n`
