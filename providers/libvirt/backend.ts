@@ -1,9 +1,10 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { run, CommandError } from "./exec.js";
+import { CommandError } from "./exec.js";
 import { ProviderError } from "../kit/index.js";
 import type { Logger } from "../../lib/log.js";
+import { runVirsh, type LibvirtConnection } from "./connection.js";
 
 // The one seam between the provider and libvirt. Domains go through @unraid/libvirt (N-API) when it
 // loads; networks, leases, interface addresses and undefine-with-nvram go through virsh, which the
@@ -64,6 +65,8 @@ function matches(error: unknown, patterns: readonly RegExp[]): boolean {
 
 function libvirtError(what: string, error: unknown): ProviderError {
   const message = error instanceof Error ? error.message : String(error);
+  // Already ours (the remote host could not be reached): keep its code, retryable and details.
+  if (error instanceof ProviderError) return new ProviderError(error.code, `${what}: ${message}`, { retryable: error.retryable, ...(error.details ? { details: error.details } : {}), cause: error });
   if (/permission denied|access denied|authentication/i.test(message)) {
     return new ProviderError("PERMISSION_DENIED", `${what}: ${message}; run as root or use a libvirt URI you may manage`, { cause: error });
   }
@@ -125,16 +128,16 @@ const RUNNING_STATES = new Set([1, 2, 3, 4, 7]);
 export class DefaultLibvirtBackend implements LibvirtBackend {
   private hypervisor: Promise<NativeHypervisor | undefined> | undefined;
 
+  readonly uri: string;
+
   constructor(
-    readonly uri: string,
+    private readonly connection: LibvirtConnection,
     private readonly log: Logger,
-    /**
-     * Use the N-API binding for domains. Off for a remote host: over libvirt's libssh transport, a reply larger
-     * than one read (a domain's XML) never arrives through the binding (measured: getXMLDesc hangs, getInfo
-     * answers), so virsh does everything there.
-     */
+    /** Use the N-API binding for domains (tests turn it off to exercise the virsh path). */
     private readonly useBinding = true,
-  ) {}
+  ) {
+    this.uri = connection.uri;
+  }
 
   /** virsh reads XML from a file only (a pipe as /dev/stdin is refused). */
   private async virshWithXml(command: string, xml: string): Promise<void> {
@@ -149,16 +152,23 @@ export class DefaultLibvirtBackend implements LibvirtBackend {
   }
 
   private virsh(args: readonly string[], timeoutMs = 60_000): Promise<string> {
-    return run("virsh", ["-q", "-c", this.uri, ...args], { timeoutMs }).then((result) => result.stdout);
+    return runVirsh(this.connection, args, { timeoutMs }).then((result) => result.stdout);
   }
 
   /** The N-API connection, or undefined when the binding does not load here (then virsh does everything). */
   private native(): Promise<NativeHypervisor | undefined> {
     this.hypervisor ??= (async () => {
       if (!this.useBinding) return undefined;
+      let uri: string;
+      try {
+        uri = await this.connection.open();
+      } catch (error) {
+        this.hypervisor = undefined; // the host may answer the next time
+        throw error;
+      }
       try {
         const module = (await import("@unraid/libvirt")) as unknown as { Hypervisor: new (options: { uri: string }) => NativeHypervisor };
-        const hypervisor = new module.Hypervisor({ uri: this.uri });
+        const hypervisor = new module.Hypervisor({ uri });
         await hypervisor.connectOpen();
         return hypervisor;
       } catch (error) {

@@ -34,10 +34,10 @@ export type LibvirtProviderConfig = z.infer<typeof LibvirtProviderConfig>;
 export interface ResolvedConfig {
   /** The URI as configured (shown to users). */
   uri: string;
-  /** The URI libvirt is opened with, when not uri: for a remote host, with its key and known_hosts as URI parameters. */
-  connectUri?: string;
   /** The remote host, when uri names one over SSH; absent for the local host. */
   remote?: SshEndpoint;
+  /** The libvirt daemon's socket on the remote host, forwarded over SSH. */
+  remoteSocket?: string;
   imageCacheDir?: string;
   dataDir: string;
   /** dataDir is the per-environment default (not configured), so the provider may remove it when empty. */
@@ -66,7 +66,7 @@ export function resolveConfig(context: ProviderContext, env: NodeJS.ProcessEnv =
   const remote = remoteEndpoint(uri, config.ssh);
   return {
     uri,
-    ...(remote ? { connectUri: connectUri(uri, remote), remote } : {}),
+    ...(remote ? { remote, remoteSocket: remoteLibvirtSocket(uri) } : {}),
     imageCacheDir: config.imageCacheDir ?? DEFAULT_REMOTE_IMAGE_DIR,
     dataDir: config.dataDir ?? defaultDataDir(context.prefix, env),
     dataDirIsDefault: config.dataDir === undefined && context.prefix !== undefined,
@@ -103,20 +103,14 @@ export function remoteEndpoint(uri: string, ssh: LibvirtProviderConfig["ssh"]): 
   };
 }
 
-/**
- * libvirt's `ssh` transport takes a key file but checks host keys only against the user's own known_hosts; with a
- * configured known_hosts file the connection goes over libvirt's libssh transport instead, which takes both.
- */
-export function connectUri(uri: string, endpoint: SshEndpoint): string {
+/** The daemon's socket on the host of a qemu+ssh URI: its `socket` parameter, else the system daemon's. */
+export function remoteLibvirtSocket(uri: string): string {
   const parsed = new URL(uri);
-  const params = new URLSearchParams(parsed.search);
-  if (endpoint.key) params.set("keyfile", endpoint.key);
-  if (endpoint.knownHosts) {
-    params.set("known_hosts", endpoint.knownHosts);
-    params.set("known_hosts_verify", "normal");
-    params.set("sshauth", "privkey");
+  const socket = parsed.searchParams.get("socket");
+  if (socket !== null && socket.startsWith("/")) return socket;
+  if (parsed.pathname !== "/system") {
+    throw new ProviderConfigError(`providers[].config.uri: "${uri}" names no system daemon; use qemu+ssh://user@host/system, or name the daemon's socket with ?socket=/path`);
   }
-  const query = [...params].map(([name, value]) => `${name}=${encodeURI(value).replace(/[&=?#+]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`).join("&");
-  const scheme = endpoint.knownHosts ? "qemu+libssh" : "qemu+ssh";
-  return `${scheme}://${uri.slice("qemu+ssh://".length).split(/[?#]/)[0] ?? ""}${query ? `?${query}` : ""}`;
+  // libvirtd's socket; with modular daemons virtproxyd serves it.
+  return "/run/libvirt/libvirt-sock";
 }

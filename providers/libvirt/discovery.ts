@@ -7,6 +7,7 @@ import type { Logger } from "../../lib/log.js";
 import { run } from "../../lib/run.js";
 import { probeKvm } from "./accel.js";
 import type { ResolvedConfig } from "./config.js";
+import { runVirsh, type LibvirtConnection } from "./connection.js";
 import { hostEmulator } from "./host-arch.js";
 
 // What doctor asks of libvirt: availability from the file system alone, health from virsh, qemu and the KVM probe.
@@ -74,9 +75,10 @@ interface DaemonAnswer {
   versions: Record<string, string>;
 }
 
-async function askDaemon(uri: string): Promise<DaemonAnswer> {
+async function askDaemon(connection: LibvirtConnection): Promise<DaemonAnswer> {
+  const uri = connection.uri;
   try {
-    const { stdout } = await run("virsh", ["-q", "-c", uri, "version"], { timeoutMs: DAEMON_TIMEOUT_MS, killSignal: "SIGKILL" });
+    const { stdout } = await runVirsh(connection, ["version"], { timeoutMs: DAEMON_TIMEOUT_MS, killSignal: "SIGKILL" });
     const versions: Record<string, string> = {};
     for (const [label, key] of [["Using library: libvirt", "libvirt"], ["Running hypervisor: QEMU", "qemu"], ["Running against daemon:", "libvirtd"]] as const) {
       const match = new RegExp(`${label}\\s*([\\w.]+)`).exec(stdout);
@@ -89,10 +91,10 @@ async function askDaemon(uri: string): Promise<DaemonAnswer> {
   }
 }
 
-async function countRunning(uri: string): Promise<Record<string, number>> {
+async function countRunning(connection: LibvirtConnection): Promise<Record<string, number>> {
   const names = async (args: string[]): Promise<number | undefined> => {
     try {
-      const { stdout } = await run("virsh", ["-q", "-c", uri, ...args], { timeoutMs: DAEMON_TIMEOUT_MS, killSignal: "SIGKILL" });
+      const { stdout } = await runVirsh(connection, args, { timeoutMs: DAEMON_TIMEOUT_MS, killSignal: "SIGKILL" });
       return stdout.split("\n").filter((line) => line.trim() !== "").length;
     } catch {
       return undefined;
@@ -112,7 +114,7 @@ function firmwareDescriptors(): string[] {
   });
 }
 
-export async function libvirtHealth(config: ResolvedConfig, log: Logger): Promise<HealthResponse> {
+export async function libvirtHealth(config: ResolvedConfig, connection: LibvirtConnection, log: Logger): Promise<HealthResponse> {
   const warnings: HealthWarning[] = [];
   const tools = toolNeeds().map((need) => {
     const path = findInPath(need.name);
@@ -121,8 +123,8 @@ export async function libvirtHealth(config: ResolvedConfig, log: Logger): Promis
   });
   const has = (name: string): boolean => tools.some((tool) => tool.need.name === name && tool.entry.present);
   const [daemon, running, emulatorVersion, free, probe] = await Promise.all([
-    has("virsh") ? askDaemon(config.connectUri ?? config.uri) : Promise.resolve<DaemonAnswer>({ reachable: false, detail: "virsh is missing", versions: {} }),
-    has("virsh") ? countRunning(config.connectUri ?? config.uri) : Promise.resolve({}),
+    has("virsh") ? askDaemon(connection) : Promise.resolve<DaemonAnswer>({ reachable: false, detail: "virsh is missing", versions: {} }),
+    has("virsh") ? countRunning(connection) : Promise.resolve({}),
     has(hostEmulator()) ? firstLine(hostEmulator(), ["--version"]) : Promise.resolve(undefined),
     freeBytes(config.dataDir),
     config.accelerator === "auto" && has(hostEmulator()) ? probeKvm(log) : Promise.resolve(undefined),

@@ -11,6 +11,9 @@ import { checkResourceName, deriveBridgeName, deriveUla } from "./names.js";
 import { dnsmasqArgv, parseDnsmasqLeases, sameProcess, startDnsmasq, stopDnsmasq, type DnsmasqFiles, type ProcessIdentity } from "./net/dnsmasq.js";
 import { addAddress, addIpv6Address, createBridge, deleteLink, getLink, removeAddress, removeIpv6Address, setUp, type Runner } from "./net/host.js";
 import { readIdentityOn } from "./host-process.js";
+
+/** The system libvirt daemon's runtime folder for networks. */
+const LIBVIRT_NETWORK_RUN_DIR = "/run/libvirt/network";
 import { contains } from "../kit/ipv4.js";
 import { libvirtNetworkXml, parseNetworkXml } from "./net/libvirt-xml.js";
 import { planNetwork, type NetworkPlan } from "./net/plan.js";
@@ -371,6 +374,16 @@ export class NetworkService {
     }
   }
 
+  /**
+   * libvirt 9.0 leaves a system network's status behind in its run dir after undefine: the pid file of the dnsmasq
+   * it stopped and an empty ports folder. Gone with the network, so that nothing carrying the name is left.
+   */
+  private async removeLibvirtLeftovers(name: string): Promise<void> {
+    const dir = join(LIBVIRT_NETWORK_RUN_DIR, name);
+    await this.host.remove(`${dir}.pid`).catch(() => undefined);
+    await this.host.run("rmdir", ["--", join(dir, "ports"), dir], { timeoutMs: 30_000 }).catch(() => undefined); // only when empty
+  }
+
   private async teardown(record: NetworkRecord): Promise<void> {
     const dnsmasq = record.dnsmasq?.identity ?? (await this.orphanDnsmasq(record.name));
     if (dnsmasq) await stopDnsmasq(dnsmasq, this.host);
@@ -380,6 +393,7 @@ export class NetworkService {
     if (record.kind === "libvirt") {
       await this.deps.backend.destroyNetwork(record.name);
       await this.deps.backend.undefineNetwork(record.name);
+      await this.removeLibvirtLeftovers(record.name);
     } else if (record.kind === "bridge" && (await this.link(record.interfaceName))) {
       await deleteLink(record.interfaceName, this.runner);
     }

@@ -11,6 +11,7 @@ import { domainsUsingKey } from "./inventory.js";
 import { NETWORK_KINDS } from "./net/plan.js";
 import { NetworkService } from "./networks.js";
 import { chooseAccelerator } from "./accel.js";
+import { localConnection } from "./connection.js";
 import { LOCAL_HOST, type LibvirtHost } from "./host.js";
 import { RemoteImageCache } from "./image-cache.js";
 import { SshHost } from "./ssh-host.js";
@@ -43,9 +44,10 @@ export async function createLibvirtProvider(context: ProviderContext, options: L
   // libvirt-qemu must be able to walk into dataDir to open disks and seed ISOs. Inspecting creates nothing.
   const dataDir = new DataDir(config);
   if (context.inspectOnly !== true) await dataDir.ensure();
-  const libvirtUri = config.connectUri ?? config.uri;
-  const host: LibvirtHost = config.remote ? new SshHost(config.remote) : LOCAL_HOST;
-  const backend = options.backend ?? new DefaultLibvirtBackend(libvirtUri, context.log, !host.remote);
+  const sshHost = config.remote ? new SshHost(config.remote, config.remoteSocket) : undefined;
+  const host: LibvirtHost = sshHost ?? LOCAL_HOST;
+  const connection = sshHost ? sshHost.libvirtConnection(config.uri) : localConnection(config.uri);
+  const backend = options.backend ?? new DefaultLibvirtBackend(connection, context.log);
   const records = new RecordStore(config.dataDir);
   const networks = new NetworkService({
     backend,
@@ -70,7 +72,7 @@ export async function createLibvirtProvider(context: ProviderContext, options: L
   return {
     capabilities: () => capabilities(options.version),
     available: () => libvirtAvailability(),
-    health: () => libvirtHealth(config, context.log),
+    health: () => libvirtHealth(config, connection, context.log),
     plan: (planned) => {
       if (planned.tool === "vm_create") return vms.plan(planned.request);
       if (planned.tool === "network_create") return Promise.resolve(networks.plan(planned.request));
@@ -81,16 +83,21 @@ export async function createLibvirtProvider(context: ProviderContext, options: L
     keys: dataDir.resources(keys),
     networks: dataDir.resources(networks.handlers()),
     vms: dataDir.vms(vms.handlers()),
-    snapshots: new LibvirtSnapshots({
-      uri: config.uri,
-      backend,
-      log: context.log,
-      metadataOf: (name) => vms.metadataOf(name),
-      settle: (name, metadata, waitReady) => vms.settle(name, metadata, waitReady),
-    }).handlers(),
+    // Snapshots keep memory and disk files here and run qemu-img on them: not yet on a remote host.
+    ...(host.remote
+      ? { snapshotsUnavailable: () => Promise.resolve(`snapshots are not supported on a remote libvirt host (${host.name}) yet`) }
+      : {
+          snapshots: new LibvirtSnapshots({
+            uri: config.uri,
+            backend,
+            log: context.log,
+            metadataOf: (name) => vms.metadataOf(name),
+            settle: (name, metadata, waitReady) => vms.settle(name, metadata, waitReady),
+          }).handlers(),
+        }),
     machines: new MachineService({
       backend,
-      host: new VirshMachineHost(libvirtUri),
+      host: new VirshMachineHost(connection),
       accelerator: () => chooseAccelerator(config.accelerator, context.log),
       log: context.log,
     }).handlers(),

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CommandError, run, type RunOptions, type RunResult } from "../../lib/run.js";
 import { ProviderError } from "../kit/index.js";
+import { unixSocketUri, type LibvirtConnection } from "./connection.js";
 import { shellQuote } from "./shell-quote.js";
 import type { LibvirtHost } from "./host.js";
 
@@ -10,7 +11,9 @@ import type { LibvirtHost } from "./host.js";
 // for the remote shell: nothing is ever interpolated unquoted. One master connection per provider process
 // (ControlMaster) makes each later command cost a channel, not a handshake. The master is started on its own,
 // with no command, so no long-lived process carries an environment's names in its argv; it ends with close(), or
-// by itself a minute after the last use when this process could not say so.
+// by itself a minute after the last use when this process could not say so. The same master forwards the host's
+// libvirt socket to a socket in this process's own 0700 folder, so libvirt (virsh and the N-API binding) talks to
+// the remote daemon over the one SSH connection whose host key was checked.
 
 export interface SshEndpoint {
   user: string;
@@ -29,9 +32,15 @@ export class SshHost implements LibvirtHost {
   readonly remote = true;
   readonly name: string;
   private controlDir: Promise<string> | undefined;
-  private master: Promise<void> | undefined;
+  /** Resolves to the reason the master connection could not start, or undefined when it runs. */
+  private master: Promise<ProviderError | undefined> | undefined;
+  private restarting: Promise<void> | undefined;
 
-  constructor(readonly endpoint: SshEndpoint) {
+  /** libvirtSocket: the daemon's socket on the host, forwarded by the master connection (none: no forward). */
+  constructor(
+    readonly endpoint: SshEndpoint,
+    private readonly libvirtSocket?: string,
+  ) {
     this.name = `${endpoint.user}@${endpoint.host}${endpoint.port === 22 ? "" : `:${endpoint.port}`}`;
   }
 
@@ -58,6 +67,8 @@ export class SshHost implements LibvirtHost {
     const detail = error instanceof CommandError ? error.stderr.trim() || error.message : error instanceof Error ? error.message : String(error);
     return new ProviderError("PROVIDER_ERROR", `${what} on ${this.name}: ${unreachable ? `the host is not reachable over SSH (${detail})` : detail}`, {
       retryable: unreachable,
+      // The engine's delete --force forgets what an unreachable host holds, naming it: this says which host.
+      ...(unreachable ? { details: { unreachableHost: this.name } } : {}),
       cause: error,
     });
   }
@@ -66,15 +77,69 @@ export class SshHost implements LibvirtHost {
     return ["-p", String(this.endpoint.port), "-l", this.endpoint.user, this.endpoint.host];
   }
 
+  private async forwardedSocket(): Promise<string> {
+    this.controlDir ??= mkdtemp(join(tmpdir(), "testenv-vm-ssh-"));
+    return join(await this.controlDir, "libvirt.sock");
+  }
+
+  private async forwardOptions(): Promise<string[]> {
+    if (this.libvirtSocket === undefined) return [];
+    return ["-o", "ExitOnForwardFailure=yes", "-o", "StreamLocalBindUnlink=yes", "-L", `${await this.forwardedSocket()}:${this.libvirtSocket}`];
+  }
+
   /** Starts the master connection once; when it cannot start, each command connects on its own (and says why). */
-  private connected(): Promise<void> {
-    this.master ??= this.options().then((options) =>
-      run("ssh", [...options, "-o", "ControlMaster=yes", "-o", "ControlPersist=60", "-N", "-f", ...this.target()], { timeoutMs: 30_000 }).then(
+  private connected(): Promise<ProviderError | undefined> {
+    this.master ??= (async () => {
+      const options = [...(await this.options()), ...(await this.forwardOptions())];
+      return run("ssh", [...options, "-o", "ControlMaster=yes", "-o", "ControlPersist=60", "-N", "-f", ...this.target()], { timeoutMs: 30_000 }).then(
         () => undefined,
-        () => undefined,
-      ),
-    );
+        (error: unknown) => this.failure("connecting", error),
+      );
+    })();
     return this.master;
+  }
+
+  /** The master still answers on its control socket. */
+  private async masterAlive(): Promise<boolean> {
+    try {
+      await run("ssh", [...(await this.options()), "-O", "check", ...this.target()], { timeoutMs: 10_000 });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** A new master (with its forward) when the last one ended; one restart for any number of callers at once. */
+  private restart(): Promise<void> {
+    this.restarting ??= (async () => {
+      if (await this.masterAlive()) return;
+      this.master = undefined;
+      await this.connected();
+    })().finally(() => {
+      this.restarting = undefined;
+    });
+    return this.restarting;
+  }
+
+  /** libvirt on this host, through the forwarded socket; `uri` is the configured one, shown in messages. */
+  libvirtConnection(uri: string): LibvirtConnection {
+    const open = async (): Promise<string> => {
+      if (this.libvirtSocket === undefined) throw new ProviderError("PROVIDER_ERROR", `no libvirt socket is forwarded from ${this.name}`);
+      const failed = await this.connected();
+      if (failed) {
+        this.master = undefined; // the next use tries again: the host may be back
+        throw failed;
+      }
+      return unixSocketUri(await this.forwardedSocket());
+    };
+    return {
+      uri,
+      open,
+      reopen: async () => {
+        await this.restart();
+        return open();
+      },
+    };
   }
 
   /** Options of a command: through the master when it runs, else a connection of its own. */

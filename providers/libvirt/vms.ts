@@ -41,7 +41,12 @@ export interface VmDeps {
   ipWaitMs?: number;
   /** The fault matrix's hold points (none outside tests). */
   hold?: Hold;
+  /** How long libvirt may fail to answer while create waits for an IP (a daemon restart) before create fails. */
+  libvirtOutageMs?: number;
 }
+
+/** A daemon restart takes seconds; longer than this, the wait for an address ends with libvirt's own error. */
+const LIBVIRT_OUTAGE_MS = 30_000;
 
 
 /** A VM's readiness checks with their deadlines, validated once at create. */
@@ -397,13 +402,28 @@ export class VmService {
     const started = Date.now();
     const discover = () => discoverIps(this.deps.backend, this.deps.networks, name, nics, { useStatic: false });
     let ips: (string | undefined)[] = [];
-    // false ends the wait early: a domain that is no longer running will not lease anything.
+    const outageMs = this.deps.libvirtOutageMs ?? LIBVIRT_OUTAGE_MS;
+    let failingSince: number | undefined;
+    let outage: ProviderError | undefined;
+    // false ends the wait early: a domain that is no longer running will not lease anything, and libvirt that has
+    // not answered for outageMs (its daemon died) will not say.
     await retryUntil(async () => {
       ips = await discover();
       // An address the guest configures itself is known now; readiness then waits for the guest to answer on it.
       if (ips[0] !== undefined || nics[0]?.staticIp !== undefined) return true;
-      return (await this.deps.backend.domainRunning(name)) ? undefined : false;
+      try {
+        const running = await this.deps.backend.domainRunning(name);
+        failingSince = undefined;
+        return running ? undefined : false;
+      } catch (error) {
+        failingSince ??= Date.now();
+        if (Date.now() - failingSince < outageMs) return undefined;
+        const detail = error instanceof Error ? error.message : String(error);
+        outage = new ProviderError("PROVIDER_ERROR", `waiting for an address of vm ${name}: libvirt has not answered for ${Math.round(outageMs / 1000)} s: ${detail}`, { retryable: true, cause: error });
+        return false;
+      }
     }, { timeoutMs: budgetMs, intervalMs: 250 });
+    if (outage) throw outage;
     // Secondary NICs get a short grace period; their DHCP usually lands within a second of the first.
     if (ips.some((ip) => ip === undefined)) {
       const graceMs = Math.max(0, Math.min(budgetMs - (Date.now() - started), 5000));

@@ -9,7 +9,7 @@ import { createStateWriter, validateTestID, type StateStore } from "../state/ind
 import type { EngineDeps } from "./deps.js";
 import { findStoreForDelete } from "./environment-store.js";
 import { collectGarbage, type GcReport } from "./gc.js";
-import { deletePhases, planWithStrays } from "./executor.js";
+import { deletePhases, planWithStrays, type DeletionOutcome } from "./executor.js";
 import { parseInput, requireField } from "./input.js";
 import type { ProgressListener } from "./progress.js";
 import { providersFor } from "./providers.js";
@@ -23,6 +23,20 @@ export interface DeleteOptions {
   force?: boolean;
   /** With force: the providers gc asks (a spec's); default as gc chooses. */
   providers?: readonly ProviderConfig[];
+  /**
+   * A user's `delete --force`: when every resource left failed because its provider or the host it runs them on
+   * could not be reached, forget them (the state goes) and name each one and where it may remain. Not for the
+   * reaper: an unreachable host there is a reason to try again later.
+   */
+  forgetUnreachable?: boolean;
+}
+
+/** A resource delete --force forgot: it may still exist at `where`. */
+export interface ForgottenResource {
+  kind: string;
+  name: string;
+  providerName: string;
+  where: string;
 }
 
 export interface DeleteResult {
@@ -34,6 +48,8 @@ export interface DeleteResult {
   searched?: string[];
   /** delete --force of a corrupt state: what gc found and removed, and where the unreadable file was moved. */
   forced?: { reason: string; gc: GcReport; stateFileMovedTo: string };
+  /** delete --force of an environment whose provider or host could not be reached: what may remain, and where. */
+  forgotten?: ForgottenResource[];
 }
 
 /**
@@ -111,7 +127,9 @@ async function deleteLocked(deps: EngineDeps, store: StateStore, testID: string,
       }
       const writer = createStateWriter(store, () => state);
       const outcome = await deletePhases({ state, providers, operation: "delete", persist: () => writer.write(), log, unavailable, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
-      if (outcome.remaining.length > 0) {
+      const forgotten = options.forgetUnreachable === true && outcome.remaining.length > 0 && outcome.unreached.length === outcome.remaining.length ? forget(outcome.unreached) : undefined;
+      if (forgotten) log.warn(`delete ${testID} --force: forgetting ${forgotten.length} resource(s) that could not be reached; they may remain: ${forgotten.map(describeForgotten).join("; ")}`);
+      else if (outcome.remaining.length > 0) {
         state.status = "failed";
         await writer.write();
         throw new TestenvError(
@@ -125,9 +143,17 @@ async function deleteLocked(deps: EngineDeps, store: StateStore, testID: string,
       await rm(state.artifactDir, { recursive: true, force: true });
       await releaseSubnets(stateDir, testID, { registry: state.subnetRegistry }).catch(() => undefined);
       log.info(`delete ${testID}: ${outcome.deleted.length} resource(s) deleted, state removed`);
-      return { deleted: outcome.deleted.length, alreadyGone: false, stateDir };
+      return { deleted: outcome.deleted.length, alreadyGone: false, stateDir, ...(forgotten ? { forgotten } : {}) };
     } finally {
       await providers.closeAll();
     }
   }
+}
+
+function forget(unreached: DeletionOutcome["unreached"]): ForgottenResource[] {
+  return unreached.map(({ record, where }) => ({ kind: record.kind, name: record.name, providerName: record.providerName, where }));
+}
+
+function describeForgotten(resource: ForgottenResource): string {
+  return `${resource.kind} ${resource.name} (${resource.providerName}) on ${resource.where}`;
 }

@@ -234,6 +234,14 @@ function cancelled(ctx: ExecutionContext, ref: ResourceRef, message: string): Re
 export interface DeletionOutcome {
   deleted: ResourceRecord[];
   remaining: ResourceRecord[];
+  /** Of the remaining: those whose provider, or the host it manages them on, could not be reached, and which. */
+  unreached: Array<{ record: ResourceRecord; where: string }>;
+}
+
+/** Where a failed delete could not reach: the host a provider named (details.unreachableHost), else undefined. */
+function unreachedHost(result: OperationResult): string | undefined {
+  const host = result.error?.details?.unreachableHost;
+  return typeof host === "string" ? `host ${host}` : undefined;
 }
 
 /**
@@ -254,6 +262,7 @@ export async function deletePhases(options: {
   const limit = pLimit(concurrencyOf(state.spec));
   const deleted: ResourceRecord[] = [];
   const remaining: ResourceRecord[] = [];
+  const unreached: DeletionOutcome["unreached"] = [];
   const phases = [...state.executionPlan.phases].reverse();
   for (const phase of phases) {
     await Promise.all(
@@ -292,6 +301,8 @@ export async function deletePhases(options: {
             record.updatedAt = now();
             recordError(state, { resource: { kind: ref.kind, name: ref.name, provider: record.provider }, operation, code, error: message });
             remaining.push(record);
+            const where = notStarted !== undefined ? `provider ${record.provider}` : unreachedHost(result);
+            if (where !== undefined) unreached.push({ record, where });
             options.log.warn(`${operation}: could not delete ${ref.kind} ${ref.name}: ${code}: ${message}`);
             safeEmit(options.onProgress, { kind: operation === "rollback" ? "rollback" : "delete", status: "failed", resource: ref, message: `${ref.kind} ${ref.name}: ${code}: ${message}` });
           }
@@ -302,7 +313,7 @@ export async function deletePhases(options: {
     );
     await options.persist();
   }
-  return { deleted, remaining };
+  return { deleted, remaining, unreached };
 }
 
 /** Records that exist outside the plan (should not happen) are still deleted: append them as a last phase. */

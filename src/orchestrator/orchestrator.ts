@@ -30,7 +30,7 @@ import { validateSpec, type ValidateOptions } from "./validate.js";
 
 export { cleanupOnFailure } from "./create.js";
 export type { CreateOptions } from "./create.js";
-export type { DeleteOptions, DeleteResult } from "./delete.js";
+export type { DeleteOptions, DeleteResult, ForgottenResource } from "./delete.js";
 export { planJson, planSummary, planSummaryText, planText } from "./plan-text.js";
 export type { DoctorOptions, DoctorProvider, DoctorReport } from "./doctor.js";
 export { DEFAULT_GC_GRACE_MS } from "./gc.js";

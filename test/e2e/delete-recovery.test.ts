@@ -17,6 +17,20 @@ function writeProviderBin(path: string): void {
   writeFileSync(path, `#!/usr/bin/env node\nawait import(${JSON.stringify(resolve("dist/providers/stub/bin.js"))});\n`, { mode: 0o755 });
 }
 
+/** Creates the design example with a provider engine at a path of the test's own, then removes that engine. */
+async function createWithVanishingProvider(box: ReturnType<typeof sandbox>): Promise<{ id: string; bin: string; env: NodeJS.ProcessEnv; provider: string }> {
+  const id = testID();
+  const bin = join(box.root, "my-provider.js");
+  writeProviderBin(bin);
+  const spec = designExample(box.store);
+  const provider = (spec.providers as Array<Record<string, unknown>>)[0]!;
+  provider.engine = bin;
+  const env = { ...process.env, ...box.env, TESTENV_VM_LOG: "error" };
+  await new Orchestrator({ rootDir: box.root, env, log: quiet }).create({ testID: id, stage: "e2e", tmpDir: box.tmpDir, spec });
+  rmSync(bin);
+  return { id, bin, env, provider: provider.name as string };
+}
+
 describe("delete after the world changed", () => {
   it("deletes when the project dir (rootDir) the environment was created from is gone", async () => {
     using box = sandbox("gone-root");
@@ -36,15 +50,7 @@ describe("delete after the world changed", () => {
 
   it("keeps the state and names the cause when a recorded provider cannot be started", async () => {
     using box = sandbox("gone-provider");
-    const id = testID();
-    // The provider's engine is a path that will disappear before delete.
-    const bin = join(box.root, "my-provider.js");
-    writeProviderBin(bin);
-    const spec = designExample(box.store);
-    (spec.providers as Array<Record<string, unknown>>)[0]!.engine = bin;
-    const env = { ...process.env, ...box.env, TESTENV_VM_LOG: "error" };
-    await new Orchestrator({ rootDir: box.root, env, log: quiet }).create({ testID: id, stage: "e2e", tmpDir: box.tmpDir, spec });
-    rmSync(bin);
+    const { id, bin, env } = await createWithVanishingProvider(box);
 
     const error = await new Orchestrator({ rootDir: box.root, env, log: quiet }).delete({ testID: id }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TestenvError);
@@ -59,5 +65,23 @@ describe("delete after the world changed", () => {
     await new Orchestrator({ rootDir: box.root, env, log: quiet }).delete({ testID: id });
     expect(storedResources(box.store)).toEqual([]);
     expect(existsSync(box.stateFile(id))).toBe(false);
+  });
+
+  it("delete --force forgets what an unreachable provider holds and names each resource and where it may remain", async () => {
+    using box = sandbox("forget-unreachable");
+    const { id, env, provider } = await createWithVanishingProvider(box);
+
+    // The reaper's force (a corrupt state's gc fallback) does not forget: it keeps the state for a later try.
+    const kept = await new Orchestrator({ rootDir: box.root, env, log: quiet }).delete({ testID: id }, { force: true }).catch((e: unknown) => e);
+    expect((kept as TestenvError).code).toBe("DELETE_INCOMPLETE");
+    expect(existsSync(box.stateFile(id))).toBe(true);
+
+    const result = await new Orchestrator({ rootDir: box.root, env, log: quiet }).delete({ testID: id }, { force: true, forgetUnreachable: true });
+    expect(result.deleted).toBe(0);
+    expect(result.forgotten).toHaveLength(5);
+    expect(new Set(result.forgotten!.map((r) => r.where))).toEqual(new Set([`provider ${provider}`]));
+    expect(existsSync(box.stateFile(id))).toBe(false);
+    // Forgotten, not deleted: the provider's objects are still there, as the message says.
+    expect(storedResources(box.store)).toHaveLength(5);
   });
 });

@@ -1,6 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:net";
+import { createConnection, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -130,5 +130,49 @@ describe.skipIf(!usable)("libvirt remote host seam over a real sshd (127.0.0.1)"
     const closed = await freePort();
     expect(await tcpOpen("127.0.0.1", closed, 5000, jump)).toBe(false);
     await expect(throughJump({ ...jump, knownHosts: "" }, "127.0.0.1", port, 5000, () => Promise.resolve(true))).rejects.toThrow(/jump host/);
+  });
+
+  it("forwards the host's libvirt socket over the master connection, and sets it up again after the master ended", async () => {
+    // A stand-in for libvirtd's socket on the host: the connection forwards to it and nothing else.
+    const remoteSocket = join(dir, "libvirt-sock");
+    const daemon = createServer((socket) => socket.on("error", () => undefined).end("libvirtd here\n")).listen(remoteSocket);
+    const host = new SshHost(endpoint, remoteSocket);
+    const socketOf = (uri: string): string => decodeURI(new URL(uri).searchParams.get("socket") ?? "");
+    const greet = (uri: string) =>
+      new Promise<string>((resolve, reject) => {
+        const path = socketOf(uri);
+        let text = "";
+        createConnection(path).on("data", (data: Buffer) => (text += data.toString())).on("end", () => resolve(text)).on("error", reject);
+      });
+    try {
+      const connection = host.libvirtConnection(`qemu+ssh://root@127.0.0.1:${endpoint.port}/system`);
+      expect(connection.uri).toBe(`qemu+ssh://root@127.0.0.1:${endpoint.port}/system`);
+      const uri = await connection.open();
+      expect(uri).toMatch(/^qemu\+unix:\/\/\/system\?socket=\/.+\/libvirt\.sock$/);
+      expect(await greet(uri)).toBe("libvirtd here\n");
+      // The master goes (ControlPersist ran out, or the network dropped it): reopen starts a new one.
+      const folder = join(socketOf(uri), "..");
+      const control = readdirSync(folder).find((name) => name !== "libvirt.sock");
+      expect(control).toBeDefined();
+      execFileSync("ssh", ["-o", `ControlPath=${join(folder, control!)}`, "-O", "exit", "-p", String(endpoint.port), "root@127.0.0.1"], { stdio: "ignore" });
+      await expect(greet(uri)).rejects.toThrow();
+      expect(await connection.reopen()).toBe(uri);
+      expect(await greet(uri)).toBe("libvirtd here\n");
+    } finally {
+      await host.close();
+      daemon.close();
+    }
+  });
+
+  it("names the unreachable host in the error's details (delete --force forgets what it holds)", async () => {
+    const host = new SshHost({ ...endpoint, port: await freePort() }, join(dir, "libvirt-sock"));
+    try {
+      const error = await host.libvirtConnection("qemu+ssh://x/system").open().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ProviderError);
+      expect((error as ProviderError).details).toEqual({ unreachableHost: host.name });
+      expect((error as ProviderError).retryable).toBe(true);
+    } finally {
+      await host.close();
+    }
   });
 });

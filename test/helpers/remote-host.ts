@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { JumpHost } from "../../providers/kit/index.js";
 import { carriesPrefix } from "./leaks.js";
@@ -7,7 +7,8 @@ import { carriesPrefix } from "./leaks.js";
 // The second libvirt host of the test host (scripts/testhost-remote.sh): started by the tests that need it and
 // ended by them. Everything the tests ask of it goes over SSH, as the provider's own requests do.
 
-const SCRIPT = join(import.meta.dirname, "..", "..", "scripts", "testhost-remote.sh");
+// From the sources (test/helpers) or from a build (dist/test/helpers, a benchmark): the repository's scripts/.
+const SCRIPT = [join(import.meta.dirname, "..", "..", "scripts", "testhost-remote.sh"), join(import.meta.dirname, "..", "..", "..", "scripts", "testhost-remote.sh")].find((path) => existsSync(path)) ?? "scripts/testhost-remote.sh";
 
 export interface RemoteHost {
   /** qemu+ssh://root@<address>/system */
@@ -43,6 +44,11 @@ export function startRemoteHost(): RemoteHost & { startMs: number } {
     knownHosts: need("TESTENV_VM_REMOTE_KNOWN_HOSTS"),
     startMs: Date.now() - started,
   };
+}
+
+/** Kills the host's libvirtd (SIGKILL, a crash) or starts it again. */
+export function remoteLibvirtd(action: "kill" | "start"): void {
+  execFileSync("bash", [SCRIPT, "libvirtd", action], { stdio: ["ignore", "inherit", "inherit"], timeout: 120_000 });
 }
 
 export function stopRemoteHost(): void {

@@ -1,6 +1,7 @@
 import { rm } from "node:fs/promises";
 import { ProviderError } from "../../kit/index.js";
-import { CommandError, run, runOrFail } from "../exec.js";
+import { CommandError, runOrFail } from "../exec.js";
+import { runVirsh, type LibvirtConnection } from "../connection.js";
 import { getLink } from "../net/host.js";
 import { LOCAL_HOST } from "../host.js";
 import { imageInfo } from "../vm/disk.js";
@@ -24,15 +25,19 @@ export interface MachineHost {
 const NOT_FOUND = /failed to get domain|no domain with matching|not found/i;
 
 export class VirshMachineHost implements MachineHost {
-  constructor(private readonly uri: string) {}
+  constructor(private readonly connection: LibvirtConnection) {}
 
-  private virsh(what: string, args: readonly string[]): Promise<string> {
-    return runOrFail(what, "virsh", ["-q", "-c", this.uri, ...args], { timeoutMs: 60_000 }).then((result) => result.stdout);
+  private async virsh(what: string, args: readonly string[]): Promise<string> {
+    try {
+      return (await runVirsh(this.connection, args, { timeoutMs: 60_000 })).stdout;
+    } catch (error) {
+      throw new ProviderError("PROVIDER_ERROR", `${what}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
   }
 
   async inactiveXml(name: string): Promise<string | undefined> {
     try {
-      return (await run("virsh", ["-q", "-c", this.uri, "dumpxml", "--inactive", name], { timeoutMs: 60_000 })).stdout;
+      return (await runVirsh(this.connection, ["dumpxml", "--inactive", name], { timeoutMs: 60_000 })).stdout;
     } catch (error) {
       if (error instanceof CommandError && NOT_FOUND.test(`${error.stderr} ${error.message}`)) return undefined;
       throw new ProviderError("PROVIDER_ERROR", `reading the definition of domain ${name}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });

@@ -26,12 +26,21 @@ function forcedMessage(testID: string, forced: NonNullable<DeleteResult["forced"
   );
 }
 
+function forgottenMessage(testID: string, result: DeleteResult): string {
+  const lines = (result.forgotten ?? []).map((r) => `  ${r.kind} ${r.name} (${r.providerName}) on ${r.where}`);
+  return (
+    `Deleted environment ${testID}: ${result.deleted} resource(s); --force forgot ${lines.length} that could not be reached, which may remain there:\n` +
+    `${lines.join("\n")}\n`
+  );
+}
+
 export const deleteCommand: CommandDefinition = {
   name: "delete",
   summary: "delete an environment from its state file (no spec needed)",
   usage:
     "testenv-vm delete --id <testID> [--state-dir dir | --spec forge.yaml] [--force] [--json]\n" +
-    "  --force: when the state file is corrupt, remove what the providers record as the environment's (gc --id) instead",
+    "  --force: when the state file is corrupt, remove what the providers record as the environment's (gc --id) instead;\n" +
+    "           when a provider or its host cannot be reached, forget its resources and name what may remain there",
   flags: ["id", ...STATE_DIR_FLAGS, "force", ...COMMON_FLAGS],
   async run(context) {
     rejectPositionals(context.args, "delete");
@@ -40,9 +49,10 @@ export const deleteCommand: CommandDefinition = {
     const engine = await openEngine(context, { stateDirFromSpecFile: true });
     const force = booleanFlag(context.args.flags, "force");
     const providers = force ? await specProviders(context) : undefined;
-    const result = await engine.delete({ testID, metadata: null }, { ...(onProgress ? { onProgress } : {}), ...(force ? { force } : {}), ...(providers ? { providers } : {}) });
+    const result = await engine.delete({ testID, metadata: null }, { ...(onProgress ? { onProgress } : {}), ...(force ? { force, forgetUnreachable: true } : {}), ...(providers ? { providers } : {}) });
     if (booleanFlag(context.args.flags, "json")) writeJson(context, { testID, ...result });
     else if (result.forced) context.stdout.write(forcedMessage(testID, result.forced));
+    else if (result.forgotten) context.stdout.write(forgottenMessage(testID, result));
     else context.stdout.write(result.alreadyGone ? goneMessage(testID, result.searched ?? []) : `Deleted environment ${testID}: ${result.deleted} resource(s)\n`);
     return EXIT.ok;
   },

@@ -154,7 +154,7 @@ beforeEach(() => {
     testID: undefined,
     artifactDir: undefined,
   };
-  vms = new VmService({ backend, records: new RecordStore(dir), networks, config, log: createLogger("test"), ipWaitMs: 1500 });
+  vms = new VmService({ backend, records: new RecordStore(dir), networks, config, log: createLogger("test"), ipWaitMs: 1500, libvirtOutageMs: 1000 });
   impl = { capabilities: () => capabilities("0.0.0"), vms: vms.handlers() };
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -290,6 +290,20 @@ describe("libvirt vm_start", () => {
     expect(code).toBe("DEPENDENCY_FAILED");
     expect(message).toContain('network "tvm-pw-net" does not exist');
     expect(backend.calls).toEqual([]);
+  });
+
+  it("ends the wait for an address with libvirt's error when libvirt stops answering (its daemon died)", async () => {
+    addDomain("tvm-pw-vm", { running: false, metadata: { readiness: { tcp: { port: 1, timeout: "1m" } } } });
+    const start = backend.startDomain.bind(backend);
+    backend.startDomain = async (name: string) => {
+      await start(name);
+      backend.failRunningCheck = true;
+    };
+    const started = Date.now();
+    const { code, message } = await call("vm_start", { name: "tvm-pw-vm" });
+    expect(code).toBe("PROVIDER_ERROR");
+    expect(message).toContain("libvirt has not answered for 1 s: libvirt: connection lost");
+    expect(Date.now() - started).toBeLessThan(20_000);
   });
 });
 

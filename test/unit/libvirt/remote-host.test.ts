@@ -7,7 +7,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { readIdentity } from "../../../lib/process-identity.js";
 import type { RunOptions, RunResult } from "../../../lib/run.js";
 import { knownKeys } from "../../../providers/kit/index.js";
-import { connectUri, remoteEndpoint, resolveConfig } from "../../../providers/libvirt/config.js";
+import { remoteEndpoint, remoteLibvirtSocket, resolveConfig } from "../../../providers/libvirt/config.js";
+import { unixSocketUri } from "../../../providers/libvirt/connection.js";
 import { LocalHost, type LibvirtHost } from "../../../providers/libvirt/host.js";
 import { RemoteImageCache } from "../../../providers/libvirt/image-cache.js";
 import { readIdentityOn, stopProcessOn } from "../../../providers/libvirt/host-process.js";
@@ -21,21 +22,21 @@ describe("libvirt remote host: config", () => {
     expect(() => remoteEndpoint("qemu:///system", { key: "/k" })).toThrow(ProviderConfigError);
   });
 
-  it("opens libvirt over libssh when a known_hosts file is given (the ssh transport cannot take one)", () => {
-    const endpoint = { user: "root", host: "198.18.13.2", port: 22, key: "/keys/id ed", knownHosts: "/keys/known_hosts" };
-    expect(connectUri("qemu+ssh://root@198.18.13.2/system", endpoint)).toBe(
-      "qemu+libssh://root@198.18.13.2/system?keyfile=/keys/id%20ed&known_hosts=/keys/known_hosts&known_hosts_verify=normal&sshauth=privkey",
-    );
-    expect(connectUri("qemu+ssh://root@h/system", { ...endpoint, knownHosts: undefined })).toBe("qemu+ssh://root@h/system?keyfile=/keys/id%20ed");
+  it("forwards the system daemon's socket, or the one the uri names", () => {
+    expect(remoteLibvirtSocket("qemu+ssh://root@198.18.13.2/system")).toBe("/run/libvirt/libvirt-sock");
+    expect(remoteLibvirtSocket("qemu+ssh://root@h/system?socket=/run/libvirt/virtqemud-sock")).toBe("/run/libvirt/virtqemud-sock");
+    expect(() => remoteLibvirtSocket("qemu+ssh://root@h/session")).toThrow(ProviderConfigError);
+    // The forwarded socket's folder may hold any character; the ones that end a query value are escaped.
+    expect(unixSocketUri("/tmp/a b&c/libvirt.sock")).toBe("qemu+unix:///system?socket=/tmp/a%20b%26c/libvirt.sock");
   });
 
-  it("a local uri resolves as before: no remote, libvirt opened with the uri itself", () => {
+  it("a local uri resolves as before: no remote, nothing forwarded", () => {
     const config = resolveConfig({ prefix: "abc123", config: { uri: "qemu:///system" } } as never, {});
     expect(config.remote).toBeUndefined();
-    expect(config.connectUri).toBeUndefined();
+    expect(config.remoteSocket).toBeUndefined();
     const remote = resolveConfig({ prefix: "abc123", config: { uri: "qemu+ssh://root@h/system", ssh: { key: "/k" } } } as never, {});
     expect(remote.remote?.host).toBe("h");
-    expect(remote.connectUri).toBe("qemu+ssh://root@h/system?keyfile=/k");
+    expect(remote.remoteSocket).toBe("/run/libvirt/libvirt-sock");
   });
 });
 
