@@ -119,6 +119,7 @@ export function checkNetwork(report: Report, at: FieldPath, network: NetworkReso
     report.add([...at, "spec", "attachTo"], "forwardMode bridge needs attachTo: the bridge (or network) to attach to");
   }
   checkAttachTo(report, [...at, "spec", "attachTo"], network, context);
+  checkOneDhcpServer(report, at, network, context);
   checkDhcp(report, at, network, cidr);
   spec.dns?.servers?.forEach((server, index) => report.check([...at, "spec", "dns", "servers", index], server, (value) => ipv4Problem(value)));
   spec.dns?.hosts?.forEach((host, index) => report.check([...at, "spec", "dns", "hosts", index, "ip"], host.ip, (value) => ipv4Problem(value)));
@@ -138,6 +139,25 @@ function checkAttachTo(report: Report, path: FieldPath, network: NetworkResource
   if (!names.includes(attachTo)) {
     report.add(path, `attachTo names network ${quoted(attachTo)}, which is not defined${suggestionSuffix(attachTo, names, "networks", true)}`);
   }
+}
+
+const servesDhcp = (network: NetworkResource): boolean => network.spec.dhcp != null && network.spec.dhcp.enabled !== false;
+
+/**
+ * Two networks with DHCP on one bridge would be two DHCP servers answering the same guests (a dnsmasq network, or the
+ * companion dnsmasq of a libvirt network attached to the bridge): the later one in the spec is refused.
+ */
+function checkOneDhcpServer(report: Report, at: FieldPath, network: NetworkResource, context: ResourceCheckContext): void {
+  const attachTo = network.spec.attachTo;
+  if (!isLiteral(attachTo) || attachTo === "" || !servesDhcp(network)) return;
+  const networks = context.spec.networks ?? [];
+  const index = networks.findIndex((other) => other.name === network.name);
+  const earlier = networks.slice(0, index).find((other) => other.spec.attachTo === attachTo && servesDhcp(other));
+  if (earlier === undefined) return;
+  report.add(
+    [...at, "spec", "dhcp"],
+    `network ${quoted(network.name)} would be a second DHCP server on bridge ${quoted(attachTo)}: network ${quoted(earlier.name)} serves DHCP there already; keep dhcp on one of them (its ranges and static leases can hold both)`,
+  );
 }
 
 /** `networks` if non-empty, else `[network]` if set, else []. */

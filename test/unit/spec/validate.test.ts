@@ -85,6 +85,15 @@ const INVALID: [string, (spec: Raw) => void, string, string][] = [
   ["blank kind", (s) => (s.networks[1].kind = " "), "networks[1].kind", "kind is empty"],
   ["attachTo itself", (s) => (s.networks[1].spec.attachTo = "lv"), "networks[1].spec.attachTo", "cannot attach to itself"],
   ["attachTo unknown", (s) => (s.networks[1].spec.attachTo = "br1"), "networks[1].spec.attachTo", "did you mean `br0`?"],
+  [
+    "a second DHCP server on one bridge",
+    (s) => {
+      s.networks[1].spec = { attachTo: "br0", cidr: "192.168.100.1/24", dhcp: {} };
+      s.networks.push({ name: "dm", kind: "dnsmasq", spec: { attachTo: "br0", cidr: "192.168.100.1/24", dhcp: { rangeStart: "192.168.100.150", rangeEnd: "192.168.100.160" } } });
+    },
+    "networks[2].spec.dhcp",
+    'second DHCP server on bridge "br0": network "lv" serves DHCP there already',
+  ],
   ["bad cidr", (s) => (s.networks[0].spec.cidr = "192.168.100.0/33"), "networks[0].spec.cidr", "not an IPv4 CIDR"],
   ["gateway outside cidr", (s) => (s.networks[0].spec.gateway = "10.0.0.1"), "networks[0].spec.gateway", "outside the network 192.168.100.1/24"],
   ["dhcp without cidr", (s) => delete s.networks[0].spec.cidr, "networks[0].spec.cidr", "cidr is required when DHCP is enabled"],
@@ -164,6 +173,16 @@ describe("validateEarly (Phase 1)", () => {
   it.each(INVALID)("%s", (_what, mutate, field, phrase) => {
     const issues = issuesAfter(mutate);
     expect(issues, JSON.stringify(issues, null, 1)).toContainEqual({ field, message: expect.stringContaining(phrase) });
+  });
+
+  it("lets one bridge carry one DHCP server among several networks, and DHCP on two bridges", () => {
+    const issues = issuesAfter((spec) => {
+      spec.networks[1].spec = { attachTo: "br0", cidr: "192.168.100.1/24", dhcp: {} };
+      spec.networks.push({ name: "dm", kind: "dnsmasq", spec: { attachTo: "br0", cidr: "192.168.100.1/24", dhcp: { enabled: false }, tftp: { root: "/srv/tftp" } } });
+      spec.networks.push({ name: "br1", kind: "bridge", spec: { cidr: "192.168.101.1/24" } });
+      spec.networks.push({ name: "dm1", kind: "dnsmasq", spec: { attachTo: "br1", cidr: "192.168.101.1/24", dhcp: {} } });
+    });
+    expect(issues.filter((issue) => issue.message.includes("DHCP server"))).toEqual([]);
   });
 
   it("reports all errors together, with positions from the YAML source", () => {
