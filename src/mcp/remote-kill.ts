@@ -10,17 +10,22 @@ import type { VmHandle } from "../client/vm-handle.js";
 export interface KillableCommand {
   /** The line to run: the wrapper, then the command as buildRemoteCommand makes it. */
   line: string;
-  /** The command as the agent sees it (without the wrapper). */
+  /** The command as results and logs show it: without the wrapper, and with each env value replaced by <redacted>. */
   shown: string;
   /** Kills what is left of the command on the guest; never throws. */
   kill(handle: VmHandle): Promise<void>;
 }
 
+const REDACTED = "<redacted>";
+
 export function killableCommand(command: string | readonly string[], options: RemoteCommandOptions): KillableCommand {
-  const shown = buildRemoteCommand(command, options);
+  // An env value is often a token the agent hands the command: the result and the environment's log name the
+  // variable, never its value.
+  const shown = buildRemoteCommand(command, options.env ? { ...options, env: Object.fromEntries(Object.keys(options.env).map((key) => [key, REDACTED])) } : options);
+  const run = buildRemoteCommand(command, options);
   const pidFile = quoteShellArg(`/tmp/.testenv-vm-exec-${randomBytes(8).toString("hex")}`);
   // The trap keeps the command's exit status; a killed shell leaves its file to the kill below.
-  const line = `echo $$ > ${pidFile}; trap 'rm -f ${pidFile}' EXIT\n${shown}`;
+  const line = `echo $$ > ${pidFile}; trap 'rm -f ${pidFile}' EXIT\n${run}`;
   // The group when the shell leads one; else its children, found through /proc (pkill is not on every guest).
   const killScript =
     `p=$(cat ${pidFile} 2>/dev/null) || exit 0; rm -f ${pidFile}; kill -KILL -- "-$p" 2>/dev/null; ` +

@@ -59,7 +59,7 @@ export type ExecInput = z.infer<typeof ExecInput>;
 
 export const ExecOutput = z.object({
   vm: z.string(),
-  command: z.string().describe("The exact line sent to the VM."),
+  command: z.string().describe("The line sent to the VM (without the kill wrapper), each env value shown as <redacted>."),
   exitCode: z.number().int().nullable().describe("null when the command was killed by a signal or timed out."),
   signal: z.string().optional(),
   stdout: z.string(),
