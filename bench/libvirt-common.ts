@@ -48,6 +48,28 @@ export function fourResourceSpec(baseImage: string, vmCount = 1): Record<string,
   };
 }
 
+/** Key, a NAT libvirt network with libvirt's own DHCP (libvirt makes its bridge), and one tiny VM ready when SSH works. */
+export function natSpec(baseImage: string): Record<string, unknown> {
+  const design = fourResourceSpec(baseImage);
+  return {
+    ...design,
+    networks: [{ name: "libvirt-net", kind: "libvirt", spec: { forwardMode: "nat", cidr: "192.168.100.1/24", dhcp: { enabled: true, rangeStart: "192.168.100.10", rangeEnd: "192.168.100.50" } } }],
+  };
+}
+
+/**
+ * The guest's own time to SSH: its uptime (ms) when both sshd and its network were up, from the tiny image's
+ * console lines `tiny-init: [<uptime>] ...`. Firmware and qemu's start come before uptime 0 and are not in it.
+ */
+export function guestFloorMs(consoleText: string): number | undefined {
+  let latest: number | undefined;
+  for (const match of consoleText.matchAll(/tiny-init: \[([0-9.]+)\] (?:sshd \(dropbear\) started|network up)/g)) {
+    const ms = Number(match[1]) * 1000;
+    latest = latest === undefined ? ms : Math.max(latest, ms);
+  }
+  return latest;
+}
+
 /** One tool call from a new orchestrator process: this build's, or the one at `bin` (another build, for a baseline). */
 export async function callFresh(env: Record<string, string>, name: string, args: Record<string, unknown>, bin = BIN): Promise<void> {
   await using orchestrator = await connectOrchestrator({ bin, env: { TESTENV_VM_LOG: "error", ...env }, stderr: "inherit" });
@@ -58,10 +80,12 @@ export async function callFresh(env: Record<string, string>, name: string, args:
 export interface Timing {
   createMs: number;
   deleteMs: number;
+  /** The guest's own time to SSH, read from its console (see guestFloorMs), when the console says. */
+  floorMs?: number;
 }
 
 /** create (to SSH-ready) then delete, each from a new orchestrator process; wall times include process start. */
-export async function timeEnvironment(spec: Record<string, unknown>): Promise<Timing> {
+export async function timeEnvironment(spec: Record<string, unknown>, bin = BIN): Promise<Timing> {
   // 0755 under /var/tmp: libvirt-qemu must traverse to what the environment keeps here.
   const root = mkdtempSync("/var/tmp/testenv-vm-bench-");
   chmodSync(root, 0o755);
@@ -70,14 +94,16 @@ export async function timeEnvironment(spec: Record<string, unknown>): Promise<Ti
   try {
     const started = performance.now();
     try {
-      await callFresh(env, "create", { testID, stage: "bench", tmpDir: join(root, "tmp"), rootDir: root, metadata: {}, env: {}, spec });
+      await callFresh(env, "create", { testID, stage: "bench", tmpDir: join(root, "tmp"), rootDir: root, metadata: {}, env: {}, spec }, bin);
     } catch (error) {
-      await callFresh(env, "delete", { testID, metadata: {} }).catch(() => undefined);
+      await callFresh(env, "delete", { testID, metadata: {} }, bin).catch(() => undefined);
       throw error;
     }
     const created = performance.now();
-    await callFresh(env, "delete", { testID, metadata: {} });
-    return { createMs: created - started, deleteMs: performance.now() - created };
+    const floorMs = guestFloorOf(env.TESTENV_VM_STATE_DIR, testID);
+    const deleteStarted = performance.now();
+    await callFresh(env, "delete", { testID, metadata: {} }, bin);
+    return { createMs: created - started, deleteMs: performance.now() - deleteStarted, ...(floorMs !== undefined ? { floorMs } : {}) };
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
@@ -91,10 +117,19 @@ export function describe(values: readonly number[]): string {
   return spread(values, "s", seconds);
 }
 
+function stateOf(stateDir: string, testID: string): { resources: { [kind: string]: { [name: string]: { state: { [field: string]: unknown } } } } } {
+  return JSON.parse(readFileSync(join(stateDir, "state", `testenv-${testID}.json`), "utf8")) as ReturnType<typeof stateOf>;
+}
+
+/** The guest floor of an environment's VM, from the console log its state names. */
+function guestFloorOf(stateDir: string, testID: string, vm = "test-vm"): number | undefined {
+  const consoleLog = stateOf(stateDir, testID).resources.vms?.[vm]?.state.consoleOutput;
+  return typeof consoleLog === "string" && existsSync(consoleLog) ? guestFloorMs(readFileSync(consoleLog, "utf8")) : undefined;
+}
+
 /** The SSH target of an environment's VM as its state file records it (address, login user, private key). */
 export function sshTargetOf(stateDir: string, testID: string, vm = "test-vm"): SshTarget {
-  type Record = { state: { [field: string]: unknown } };
-  const state = JSON.parse(readFileSync(join(stateDir, "state", `testenv-${testID}.json`), "utf8")) as { resources: { [kind: string]: { [name: string]: Record } } };
+  const state = stateOf(stateDir, testID);
   const address = state.resources.vms?.[vm]?.state.ip;
   const keyPath = state.resources.keys?.["vm-ssh"]?.state.privateKeyPath;
   if (typeof address !== "string" || typeof keyPath !== "string") throw new Error(`the state of ${testID} records no address for ${vm} or no vm-ssh key`);

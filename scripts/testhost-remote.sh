@@ -37,24 +37,8 @@ uri() { echo "qemu+ssh://root@$ADDRESS/system"; }
 
 in_local_ns() { nsenter --net="/run/netns/$LOCAL_NS" -- "$@"; }
 
-live_pid() {
-  local file=$1 comm=$2 pid
-  [[ -s $file ]] || return 1
-  pid=$(tr -dc 0-9 < "$file")
-  [[ -n $pid && -r /proc/$pid/comm && $(cat "/proc/$pid/comm") == "$comm" ]] || return 1
-  echo "$pid"
-}
-
-stop_pid() {
-  local pid=$1 grace=$2 comm=$3 i
-  [[ -r /proc/$pid/comm && $(cat "/proc/$pid/comm" 2>/dev/null) == "$comm" ]] || return 0
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for ((i = 0; i < grace * 10; i++)); do
-    [[ -e /proc/$pid ]] || return 0
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-}
+# shellcheck source=scripts/lib/pids.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/pids.sh"
 
 # virsh runs on the host itself, over ssh (libvirt's libssh transport crashes on some replies: docs/scale-out.md).
 # The arguments are this script's own words (commands and object names), never user input.

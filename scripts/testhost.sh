@@ -27,15 +27,8 @@ die() { say "$*"; exit 1; }
 
 ns_exists() { [[ -e /run/netns/$NS ]]; }
 
-# PID from a pid file, only if that process is alive and is the expected program ($2 = comm).
-live_pid() {
-  local file=$1 comm=$2 pid
-  [[ -s $file ]] || return 1
-  pid=$(tr -dc 0-9 < "$file")
-  [[ -n $pid && -r /proc/$pid/comm ]] || return 1
-  [[ $(cat "/proc/$pid/comm") == "$comm" ]] || return 1
-  echo "$pid"
-}
+# shellcheck source=scripts/lib/pids.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/pids.sh"
 
 # PIDs of running processes named $1 (exact comm), whichever namespace they are in.
 pids_named() {
@@ -63,23 +56,6 @@ foreign_daemons() {
     for pid in $(pids_named "$comm"); do
       [[ $pid == "$ours" ]] || echo "$comm PID $pid"
     done
-  done
-}
-
-# TERM, wait up to $2 seconds, then KILL; only if the PID still runs program $3.
-stop_pid() {
-  local pid=$1 grace=$2 comm=$3 i
-  [[ -r /proc/$pid/comm && $(cat "/proc/$pid/comm" 2>/dev/null) == "$comm" ]] || return 0
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for ((i = 0; i < grace * 10; i++)); do
-    [[ -e /proc/$pid ]] || return 0
-    sleep 0.1
-  done
-  say "$comm PID $pid ignored TERM for ${grace}s; sending KILL"
-  kill -KILL "$pid" 2>/dev/null || true
-  for ((i = 0; i < 50; i++)); do
-    [[ -e /proc/$pid ]] || return 0
-    sleep 0.1
   done
 }
 

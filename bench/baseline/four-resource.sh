@@ -19,8 +19,8 @@ MAC=52:54:00:$(printf '%02x:%02x:%02x' $((RANDOM % 256)) $((RANDOM % 256)) $((RA
 WORK=$(mktemp -d /var/tmp/testenv-vm-baseline-XXXXXX)
 chmod 0755 "$WORK"
 DNSMASQ_PID=
-
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
+# shellcheck source=bench/baseline/common.sh
+source "$(dirname "$0")/common.sh"
 
 teardown() {
   virsh -q -c "$URI" destroy "$DOM" >/dev/null 2>&1 || true
@@ -36,7 +36,7 @@ trap teardown EXIT
 T0=$(now_ms)
 
 # 1. key
-ssh-keygen -q -t ed25519 -N '' -C "$NAME" -f "$WORK/id_ed25519"
+make_key
 
 # 2. bridge
 ip link add "$BR" type bridge
@@ -54,42 +54,9 @@ dnsmasq --conf-file=/dev/null --bind-interfaces --interface="$BR" --except-inter
   --dhcp-range="$NET.10,$NET.50,255.255.255.0,1h" --dhcp-authoritative
 DNSMASQ_PID=$(cat "$WORK/dnsmasq.pid")
 
-# 4. disk: overlay on the base image
-qemu-img create -q -f qcow2 -F qcow2 -b "$BASE" "$WORK/disk.qcow2" 1G
-
-# 5. NoCloud seed
-mkdir "$WORK/seed"
-printf 'instance-id: %s-%s\nlocal-hostname: %s\n' "$NAME" "$T0" "$NAME" >"$WORK/seed/meta-data"
-{
-  echo '#cloud-config'
-  echo "hostname: $NAME"
-  echo 'users:'
-  echo '  - name: root'
-  echo '    ssh_authorized_keys:'
-  echo "      - $(cat "$WORK/id_ed25519.pub")"
-} >"$WORK/seed/user-data"
-xorriso -as mkisofs -quiet -volid cidata -joliet -rock -o "$WORK/seed.iso" "$WORK/seed" 2>/dev/null
-
-# 6. domain
-cat >"$WORK/dom.xml" <<EOF
-<domain type='qemu'>
-  <name>$DOM</name>
-  <memory unit='MiB'>256</memory>
-  <vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>
-  <cpu mode='custom' match='exact' check='none'><model fallback='allow'>qemu64</model></cpu>
-  <devices>
-    <controller type='scsi' model='virtio-scsi'/>
-    <disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='$WORK/disk.qcow2'/><target dev='vda' bus='virtio'/></disk>
-    <disk type='file' device='cdrom'><driver name='qemu' type='raw'/><source file='$WORK/seed.iso'/><target dev='sda' bus='scsi'/><readonly/></disk>
-    <interface type='network'><source network='$LVNET'/><mac address='$MAC'/><model type='virtio'/></interface>
-    <serial type='pty'><log file='$WORK/console.log'/></serial>
-    <console type='pty'/>
-  </devices>
-</domain>
-EOF
-virsh -q -c "$URI" define "$WORK/dom.xml" >/dev/null
-virsh -q -c "$URI" start "$DOM" >/dev/null
+# 4-6. overlay disk, NoCloud seed, domain
+make_disk_and_seed
+define_and_start "$LVNET"
 
 # 7. the lease for our MAC
 IP=
@@ -101,18 +68,13 @@ done
 [ -n "$IP" ] || { echo "no DHCP lease for $MAC" >&2; exit 1; }
 
 # 8. SSH works
-for _ in $(seq 1 600); do
-  if ssh -q -i "$WORK/id_ed25519" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
-    -o ConnectTimeout=3 "root@$IP" hostname >/dev/null 2>&1; then
-    break
-  fi
-  sleep 0.5
-done
-ssh -q -i "$WORK/id_ed25519" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "root@$IP" true
+wait_for_ssh "$IP" 0.5
 T1=$(now_ms)
+
+FLOOR=$(guest_floor_ms)
 
 # 9. teardown (what delete does)
 trap - EXIT
 teardown
 T2=$(now_ms)
-echo "create_ms=$((T1 - T0)) delete_ms=$((T2 - T1))"
+echo "create_ms=$((T1 - T0)) delete_ms=$((T2 - T1)) floor_ms=$FLOOR"

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { NetworkCreateRequest, NetworkState, PlannedStep } from "../../api/provider.js";
 import type { Logger } from "../../lib/log.js";
 import { ProviderError, alreadyExists, busy, notFound, type RecordStore, type ResourceHandlers } from "../kit/index.js";
-import type { LibvirtBackend } from "./backend.js";
+import type { Lease, LibvirtBackend } from "./backend.js";
 import type { RecordedOwner } from "./data-dir.js";
 import { LOCAL_HOST, type LibvirtHost } from "./host.js";
 import { domainsUsingNetwork } from "./inventory.js";
@@ -15,6 +15,7 @@ import { readIdentityOn } from "./host-process.js";
 /** The system libvirt daemon's runtime folder for networks. */
 const LIBVIRT_NETWORK_RUN_DIR = "/run/libvirt/network";
 import { contains } from "../kit/ipv4.js";
+import { libvirtDnsmasqConfFile, libvirtLeaseStatusFile, parseLibvirtLeaseStatus } from "./net/libvirt-leases.js";
 import { libvirtNetworkXml, parseNetworkXml } from "./net/libvirt-xml.js";
 import { planNetwork, type NetworkPlan } from "./net/plan.js";
 
@@ -72,6 +73,8 @@ const NOBODY = 65534;
 
 export class NetworkService {
   private readonly host: LibvirtHost;
+  /** Per libvirt network: the bridge whose lease status file is read, or null where virsh must be asked. */
+  private readonly leaseBridges = new Map<string, string | null>();
 
   constructor(private readonly deps: NetworkDeps) {
     this.host = deps.host ?? LOCAL_HOST;
@@ -121,7 +124,7 @@ export class NetworkService {
     const leases: { mac: string; ip: string }[] = [];
     const record = await this.record(network);
     if (!record || (record.kind === "libvirt" && record.forwardMode !== "bridge")) {
-      leases.push(...(await this.deps.backend.networkLeases(network)));
+      leases.push(...(await this.libvirtLeases(network, record)));
     }
     for (const name of await this.deps.records.names("networks")) {
       const other = await this.record(name);
@@ -133,6 +136,26 @@ export class NetworkService {
       }
     }
     return leases;
+  }
+
+  /** libvirt's leases of one of its networks: its status file when this host's libvirt dir is readable, else virsh. */
+  private async libvirtLeases(network: string, record: NetworkRecord | undefined): Promise<Lease[]> {
+    let bridge = this.leaseBridges.get(network);
+    if (bridge === undefined) {
+      const iface = record?.interfaceName ?? parseNetworkXml((await this.deps.backend.networkXml(network)) ?? "<network/>").bridge;
+      // libvirt writes <network>.conf when it starts the network; without it the files are elsewhere or not ours to read.
+      const plainName = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(network) && /^[A-Za-z0-9_.:-]{1,15}$/.test(iface ?? "");
+      const readable = plainName && (await this.host.exists(libvirtDnsmasqConfFile(network)).catch(() => false));
+      bridge = readable && iface !== undefined ? iface : null;
+      this.leaseBridges.set(network, bridge);
+    }
+    if (bridge === null) return this.deps.backend.networkLeases(network);
+    try {
+      return parseLibvirtLeaseStatus(await this.host.readText(libvirtLeaseStatusFile(bridge)));
+    } catch {
+      // The helper writes the file at the first lease.
+      return [];
+    }
   }
 
   private async startDnsmasqFor(

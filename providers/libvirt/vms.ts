@@ -47,7 +47,10 @@ export interface VmDeps {
 
 /** A daemon restart takes seconds; longer than this, the wait for an address ends with libvirt's own error. */
 const LIBVIRT_OUTAGE_MS = 30_000;
-
+/** A lease poll is a file read and one binding call (no child process), so it can run often. */
+const IP_POLL_MS = 100;
+/** libvirt's ARP and agent sources (a virsh process each), for NICs whose DHCP we cannot read. */
+const IP_FALLBACK_EVERY_MS = 1000;
 
 /** A VM's readiness checks with their deadlines, validated once at create. */
 interface ReadinessPlan {
@@ -400,7 +403,12 @@ export class VmService {
   private async waitForIps(name: string, nics: readonly NicInfo[], budgetMs: number): Promise<(string | undefined)[]> {
     if (nics.length === 0) return [];
     const started = Date.now();
-    const discover = () => discoverIps(this.deps.backend, this.deps.networks, name, nics, { useStatic: false });
+    let fallbacksAt = 0;
+    const discover = () => {
+      const fallbacks = Date.now() - fallbacksAt >= IP_FALLBACK_EVERY_MS;
+      if (fallbacks) fallbacksAt = Date.now();
+      return discoverIps(this.deps.backend, this.deps.networks, name, nics, { useStatic: false, fallbacks });
+    };
     let ips: (string | undefined)[] = [];
     const outageMs = this.deps.libvirtOutageMs ?? LIBVIRT_OUTAGE_MS;
     let failingSince: number | undefined;
@@ -422,7 +430,7 @@ export class VmService {
         outage = new ProviderError("PROVIDER_ERROR", `waiting for an address of vm ${name}: libvirt has not answered for ${Math.round(outageMs / 1000)} s: ${detail}`, { retryable: true, cause: error });
         return false;
       }
-    }, { timeoutMs: budgetMs, intervalMs: 250 });
+    }, { timeoutMs: budgetMs, intervalMs: IP_POLL_MS });
     if (outage) throw outage;
     // Secondary NICs get a short grace period; their DHCP usually lands within a second of the first.
     if (ips.some((ip) => ip === undefined)) {
@@ -430,7 +438,7 @@ export class VmService {
       await retryUntil(async () => {
         ips = await discover();
         return ips.every((ip) => ip !== undefined) ? true : undefined;
-      }, { timeoutMs: graceMs, intervalMs: 250 });
+      }, { timeoutMs: graceMs, intervalMs: IP_POLL_MS });
     }
     return ips.map((ip, index) => ip ?? nics[index]?.staticIp);
   }

@@ -20,14 +20,15 @@ export async function discoverIps(
   leases: LeaseSource,
   domain: string,
   nics: readonly NicInfo[],
-  options: { useStatic: boolean },
+  options: { useStatic: boolean; fallbacks?: boolean },
 ): Promise<(string | undefined)[]> {
   const found: (string | undefined)[] = nics.map(() => undefined);
   for (const [index, nic] of nics.entries()) {
     const lease = (await leases.leasesFor(nic.network, nic.iface)).filter((l) => l.mac === nic.mac).at(-1);
     if (lease) found[index] = lease.ip;
   }
-  if (found.some((ip) => ip === undefined)) {
+  // libvirt's ARP and agent sources are a virsh process each: a caller polling often asks them less often.
+  if (options.fallbacks !== false && found.some((ip) => ip === undefined)) {
     for (const source of ["arp", "agent"] as const) {
       const addresses = await backend.domainAddresses(domain, source);
       for (const [index, nic] of nics.entries()) {

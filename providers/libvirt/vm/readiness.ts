@@ -51,7 +51,7 @@ export async function waitForSsh(target: SshTarget, timeoutMs: number, consoleLo
     const result = await sshExec(target, "echo testenv-ssh-ready", clampMs(attempt.remainingMs(), 5000, 20_000));
     if (result.stdout.includes("testenv-ssh-ready")) return true;
     throw new Error(`ssh command exited ${String(result.code)}: ${result.stderr.trim()}`);
-  }, { timeoutMs, intervalMs: 250 });
+  }, { timeoutMs, intervalMs: 100 });
   if (!outcome.ok) throw await readinessTimeout(`SSH ${target.user}@${target.host}:${target.port}${target.via ? ` (through ${target.via.host})` : ""}`, timeoutMs, consoleLog, lastMessage(outcome.lastError), read);
 }
 
