@@ -157,9 +157,21 @@ async function judge(record: ImageUserRecord, now: number, graceMs: number): Pro
     if (code !== "ENOENT") return { state: "unreadable", record, reason: code ?? String(error) };
   }
   if (backing === record.basePath) return { state: "in use", record };
-  // Missing, or its header not written yet: a young record is a create under way, an old one a crashed create.
+  // Missing, or its header not written yet: a young record of a live creator is a create under way; an old one, or
+  // one whose creator on this machine has exited, was a create that crashed or whose disk was deleted by hand.
   const age = now - Date.parse(record.createdAt);
-  return Number.isFinite(age) && age < graceMs ? { state: "being created", record } : undefined;
+  const young = Number.isFinite(age) && age < graceMs;
+  return young && creatorMayBeAlive(record) ? { state: "being created", record } : undefined;
+}
+
+function creatorMayBeAlive(record: ImageUserRecord): boolean {
+  if (record.hostname !== hostname() || record.pid <= 0) return true;
+  try {
+    process.kill(record.pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== "ESRCH";
+  }
 }
 
 function parseRecord(text: string | undefined): ImageUserRecord | undefined {

@@ -1,5 +1,5 @@
-import { execFile } from "node:child_process";
-import { chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { execFile, spawnSync } from "node:child_process";
+import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -108,6 +108,17 @@ describe("image user records", () => {
     const later = await readImageUsers(cacheDir, { now: Date.now() + PENDING_USER_GRACE_MS + 1000 });
     expect((later.uses.get(base) ?? []).map((use) => [use.state, use.record.overlayPath])).toEqual([["in use", live]]);
     expect(later.stale).toHaveLength(3);
+  });
+
+  it("drops at once a young record whose overlay is missing when its creator on this machine has exited", async () => {
+    const { cacheDir, base } = await fakeCache();
+    const path = await recordImageUser({ overlayPath: join(work, "gone.qcow2"), basePath: base, usedBy: "VM" });
+    const exited = spawnSync("true").pid;
+    const record = JSON.parse(await readFile(path!, "utf8")) as Record<string, unknown>;
+    await writeFile(path!, JSON.stringify({ ...record, pid: exited }));
+    const users = await readImageUsers(cacheDir);
+    expect(users.uses.size).toBe(0);
+    expect(users.stale).toEqual([path]);
   });
 
   it("counts an overlay it cannot read as a user", async () => {
