@@ -76,7 +76,8 @@ describeIfTestHost("e2e_libvirt: project folder (up | ssh | stop | rm) on the ti
     imageSha256 = createHash("sha256").update(tinyBytes).digest("hex");
     imageServer = await startServer();
     imageServer.route("/tiny.qcow2", { body: tinyBytes });
-    imageUrl = `${imageServer.origin}/tiny.qcow2`;
+    // The query keeps the URL from ending in .qcow2, which the .env loader takes for a local path.
+    imageUrl = `${imageServer.origin}/tiny.qcow2?from=test`;
     // qemu (libvirt-qemu under qemu:///system) must reach the cached base through this dir.
     const cacheRoot = mkdtempSync("/var/tmp/testenv-vm-prune-cache-");
     chmodSync(cacheRoot, 0o755);
