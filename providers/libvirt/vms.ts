@@ -15,7 +15,7 @@ import { allDomains } from "./inventory.js";
 import { checkResourceName, deriveMac } from "./names.js";
 import type { NetworkService } from "./networks.js";
 import { buildSeedIso, guestHostname, metaData, networkConfig, staticAddress, userData, type SeedFiles } from "./vm/cloudinit.js";
-import { createDisk, diskArgv, forgetDiskUser } from "./vm/disk.js";
+import { createDisk, diskArgv, forgetDiskUser, recordDiskUser } from "./vm/disk.js";
 import { checkReservation, release, reserve, type DhcpReservation } from "./vm/fixed-ip.js";
 import { domainSize, domainXml, type DomainInput, type NicAttachment } from "./vm/domain-xml.js";
 import { discoverIps, type NicInfo } from "./vm/ip.js";
@@ -521,6 +521,7 @@ export class VmService {
     if (await this.deps.backend.domainRunning(name)) return this.get(name);
     // A network deleted with force since: say so, instead of libvirt's "network not found" from deep inside start.
     for (const network of found.metadata.networks) await this.deps.networks.attachmentFor(network);
+    await recordDiskUser(this.host, found.metadata.disk, `libvirt VM ${name}`);
     const started = Date.now();
     const lap = (step: string) => this.deps.log.debug(`vm ${name}: ${step}`, { ms: Date.now() - started });
     await this.deps.backend.startDomain(name);

@@ -1,5 +1,5 @@
 import { ProviderError, invalidSpec } from "../../kit/index.js";
-import { dropImageUser, forgetImageUser, recordImageUser } from "../../../lib/image-users.js";
+import { dropImageUser, forgetImageUser, readBackingFile, recordImageUser } from "../../../lib/image-users.js";
 import type { LibvirtHost } from "../host.js";
 
 const UNITS: Record<string, number> = { "": 1, B: 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
@@ -71,6 +71,16 @@ async function recordUser(overlayPath: string, basePath: string, usedBy: string)
     // Without the record a later prune could delete the base under this VM: no overlay without one.
     throw new ProviderError("PROVIDER_ERROR", `recording the VM disk ${overlayPath} as a user of the cached image ${basePath}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
+}
+
+/**
+ * For a disk made before user records existed (or whose record was lost): records its backing file as a user again
+ * when that is a cached image. Best effort, on every start, so a long-lived VM gets its record at its next start.
+ */
+export async function recordDiskUser(host: LibvirtHost, diskPath: string, usedBy: string): Promise<void> {
+  if (host.remote) return;
+  const backing = await readBackingFile(diskPath).catch(() => undefined);
+  if (backing !== undefined) await recordImageUser({ overlayPath: diskPath, basePath: backing, usedBy }).catch(() => undefined);
 }
 
 /** Before an overlay on this machine is deleted: its user record goes too (prune would drop it later anyway). */
