@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import type { KeyCreateRequest, KeyState } from "../../api/provider.js";
 import { loadSsh2 } from "../../lib/ssh2.js";
 import { ProviderError, alreadyExists, busy, invalidSpec, notFound } from "./errors.js";
@@ -29,6 +29,9 @@ export interface KeyRecord {
   createdAt: string;
   /** The environment's name prefix at creation, so that `list` shows only this environment's keys. */
   prefix?: string;
+  /** The environment that made it, where the records dir is shared by environments (podman): gc tells whose it is. */
+  testID?: string;
+  stateDir?: string;
 }
 
 export function keyParams(type: string, bits: number | undefined): KeyParams {
@@ -101,6 +104,20 @@ export interface KeyDeps {
   vmsUsingKey(name: string): Promise<string[]>;
   /** The environment's name prefix (TESTENV_VM_NAME_PREFIX): `list` then shows its keys only, as it does VMs and networks. */
   prefix?: string | undefined;
+  /** Recorded with each key, for gc, by a provider whose records dir every environment shares. */
+  owner?: { testID?: string | undefined; stateDir?: string | undefined };
+}
+
+/** A record gc may act on names a pair where we would have made one: `<dir>/<name>` and the same path + `.pub`. */
+export function keyFilesLookOurs(record: KeyRecord): boolean {
+  return basename(record.privateKeyPath) === record.name && record.publicKeyPath === `${record.privateKeyPath}.pub`;
+}
+
+/** gc's reclaim of a key: both files, then the record (stored under `name`). */
+export async function removeKeyPair(records: RecordStore, name: string, record: KeyRecord): Promise<void> {
+  await rm(record.privateKeyPath, { force: true });
+  await rm(record.publicKeyPath, { force: true });
+  await records.remove("keys", name);
 }
 
 async function stateOf(record: KeyRecord): Promise<KeyState> {
@@ -148,6 +165,8 @@ export function createKeyHandlers(deps: KeyDeps): ResourceHandlers<KeyCreateRequ
         publicKeyPath,
         createdAt: new Date().toISOString(),
         ...(deps.prefix !== undefined ? { prefix: deps.prefix } : {}),
+        ...(deps.owner?.testID ? { testID: deps.owner.testID } : {}),
+        ...(deps.owner?.stateDir ? { stateDir: deps.owner.stateDir } : {}),
       };
       await deps.records.write("keys", name, record);
       return stateOf(record);

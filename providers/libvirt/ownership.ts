@@ -3,7 +3,7 @@ import { basename, dirname, join } from "node:path";
 import type { OwnedObject, ReclaimRequest } from "../../api/provider.js";
 import type { Logger } from "../../lib/log.js";
 import { readIdentity, stopProcess, type ProcessIdentity } from "../../lib/process-identity.js";
-import { ProviderError, RecordStore, notFound, type KeyRecord, type OwnershipHandlers } from "../kit/index.js";
+import { ProviderError, RecordStore, keyFilesLookOurs, notFound, removeKeyPair, type KeyRecord, type OwnershipHandlers } from "../kit/index.js";
 import type { LibvirtBackend } from "./backend.js";
 import { OWNER_FILE, readDataDirOwner, type RecordedOwner } from "./data-dir.js";
 import type { LibvirtHost } from "./host.js";
@@ -90,9 +90,7 @@ export function networkObject(record: NetworkRecord, dirOwner: RecordedOwner): O
 }
 
 /** A key record is ours to remove only as it was written: <dir>/<name> and <dir>/<name>.pub. */
-export function keyFilesLookOurs(record: KeyRecord): boolean {
-  return basename(record.privateKeyPath) === record.name && record.publicKeyPath === `${record.privateKeyPath}.pub`;
-}
+export { keyFilesLookOurs } from "../kit/index.js";
 
 export function keyObject(record: KeyRecord, dirOwner: RecordedOwner): OwnedObject {
   const owner = dirOwner.prefix === undefined && record.prefix !== undefined ? { ...dirOwner, prefix: record.prefix } : dirOwner;
@@ -178,11 +176,7 @@ export class LibvirtOwnership {
       if (record === undefined || !keyFilesLookOurs(record)) continue;
       owned.push({
         object: keyObject(record, owner),
-        reclaim: async () => {
-          await rm(record.privateKeyPath, { force: true });
-          await rm(record.publicKeyPath, { force: true });
-          await records.remove("keys", name);
-        },
+        reclaim: () => removeKeyPair(records, name, record),
       });
     }
     // VM files are on the libvirt host; a remote host's are not looked at from here.

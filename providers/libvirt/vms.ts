@@ -15,7 +15,7 @@ import { allDomains } from "./inventory.js";
 import { checkResourceName, deriveMac } from "./names.js";
 import type { NetworkService } from "./networks.js";
 import { buildSeedIso, guestHostname, metaData, networkConfig, staticAddress, userData, type SeedFiles } from "./vm/cloudinit.js";
-import { createDisk, diskArgv } from "./vm/disk.js";
+import { createDisk, diskArgv, forgetDiskUser, recordDiskUser } from "./vm/disk.js";
 import { checkReservation, release, reserve, type DhcpReservation } from "./vm/fixed-ip.js";
 import { domainSize, domainXml, type DomainInput, type NicAttachment } from "./vm/domain-xml.js";
 import { discoverIps, type NicInfo } from "./vm/ip.js";
@@ -331,7 +331,7 @@ export class VmService {
       await host.makeDir(join(consoleLog, ".."));
       const base = baseImage !== undefined && this.deps.images ? await this.deps.images.place(baseImage) : baseImage;
       if (base !== baseImage) lap(`base image on ${host.name}: ${base ?? ""}`);
-      await createDisk(host, metadata.disk, base, requireDisk(spec.disk).size);
+      await createDisk(host, metadata.disk, base, requireDisk(spec.disk).size, `libvirt VM ${name}`);
       lap("disk ready");
       // The reservations record is bookkeeping of this machine, like the provider's records.
       if (host.remote && reservations.length > 0) await mkdir(dir, { recursive: true, mode: 0o755 });
@@ -498,6 +498,7 @@ export class VmService {
     const dir = metadata?.vmDir ?? this.vmDir(name);
     await release(this.deps.backend, dir);
     const host = this.host;
+    if (metadata?.disk) await forgetDiskUser(host, metadata.disk);
     const paths = [metadata?.disk, metadata?.seedIso, metadata?.nvram, metadata?.consoleLog ?? this.consoleLog(name)];
     for (const path of paths) if (path) await host.remove(path);
     await host.remove(dir, { recursive: true });
@@ -528,6 +529,7 @@ export class VmService {
     if (await this.deps.backend.domainRunning(name)) return this.get(name);
     // A network deleted with force since: say so, instead of libvirt's "network not found" from deep inside start.
     for (const network of found.metadata.networks) await this.deps.networks.attachmentFor(network);
+    await recordDiskUser(this.host, found.metadata.disk, `libvirt VM ${name}`);
     const started = Date.now();
     const lap = (step: string) => this.deps.log.debug(`vm ${name}: ${step}`, { ms: Date.now() - started });
     await this.deps.backend.startDomain(name);

@@ -57,6 +57,7 @@ export async function createPodmanProvider(context: ProviderContext, options: Po
       return users.flatMap((c) => c.Names ?? []);
     },
     prefix: labels.prefix,
+    owner: { testID: labels.testID, stateDir: labels.stateDir },
   });
   context.log.debug(`podman provider: root ${config.root}, runtime ${config.runtime ?? "podman's default"}, cgroups ${config.cgroupManager}, ulimits ${config.ulimits.join(" ") || "podman's defaults"}`);
   const networkHandlers = networks.handlers();
@@ -67,7 +68,7 @@ export async function createPodmanProvider(context: ProviderContext, options: Po
     keys,
     networks: networkHandlers,
     vms: vmHandlers,
-    ...podmanOwnership({ podman, vms: vmHandlers, networks: networkHandlers }),
+    ...podmanOwnership({ podman, vms: vmHandlers, networks: networkHandlers, records }),
     snapshotsUnavailable: checkpointUnavailable,
   };
 }

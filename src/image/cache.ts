@@ -19,6 +19,7 @@ import { discardPartial, download } from "./download.js";
 import { sha256File, sha256Text } from "./hash.js";
 import { tryAcquireLock, withLock } from "./lock.js";
 import { makeDirs, syncDirectory } from "../../lib/durable-file.js";
+import { type ImageUse, IMAGE_CACHE_SLOT, dropImageUser, readImageUsers } from "../../lib/image-users.js";
 import { type CacheEntry, MetadataStore } from "./metadata.js";
 import { type ImageProgress, throttledProgress } from "./progress.js";
 import { type WellKnownImage, WELL_KNOWN_IMAGES } from "./registry.js";
@@ -79,6 +80,23 @@ export interface PruneOptions {
   unusedForDays?: number;
 }
 
+/** One overlay that keeps an image, as `images prune` reports it. */
+export interface ImageUserSummary {
+  overlayPath: string;
+  usedBy: string;
+  state: ImageUse["state"];
+  /** For a customized image's base: the customized image the overlay uses. */
+  via?: string;
+}
+
+export type KeptImage = CachedImage & { usedBy: ImageUserSummary[] };
+
+export interface PruneResult {
+  removed: CachedImage[];
+  /** Images prune would have removed but a VM disk still uses. */
+  kept: KeptImage[];
+}
+
 export interface ResolveImageCacheDirOptions {
   /** The spec's `imageCacheDir`, relative to rootDir. */
   specDir?: string;
@@ -105,7 +123,7 @@ export function resolveImageCacheDir(options: ResolveImageCacheDirOptions): stri
   return join(xdg && isAbsolute(xdg) ? xdg : join(home, ".cache"), "testenv-vm", "images");
 }
 
-const SLOT_NAME = /^[0-9a-f]{16}$/;
+const SLOT_NAME = IMAGE_CACHE_SLOT;
 const slotOf = (key: string): string => key.slice(0, 16);
 
 interface EnsureContext {
@@ -195,10 +213,12 @@ export class ImageCache {
 
   /**
    * Removes broken entries (file missing or wrong size), entries matching the options, customized
-   * overlays whose base goes or changed, and unrecorded files (stale partials, replaced versions). Images being
-   * downloaded right now (their lock is held) are skipped. Local sources are only forgotten, never deleted.
+   * overlays whose base goes or changed, and unrecorded files (stale partials, replaced versions). Never an image
+   * a VM disk still uses as its backing file (lib/image-users.ts), nor the base of a customized image that one
+   * uses: those are kept, with who uses them. Images being downloaded right now (their lock is held) are skipped.
+   * Local sources are only forgotten, never deleted.
    */
-  async prune(options: PruneOptions = {}): Promise<{ removed: CachedImage[] }> {
+  async prune(options: PruneOptions = {}): Promise<PruneResult> {
     const { images } = await this.metadata.read();
     const doomed = new Set<string>();
     const cutoff = options.unusedForDays === undefined ? undefined : Date.now() - options.unusedForDays * 86_400_000;
@@ -218,10 +238,19 @@ export class ImageCache {
       }
     }
 
+    const users = await readImageUsers(this.cacheDir);
+    for (const record of users.stale) await dropImageUser(record);
+    const keptFor = usersByEntry(images, users.uses);
     const removed: CacheEntry[] = [];
+    const kept: KeptImage[] = [];
     for (const key of doomed) {
       const entry = images[key];
       if (entry === undefined) continue;
+      const usedBy = keptFor.get(key);
+      if (usedBy !== undefined) {
+        kept.push({ ...toCachedImage(entry, entry.name), usedBy });
+        continue;
+      }
       const held = await tryAcquireLock(this.locksDir, slotOf(key));
       if (held === undefined) {
         this.log.info(`prune: image ${entry.name} is in use by another process; kept`);
@@ -239,8 +268,16 @@ export class ImageCache {
         for (const entry of removed) delete current[entry.key];
       });
     }
-    await this.removeUnrecordedFiles();
-    return { removed: removed.map((entry) => toCachedImage(entry, entry.name)) };
+    await this.removeUnrecordedFiles(new Set(users.uses.keys()));
+    return { removed: removed.map((entry) => toCachedImage(entry, entry.name)), kept };
+  }
+
+  /** How many VM disks (overlays) use each cached image, by key; for `images list`. */
+  async userCounts(): Promise<Map<string, number>> {
+    const { images } = await this.metadata.read();
+    const counts = new Map<string, number>();
+    for (const [key, uses] of usersByEntry(images, (await readImageUsers(this.cacheDir)).uses)) counts.set(key, uses.length);
+    return counts;
   }
 
   private async ensureDownloaded(context: EnsureContext, url: string): Promise<CacheEntry> {
@@ -479,8 +516,8 @@ export class ImageCache {
     return used;
   }
 
-  /** Deletes files in slot directories that no entry records (old versions, abandoned partials). */
-  private async removeUnrecordedFiles(): Promise<void> {
+  /** Deletes files in slot directories that no entry records (old versions, abandoned partials) and no VM disk uses. */
+  private async removeUnrecordedFiles(inUse: ReadonlySet<string>): Promise<void> {
     const dirents = await readdir(this.cacheDir, { withFileTypes: true }).catch(() => []);
     for (const dirent of dirents) {
       // Only our own slot directories: a cache dir pointed at the wrong place must not lose anything else.
@@ -494,6 +531,10 @@ export class ImageCache {
         for (const file of await readdir(dir)) {
           const path = join(dir, file);
           if (recorded.has(path)) continue;
+          if (inUse.has(path)) {
+            this.log.info(`prune: kept unrecorded ${path}: a VM disk uses it as its backing file`);
+            continue;
+          }
           this.log.info(`prune: removing unrecorded ${path}`);
           await rm(path, { force: true, recursive: true });
         }
@@ -508,6 +549,30 @@ export class ImageCache {
     const rel = relative(this.cacheDir, path);
     return rel !== "" && !rel.startsWith(`..${sep}`) && rel !== ".." && !isAbsolute(rel);
   }
+}
+
+/**
+ * The users of each entry by key: the overlays whose backing file is its path, and, for the base of a customized
+ * image, the users of that customized image (the overlay's chain runs through it).
+ */
+function usersByEntry(images: Record<string, CacheEntry>, uses: ReadonlyMap<string, readonly ImageUse[]>): Map<string, ImageUserSummary[]> {
+  const result = new Map<string, ImageUserSummary[]>();
+  const add = (key: string, summaries: readonly ImageUserSummary[]): void => {
+    if (summaries.length > 0) result.set(key, [...(result.get(key) ?? []), ...summaries]);
+  };
+  const direct = (entry: CacheEntry): ImageUserSummary[] =>
+    (uses.get(entry.path) ?? []).map((use) => ({ overlayPath: use.record.overlayPath, usedBy: use.record.usedBy, state: use.state }));
+  for (const entry of Object.values(images)) {
+    const summaries = direct(entry);
+    add(entry.key, summaries);
+    // Up the chain of bases (a customized image's base may itself be customized).
+    const seen = new Set([entry.key]);
+    for (let base = entry.baseKey === undefined ? undefined : images[entry.baseKey]; base !== undefined && !seen.has(base.key); base = base.baseKey === undefined ? undefined : images[base.baseKey]) {
+      seen.add(base.key);
+      add(base.key, summaries.map((summary) => ({ ...summary, via: summary.via ?? entry.path })));
+    }
+  }
+  return result;
 }
 
 async function sizeMatches(entry: CacheEntry): Promise<boolean> {

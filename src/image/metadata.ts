@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "../../lib/durable-file.js";
+import { IMAGE_CACHE_METADATA } from "../../lib/image-users.js";
 
 import type { Logger } from "../../lib/log.js";
 import { withLock } from "./lock.js";
@@ -37,7 +38,8 @@ export interface MetadataFile {
   updatedAt: string;
 }
 
-export const METADATA_FILE = "metadata.json";
+// The name is shared with lib/image-users.ts, which finds a cache by it.
+export const METADATA_FILE = IMAGE_CACHE_METADATA;
 const METADATA_LOCK = "metadata";
 
 function empty(): MetadataFile {

@@ -1,16 +1,21 @@
-import { spawn } from "node:child_process";
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFile, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { defaultDataDir } from "../../providers/libvirt/config.js";
 import { namePrefix } from "../../src/orchestrator/isolation.js";
 import { projectIdentity } from "../../src/project/identity.js";
 import { findLeaks } from "../helpers/leaks.js";
 import { ensureTestImages, type TestImages } from "../helpers/images.js";
+import { startServer, type TestServer } from "../helpers/https-server.js";
 import { describeIfTestHost } from "../helpers/testhost.js";
-import { BIN, defineNatNetwork, projectCli as cli, projectFolder, virsh } from "./project-support.js";
+import { BIN, type CliResult, defineNatNetwork, projectCli as cli, projectFolder, virsh } from "./project-support.js";
+
+const run = promisify(execFile);
 
 // The project-folder workflow of seed 001 with real libvirt: a folder with nothing but a .env and a provisioning
 // script; `up`, `ssh -- …`, `up` again, `stop`, `up`, `rm`, `rm` again — each a fresh `testenv-vm` process, as a
@@ -22,6 +27,17 @@ const HTTP_PORT = 18_080;
 const SSH_PORT = 18_022;
 // FIXED_IP: a DHCP host entry on the test's stand-in default network (192.168.251.0/24), kept for this VM.
 const FIXED_IP = "192.168.251.77";
+
+/** `testenv-vm images prune --all --cache-dir <dir> --json` in a fresh process (it takes no --dir). */
+async function pruneImageCache(cacheDir: string): Promise<CliResult> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, "images", "prune", "--all", "--cache-dir", cacheDir, "--json"], { timeout: 60_000 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: failed.code ?? -1, stdout: failed.stdout ?? "", stderr: failed.stderr ?? "" };
+  }
+}
 
 /** The first bytes a TCP server sends (an SSH banner), or the body of an HTTP GET, through a forwarded port. */
 function firstBytes(port: number, send?: string): Promise<string> {
@@ -46,9 +62,29 @@ describeIfTestHost("e2e_libvirt: project folder (up | ssh | stop | rm) on the ti
   let folder: string;
   let name: string;
   let removeNetwork: (() => void) | undefined;
+  // IMAGE is an https URL (served on loopback) so the base lands in a slot of an image cache private to this
+  // file, the one `images prune` may delete from: the shared test images are never pruned.
+  let imageServer: TestServer;
+  let imageCache: string;
+  let imageUrl: string;
+  let imageSha256: string;
+  const savedEnv = { cache: process.env.TESTENV_VM_IMAGE_CACHE_DIR, ca: process.env.NODE_EXTRA_CA_CERTS };
 
-  beforeAll(() => {
+  beforeAll(async () => {
     images = ensureTestImages("tiny");
+    const tinyBytes = readFileSync(images.tiny);
+    imageSha256 = createHash("sha256").update(tinyBytes).digest("hex");
+    imageServer = await startServer();
+    imageServer.route("/tiny.qcow2", { body: tinyBytes });
+    // The query keeps the URL from ending in .qcow2, which the .env loader takes for a local path.
+    imageUrl = `${imageServer.origin}/tiny.qcow2?from=test`;
+    // qemu (libvirt-qemu under qemu:///system) must reach the cached base through this dir.
+    const cacheRoot = mkdtempSync("/var/tmp/testenv-vm-prune-cache-");
+    chmodSync(cacheRoot, 0o755);
+    imageCache = join(cacheRoot, "images");
+    writeFileSync(join(cacheRoot, "ca.pem"), imageServer.ca);
+    process.env.TESTENV_VM_IMAGE_CACHE_DIR = imageCache;
+    process.env.NODE_EXTRA_CA_CERTS = join(cacheRoot, "ca.pem");
     removeNetwork = defineNatNetwork(NETWORK, 251);
     folder = projectFolder("project1");
     name = projectIdentity(folder).name;
@@ -62,7 +98,8 @@ describeIfTestHost("e2e_libvirt: project folder (up | ssh | stop | rm) on the ti
         "DISK=2",
         `NETWORK=${NETWORK}`,
         `FIXED_IP=${FIXED_IP}`,
-        `IMAGE=${images.tiny}`,
+        `IMAGE=${imageUrl}`,
+        `IMAGE_SHA256=${imageSha256}`,
         "SSH_USER=root",
         "PROVISION_SCRIPT=provision.sh",
         `PORTS=127.0.0.1:${HTTP_PORT}:8080,127.0.0.1:${SSH_PORT}:22`,
@@ -84,6 +121,12 @@ describeIfTestHost("e2e_libvirt: project folder (up | ssh | stop | rm) on the ti
     if (folder !== undefined && existsSync(join(folder, ".testenv-vm"))) await cli(folder, "rm");
     removeNetwork?.();
     if (folder !== undefined) rmSync(resolve(folder, ".."), { recursive: true, force: true });
+    await imageServer?.close();
+    if (imageCache !== undefined) rmSync(resolve(imageCache, ".."), { recursive: true, force: true });
+    for (const [key, value] of [["TESTENV_VM_IMAGE_CACHE_DIR", savedEnv.cache], ["NODE_EXTRA_CA_CERTS", savedEnv.ca]] as const) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
   });
 
   it("validate checks the .env without creating anything", async () => {
@@ -217,6 +260,16 @@ describeIfTestHost("e2e_libvirt: project folder (up | ssh | stop | rm) on the ti
     expect(ssh.stderr).toContain(`instance ${name} is stopped; run testenv-vm up first`);
   });
 
+  it("images prune --all keeps the base image of the stopped VM, and says which disk uses it", async () => {
+    const pruned = await pruneImageCache(imageCache);
+    expect(pruned.code, pruned.stderr).toBe(0);
+    const { removed, kept } = JSON.parse(pruned.stdout) as { removed: unknown[]; kept: Array<{ path: string; usedBy: Array<{ overlayPath: string; usedBy: string; state: string }> }> };
+    expect(removed).toEqual([]);
+    expect(kept).toHaveLength(1);
+    expect(kept[0]!.usedBy).toEqual([expect.objectContaining({ usedBy: `libvirt VM ${namePrefix(name)}-${name}`, state: "in use" })]);
+    expect(existsSync(kept[0]!.path)).toBe(true);
+  });
+
   it("up starts it again, without provisioning again, and the data is still there", async () => {
     const result = await cli(folder, "up", "--json");
     expect(result.code, result.stderr || result.stdout).toBe(0);
@@ -258,5 +311,12 @@ describeIfTestHost("e2e_libvirt: project folder (up | ssh | stop | rm) on the ti
     const again = await cli(folder, "rm");
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toContain("does not exist; nothing to remove");
+  });
+
+  it("once the VM is removed, images prune --all removes its base image", async () => {
+    const pruned = await pruneImageCache(imageCache);
+    expect(pruned.code, pruned.stderr).toBe(0);
+    expect(JSON.parse(pruned.stdout)).toMatchObject({ removed: [{ sha256: imageSha256 }], kept: [] });
+    expect(readdirSync(join(imageCache, "users"))).toEqual([]);
   });
 });

@@ -1,17 +1,20 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import { defaultImageName } from "../../src/cli/commands/images.js";
+import { startServer } from "../helpers/https-server.js";
 
 const run = promisify(execFile);
 const BIN = resolve("dist/src/bin.js");
 
-async function cli(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+async function cli(args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd });
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd, env });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -47,6 +50,54 @@ describe("testenv-vm images", () => {
     expect((JSON.parse(pruned.stdout) as { removed: unknown[] }).removed).toHaveLength(1);
     expect((await cli(["images", "list", "--cache-dir", cache], dir)).stdout).toContain("No cached images");
     expect(existsSync(join(dir, "base.qcow2"))).toBe(true);
+  });
+
+  it("prune --all keeps a downloaded image a VM disk still uses, says by whom, and removes it once the disk is gone", async () => {
+    const dir = sandbox();
+    const server = await startServer();
+    try {
+      const body = randomBytes(256 * 1024);
+      server.route("/tiny.img", { body });
+      writeFileSync(join(dir, "ca.pem"), server.ca);
+      const env = { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, "ca.pem") };
+      const cache = join(dir, "cache");
+      const sha256 = createHash("sha256").update(body).digest("hex");
+      const pulled = await cli(["images", "pull", `${server.origin}/tiny.img`, "--sha256", sha256, "--cache-dir", cache, "--json"], dir, env);
+      expect(pulled.code, pulled.stderr).toBe(0);
+      const cachedPath = (JSON.parse(pulled.stdout) as { images: Array<{ path: string }> }).images[0]!.path;
+
+      // What the libvirt provider does for a VM disk, from a process of its own that has exited since (like a
+      // provider after `create`): record the user, then make the overlay.
+      const disk = join(dir, "vm", "disk.qcow2");
+      mkdirSync(join(dir, "vm"));
+      const record = `import { recordImageUser } from ${JSON.stringify(pathToFileURL(resolve("dist/lib/image-users.js")).href)};
+await recordImageUser({ overlayPath: ${JSON.stringify(disk)}, basePath: ${JSON.stringify(cachedPath)}, usedBy: "libvirt VM tiny-1" });`;
+      await run(process.execPath, ["--input-type=module", "-e", record]);
+      await run("qemu-img", ["create", "-q", "-f", "qcow2", "-b", cachedPath, "-F", "raw", disk]);
+
+      const listed = await cli(["images", "list", "--cache-dir", cache], dir);
+      expect(listed.stdout).toContain("\t1 VM disk\n");
+      const kept = await cli(["images", "prune", "--all", "--cache-dir", cache, "--json"], dir);
+      expect(kept.code, kept.stderr).toBe(0);
+      expect(JSON.parse(kept.stdout)).toMatchObject({
+        removed: [],
+        kept: [{ name: "tiny.img", path: cachedPath, usedBy: [{ overlayPath: disk, usedBy: "libvirt VM tiny-1", state: "in use" }] }],
+      });
+      const text = await cli(["images", "prune", "--all", "--cache-dir", cache], dir);
+      expect(text.stdout).toBe(`Nothing to prune\nkept tiny.img: used by ${disk} (libvirt VM tiny-1, stopped or running VM)\n`);
+      expect(existsSync(cachedPath)).toBe(true);
+      // The VM's disk still reads through to its base.
+      await run("qemu-img", ["check", "-q", disk]);
+
+      rmSync(disk);
+      const pruned = await cli(["images", "prune", "--all", "--cache-dir", cache, "--json"], dir);
+      expect(pruned.code, pruned.stderr).toBe(0);
+      expect(JSON.parse(pruned.stdout)).toMatchObject({ removed: [{ path: cachedPath }], kept: [] });
+      expect(existsSync(cachedPath)).toBe(false);
+      expect(readdirSync(join(cache, "users"))).toEqual([]);
+    } finally {
+      await server.close();
+    }
   });
 
   it("pulls every image of a spec", async () => {

@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import type { ImageResource } from "../../../api/spec.js";
 import { TestenvError } from "../../errors.js";
-import type { CachedImage, ImageCache, ImageProgress } from "../../image/cache.js";
+import type { CachedImage, ImageCache, ImageProgress, ImageUserSummary, KeptImage } from "../../image/cache.js";
 import { UsageError, booleanFlag, stringFlag } from "../args.js";
 import type { CommandContext, CommandDefinition } from "../command.js";
 import { EXIT, type ExitCode } from "../exit-codes.js";
@@ -68,15 +68,34 @@ function noArguments(sub: Subcommand, rest: readonly string[]): void {
 
 async function list(context: CommandContext, { cache, cacheDir }: OpenCache): Promise<ExitCode> {
   const images = await cache.list();
-  return print(context, { cacheDir, images }, images.length === 0 ? `No cached images in ${cacheDir}\n` : `${images.map(describe).join("\n")}\n`);
+  const counts = await cache.userCounts();
+  const listed = images.map((image) => ({ ...image, users: counts.get(image.key) ?? 0 }));
+  const lines = listed.map((image) => `${describe(image)}\t${image.users === 1 ? "1 VM disk" : `${image.users} VM disks`}`);
+  return print(context, { cacheDir, images: listed }, images.length === 0 ? `No cached images in ${cacheDir}\n` : `${lines.join("\n")}\n`);
+}
+
+const USE_STATE: Record<ImageUserSummary["state"], string> = {
+  "in use": "stopped or running VM",
+  "being created": "a VM disk being created",
+  unreadable: "a VM disk that could not be read, so counted as a user",
+};
+
+/** "kept debian-12: used by /…/disk.qcow2 (libvirt VM x, stopped or running VM)", one line per user. */
+function keptLines(image: KeptImage): string[] {
+  return image.usedBy.map((user) => {
+    const via = user.via === undefined ? "" : ` through ${user.via}`;
+    return `kept ${image.name}: used by ${user.overlayPath}${via} (${user.usedBy}, ${USE_STATE[user.state]})`;
+  });
 }
 
 async function prune(context: CommandContext, { cache, cacheDir }: OpenCache): Promise<ExitCode> {
   const daysText = stringFlag(context.args.flags, "days");
   const days = daysText === undefined ? undefined : Number(daysText);
   if (days !== undefined && (!Number.isFinite(days) || days < 0)) throw new UsageError(`--days needs a non-negative number of days, got '${daysText}'`);
-  const { removed } = await cache.prune({ all: booleanFlag(context.args.flags, "all"), ...(days !== undefined ? { unusedForDays: days } : {}) });
-  return print(context, { cacheDir, removed }, removed.length === 0 ? "Nothing to prune\n" : `Removed ${removed.length} image(s):\n${removed.map(describe).join("\n")}\n`);
+  const { removed, kept } = await cache.prune({ all: booleanFlag(context.args.flags, "all"), ...(days !== undefined ? { unusedForDays: days } : {}) });
+  const removedText = removed.length === 0 ? "Nothing to prune\n" : `Removed ${removed.length} image(s):\n${removed.map(describe).join("\n")}\n`;
+  const keptText = kept.flatMap(keptLines).map((line) => `${line}\n`).join("");
+  return print(context, { cacheDir, removed, kept }, `${removedText}${keptText}`);
 }
 
 /** One source given on the command line, or every image of the spec. */
