@@ -81,7 +81,9 @@ export async function loadProject(folder: string): Promise<Project> {
     if (await readable(path)) cloudConfig = parseUserCloudConfig(await readFile(path, "utf8"), path);
     else issues.push({ field: "CLOUD_CONFIG", message: `${path} does not exist or cannot be read; create it or fix the path` });
   }
-  const isPath = env.IMAGE.startsWith("/") || env.IMAGE.startsWith(".") || /\.(qcow2|img|raw|tar)$/i.test(env.IMAGE);
+  // A URL is downloaded, whatever its file name ends with; only a bare word ending in an image suffix is a file.
+  const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(env.IMAGE);
+  const isPath = !isUrl && (env.IMAGE.startsWith("/") || env.IMAGE.startsWith(".") || /\.(qcow2|img|raw|tar)$/i.test(env.IMAGE));
   const imagePath = isPath ? (isAbsolute(env.IMAGE) ? env.IMAGE : join(absolute, env.IMAGE)) : undefined;
   if (imagePath !== undefined && !(await readable(imagePath))) {
     issues.push({ field: "IMAGE", message: `${imagePath} does not exist or cannot be read; give a well-known name (debian:12), an existing file, or an https URL` });
