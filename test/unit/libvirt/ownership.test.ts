@@ -208,7 +208,7 @@ describe("libvirt per-environment data dir", () => {
   it("keeps the dir while a create is in flight, and a configured dataDir always", async () => {
     const dir = join(root, PREFIX);
     const dataDir = new DataDir(config(dir));
-    let release: () => void = () => undefined;
+    let release: (() => void) | undefined;
     const handlers = dataDir.resources({
       create: () => new Promise<string>((resolve) => (release = () => resolve("made"))),
       get: (name) => Promise.resolve(name),
@@ -216,7 +216,8 @@ describe("libvirt per-environment data dir", () => {
       delete: () => Promise.resolve(),
     });
     const creating = handlers.create("n1");
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // In flight means the provider's create has been called; under load that takes more than a fixed few ms.
+    while (release === undefined) await new Promise((resolve) => setTimeout(resolve, 5));
     await handlers.delete("other", false);
     expect(existsSync(dir)).toBe(true);
     release();
