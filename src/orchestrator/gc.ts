@@ -1,3 +1,4 @@
+import { expandPool } from "./pool-placement.js";
 import { resolve } from "node:path";
 import { OwnedResponse, type OwnedKind, type OwnedObject } from "../../api/provider.js";
 import type { ProviderConfig } from "../../api/spec.js";
@@ -131,7 +132,8 @@ function assertEnginesAllowed(deps: EngineDeps, providers: readonly ProviderConf
 
 /** The spec's providers; else those recorded in the state dir's environments; else every provider found here. */
 async function providersToAsk(deps: EngineDeps, stateDir: string, specProviders: readonly ProviderConfig[] | undefined): Promise<ProviderCandidate[]> {
-  const configs: ProviderConfig[] = [...(specProviders ?? [])];
+  // A pool's hosts are each asked, as the providers its environments were placed with.
+  const configs: ProviderConfig[] = (specProviders ?? []).flatMap(expandPool);
   if (configs.length === 0) {
     for (const entry of await new StateStore(stateDir).list()) configs.push(...(entry.state?.providers ?? []));
   }
