@@ -30,7 +30,12 @@ export interface PlacementContext {
   /** plan: choose as a create would now, record nothing and never wait. */
   preview?: boolean;
   signal?: AbortSignal;
+  /** Asks each host of a pool for its health and capacity; default: its provider in inspect mode (tests pass their own). */
+  probe?: HostProbe;
 }
+
+/** One report per host, in the pool's order. */
+export type HostProbe = (provider: ProviderConfig, configs: readonly Record<string, unknown>[]) => Promise<ProviderReport[]>;
 
 export interface PlacedProviders {
   /** The spec's providers, each pool replaced by its chosen host. */
@@ -99,9 +104,11 @@ function unavailability(report: ProviderReport): string | undefined {
   return `unhealthy: ${warnings || report.error || "it says so without a reason"}`;
 }
 
-async function probeHosts(provider: ProviderConfig, hosts: readonly PoolHost[], context: PlacementContext): Promise<ProviderReport[]> {
+function probeHosts(provider: ProviderConfig, hosts: readonly PoolHost[], context: PlacementContext): Promise<ProviderReport[]> {
+  const configs = hosts.map((host) => configForHost(provider.spec ?? {}, host));
+  if (context.probe) return context.probe(provider, configs);
   return checkProviders(
-    hosts.map((host) => ({ name: provider.name, engine: provider.engine, source: "spec" as const, config: configForHost(provider.spec ?? {}, host) })),
+    configs.map((config) => ({ name: provider.name, engine: provider.engine, source: "spec" as const, config })),
     { cwd: context.cwd, env: context.env, timeoutMs: DEFAULT_CHECK_TIMEOUT_MS, log: context.log },
   );
 }

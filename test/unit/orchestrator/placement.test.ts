@@ -32,13 +32,14 @@ describe("choosePlacement", () => {
   });
 
   it("spreads six environments over two equal hosts three and three when each is recorded as placed", () => {
-    const hosts = [host("local", { configured: { vcpus: 8, memoryMiB: 4096 } }), host("remote", { configured: { vcpus: 8, memoryMiB: 4096 } })];
+    const placed: Record<string, PlacedEnvironment[]> = { local: [], remote: [] };
+    const hosts = (): HostFacts[] => ["local", "remote"].map((uri) => host(uri, { configured: { vcpus: 8, memoryMiB: 4096 }, placed: placed[uri] ?? [] }));
     const chosen: string[] = [];
     for (let i = 0; i < 6; i++) {
-      const decision = choosePlacement(needs(1, 128), hosts);
+      const decision = choosePlacement(needs(1, 128), hosts());
       if (decision.kind !== "placed") throw new Error(`not placed: ${decision.kind}`);
       chosen.push(decision.host);
-      hosts.find((h) => h.uri === decision.host)?.placed.push(...creating(1));
+      placed[decision.host]?.push(...creating(1));
     }
     expect(chosen.filter((h) => h === "local")).toHaveLength(3);
     expect(chosen.filter((h) => h === "remote")).toHaveLength(3);
