@@ -93,7 +93,8 @@ describeRemote("e2e_libvirt: a pool of the local and the remote libvirt host", (
     for (const [index, p] of placed.entries()) {
       const result = results[index]!;
       expect(result.isError, `${p.hostname}: ${textOf(result)}`).toBeFalsy();
-      p.artifact = result.structuredContent;
+      const artifact = result.structuredContent as Json;
+      p.artifact = artifact;
       const state = readState(p.ws);
       p.prefix = state.prefix as string;
       expect(state.status).toBe("ready");
@@ -108,8 +109,8 @@ describeRemote("e2e_libvirt: a pool of the local and the remote libvirt host", (
       expect(domainsOn(onRemote ? host : undefined)).toContain(domain);
       expect(domainsOn(onRemote ? undefined : host)).not.toContain(domain);
 
-      const ip = p.artifact.metadata["testenv-vm.vm.test-vm.ip"] as string;
-      const keyPath = artifactFile(p.ws, p.artifact, "testenv-vm.key.vm-ssh");
+      const ip = artifact.metadata["testenv-vm.vm.test-vm.ip"] as string;
+      const keyPath = artifactFile(p.ws, artifact, "testenv-vm.key.vm-ssh");
       const out = await sshExec({ host: ip, port: 22, user: "root", privateKey: readFileSync(keyPath, "utf8"), ...(onRemote ? { via: remoteJump(host!) } : {}) }, "hostname", 60_000);
       expect(out.code, out.stderr).toBe(0);
       expect(out.stdout.trim()).toBe(p.hostname);
