@@ -1,4 +1,3 @@
-import { expandPool } from "./pool-placement.js";
 import { resolve } from "node:path";
 import { OwnedResponse, type OwnedKind, type OwnedObject } from "../../api/provider.js";
 import type { ProviderConfig } from "../../api/spec.js";
@@ -9,6 +8,7 @@ import { discoverProviders, optionalAnswer, type ProviderCandidate } from "../pr
 import { StateStore, resolveStateDir } from "../state/index.js";
 import type { EngineDeps } from "./deps.js";
 import { namePrefix } from "./isolation.js";
+import { expandPool } from "./pool-placement.js";
 
 // gc: objects whose environment is gone. Each provider lists what it made (provider_owned) with the owner it
 // recorded; an owner is gone when its state file is missing or marked destroyed (and no create or delete holds its

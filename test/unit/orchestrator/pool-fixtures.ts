@@ -11,7 +11,7 @@ export function poolSpec(hosts: unknown[] = [{ uri: LOCAL }, { uri: REMOTE, ssh:
   return {
     providers: [{ name: "lab", engine: "testenv-vm-provider-libvirt", spec: { dataDir: "/data", hosts } }],
     vms: Array.from({ length: vms }, (_, i) => ({ name: `vm${i}`, spec: { vcpus: 1, memory: 128, disk: { baseImage: "tiny", size: "1G" } } })),
-  } as Spec;
+  };
 }
 
 export function healthReport(config: Record<string, unknown>, health: Partial<HealthResponse> = {}, report: Partial<ProviderReport> = {}): ProviderReport {

@@ -2,9 +2,15 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Plan } from "../../../api/plan.js";
 import type { Spec } from "../../../api/spec.js";
 import type { Logger } from "../../../lib/log.js";
+import { formatStatus } from "../../../src/cli/commands/status.js";
 import { TestenvError } from "../../../src/errors.js";
+import { staleReasons } from "../../../src/orchestrator/plan-stale.js";
+import { planText } from "../../../src/orchestrator/plan-text.js";
+import { sha256Of } from "../../../src/orchestrator/spec-hash.js";
+import { summarizeState } from "../../../src/orchestrator/summary.js";
 import { endPlacement, hostPlacementLedger, PlacementLedger, PLACEMENT_DIR_ENV } from "../../../src/orchestrator/placement-ledger.js";
 import { configForHost, expandPool, needsOf, placeEnvironment, type HostProbe, type PlacementContext } from "../../../src/orchestrator/pool-placement.js";
 import { StateStore } from "../../../src/state/store.js";
@@ -74,7 +80,7 @@ describe("pool config", () => {
   });
 
   it("places nothing for a spec without a pool", async () => {
-    expect(await placeEnvironment({ providers: [{ name: "p", engine: "e", spec: { uri: LOCAL } }] } as Spec, context("plain"))).toBeUndefined();
+    expect(await placeEnvironment({ providers: [{ name: "p", engine: "e", spec: { uri: LOCAL } }] }, context("plain"))).toBeUndefined();
   });
 
   it("refuses a malformed pool, naming the field", async () => {
@@ -213,5 +219,39 @@ describe("PlacementLedger", () => {
     await ledger.release("ready-env", dir);
     expect(await ledger.read()).toEqual([]);
     expect(JSON.parse(await readFile(ledger.path, "utf8"))).toEqual({ entries: [] });
+  });
+});
+
+describe("placements in plan and status", () => {
+  const H = (c: string): string => `sha256:${c.repeat(64)}`;
+  const needs = { vcpus: 1, memoryMiB: 128, diskGiB: 1 };
+  function plan(host: string): Plan {
+    const body: Omit<Plan, "planHash"> = {
+      version: 1,
+      testID: "t-1",
+      stage: "unit",
+      prefix: "abc123",
+      specHash: H("a"),
+      subnets: {},
+      providers: [{ name: "lab", engine: "testenv-vm-provider-libvirt", providerName: "libvirt", version: "1" }],
+      placements: [{ provider: "lab", host, needs }],
+      inputs: {},
+      phases: [],
+    };
+    return { ...body, planHash: sha256Of(body) };
+  }
+
+  it("plan text names the host; a plan placed elsewhere now is stale, saying why", () => {
+    expect(planText(plan(REMOTE))).toContain(`placed: provider lab on ${REMOTE} (needs 1 vCPUs, 128 MiB, 1.0 GiB)`);
+    expect(staleReasons(plan(REMOTE), plan(REMOTE))).toEqual([]);
+    expect(staleReasons(plan(REMOTE), plan(LOCAL))).toEqual([expect.stringContaining("the placement on the pool's hosts changed")]);
+  });
+
+  it("status shows each placement with its reason, and --json carries them", () => {
+    const placement = { provider: "lab", host: REMOTE, reason: "fewest environments there (0) of the 2 host(s) that fit and are free to create", needs, passedOver: [] };
+    const summary = summarizeState({ ...sampleState("placed-env", 0), placements: [placement] });
+    expect(formatStatus(summary)).toContain(`  placed: provider lab on ${REMOTE}: fewest environments there (0)`);
+    expect(summary.placements).toEqual([placement]);
+    expect(summarizeState(sampleState("plain", 0)).placements).toBeUndefined();
   });
 });
