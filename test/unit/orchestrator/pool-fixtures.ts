@@ -4,7 +4,7 @@ import type { ProviderReport } from "../../../src/provider/registry.js";
 import type { HostProbe } from "../../../src/orchestrator/pool-placement.js";
 
 export const LOCAL = "qemu:///system";
-export const REMOTE = "qemu+ssh://root@10.99.0.2/system";
+export const REMOTE = "qemu+ssh://root@lab2.example/system";
 
 /** A spec whose provider `lab` is a pool of the local and a remote host; `vms` tiny VMs of 1 vCPU and 128 MiB. */
 export function poolSpec(hosts: unknown[] = [{ uri: LOCAL }, { uri: REMOTE, ssh: { key: "/k", knownHosts: "/kh" } }], vms = 1): Spec {

@@ -3,7 +3,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Plan } from "../../../api/plan.js";
-import type { Spec } from "../../../api/spec.js";
 import type { Logger } from "../../../lib/log.js";
 import { formatStatus } from "../../../src/cli/commands/status.js";
 import { TestenvError } from "../../../src/errors.js";
@@ -150,11 +149,11 @@ describe("placeEnvironment", () => {
 
   it("skips an unreachable host with a line in the log, and places on the other", async () => {
     const probe: HostProbe = (_provider, configs) =>
-      Promise.resolve(configs.map((config) => (config.uri === REMOTE ? healthReport(config, { healthy: false, daemon: { name: "libvirtd", reachable: false, detail: "ssh: connect to host 10.99.0.2 port 22: Connection refused" } }) : healthReport(config))));
+      Promise.resolve(configs.map((config) => (config.uri === REMOTE ? healthReport(config, { healthy: false, daemon: { name: "libvirtd", reachable: false, detail: "ssh: connect to host lab2.example port 22: Connection refused" } }) : healthReport(config))));
     const placed = await placeEnvironment(poolSpec(), context("one-up", probe));
     expect(placed?.placements[0]?.host).toBe(LOCAL);
-    expect(placed?.placements[0]?.passedOver).toEqual([{ host: REMOTE, why: "skipped: not reachable: ssh: connect to host 10.99.0.2 port 22: Connection refused" }]);
-    expect(lines).toContain(`warn placement: provider lab skips host ${REMOTE}: not reachable: ssh: connect to host 10.99.0.2 port 22: Connection refused`);
+    expect(placed?.placements[0]?.passedOver).toEqual([{ host: REMOTE, why: "skipped: not reachable: ssh: connect to host lab2.example port 22: Connection refused" }]);
+    expect(lines).toContain(`warn placement: provider lab skips host ${REMOTE}: not reachable: ssh: connect to host lab2.example port 22: Connection refused`);
   });
 
   it("refuses when every host is unavailable, with each host's reason", async () => {
