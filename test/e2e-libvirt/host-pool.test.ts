@@ -1,14 +1,13 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import type { ProviderConfig } from "../../api/spec.js";
 import { sshExec } from "../../providers/libvirt/vm/readiness.js";
 import { namePrefix } from "../../src/orchestrator/isolation.js";
 import { ensureTestImages, type TestImages } from "../helpers/images.js";
 import { findLeaks, waitForNoLeaks } from "../helpers/leaks.js";
 import { remoteJump, remoteLeaks, remoteLibvirtd, remoteShell, startRemoteHost, stopRemoteHost, type RemoteHost } from "../helpers/remote-host.js";
-import { describeIfTestHost } from "../helpers/testhost.js";
-import { cli, natSpec, remoteDomainDefined } from "./remote-support.js";
+import { cli, describeRemote, natSpec, remoteDomainDefined } from "./remote-support.js";
 import { artifactFile, connectOrchestrator, createArgs, createOverMcp, deleteIfLeft, deleteOverMcp, leakScope, readState, stateFile, textOf, workspace, type Json, type Workspace } from "./support.js";
 
 // A pool of two libvirt hosts, this one and the second test host (scripts/testhost-remote.sh): the engine places
@@ -45,7 +44,6 @@ interface Placed {
   host?: string;
 }
 
-const describeRemote = process.env.TESTENV_VM_TEST_REMOTE_HOST === "0" ? describe.skip : describeIfTestHost;
 
 describeRemote("e2e_libvirt: a pool of the local and the remote libvirt host", () => {
   let images: TestImages;

@@ -1,13 +1,12 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Spec } from "../../api/spec.js";
 import { sshExec } from "../../providers/libvirt/vm/readiness.js";
 import { ensureTestImages, type TestImages } from "../helpers/images.js";
 import { findLeaks, waitForNoLeaks } from "../helpers/leaks.js";
 import { remoteJump, remoteLeaks, remoteLibvirtd, remoteProviderSpec, remoteShell, startRemoteHost, stopRemoteHost, type RemoteHost } from "../helpers/remote-host.js";
-import { describeIfTestHost } from "../helpers/testhost.js";
-import { cli, natSpec, remoteDomainDefined } from "./remote-support.js";
+import { cli, describeRemote, natSpec, remoteDomainDefined } from "./remote-support.js";
 import { artifactFile, createOverMcp, deleteIfLeft, deleteOverMcp, fourResourceSpec, leakScope, readState, stateFile, textOf, workspace, type Json, type Workspace } from "./support.js";
 
 // Environments entirely on the second libvirt host of the test host (scripts/testhost-remote.sh), which this
@@ -41,9 +40,7 @@ interface Case {
   prefix?: string;
 }
 
-// Runs with the stage (about 2 min: the remote host starts in 1-3 s); TESTENV_VM_TEST_REMOTE_HOST=0 skips it on a
-// machine without sshd (scripts/setup.sh installs it).
-const describeRemote = process.env.TESTENV_VM_TEST_REMOTE_HOST === "0" ? describe.skip : describeIfTestHost;
+// Runs with the stage (about 2 min).
 
 describeRemote("e2e_libvirt: environments on a remote libvirt host over qemu+ssh", () => {
   let images: TestImages;

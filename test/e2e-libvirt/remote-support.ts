@@ -1,14 +1,23 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import type { ProviderConfig, Spec } from "../../api/spec.js";
+import { describe } from "vitest";
 import { retryUntil } from "../../lib/retry.js";
 import type { TestImages } from "../helpers/images.js";
 import { ORCHESTRATOR_BIN } from "../helpers/mcp.js";
 import { remoteShell, type RemoteHost } from "../helpers/remote-host.js";
+import { describeIfTestHost } from "../helpers/testhost.js";
 import { readState, stateFile, type Workspace } from "./support.js";
 
 // Shared by the tests on the second libvirt host (remote-host, host-pool): an environment of one tiny VM on a
 // libvirt NAT network, the built CLI, and the wait for a create's domain to be defined on the host.
+
+// Runs with the stage (the remote host starts in 1-3 s); TESTENV_VM_TEST_REMOTE_HOST=0 skips it on a machine
+// without sshd (scripts/setup.sh installs it).
+export function describeRemote(name: string, fn: () => void): void {
+  if (process.env.TESTENV_VM_TEST_REMOTE_HOST === "0") describe.skip(name, fn);
+  else describeIfTestHost(name, fn);
+}
 
 export interface NatSpecOptions {
   /** Third octet of the spec's /24 (the orchestrator moves it to one reserved for the environment). */
