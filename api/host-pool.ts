@@ -8,7 +8,7 @@ const count = (what: string) => z.number().int().positive().describe(what);
 
 export const HostCapacity = z
   .strictObject({
-    vcpus: count("vCPUs environments may use on this host (default: the host's CPUs from virsh nodeinfo).").optional(),
+    vcpus: count("vCPUs environments may use on this host (default: 4 per CPU that virsh nodeinfo reports).").optional(),
     memoryMiB: count("Memory in MiB environments may use (default: the host's free memory now).").optional(),
     diskGiB: count("Disk in GiB environments may use (default: free space of the provider's data dir there).").optional(),
   })

@@ -9,6 +9,12 @@ const UNITS: Record<ResourceName, string> = { vcpus: "vCPUs", memoryMiB: "MiB me
 
 export const NO_RESOURCES: HostResources = { vcpus: 0, memoryMiB: 0, diskGiB: 0 };
 
+/**
+ * vCPUs per host CPU when the CPU count is read from the host (not configured): guests of test environments idle
+ * most of the time, so vCPUs are shared, as every hypervisor scheduler does; configure capacity.vcpus for a hard limit.
+ */
+export const READ_VCPUS_PER_CPU = 4;
+
 /** One environment already on a host, from the ledger. */
 export interface PlacedEnvironment {
   needs: HostResources;
@@ -23,9 +29,9 @@ export interface HostFacts {
   /** Limits from the pool's config: every environment placed here counts against them. */
   configured: Partial<HostResources>;
   /**
-   * Read from the host now (for fields not configured): vCPUs are its CPU count, so every placed environment
-   * counts; memory and disk are what is free now, which running guests already use, so only those still being
-   * created count.
+   * Read from the host now (for fields not configured): vCPUs are its CPU count (READ_VCPUS_PER_CPU each), so
+   * every placed environment counts; memory and disk are what is free now, which running guests already use, so
+   * only those still being created count.
    */
   read: Partial<HostResources>;
   placed: readonly PlacedEnvironment[];
@@ -49,7 +55,8 @@ export function freeOnHost(host: HostFacts): Partial<HostResources> {
     const configured = host.configured[field];
     const read = host.read[field];
     if (configured !== undefined) free[field] = configured - sum(host.placed, field);
-    else if (read !== undefined) free[field] = read - sum(field === "vcpus" ? host.placed : host.placed.filter((e) => e.creating), field);
+    else if (read !== undefined && field === "vcpus") free[field] = read * READ_VCPUS_PER_CPU - sum(host.placed, field);
+    else if (read !== undefined) free[field] = read - sum(host.placed.filter((e) => e.creating), field);
   }
   return free;
 }

@@ -139,13 +139,13 @@ describeRemote("e2e_libvirt: a pool of the local and the remote libvirt host", (
 
   it("an environment too big for every host is refused, saying what each host lacks, with nothing created", async () => {
     const ws = tooBig!;
-    const result = await createOverMcp(ws, natSpec(poolProvider(host!), images, { memory: 64 * 1024 * 1024 }));
+    const result = await createOverMcp(ws, natSpec(poolProvider(host!), images, { memory: 1024 * 1024 }));
     expect(result.isError).toBe(true);
     const text = textOf(result);
     expect(text).toContain("PLACEMENT_FAILED");
     expect(text).toContain("providers[0].spec.hosts");
-    expect(text).toContain(`${LOCAL}: lacks 67108864 MiB memory`);
-    expect(text).toContain(`${host!.uri}: lacks 67108864 MiB memory`);
+    expect(text).toContain(`${LOCAL}: lacks 1048576 MiB memory`);
+    expect(text).toContain(`${host!.uri}: lacks 1048576 MiB memory`);
     expect(text).toContain("nothing was created");
     expect(existsSync(stateFile(ws))).toBe(false);
     const prefix = namePrefix(ws.testID);
@@ -157,7 +157,7 @@ describeRemote("e2e_libvirt: a pool of the local and the remote libvirt host", (
     const ws = crash!;
     // This host has room for nothing, so the environment goes to the remote one.
     const creating = createOverMcp(ws, natSpec(poolProvider(host!, { memoryMiB: 64 }), images, { octet: 102, hostname: "pool-crash", memory: 128 }));
-    const prefix = await remoteDomainDefined(host!, ws);
+    const prefix = await remoteDomainDefined(host!, ws, creating);
     expect((readState(ws).placements as Json[])[0]!.host).toBe(host!.uri);
     remoteLibvirtd("kill");
     let result;

@@ -133,7 +133,7 @@ describeRemote("e2e_libvirt: environments on a remote libvirt host over qemu+ssh
     const ws = crash!;
     const creating = createOverMcp(ws, natSpecOn(host!, images, 102, "remote-crash"));
     // As soon as the domain is defined there, libvirtd dies (the VM is booting, the create waits for it).
-    const prefix = await remoteDomainDefined(host!, ws);
+    const prefix = await remoteDomainDefined(host!, ws, creating);
     remoteLibvirtd("kill");
     let result;
     try {

@@ -60,15 +60,21 @@ export function cli(ws: Workspace, ...args: string[]): Promise<{ code: number; s
   });
 }
 
-/** Waits until the workspace's create has defined its VM `vm` on the remote host; returns the environment's prefix. */
-export async function remoteDomainDefined(host: RemoteHost, ws: Workspace, vm = "test-vm"): Promise<string> {
+/**
+ * Waits until the workspace's create has defined its VM `vm` on the remote host; returns the environment's prefix.
+ * `creating` is that create: should it end first, the wait ends with its result.
+ */
+export async function remoteDomainDefined(host: RemoteHost, ws: Workspace, creating: Promise<unknown>, vm = "test-vm"): Promise<string> {
+  let ended: unknown;
+  void creating.then((result) => (ended = result ?? "ended"), (error: unknown) => (ended = error ?? "failed"));
   const defined = await retryUntil(
     () => {
+      if (ended !== undefined) throw new Error(`the create ended before its domain was defined on the host: ${JSON.stringify(ended).slice(0, 2000)}`);
       if (!existsSync(stateFile(ws))) return Promise.resolve(undefined);
       const prefix = readState(ws).prefix as string;
       return Promise.resolve(remoteShell(host, "virsh -q -c qemu:///system list --all --name").includes(`${prefix}-${vm}`) ? prefix : undefined);
     },
-    { timeoutMs: 300_000, intervalMs: 250 },
+    { timeoutMs: 300_000, intervalMs: 250, retryable: (error) => !(error instanceof Error && error.message.startsWith("the create ended")) },
   );
   if (!defined.ok) throw new Error(`the domain was never defined on the host: ${String(defined.lastError)}`);
   return defined.value;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { HostResources } from "../../../api/host-pool.js";
-import { choosePlacement, environmentNeeds, freeOnHost, shortfall, sizeInGiB, type HostFacts, type PlacedEnvironment } from "../../../src/orchestrator/placement.js";
+import { choosePlacement, environmentNeeds, freeOnHost, READ_VCPUS_PER_CPU, shortfall, sizeInGiB, type HostFacts, type PlacedEnvironment } from "../../../src/orchestrator/placement.js";
 
 const needs = (vcpus: number, memoryMiB: number, diskGiB = 0): HostResources => ({ vcpus, memoryMiB, diskGiB });
 const running = (n: number, each: HostResources = needs(1, 128)): PlacedEnvironment[] => Array.from({ length: n }, () => ({ needs: each, creating: false }));
@@ -53,13 +53,13 @@ describe("choosePlacement", () => {
   });
 
   it("refuses an environment that fits no host, naming what each lacks", () => {
-    const decision = choosePlacement(needs(16, 65536), [host("a", { configured: { vcpus: 8 } }), host("b", { read: { vcpus: 4, memoryMiB: 2000 } })]);
+    const decision = choosePlacement(needs(17, 65536), [host("a", { configured: { vcpus: 8 } }), host("b", { read: { vcpus: 4, memoryMiB: 2000 } })]);
     expect(decision).toEqual({
       kind: "refused",
       reason: "no-fit",
       passedOver: [
-        { host: "a", why: "lacks 16 vCPUs (8 free)" },
-        { host: "b", why: "lacks 16 vCPUs (4 free), 65536 MiB memory (2000 free)" },
+        { host: "a", why: "lacks 17 vCPUs (8 free)" },
+        { host: "b", why: "lacks 17 vCPUs (16 free), 65536 MiB memory (2000 free)" },
       ],
     });
   });
@@ -107,12 +107,22 @@ describe("freeOnHost", () => {
 
   it("subtracts only creates in flight from memory and disk read from the host, and everything from its CPUs", () => {
     // Free memory and disk read now already exclude running guests; CPUs are a count of the host's, not a free amount.
-    const facts = host("a", { read: { vcpus: 8, memoryMiB: 4000, diskGiB: 50 }, placed: [...running(2, needs(2, 1024, 10)), ...creating(1, needs(1, 512, 5))] });
-    expect(freeOnHost(facts)).toEqual({ vcpus: 3, memoryMiB: 3488, diskGiB: 45 });
+    const facts = host("a", { read: { vcpus: 2, memoryMiB: 4000, diskGiB: 50 }, placed: [...running(2, needs(2, 1024, 10)), ...creating(1, needs(1, 512, 5))] });
+    expect(freeOnHost(facts)).toEqual({ vcpus: 2 * READ_VCPUS_PER_CPU - 5, memoryMiB: 3488, diskGiB: 45 });
+  });
+
+  it("shares a host's CPUs between vCPUs when the count is read, so six 1-vCPU environments fit on two 2-CPU hosts", () => {
+    const placed: Record<string, PlacedEnvironment[]> = { a: [], b: [] };
+    for (let i = 0; i < 6; i++) {
+      const decision = choosePlacement(needs(1, 128), ["a", "b"].map((uri) => host(uri, { read: { vcpus: 2 }, placed: placed[uri] ?? [] })));
+      if (decision.kind !== "placed") throw new Error(`environment ${i} not placed: ${JSON.stringify(decision)}`);
+      placed[decision.host]?.push(...running(1));
+    }
+    expect([placed.a?.length, placed.b?.length]).toEqual([3, 3]);
   });
 
   it("prefers the configured value over the one read, per resource", () => {
-    expect(freeOnHost(host("a", { configured: { memoryMiB: 1024 }, read: { vcpus: 2, memoryMiB: 99999 } }))).toEqual({ vcpus: 2, memoryMiB: 1024 });
+    expect(freeOnHost(host("a", { configured: { memoryMiB: 1024 }, read: { vcpus: 2, memoryMiB: 99999 } }))).toEqual({ vcpus: 2 * READ_VCPUS_PER_CPU, memoryMiB: 1024 });
   });
 
   it("leaves a resource neither configured nor read unlimited", () => {
