@@ -142,8 +142,13 @@ describeRemote("e2e_libvirt: a pool of the local and the remote libvirt host", (
     const result = await createOverMcp(ws, natSpec(poolProvider(host!), images, { memory: 1024 * 1024 }));
     expect(result.isError).toBe(true);
     const text = textOf(result);
-    expect(text).toContain("PLACEMENT_FAILED");
-    expect(text).toContain("providers[0].spec.hosts");
+    // The typed error rides along as JSON (a second text, since create has an output schema).
+    const details = result.content.flatMap((part) => (part.type === "text" && part.text.startsWith('{"error"') ? [part.text] : []))[0];
+    const error = (details !== undefined ? (JSON.parse(details) as Json) : (result.structuredContent as Json)).error as Json;
+    expect(error.code).toBe("PLACEMENT_FAILED");
+    expect(error.details.reason).toBe("no-fit");
+    expect(error.issues[0].field).toBe("providers[0].spec.hosts");
+    expect(text).toContain("no host of provider pool's pool (providers[0].spec.hosts) fits this environment");
     expect(text).toContain(`${LOCAL}: lacks 1048576 MiB memory`);
     expect(text).toContain(`${host!.uri}: lacks 1048576 MiB memory`);
     expect(text).toContain("nothing was created");
