@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { PlannedPlacement } from "./host-pool.js";
 import { PlannedStep } from "./provider.js";
 import { ProviderChoice } from "./state.js";
 
@@ -45,6 +46,8 @@ export const Plan = z.object({
   providers: z.array(z.object({ name: z.string(), engine: z.string(), providerName: z.string(), version: z.string() })),
   /** Set when the spec named no provider: which one the engine picked and why. */
   providerChoice: ProviderChoice.optional(),
+  /** Set when a provider names a pool of hosts: the host a create would place its resources on now, and why. */
+  placements: z.array(PlannedPlacement).optional(),
   /** Local files the plan depends on (base images given as paths), by a fingerprint of their size and mtime. */
   inputs: z.record(z.string(), z.string()),
   phases: z.array(z.object({ phase: z.number().int().positive(), resources: z.array(PlannedResource) })),

@@ -225,6 +225,8 @@ export const HealthResponse = z.object({
   disks: z.array(z.object({ path: z.string(), freeBytes: z.number().nonnegative() })).default([]),
   /** Resources the provider runs right now, by kind. */
   running: z.record(z.string(), z.number().int().nonnegative()).default({}),
+  /** What the host has for guests, for placement on a pool of hosts: its CPUs, and its memory in all and free now. */
+  capacity: z.object({ vcpus: z.number().int().nonnegative(), memoryMiB: z.number().nonnegative(), freeMemoryMiB: z.number().nonnegative().optional() }).optional(),
   warnings: z.array(HealthWarning).default([]),
 });
 export type HealthResponse = z.infer<typeof HealthResponse>;

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { TestEnvArtifact } from "./forge.js";
+import { Placement } from "./host-pool.js";
 import { ProviderConfig, Spec } from "./spec.js";
 
 export const EnvironmentStatus = z.enum(["pending", "creating", "ready", "failed", "destroying", "destroyed"]);
@@ -85,6 +86,8 @@ export const EnvironmentState = z.object({
   providers: z.array(ProviderConfig),
   /** Set when the spec named no provider: which one the engine picked and why (`spec` then lists it). */
   providerChoice: ProviderChoice.optional(),
+  /** Set when a provider names a pool of hosts: the host each such provider's resources were placed on, and why. */
+  placements: z.array(Placement).optional(),
   prefix: z.string(),
   subnetOctet: z.number().int(),
   /** Subnet isolation: original "a.b.c" → reserved "a.b.o" (see src/orchestrator/isolation.ts). */

@@ -27,6 +27,7 @@ export const BENCHMARKS: readonly Benchmark[] = [
   { name: "snapshot-restore", summary: "restore of the 4-resource environment from a snapshot to SSH-ready vs its cold create (goal: restore <= 3 s)", args: "[pairs, at least 7]", needsTestHost: true },
   { name: "snapshot-methods", summary: "how one saved VM comes back: virsh save/restore vs libvirt internal snapshots, restore --paused, 128 MiB, destroy vs kill", args: "[pairs, at least 7]", needsTestHost: true },
   { name: "libvirt-remote", summary: "the 4-resource environment on the second (remote, over SSH) test host vs the local one, interleaved", args: "[pairs, at least 5]", needsTestHost: true },
+  { name: "libvirt-pool", summary: "6 4-resource environments at once from separate processes: a pool of the local and the remote test host vs the local host alone", args: "[rounds]", needsTestHost: true },
   { name: "libvirt-parallel", summary: "3 tiny VMs in one phase vs 1 VM on libvirt: how much the boots overlap", args: "[runs]", needsTestHost: true },
 ];
 

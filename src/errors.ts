@@ -26,6 +26,7 @@ export type TestenvErrorCode =
   | "PROVISION_FAILED"
   | "CANCELLED"
   | "PLAN_STALE"
+  | "PLACEMENT_FAILED"
   | "INTERNAL";
 
 export interface Issue {

@@ -1,6 +1,7 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
+import { HostPool } from "../../api/host-pool.js";
 import { ProviderConfigError, parseProviderConfig, type ProviderContext } from "../kit/index.js";
 import type { SshEndpoint } from "./ssh-host.js";
 
@@ -23,6 +24,7 @@ export const LibvirtProviderConfig = z.strictObject({
     .optional()
     .describe("How to reach a remote host named by uri qemu+ssh://user@host/system: libvirt, commands, uploads and the jump to its guests."),
   imageCacheDir: z.string().min(1).optional().describe("On a remote host: where uploaded base images are kept by digest (default /var/lib/testenv-vm/images)."),
+  hosts: HostPool.optional().describe("A pool of hosts instead of uri: the engine places each environment whole on one of them (docs/scale-out.md)."),
   bridgePrefix: z
     .string()
     .regex(/^[a-z][a-z0-9-]{0,7}$/, "1-8 lowercase letters, digits or '-', starting with a letter")
@@ -62,6 +64,7 @@ export function defaultDataDir(prefix: string | undefined, env: NodeJS.ProcessEn
 
 export function resolveConfig(context: ProviderContext, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
   const config = parseProviderConfig(LibvirtProviderConfig, context, PROVIDER_NAME);
+  if (config.hosts !== undefined) throw new ProviderConfigError("providers[].config.hosts: a pool is placed by the testenv-vm engine, which starts the provider with one host's uri; this provider was started with the pool itself");
   const uri = config.uri ?? (env[URI_ENV] || "qemu:///system");
   const remote = remoteEndpoint(uri, config.ssh);
   return {

@@ -9,6 +9,8 @@ import { probeKvm } from "./accel.js";
 import type { ResolvedConfig } from "./config.js";
 import { runVirsh, type LibvirtConnection } from "./connection.js";
 import { hostEmulator } from "./host-arch.js";
+import { readCapacity, remoteFreeBytes } from "./host-capacity.js";
+import type { LibvirtHost } from "./host.js";
 
 // What doctor asks of libvirt: availability from the file system alone, health from virsh, qemu and the KVM probe.
 
@@ -114,7 +116,7 @@ function firmwareDescriptors(): string[] {
   });
 }
 
-export async function libvirtHealth(config: ResolvedConfig, connection: LibvirtConnection, log: Logger): Promise<HealthResponse> {
+export async function libvirtHealth(config: ResolvedConfig, connection: LibvirtConnection, log: Logger, host?: LibvirtHost): Promise<HealthResponse> {
   const warnings: HealthWarning[] = [];
   const tools = toolNeeds().map((need) => {
     const path = findInPath(need.name);
@@ -122,12 +124,13 @@ export async function libvirtHealth(config: ResolvedConfig, connection: LibvirtC
     return { need, entry: { name: need.name, present: path !== undefined, ...(path !== undefined ? { path } : {}) } };
   });
   const has = (name: string): boolean => tools.some((tool) => tool.need.name === name && tool.entry.present);
-  const [daemon, running, emulatorVersion, free, probe] = await Promise.all([
+  const [daemon, running, emulatorVersion, free, probe, capacity] = await Promise.all([
     has("virsh") ? askDaemon(connection) : Promise.resolve<DaemonAnswer>({ reachable: false, detail: "virsh is missing", versions: {} }),
     has("virsh") ? countRunning(connection) : Promise.resolve({}),
     has(hostEmulator()) ? firstLine(hostEmulator(), ["--version"]) : Promise.resolve(undefined),
-    freeBytes(config.dataDir),
+    host?.remote === true ? remoteFreeBytes(host, config.dataDir) : freeBytes(config.dataDir),
     config.accelerator === "auto" && has(hostEmulator()) ? probeKvm(log) : Promise.resolve(undefined),
+    has("virsh") ? readCapacity(connection) : Promise.resolve(undefined),
   ]);
   if (!daemon.reachable) {
     warnings.push({
@@ -159,6 +162,7 @@ export async function libvirtHealth(config: ResolvedConfig, connection: LibvirtC
     tools: tools.map((tool) => tool.entry),
     disks: free === undefined ? [] : [{ path: config.dataDir, freeBytes: free }],
     running,
+    ...(capacity !== undefined ? { capacity } : {}),
     warnings,
   };
 }

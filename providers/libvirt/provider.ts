@@ -72,7 +72,7 @@ export async function createLibvirtProvider(context: ProviderContext, options: L
   return {
     capabilities: () => capabilities(options.version),
     available: () => libvirtAvailability(),
-    health: () => libvirtHealth(config, connection, context.log),
+    health: () => libvirtHealth(config, connection, context.log, host),
     plan: (planned) => {
       if (planned.tool === "vm_create") return vms.plan(planned.request);
       if (planned.tool === "network_create") return Promise.resolve(networks.plan(planned.request));

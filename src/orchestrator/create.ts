@@ -27,6 +27,8 @@ import type { ProgressListener } from "./progress.js";
 import { providersFor } from "./providers.js";
 import { hashSpec } from "./spec-hash.js";
 import { hostSubnetRegistry, releaseSubnets, reserveSubnets } from "./subnet-reservations.js";
+import { endPlacement, hostPlacementLedger, PlacementLedger } from "./placement-ledger.js";
+import { placeEnvironment } from "./pool-placement.js";
 import { describeRecords, liveRecords } from "./summary.js";
 
 export interface CreateOptions {
@@ -157,11 +159,21 @@ export async function createEnvironment(deps: EngineDeps, rawInput: CreateInput,
       env: input.env ?? {},
     };
     const providers = providersFor(deps, state, log);
+    const ledger = new PlacementLedger(hostPlacementLedger(deps.env));
     let stateSaved = false;
     try {
-      await providers.start(spec.providers);
+      // A pool of hosts: one host is chosen now, before anything exists; the state keeps the placed configs.
+      const placed = await placeEnvironment(spec, { testID, stateDir, cwd: rootDir, env: deps.env, log, ledger, ...(options.signal ? { signal: options.signal } : {}) });
+      if (placed) {
+        state.providers = placed.providers;
+        state.placements = placed.placements;
+      }
+      await providers.start(state.providers);
       assertProvidersServe(spec, providers, "; nothing was created");
-      if (plan !== undefined) assertPlanCurrent(plan, await computePlan({ input, spec, specHash: `sha256:${specHash}`, phases, ...(choice ? { choice } : {}) }, { layout, subnets, existing, providers }));
+      if (plan !== undefined) {
+        const planned = { input, spec: { ...spec, providers: state.providers }, specHash: `sha256:${specHash}`, phases, ...(choice ? { choice } : {}), ...(placed ? { placements: placed.placements } : {}) };
+        assertPlanCurrent(plan, await computePlan(planned, { layout, subnets, existing, providers }));
+      }
       await store.save(state);
       stateSaved = true;
       const writer = createStateWriter(store, () => state);
@@ -184,6 +196,7 @@ export async function createEnvironment(deps: EngineDeps, rawInput: CreateInput,
       throw error;
     } finally {
       await providers.closeAll();
+      if (state.placements !== undefined) await endPlacement(ledger, state).catch((error: unknown) => log.warn(`create ${testID}: the placement ledger was not updated: ${String(error)}`));
     }
   });
 }

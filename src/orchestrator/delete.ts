@@ -14,6 +14,7 @@ import { parseInput, requireField } from "./input.js";
 import type { ProgressListener } from "./progress.js";
 import { providersFor } from "./providers.js";
 import { releaseSubnets } from "./subnet-reservations.js";
+import { hostPlacementLedger, PlacementLedger } from "./placement-ledger.js";
 import { describeRecords, liveRecords } from "./summary.js";
 
 export interface DeleteOptions {
@@ -142,6 +143,7 @@ async function deleteLocked(deps: EngineDeps, store: StateStore, testID: string,
       await store.remove(testID);
       await rm(state.artifactDir, { recursive: true, force: true });
       await releaseSubnets(stateDir, testID, { registry: state.subnetRegistry }).catch(() => undefined);
+      if (state.placements !== undefined) await new PlacementLedger(hostPlacementLedger(deps.env)).release(testID, stateDir).catch(() => undefined);
       log.info(`delete ${testID}: ${outcome.deleted.length} resource(s) deleted, state removed`);
       return { deleted: outcome.deleted.length, alreadyGone: false, stateDir, ...(forgotten ? { forgotten } : {}) };
     } finally {

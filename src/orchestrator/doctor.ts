@@ -2,6 +2,7 @@ import type { ProviderConfig } from "../../api/spec.js";
 import { unmetNeeds } from "../provider/needs.js";
 import { DEFAULT_CHECK_TIMEOUT_MS, checkProviders, discoverProviders, type ProviderReport } from "../provider/registry.js";
 import type { EngineDeps } from "./deps.js";
+import { expandPool, isPool } from "./pool-placement.js";
 
 export interface DoctorOptions {
   /** The providers of the spec at hand: doctor is healthy only when all of them are. */
@@ -49,7 +50,9 @@ function verdictOf(providers: readonly DoctorProvider[], options: DoctorOptions)
 /** Finds every provider, checks them all at once (each within its time limit) and says whether the need is met. */
 export async function runDoctor(deps: EngineDeps, options: DoctorOptions = {}): Promise<DoctorReport> {
   const started = Date.now();
-  const candidates = discoverProviders({ cwd: deps.rootDir, env: deps.env, ...(options.specProviders ? { specProviders: options.specProviders } : {}) });
+  // A pool is checked host by host (`lab@qemu+ssh://…`): the provider itself only ever serves one.
+  const specProviders = options.specProviders?.flatMap((provider) => (isPool(provider) ? expandPool(provider).map((one) => ({ ...one, name: `${provider.name}@${String(one.spec?.uri)}` })) : [provider]));
+  const candidates = discoverProviders({ cwd: deps.rootDir, env: deps.env, ...(specProviders ? { specProviders } : {}) });
   const reports = await checkProviders(candidates, { cwd: deps.rootDir, env: deps.env, timeoutMs: options.timeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS, log: deps.log });
   const needs = options.needs ?? [];
   const providers: DoctorProvider[] = reports.map((report) =>

@@ -8,6 +8,7 @@ import { discoverProviders, optionalAnswer, type ProviderCandidate } from "../pr
 import { StateStore, resolveStateDir } from "../state/index.js";
 import type { EngineDeps } from "./deps.js";
 import { namePrefix } from "./isolation.js";
+import { expandPool } from "./pool-placement.js";
 
 // gc: objects whose environment is gone. Each provider lists what it made (provider_owned) with the owner it
 // recorded; an owner is gone when its state file is missing or marked destroyed (and no create or delete holds its
@@ -131,7 +132,8 @@ function assertEnginesAllowed(deps: EngineDeps, providers: readonly ProviderConf
 
 /** The spec's providers; else those recorded in the state dir's environments; else every provider found here. */
 async function providersToAsk(deps: EngineDeps, stateDir: string, specProviders: readonly ProviderConfig[] | undefined): Promise<ProviderCandidate[]> {
-  const configs: ProviderConfig[] = [...(specProviders ?? [])];
+  // A pool's hosts are each asked, as the providers its environments were placed with.
+  const configs: ProviderConfig[] = (specProviders ?? []).flatMap(expandPool);
   if (configs.length === 0) {
     for (const entry of await new StateStore(stateDir).list()) configs.push(...(entry.state?.providers ?? []));
   }

@@ -1,3 +1,4 @@
+import type { Placement } from "../../api/host-pool.js";
 import { CreateInput } from "../../api/forge.js";
 import { PLAN_VERSION, type Plan, type PlannedResource } from "../../api/plan.js";
 import type { PlannedStep } from "../../api/provider.js";
@@ -32,6 +33,8 @@ export interface PlanSubject {
   phases: ResourceRef[][];
   /** How the provider was picked, when the spec named none. */
   choice?: ProviderChoice;
+  /** Where the providers that name a pool of hosts are placed (their spec.providers entries name the host). */
+  placements?: readonly Placement[];
 }
 
 /** A spec checked as create checks it, before its providers are known. */
@@ -182,6 +185,7 @@ export async function computePlan(subject: PlanSubject, environment: PlanEnviron
       return { name: p.name, engine: p.engine, providerName: client.capabilities.providerName, version: client.capabilities.version };
     }),
     ...(subject.choice ? { providerChoice: subject.choice } : {}),
+    ...(subject.placements && subject.placements.length > 0 ? { placements: subject.placements.map(({ provider, host, needs }) => ({ provider, host, needs })) } : {}),
     inputs: inputFingerprints(baseImages),
     phases: planned,
   };

@@ -14,6 +14,7 @@ export function staleReasons(given: Plan, current: Plan): string[] {
   if (given.specHash !== current.specHash) reasons.push(`the spec changed (spec hash ${given.specHash} → ${current.specHash})`);
   if (canonicalJson(given.subnets) !== canonicalJson(current.subnets)) reasons.push("the free subnets changed (another environment took one)");
   if (canonicalJson(given.providers) !== canonicalJson(current.providers)) reasons.push("a provider changed (engine, name or version)");
+  if (canonicalJson(given.placements ?? []) !== canonicalJson(current.placements ?? [])) reasons.push("the placement on the pool's hosts changed (other environments took room, or a host came or went)");
   for (const path of new Set([...Object.keys(given.inputs), ...Object.keys(current.inputs)])) {
     if (given.inputs[path] !== current.inputs[path]) reasons.push(`the base image ${path} changed (${given.inputs[path] ?? "not in the plan"} → ${current.inputs[path] ?? "not used now"})`);
   }

@@ -44,8 +44,10 @@ function actionCounts(plan: Plan): Record<PlanAction, number> {
 const countsText = (counts: Record<PlanAction, number>): string =>
   `${counts.create} to create, ${counts.replace} to replace, ${counts.unchanged} unchanged, ${counts.use} used as they are`;
 
-const choiceText = (plan: Plan): string[] =>
-  plan.providerChoice ? [`provider picked (the spec names none): ${plan.providerChoice.provider}, ${plan.providerChoice.reason}`] : [];
+const choiceText = (plan: Plan): string[] => [
+  ...(plan.providerChoice ? [`provider picked (the spec names none): ${plan.providerChoice.provider}, ${plan.providerChoice.reason}`] : []),
+  ...(plan.placements ?? []).map((p) => `placed: provider ${p.provider} on ${p.host} (needs ${p.needs.vcpus} vCPUs, ${p.needs.memoryMiB} MiB, ${p.needs.diskGiB.toFixed(1)} GiB)`),
+];
 
 /** The short form `validate` shows: hashes, providers and one line per resource (no requests, no steps). */
 export interface PlanSummary {

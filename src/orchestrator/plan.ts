@@ -8,6 +8,8 @@ import { inspectingProvidersFor } from "./providers.js";
 import { hostSubnetRegistry, previewSubnets } from "./subnet-reservations.js";
 import { computePlan, planSubject, subnetPrefixes, type PlanSubject } from "./plan-compute.js";
 import { withProviders } from "./provider-choice.js";
+import { hostPlacementLedger, PlacementLedger } from "./placement-ledger.js";
+import { placeEnvironment } from "./pool-placement.js";
 
 /**
  * `plan`: what create would do, without doing any of it. Reads the state dir (existing environment, subnet
@@ -17,8 +19,10 @@ export async function planEnvironment(deps: EngineDeps, rawInput: CreateInput): 
   const written = planSubject(rawInput);
   const { input } = written;
   const layout = environmentLayout(deps, input, written.spec);
-  const { spec, choice } = await withProviders(deps, written.spec, { cwd: layout.rootDir });
-  const subject: PlanSubject = { ...written, spec, ...(choice ? { choice } : {}) };
+  const { spec: chosen, choice } = await withProviders(deps, written.spec, { cwd: layout.rootDir });
+  const placed = await placeEnvironment(chosen, { testID: input.testID, stateDir: layout.stateDir, cwd: layout.rootDir, env: deps.env, log: deps.log, ledger: new PlacementLedger(hostPlacementLedger(deps.env)), preview: true });
+  const spec = placed ? { ...chosen, providers: placed.providers } : chosen;
+  const subject: PlanSubject = { ...written, spec, ...(choice ? { choice } : {}), ...(placed ? { placements: placed.placements } : {}) };
   const [subnets, existing] = await Promise.all([previewSubnets(layout.stateDir, input.testID, subnetPrefixes(spec), { registry: hostSubnetRegistry(deps.env) }), layout.store.load(input.testID)]);
   const facts = { id: input.testID, prefix: namePrefix(input.testID), artifactDir: layout.artifactDir, stateDir: layout.stateDir, rootDir: layout.rootDir };
   const providers = inspectingProvidersFor(facts, deps.log);

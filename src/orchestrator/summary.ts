@@ -66,6 +66,8 @@ export interface StateSummary {
   resources: ResourceSummary[];
   errors: EnvironmentState["errors"];
   artifact?: TestEnvArtifact;
+  /** Where each provider that names a pool of hosts placed its resources, and why. */
+  placements?: NonNullable<EnvironmentState["placements"]>;
 }
 
 /** What an agent or `status` needs to see of an environment: no spec, every resource with its provider state. */
@@ -93,6 +95,7 @@ export function summarizeState(state: EnvironmentState): StateSummary {
     })),
     errors: state.errors,
     ...(state.artifact === undefined ? {} : { artifact: normalizeArtifact(state.artifact) }),
+    ...(state.placements === undefined ? {} : { placements: state.placements }),
   };
 }
 

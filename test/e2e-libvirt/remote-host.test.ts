@@ -1,14 +1,12 @@
-import { execFile, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Spec } from "../../api/spec.js";
 import { sshExec } from "../../providers/libvirt/vm/readiness.js";
 import { ensureTestImages, type TestImages } from "../helpers/images.js";
 import { findLeaks, waitForNoLeaks } from "../helpers/leaks.js";
 import { remoteJump, remoteLeaks, remoteLibvirtd, remoteProviderSpec, remoteShell, startRemoteHost, stopRemoteHost, type RemoteHost } from "../helpers/remote-host.js";
-import { describeIfTestHost } from "../helpers/testhost.js";
-import { ORCHESTRATOR_BIN } from "../helpers/mcp.js";
-import { retryUntil } from "../../lib/retry.js";
+import { cli, describeRemote, natSpec, remoteDomainDefined } from "./remote-support.js";
 import { artifactFile, createOverMcp, deleteIfLeft, deleteOverMcp, fourResourceSpec, leakScope, readState, stateFile, textOf, workspace, type Json, type Workspace } from "./support.js";
 
 // Environments entirely on the second libvirt host of the test host (scripts/testhost-remote.sh), which this
@@ -20,27 +18,8 @@ import { artifactFile, createOverMcp, deleteIfLeft, deleteOverMcp, fourResourceS
 
 const remoteProvider = (host: RemoteHost) => ({ name: "remote", engine: "testenv-vm-provider-libvirt", spec: remoteProviderSpec(host) });
 
-function natSpec(host: RemoteHost, images: TestImages, octet = 100, hostname = "remote-vm"): Spec {
-  return {
-    providers: [remoteProvider(host)],
-    keys: [{ name: "vm-ssh", spec: { type: "ed25519" } }],
-    networks: [
-      { name: "nat", kind: "libvirt", spec: { forwardMode: "nat", cidr: `192.168.${octet}.1/24`, dhcp: { enabled: true, rangeStart: `192.168.${octet}.10`, rangeEnd: `192.168.${octet}.50` } } },
-    ],
-    vms: [
-      {
-        name: "test-vm",
-        spec: {
-          memory: 256,
-          vcpus: 1,
-          network: "nat",
-          disk: { baseImage: images.tiny, size: "1G" },
-          cloudInit: { hostname, users: [{ name: "root", sshAuthorizedKeys: ["{{ .Keys.vm-ssh.PublicKey }}"] }] },
-          readiness: { ssh: { enabled: true, user: "root", privateKey: "{{ .Keys.vm-ssh.PrivateKeyPath }}", timeout: "6m" } },
-        },
-      },
-    ],
-  };
+function natSpecOn(host: RemoteHost, images: TestImages, octet = 100, hostname = "remote-vm"): Spec {
+  return natSpec(remoteProvider(host), images, { octet, hostname });
 }
 
 /** A key and a libvirt network on the host: enough to be gone with it, and quick to make. */
@@ -52,15 +31,6 @@ function networkOnlySpec(host: RemoteHost): Spec {
   };
 }
 
-/** The built CLI with the workspace's environment; resolves with its exit code and output. */
-function cli(ws: Workspace, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [ORCHESTRATOR_BIN, ...args], { env: { ...process.env, ...ws.env, TESTENV_VM_LOG: "warn" }, timeout: 300_000 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : -1, stdout, stderr });
-    });
-  });
-}
-
 interface Case {
   label: string;
   spec: Spec;
@@ -70,9 +40,7 @@ interface Case {
   prefix?: string;
 }
 
-// Runs with the stage (about 2 min: the remote host starts in 1-3 s); TESTENV_VM_TEST_REMOTE_HOST=0 skips it on a
-// machine without sshd (scripts/setup.sh installs it).
-const describeRemote = process.env.TESTENV_VM_TEST_REMOTE_HOST === "0" ? describe.skip : describeIfTestHost;
+// Runs with the stage (about 2 min).
 
 describeRemote("e2e_libvirt: environments on a remote libvirt host over qemu+ssh", () => {
   let images: TestImages;
@@ -87,7 +55,7 @@ describeRemote("e2e_libvirt: environments on a remote libvirt host over qemu+ssh
     host = started;
     process.stderr.write(`remote test host up in ${started.startMs} ms\n`);
     cases = [
-      { label: "nat", spec: natSpec(started, images), hostname: "remote-vm" },
+      { label: "nat", spec: natSpecOn(started, images), hostname: "remote-vm" },
       { label: "four", spec: { ...fourResourceSpec({ baseImage: images.tiny, hostname: "remote-four" }), providers: [remoteProvider(started)] }, hostname: "remote-four" },
     ];
     for (const c of cases) c.ws = workspace(`remote-${c.label}`);
@@ -163,18 +131,9 @@ describeRemote("e2e_libvirt: environments on a remote libvirt host over qemu+ssh
 
   it("the host's libvirtd killed mid-create: the create fails saying so, and once it is back delete leaves nothing", async () => {
     const ws = crash!;
-    const creating = createOverMcp(ws, natSpec(host!, images, 102, "remote-crash"));
+    const creating = createOverMcp(ws, natSpecOn(host!, images, 102, "remote-crash"));
     // As soon as the domain is defined there, libvirtd dies (the VM is booting, the create waits for it).
-    const defined = await retryUntil(
-      () => {
-        if (!existsSync(stateFile(ws))) return Promise.resolve(undefined);
-        const prefix = readState(ws).prefix as string;
-        return Promise.resolve(remoteShell(host!, "virsh -q -c qemu:///system list --all --name").includes(`${prefix}-test-vm`) ? prefix : undefined);
-      },
-      { timeoutMs: 300_000, intervalMs: 250 },
-    );
-    if (!defined.ok) throw new Error(`the domain was never defined on the host: ${String(defined.lastError)}`);
-    const prefix = defined.value;
+    const prefix = await remoteDomainDefined(host!, ws, creating);
     remoteLibvirtd("kill");
     let result;
     try {

@@ -35,6 +35,7 @@ export function formatStatus(summary: StateSummary, live?: LiveStatus): string {
     `  stage ${summary.stage}, prefix ${summary.prefix}, updated ${summary.updatedAt}`,
     `  state dir ${summary.stateDir}`,
     `  artifact dir ${summary.artifactDir}`,
+    ...(summary.placements ?? []).map((p) => `  placed: provider ${p.provider} on ${p.host}: ${p.reason}`),
   ];
   const rows = [["KIND", "NAME", "PROVIDER NAME", "PROVIDER", "STATUS", ...(live ? ["LIVE"] : []), "IP"]];
   for (const r of summary.resources) {
