@@ -25,7 +25,7 @@ const POINTS: ReadonlyArray<{ point: HoldPoint; where: string }> = [
 ];
 const VICTIMS = ["orchestrator", "provider"] as const;
 type Victim = (typeof VICTIMS)[number];
-const CELLS = POINTS.length * VICTIMS.length + 1;
+const CELLS = POINTS.length * VICTIMS.length + 2;
 
 const LONG = 900_000;
 const TESTHOST_DIR = process.env.TESTENV_VM_TESTHOST_DIR ?? "/run/testenv-vm-testhost";
@@ -123,7 +123,7 @@ function endOf(call: Promise<CallToolResult>, ms = LONG): Promise<string> {
 
 const durations: Record<string, number> = {};
 
-describeIfTestHost(`e2e_libvirt: fault matrix, ${CELLS} cells (${POINTS.length} points × SIGKILL of ${VICTIMS.join(" / ")}, and a libvirtd restart mid-create): delete, then gc, leave zero leaks`, () => {
+describeIfTestHost(`e2e_libvirt: fault matrix, ${CELLS} cells (${POINTS.length} points × SIGKILL of ${VICTIMS.join(" / ")}, and two libvirtd restarts mid-create): delete, then gc, leave zero leaks`, () => {
   const suite = tinyImageSuite();
 
   for (const { point, where } of POINTS) {
@@ -182,6 +182,35 @@ describeIfTestHost(`e2e_libvirt: fault matrix, ${CELLS} cells (${POINTS.length} 
     // Either the provider's connection survived the restart and the VM came up, or the create failed and rolled back.
     expect(ended).toMatch(/^(succeeded|failed: )/);
     durations["libvirtd-restart"] = Date.now() - started;
+  });
+
+  it.skipIf(!libvirtdRestartable())("libvirtd restarted mid-create under a provider that stays up: the same provider process completes the create, then deletes it", { timeout: LONG }, async () => {
+    const started = Date.now();
+    const ws = suite.workspace("fm-reconnect");
+    const holdDir = join(ws.root, "hold");
+    mkdirSync(holdDir);
+    // One MCP server for create and delete: its provider pool keeps the one libvirt provider process between them.
+    const orchestrator = await connectOrchestrator({ env: holdEnv(ws, "vm-defined", holdDir) });
+    try {
+      const outcome = endOf(orchestrator.call("create", createArgs(ws, fourResourceSpec({ baseImage: suite.images().tiny })), { timeoutMs: LONG }), 300_000);
+      const marker = holdMarker(holdDir, "vm-defined");
+      await until("the provider to hold after define", () => existsSync(marker), 300_000);
+      const provider = Number(readFileSync(marker, "utf8").trim());
+      expect(provider).toBeGreaterThan(1);
+      await restartLibvirtd();
+      rmSync(marker);
+      const ended = await outcome;
+      console.log(`libvirtd restart under a provider that stays up: the create ${ended.split("\n")[0] ?? ""}`);
+      expect(ended, "the provider reconnects and starts the defined domain").toBe("succeeded");
+      expect(libvirtProviderOf(orchestrator.pid), "the same provider process served the create").toBe(provider);
+      const deleted = await orchestrator.call("delete", { testID: ws.testID, metadata: {} }, { timeoutMs: LONG });
+      expect(deleted.isError, textOf(deleted)).toBeFalsy();
+      expect(libvirtProviderOf(orchestrator.pid), "and the delete").toBe(provider);
+    } finally {
+      await orchestrator.close();
+    }
+    await expectCleanAfterDeleteAndGc(ws);
+    durations["libvirtd-reconnect"] = Date.now() - started;
   });
 
   it("reports the cell durations", () => {
