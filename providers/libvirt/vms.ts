@@ -7,6 +7,7 @@ import { retryUntil } from "../../lib/retry.js";
 import { ProviderError, alreadyExists, invalidSpec, notFound, type JumpHost, type KeyRecord, type RecordStore, type VMHandlers } from "../kit/index.js";
 import { cachedAccelerator, chooseAccelerator } from "./accel.js";
 import type { LibvirtBackend } from "./backend.js";
+import { LIBVIRT_OUTAGE_MS } from "./connection.js";
 import type { ResolvedConfig } from "./config.js";
 import { LOCAL_HOST, type LibvirtHost } from "./host.js";
 import type { RemoteImageCache } from "./image-cache.js";
@@ -44,10 +45,6 @@ export interface VmDeps {
   /** How long libvirt may fail to answer while create waits for an IP (a daemon restart) before create fails. */
   libvirtOutageMs?: number;
 }
-
-/** A daemon restart takes seconds; longer than this, the wait for an address ends with libvirt's own error. */
-const LIBVIRT_OUTAGE_MS = 30_000;
-
 
 /** A VM's readiness checks with their deadlines, validated once at create. */
 interface ReadinessPlan {
