@@ -162,6 +162,8 @@ export class DefaultLibvirtBackend implements LibvirtBackend {
   private bindingMissing: boolean;
   /** libvirt answered this process once: a daemon that is gone later is waited for (it restarts), never before. */
   private reached = false;
+  /** When the current outage began (a call found libvirt gone); undefined while libvirt answers. */
+  private outageSince: number | undefined;
   private readonly outageMs: number;
   private readonly loadBinding: () => Promise<BindingModule>;
 
@@ -228,8 +230,9 @@ export class DefaultLibvirtBackend implements LibvirtBackend {
 
   /**
    * Runs a call against libvirt, riding out a daemon restart: a lost connection is dropped (the next call reopens
-   * it), and while the outage lasts (at most outageMs) the call runs again when nothing of it can have happened (no
-   * daemon answered) or when running it again is harmless (repeatable). Never waits for a daemon never reached.
+   * it), and while the outage lasts the call runs again when nothing of it can have happened (no daemon answered) or
+   * when running it again is harmless (repeatable). One outage is waited for at most outageMs in all, however many
+   * calls meet it (a host that is gone fails every later call at once); a daemon never reached is not waited for.
    */
   private async resilient<T>(what: string, repeat: Repeat, call: () => Promise<T>): Promise<T> {
     const mayRetry = (error: unknown): boolean => {
@@ -240,16 +243,25 @@ export class DefaultLibvirtBackend implements LibvirtBackend {
     };
     try {
       const value = await call();
-      this.reached = true;
+      this.answered();
       return value;
     } catch (error) {
       if (!mayRetry(error)) throw error;
-      this.log.warn(`${what}: libvirt went away (${error instanceof Error ? error.message : String(error)}); waiting up to ${Math.round(this.outageMs / 1000)} s for it to come back`);
+      this.outageSince ??= Date.now();
+      const leftMs = this.outageMs - (Date.now() - this.outageSince);
+      if (leftMs <= 0) throw error;
+      this.log.warn(`${what}: libvirt went away (${error instanceof Error ? error.message : String(error)}); waiting up to ${Math.ceil(leftMs / 1000)} s for it to come back`);
+      const outcome = await retryUntil(async () => ({ value: await call() }), { timeoutMs: leftMs, intervalMs: 250, backoff: 2, maxIntervalMs: 2000, retryable: mayRetry });
+      if (!outcome.ok) throw outcome.lastError;
+      this.log.info(`${what}: libvirt answers again`);
+      this.answered();
+      return outcome.value.value;
     }
-    const outcome = await retryUntil(async () => ({ value: await call() }), { timeoutMs: this.outageMs, intervalMs: 250, backoff: 2, maxIntervalMs: 2000, retryable: mayRetry });
-    if (!outcome.ok) throw outcome.lastError;
-    this.log.info(`${what}: libvirt answers again`);
-    return outcome.value.value;
+  }
+
+  private answered(): void {
+    this.reached = true;
+    this.outageSince = undefined;
   }
 
   private async lookup(name: string): Promise<NativeDomain | undefined> {

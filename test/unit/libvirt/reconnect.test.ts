@@ -129,6 +129,25 @@ describe("libvirt backend across a libvirtd restart", () => {
     expect((error as Error).message).toMatch(/libvirt is not reachable|connection was lost/);
   });
 
+  it("waits for one outage once: later calls fail at once until libvirt answers again", async () => {
+    const daemon = new FakeDaemon();
+    const backend = backendOn(daemon, 600);
+    await backend.listDomains();
+    daemon.restart();
+    daemon.up = false;
+    await expect(backend.listDomains()).rejects.toThrow(/libvirt is not reachable/);
+    const started = Date.now();
+    await expect(backend.domainXml("vm1")).rejects.toThrow(/libvirt is not reachable/);
+    await expect(backend.domainRunning("vm1")).rejects.toThrow(/libvirt is not reachable/);
+    expect(Date.now() - started).toBeLessThan(300);
+    daemon.up = true;
+    expect(await backend.listDomains()).toEqual(["vm1"]);
+    daemon.restart();
+    daemon.up = false;
+    setTimeout(() => (daemon.up = true), 100);
+    expect(await backend.domainRunning("vm1")).toBe(false); // a new outage gets its own wait
+  });
+
   it("a start whose answer was lost with the connection finds the domain running and succeeds", async () => {
     const daemon = new FakeDaemon();
     const backend = backendOn(daemon);
