@@ -74,6 +74,11 @@ describe("validate checks what create would refuse, starting nothing", () => {
     expect(textOf(validation)).toBe("Configuration validation failed with 2 error(s)");
     expect(((validation.structuredContent as Json).errors as Json[]).map((e) => String(e.field))).toEqual(["providers[0].spec.uri", "providers[0].spec.bogus"]);
 
+    const nowhere = await orchestrator.call("config-validate", { spec: { providers: [{ name: "p", engine: "testenv-vm-provider-nowhere" }], networks: [network] } });
+    expect((nowhere.structuredContent as Json).errors).toEqual([
+      expect.objectContaining({ field: "providers[0].engine", message: expect.stringContaining("not found in PATH") as string }),
+    ]);
+
     const id = testID("cfg");
     const created = await orchestrator.call("create", { testID: id, stage: "e2e", tmpDir: join(box.tmpDir, id), metadata: {}, spec: badStub(box) });
     expect(created.isError).toBe(true);
