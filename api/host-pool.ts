@@ -6,6 +6,12 @@ import { z } from "zod";
 
 const count = (what: string) => z.number().int().positive().describe(what);
 
+/** How a qemu+ssh host is reached: the key and known_hosts of one host, or of every host of a pool. */
+export const HostSsh = z.strictObject({
+  key: z.string().min(1).optional().describe("Private key file for the host (default: ssh's own configuration)."),
+  knownHosts: z.string().min(1).optional().describe("known_hosts file the host's key is checked against, strictly (default: ssh's own)."),
+});
+
 export const HostCapacity = z
   .strictObject({
     vcpus: count("vCPUs environments may use on this host (default: 4 per CPU that virsh nodeinfo reports).").optional(),
@@ -18,13 +24,7 @@ export type HostCapacity = z.infer<typeof HostCapacity>;
 export const PoolHost = z
   .strictObject({
     uri: z.string().min(1).describe("The host's libvirt URI: qemu:///system (this machine) or qemu+ssh://user@host/system."),
-    ssh: z
-      .strictObject({
-        key: z.string().min(1).optional().describe("Private key file for this host."),
-        knownHosts: z.string().min(1).optional().describe("known_hosts file this host's key is checked against, strictly."),
-      })
-      .optional()
-      .describe("How to reach a qemu+ssh host (as the provider's own ssh field)."),
+    ssh: HostSsh.optional().describe("How to reach a qemu+ssh host (as the provider's own ssh field)."),
     capacity: HostCapacity.optional(),
     maxParallelCreates: count("Environments being created on this host at once, across processes (default 4); more wait.").optional(),
   })

@@ -86,3 +86,4 @@ export {
   VmManifest,
 } from "./vm-manifest.js";
 export { PLAN_VERSION, Plan, PlanAction, PlannedResource, Sha256 } from "./plan.js";
+export { BUNDLED_PROVIDER_CONFIGS, ExitOn, Fault, LibvirtProviderConfig, PodmanProviderConfig, StubConfig } from "./provider-configs.js";

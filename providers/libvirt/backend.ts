@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { CommandError } from "./exec.js";
 import { ProviderError } from "../kit/index.js";
 import type { Logger } from "../../lib/log.js";
-import { runVirsh, type LibvirtConnection } from "./connection.js";
+import { retryUntil } from "../../lib/retry.js";
+import { LIBVIRT_OUTAGE_MS, runVirsh, type LibvirtConnection } from "./connection.js";
 
 // The one seam between the provider and libvirt. Domains go through @unraid/libvirt (N-API) when it
 // loads; networks, leases, interface addresses and undefine-with-nvram go through virsh, which the
@@ -57,10 +58,23 @@ export interface LibvirtBackend {
 
 const NOT_FOUND_PATTERNS = [/not found/i, /no domain with matching/i, /no network with matching/i, /failed to get (domain|network)/i];
 const NOT_RUNNING_PATTERNS = [/not running/i, /is not active/i, /domain is not running/i];
+const ALREADY_ACTIVE_PATTERNS = [/is already running/i, /is already active/i];
+/**
+ * libvirt's words for a connection the daemon closed (it restarted or died): the binding's connection answers every
+ * later call so ("client socket is closed"), and a call in flight then may or may not have happened.
+ */
+const CONNECTION_LOST_PATTERNS = [/client socket is closed/i, /end of file while reading data/i, /cannot (?:recv|write) data/i, /connection reset by peer/i, /broken pipe/i];
+/** No daemon answered at all (it is starting again): nothing ran. */
+const DAEMON_DOWN_PATTERNS = [/failed to connect socket/i, /failed to connect to the hypervisor/i];
 
 function matches(error: unknown, patterns: readonly RegExp[]): boolean {
   const text = error instanceof CommandError ? `${error.stderr} ${error.message}` : error instanceof Error ? error.message : String(error);
   return patterns.some((pattern) => pattern.test(text));
+}
+
+/** libvirt went away: the connection was closed under a call, or no daemon answered. */
+function isOutage(error: unknown): boolean {
+  return matches(error, CONNECTION_LOST_PATTERNS) || matches(error, DAEMON_DOWN_PATTERNS);
 }
 
 function libvirtError(what: string, error: unknown): ProviderError {
@@ -69,6 +83,9 @@ function libvirtError(what: string, error: unknown): ProviderError {
   if (error instanceof ProviderError) return new ProviderError(error.code, `${what}: ${message}`, { retryable: error.retryable, ...(error.details ? { details: error.details } : {}), cause: error });
   if (/permission denied|access denied|authentication/i.test(message)) {
     return new ProviderError("PERMISSION_DENIED", `${what}: ${message}; run as root or use a libvirt URI you may manage`, { cause: error });
+  }
+  if (CONNECTION_LOST_PATTERNS.some((pattern) => pattern.test(message))) {
+    return new ProviderError("PROVIDER_ERROR", `${what}: libvirt's connection was lost (${message}); libvirtd restarted or stopped`, { retryable: true, cause: error });
   }
   if (/failed to connect|no such file or directory.*sock/i.test(message)) {
     return new ProviderError("PROVIDER_ERROR", `${what}: libvirt is not reachable (${message}); start libvirtd or set TESTENV_VM_LIBVIRT_URI`, {
@@ -125,18 +142,42 @@ interface NativeHypervisor {
 // running, blocked, paused, shutting down (the guest still runs), pmsuspended; as virsh's domstate list below.
 const RUNNING_STATES = new Set([1, 2, 3, 4, 7]);
 
+/** What a call may do again when libvirt went away under it: a repeatable call is retried once libvirt is back. */
+type Repeat = "repeatable" | "once";
+
+type BindingModule = { Hypervisor: new (options: { uri: string }) => NativeHypervisor };
+
+export interface BackendOptions {
+  /** Use the N-API binding for domains (tests turn it off to exercise the virsh path). */
+  useBinding?: boolean;
+  /** How long a call waits for libvirt to come back after it lost its connection or found no daemon. */
+  outageMs?: number;
+  /** Loads @unraid/libvirt (tests pass a fake binding). */
+  loadBinding?: () => Promise<BindingModule>;
+}
+
 export class DefaultLibvirtBackend implements LibvirtBackend {
   private hypervisor: Promise<NativeHypervisor | undefined> | undefined;
+  /** The binding does not load or cannot be used here: virsh does everything. */
+  private bindingMissing: boolean;
+  /** libvirt answered this process once: a daemon that is gone later is waited for (it restarts), never before. */
+  private reached = false;
+  /** When the current outage began (a call found libvirt gone); undefined while libvirt answers. */
+  private outageSince: number | undefined;
+  private readonly outageMs: number;
+  private readonly loadBinding: () => Promise<BindingModule>;
 
   readonly uri: string;
 
   constructor(
     private readonly connection: LibvirtConnection,
     private readonly log: Logger,
-    /** Use the N-API binding for domains (tests turn it off to exercise the virsh path). */
-    private readonly useBinding = true,
+    options: BackendOptions = {},
   ) {
     this.uri = connection.uri;
+    this.bindingMissing = options.useBinding === false;
+    this.outageMs = options.outageMs ?? LIBVIRT_OUTAGE_MS;
+    this.loadBinding = options.loadBinding ?? (async () => (await import("@unraid/libvirt")));
   }
 
   /** virsh reads XML from a file only (a pipe as /dev/stdin is refused). */
@@ -157,26 +198,70 @@ export class DefaultLibvirtBackend implements LibvirtBackend {
 
   /** The N-API connection, or undefined when the binding does not load here (then virsh does everything). */
   private native(): Promise<NativeHypervisor | undefined> {
-    this.hypervisor ??= (async () => {
-      if (!this.useBinding) return undefined;
-      let uri: string;
-      try {
-        uri = await this.connection.open();
-      } catch (error) {
-        this.hypervisor = undefined; // the host may answer the next time
-        throw error;
-      }
-      try {
-        const module = (await import("@unraid/libvirt")) as unknown as { Hypervisor: new (options: { uri: string }) => NativeHypervisor };
-        const hypervisor = new module.Hypervisor({ uri });
-        await hypervisor.connectOpen();
-        return hypervisor;
-      } catch (error) {
-        this.log.warn(`@unraid/libvirt unavailable, using virsh for domains: ${error instanceof Error ? error.message : String(error)}`);
-        return undefined;
-      }
-    })();
+    if (this.bindingMissing) return Promise.resolve(undefined);
+    this.hypervisor ??= this.openNative().catch((error: unknown) => {
+      this.hypervisor = undefined; // the daemon may answer the next time
+      throw error;
+    });
     return this.hypervisor;
+  }
+
+  private async openNative(): Promise<NativeHypervisor | undefined> {
+    const uri = await this.connection.open();
+    let hypervisor: NativeHypervisor;
+    try {
+      hypervisor = new (await this.loadBinding()).Hypervisor({ uri });
+      await hypervisor.connectOpen();
+    } catch (error) {
+      if (isOutage(error)) throw libvirtError("connecting to libvirt", error);
+      this.log.warn(`@unraid/libvirt unavailable, using virsh for domains: ${error instanceof Error ? error.message : String(error)}`);
+      this.bindingMissing = true;
+      return undefined;
+    }
+    return hypervisor;
+  }
+
+  /** Forgets a connection libvirt closed; the next call opens a new one. */
+  private dropNative(): void {
+    const dead = this.hypervisor;
+    this.hypervisor = undefined;
+    void dead?.then((hypervisor) => hypervisor?.connectClose()).catch(() => undefined);
+  }
+
+  /**
+   * Runs a call against libvirt, riding out a daemon restart: a lost connection is dropped (the next call reopens
+   * it), and while the outage lasts the call runs again when nothing of it can have happened (no daemon answered) or
+   * when running it again is harmless (repeatable). One outage is waited for at most outageMs in all, however many
+   * calls meet it (a host that is gone fails every later call at once); a daemon never reached is not waited for.
+   */
+  private async resilient<T>(what: string, repeat: Repeat, call: () => Promise<T>): Promise<T> {
+    const mayRetry = (error: unknown): boolean => {
+      const lost = matches(error, CONNECTION_LOST_PATTERNS);
+      if (lost) this.dropNative();
+      if (!this.reached) return false;
+      return lost ? repeat === "repeatable" : matches(error, DAEMON_DOWN_PATTERNS);
+    };
+    try {
+      const value = await call();
+      this.answered();
+      return value;
+    } catch (error) {
+      if (!mayRetry(error)) throw error;
+      this.outageSince ??= Date.now();
+      const leftMs = this.outageMs - (Date.now() - this.outageSince);
+      if (leftMs <= 0) throw error;
+      this.log.warn(`${what}: libvirt went away (${error instanceof Error ? error.message : String(error)}); waiting up to ${Math.ceil(leftMs / 1000)} s for it to come back`);
+      const outcome = await retryUntil(async () => ({ value: await call() }), { timeoutMs: leftMs, intervalMs: 250, backoff: 2, maxIntervalMs: 2000, retryable: mayRetry });
+      if (!outcome.ok) throw outcome.lastError;
+      this.log.info(`${what}: libvirt answers again`);
+      this.answered();
+      return outcome.value.value;
+    }
+  }
+
+  private answered(): void {
+    this.reached = true;
+    this.outageSince = undefined;
   }
 
   private async lookup(name: string): Promise<NativeDomain | undefined> {
@@ -190,102 +275,120 @@ export class DefaultLibvirtBackend implements LibvirtBackend {
     }
   }
 
-  async listDomains(): Promise<string[]> {
-    const hypervisor = await this.native();
-    try {
-      if (hypervisor) return await Promise.all((await hypervisor.connectListAllDomains()).map((d) => d.getName()));
-      return (await this.virsh(["list", "--all", "--name"])).split("\n").map((l) => l.trim()).filter(Boolean);
-    } catch (error) {
-      throw libvirtError("listing domains", error);
-    }
+  listDomains(): Promise<string[]> {
+    return this.resilient("listing domains", "repeatable", async () => {
+      const hypervisor = await this.native();
+      try {
+        if (hypervisor) return await Promise.all((await hypervisor.connectListAllDomains()).map((d) => d.getName()));
+        return (await this.virsh(["list", "--all", "--name"])).split("\n").map((l) => l.trim()).filter(Boolean);
+      } catch (error) {
+        throw libvirtError("listing domains", error);
+      }
+    });
   }
 
-  async domainXml(name: string): Promise<string | undefined> {
-    const hypervisor = await this.native();
-    try {
-      if (hypervisor) {
+  domainXml(name: string): Promise<string | undefined> {
+    return this.resilient(`reading domain ${name}`, "repeatable", async () => {
+      const hypervisor = await this.native();
+      try {
+        if (hypervisor) {
+          const domain = await this.lookup(name);
+          return domain ? await domain.getXMLDesc(0) : undefined;
+        }
+        return await this.virsh(["dumpxml", name]);
+      } catch (error) {
+        if (matches(error, NOT_FOUND_PATTERNS)) return undefined;
+        throw libvirtError(`reading domain ${name}`, error);
+      }
+    });
+  }
+
+  domainRunning(name: string): Promise<boolean> {
+    return this.resilient(`reading state of domain ${name}`, "repeatable", async () => {
+      const hypervisor = await this.native();
+      try {
+        if (hypervisor) {
+          const domain = await this.lookup(name);
+          return domain ? RUNNING_STATES.has((await domain.getInfo()).state) : false;
+        }
+        const state = (await this.virsh(["domstate", name])).trim();
+        return ["running", "paused", "idle", "in shutdown", "pmsuspended"].includes(state);
+      } catch (error) {
+        if (matches(error, NOT_FOUND_PATTERNS)) return false;
+        throw libvirtError(`reading state of domain ${name}`, error);
+      }
+    });
+  }
+
+  defineDomain(xml: string): Promise<void> {
+    return this.resilient("defining domain", "repeatable", async () => {
+      const hypervisor = await this.native();
+      try {
+        if (hypervisor) await hypervisor.domainDefineXML(xml);
+        else await this.virshWithXml("define", xml);
+      } catch (error) {
+        throw libvirtError("defining domain", error);
+      }
+    });
+  }
+
+  startDomain(name: string): Promise<void> {
+    return this.resilient(`starting domain ${name}`, "repeatable", async () => {
+      try {
         const domain = await this.lookup(name);
-        return domain ? await domain.getXMLDesc(0) : undefined;
+        if (domain) await domain.create();
+        else await this.virsh(["start", name], 120_000);
+      } catch (error) {
+        // A start repeated after a lost connection finds the first one done.
+        if (matches(error, ALREADY_ACTIVE_PATTERNS)) return;
+        throw libvirtError(`starting domain ${name}`, error);
       }
-      return await this.virsh(["dumpxml", name]);
-    } catch (error) {
-      if (matches(error, NOT_FOUND_PATTERNS)) return undefined;
-      throw libvirtError(`reading domain ${name}`, error);
-    }
+    });
   }
 
-  async domainRunning(name: string): Promise<boolean> {
-    const hypervisor = await this.native();
-    try {
-      if (hypervisor) {
+  shutdownDomain(name: string): Promise<void> {
+    return this.resilient(`shutting down domain ${name}`, "repeatable", async () => {
+      try {
         const domain = await this.lookup(name);
-        return domain ? RUNNING_STATES.has((await domain.getInfo()).state) : false;
+        if (domain) await domain.shutdown();
+        else await this.virsh(["shutdown", name]);
+      } catch (error) {
+        if (matches(error, NOT_RUNNING_PATTERNS)) return;
+        throw libvirtError(`shutting down domain ${name}`, error);
       }
-      const state = (await this.virsh(["domstate", name])).trim();
-      return ["running", "paused", "idle", "in shutdown", "pmsuspended"].includes(state);
-    } catch (error) {
-      if (matches(error, NOT_FOUND_PATTERNS)) return false;
-      throw libvirtError(`reading state of domain ${name}`, error);
-    }
+    });
   }
 
-  async defineDomain(xml: string): Promise<void> {
-    const hypervisor = await this.native();
-    try {
-      if (hypervisor) await hypervisor.domainDefineXML(xml);
-      else await this.virshWithXml("define", xml);
-    } catch (error) {
-      throw libvirtError("defining domain", error);
-    }
-  }
-
-  async startDomain(name: string): Promise<void> {
-    try {
-      const domain = await this.lookup(name);
-      if (domain) await domain.create();
-      else await this.virsh(["start", name], 120_000);
-    } catch (error) {
-      throw libvirtError(`starting domain ${name}`, error);
-    }
-  }
-
-  async shutdownDomain(name: string): Promise<void> {
-    try {
-      const domain = await this.lookup(name);
-      if (domain) await domain.shutdown();
-      else await this.virsh(["shutdown", name]);
-    } catch (error) {
-      if (matches(error, NOT_RUNNING_PATTERNS)) return;
-      throw libvirtError(`shutting down domain ${name}`, error);
-    }
-  }
-
-  async destroyDomain(name: string): Promise<void> {
-    try {
-      const domain = await this.lookup(name);
-      if (domain) await domain.destroy();
-      else await this.virsh(["destroy", name]);
-    } catch (error) {
-      if (matches(error, NOT_FOUND_PATTERNS) || matches(error, NOT_RUNNING_PATTERNS)) return;
-      throw libvirtError(`stopping domain ${name}`, error);
-    }
-  }
-
-  async undefineDomain(name: string): Promise<void> {
-    try {
-      // The binding's undefine takes no flags; a UEFI domain refuses to go without --nvram.
-      await this.virsh(["undefine", name, "--nvram", "--tpm"]);
-    } catch (error) {
-      if (matches(error, NOT_FOUND_PATTERNS)) return;
-      // Older libvirt without --tpm support.
-      if (/--tpm/.test(error instanceof Error ? error.message : "")) {
-        await this.virsh(["undefine", name, "--nvram"]).catch((e: unknown) => {
-          if (!matches(e, NOT_FOUND_PATTERNS)) throw libvirtError(`undefining domain ${name}`, e);
-        });
-        return;
+  destroyDomain(name: string): Promise<void> {
+    return this.resilient(`stopping domain ${name}`, "repeatable", async () => {
+      try {
+        const domain = await this.lookup(name);
+        if (domain) await domain.destroy();
+        else await this.virsh(["destroy", name]);
+      } catch (error) {
+        if (matches(error, NOT_FOUND_PATTERNS) || matches(error, NOT_RUNNING_PATTERNS)) return;
+        throw libvirtError(`stopping domain ${name}`, error);
       }
-      throw libvirtError(`undefining domain ${name}`, error);
-    }
+    });
+  }
+
+  undefineDomain(name: string): Promise<void> {
+    return this.resilient(`undefining domain ${name}`, "repeatable", async () => {
+      try {
+        // The binding's undefine takes no flags; a UEFI domain refuses to go without --nvram.
+        await this.virsh(["undefine", name, "--nvram", "--tpm"]);
+      } catch (error) {
+        if (matches(error, NOT_FOUND_PATTERNS)) return;
+        // Older libvirt without --tpm support.
+        if (/--tpm/.test(error instanceof Error ? error.message : "")) {
+          await this.virsh(["undefine", name, "--nvram"]).catch((e: unknown) => {
+            if (!matches(e, NOT_FOUND_PATTERNS)) throw libvirtError(`undefining domain ${name}`, e);
+          });
+          return;
+        }
+        throw libvirtError(`undefining domain ${name}`, error);
+      }
+    });
   }
 
   async domainAddresses(name: string, source: AddressSource): Promise<InterfaceAddress[]> {
@@ -297,65 +400,80 @@ export class DefaultLibvirtBackend implements LibvirtBackend {
     }
   }
 
-  async listNetworks(): Promise<string[]> {
-    try {
-      return (await this.virsh(["net-list", "--all", "--name"])).split("\n").map((l) => l.trim()).filter(Boolean);
-    } catch (error) {
-      throw libvirtError("listing networks", error);
-    }
+  listNetworks(): Promise<string[]> {
+    return this.resilient("listing networks", "repeatable", async () => {
+      try {
+        return (await this.virsh(["net-list", "--all", "--name"])).split("\n").map((l) => l.trim()).filter(Boolean);
+      } catch (error) {
+        throw libvirtError("listing networks", error);
+      }
+    });
   }
 
-  async networkXml(name: string): Promise<string | undefined> {
-    try {
-      return await this.virsh(["net-dumpxml", name]);
-    } catch (error) {
-      if (matches(error, NOT_FOUND_PATTERNS)) return undefined;
-      throw libvirtError(`reading network ${name}`, error);
-    }
+  networkXml(name: string): Promise<string | undefined> {
+    return this.resilient(`reading network ${name}`, "repeatable", async () => {
+      try {
+        return await this.virsh(["net-dumpxml", name]);
+      } catch (error) {
+        if (matches(error, NOT_FOUND_PATTERNS)) return undefined;
+        throw libvirtError(`reading network ${name}`, error);
+      }
+    });
   }
 
-  async networkActive(name: string): Promise<boolean> {
-    try {
-      const info = await this.virsh(["net-info", name]);
-      return /^Active:\s+yes/m.test(info);
-    } catch (error) {
-      if (matches(error, NOT_FOUND_PATTERNS)) return false;
-      throw libvirtError(`reading network ${name}`, error);
-    }
+  networkActive(name: string): Promise<boolean> {
+    return this.resilient(`reading network ${name}`, "repeatable", async () => {
+      try {
+        const info = await this.virsh(["net-info", name]);
+        return /^Active:\s+yes/m.test(info);
+      } catch (error) {
+        if (matches(error, NOT_FOUND_PATTERNS)) return false;
+        throw libvirtError(`reading network ${name}`, error);
+      }
+    });
   }
 
-  async defineNetwork(xml: string): Promise<void> {
-    try {
-      await this.virshWithXml("net-define", xml);
-    } catch (error) {
-      throw libvirtError("defining network", error);
-    }
+  defineNetwork(xml: string): Promise<void> {
+    return this.resilient("defining network", "repeatable", async () => {
+      try {
+        await this.virshWithXml("net-define", xml);
+      } catch (error) {
+        throw libvirtError("defining network", error);
+      }
+    });
   }
 
-  async startNetwork(name: string): Promise<void> {
-    try {
-      await this.virsh(["net-start", name]);
-    } catch (error) {
-      throw libvirtError(`starting network ${name}`, error);
-    }
+  startNetwork(name: string): Promise<void> {
+    return this.resilient(`starting network ${name}`, "repeatable", async () => {
+      try {
+        await this.virsh(["net-start", name]);
+      } catch (error) {
+        if (matches(error, ALREADY_ACTIVE_PATTERNS)) return;
+        throw libvirtError(`starting network ${name}`, error);
+      }
+    });
   }
 
-  async destroyNetwork(name: string): Promise<void> {
-    try {
-      await this.virsh(["net-destroy", name]);
-    } catch (error) {
-      if (matches(error, NOT_FOUND_PATTERNS) || matches(error, NOT_RUNNING_PATTERNS)) return;
-      throw libvirtError(`stopping network ${name}`, error);
-    }
+  destroyNetwork(name: string): Promise<void> {
+    return this.resilient(`stopping network ${name}`, "repeatable", async () => {
+      try {
+        await this.virsh(["net-destroy", name]);
+      } catch (error) {
+        if (matches(error, NOT_FOUND_PATTERNS) || matches(error, NOT_RUNNING_PATTERNS)) return;
+        throw libvirtError(`stopping network ${name}`, error);
+      }
+    });
   }
 
-  async undefineNetwork(name: string): Promise<void> {
-    try {
-      await this.virsh(["net-undefine", name]);
-    } catch (error) {
-      if (matches(error, NOT_FOUND_PATTERNS)) return;
-      throw libvirtError(`undefining network ${name}`, error);
-    }
+  undefineNetwork(name: string): Promise<void> {
+    return this.resilient(`undefining network ${name}`, "repeatable", async () => {
+      try {
+        await this.virsh(["net-undefine", name]);
+      } catch (error) {
+        if (matches(error, NOT_FOUND_PATTERNS)) return;
+        throw libvirtError(`undefining network ${name}`, error);
+      }
+    });
   }
 
   async networkLeases(name: string): Promise<Lease[]> {
@@ -366,13 +484,15 @@ export class DefaultLibvirtBackend implements LibvirtBackend {
     }
   }
 
-  private async updateDhcpHost(action: "add-last" | "delete", network: string, hostXml: string): Promise<void> {
-    const scope = (await this.networkActive(network)) ? ["--live", "--config"] : ["--config"];
-    try {
-      await this.virsh(["net-update", network, action, "ip-dhcp-host", hostXml, ...scope]);
-    } catch (error) {
-      throw libvirtError(`${action === "delete" ? "removing" : "adding"} the DHCP host entry ${hostXml} on network ${network}`, error);
-    }
+  private updateDhcpHost(action: "add-last" | "delete", network: string, hostXml: string): Promise<void> {
+    return this.resilient(`updating the DHCP hosts of network ${network}`, "once", async () => {
+      const scope = (await this.networkActive(network)) ? ["--live", "--config"] : ["--config"];
+      try {
+        await this.virsh(["net-update", network, action, "ip-dhcp-host", hostXml, ...scope]);
+      } catch (error) {
+        throw libvirtError(`${action === "delete" ? "removing" : "adding"} the DHCP host entry ${hostXml} on network ${network}`, error);
+      }
+    });
   }
 
   addDhcpHost(network: string, hostXml: string): Promise<void> {

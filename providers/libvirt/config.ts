@@ -1,8 +1,7 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { z } from "zod";
-import { HostPool } from "../../api/host-pool.js";
 import { ProviderConfigError, parseProviderConfig, type ProviderContext } from "../kit/index.js";
+import { LibvirtProviderConfig } from "../../api/libvirt-config.js";
 import type { SshEndpoint } from "./ssh-host.js";
 
 export const PROVIDER_NAME = "libvirt";
@@ -10,28 +9,7 @@ export const URI_ENV = "TESTENV_VM_LIBVIRT_URI";
 /** Where a remote host keeps uploaded base images by digest, shared by every environment placed there. */
 export const DEFAULT_REMOTE_IMAGE_DIR = "/var/lib/testenv-vm/images";
 
-export const LibvirtProviderConfig = z.strictObject({
-  uri: z.string().min(1).optional().describe("libvirt connection URI; default TESTENV_VM_LIBVIRT_URI, then qemu:///system."),
-  dataDir: z.string().min(1).optional().describe("Where disks, seed ISOs, NVRAM and records live; must be traversable by libvirt-qemu."),
-  accelerator: z.enum(["auto", "kvm", "tcg"]).default("auto").describe("auto probes KVM once per boot and uses it only when it works."),
-  machine: z.string().min(1).optional().describe("QEMU machine type (default pc)."),
-  cpuModel: z.string().min(1).optional().describe("CPU model; default host-passthrough under KVM, qemu64 under TCG."),
-  ssh: z
-    .strictObject({
-      key: z.string().min(1).optional().describe("Private key file for the remote host (default: ssh's own configuration)."),
-      knownHosts: z.string().min(1).optional().describe("known_hosts file the remote host's key is checked against, strictly (default: ssh's own)."),
-    })
-    .optional()
-    .describe("How to reach a remote host named by uri qemu+ssh://user@host/system: libvirt, commands, uploads and the jump to its guests."),
-  imageCacheDir: z.string().min(1).optional().describe("On a remote host: where uploaded base images are kept by digest (default /var/lib/testenv-vm/images)."),
-  hosts: HostPool.optional().describe("A pool of hosts instead of uri: the engine places each environment whole on one of them (docs/scale-out.md)."),
-  bridgePrefix: z
-    .string()
-    .regex(/^[a-z][a-z0-9-]{0,7}$/, "1-8 lowercase letters, digits or '-', starting with a letter")
-    .optional()
-    .describe("Start of derived bridge names (default: the environment's name prefix)."),
-});
-export type LibvirtProviderConfig = z.infer<typeof LibvirtProviderConfig>;
+export { LibvirtProviderConfig };
 
 export interface ResolvedConfig {
   /** The URI as configured (shown to users). */

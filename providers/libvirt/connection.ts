@@ -6,6 +6,12 @@ import { CommandError, run, type RunOptions, type RunResult } from "../../lib/ru
 // larger than about 8 KiB never reaches the N-API binding and `virsh` dies by SIGSEGV after about 30 KiB, and its
 // ssh transport cannot take a known_hosts file and costs a handshake per virsh call (docs/scale-out.md).
 
+/**
+ * How long libvirt may be gone (its daemon restarting) before a call gives up: a call that lost its connection, or
+ * found no daemon, waits this long for it to come back, and a wait for a guest's address tolerates this much silence.
+ */
+export const LIBVIRT_OUTAGE_MS = 30_000;
+
 export interface LibvirtConnection {
   /** The URI as configured: what users see in messages. */
   readonly uri: string;

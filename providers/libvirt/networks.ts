@@ -88,6 +88,11 @@ export class NetworkService {
     return getLink(name, this.runner);
   }
 
+  /** The owner written into a libvirt network's <metadata>, when this process knows one. */
+  private ownerPart(): { owner?: RecordedOwner } {
+    return this.deps.owner !== undefined ? { owner: this.deps.owner } : {};
+  }
+
   record(name: string): Promise<NetworkRecord | undefined> {
     return this.deps.records.read<NetworkRecord>("networks", name);
   }
@@ -214,7 +219,7 @@ export class NetworkService {
     const address = plan.ip ? ` with ${plan.ip.gateway}/${plan.ip.prefixLength}` : "";
     if (plan.kind === "bridge") return [{ action: "exec", summary: `create Linux bridge ${iface}${address}, MTU ${plan.mtu ?? "default"}, and set it up (netlink)` }];
     const steps: PlannedStep[] = [];
-    if (plan.kind === "libvirt") steps.push({ action: "define", summary: `libvirt network ${name} on ${iface}, then started`, content: libvirtNetworkXml({ name, plan, bridge: bridged ? plan.attachTo ?? "" : iface }) });
+    if (plan.kind === "libvirt") steps.push({ action: "define", summary: `libvirt network ${name} on ${iface}, then started`, content: libvirtNetworkXml({ name, plan, bridge: bridged ? plan.attachTo ?? "" : iface, ...this.ownerPart() }) });
     if (plan.kind === "dnsmasq" || (bridged && (plan.dhcp || plan.dns || plan.tftp))) {
       const dir = join(this.deps.dataDir, "dnsmasq", name);
       steps.push({
@@ -255,7 +260,7 @@ export class NetworkService {
         if (plan.ip) await addAddress(iface, plan.ip.gateway, plan.ip.prefixLength, this.runner);
         await setUp(iface, this.runner);
       } else if (plan.kind === "libvirt") {
-        await this.deps.backend.defineNetwork(libvirtNetworkXml({ name, plan, bridge: iface }));
+        await this.deps.backend.defineNetwork(libvirtNetworkXml({ name, plan, bridge: iface, ...this.ownerPart() }));
         await this.deps.backend.startNetwork(name);
         if (bridged && (plan.dhcp || plan.dns || plan.tftp)) record = { ...record, ...(await this.startDnsmasqFor(name, iface, plan)) };
       } else {

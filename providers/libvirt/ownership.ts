@@ -8,12 +8,14 @@ import type { LibvirtBackend } from "./backend.js";
 import { OWNER_FILE, readDataDirOwner, type RecordedOwner } from "./data-dir.js";
 import type { LibvirtHost } from "./host.js";
 import { allDomains, type DomainEntry } from "./inventory.js";
+import { parseNetworkMetadata, type NetworkMetadata } from "./net/metadata.js";
+import { parseNetworkXml } from "./net/libvirt-xml.js";
 import { NetworkService, type NetworkRecord } from "./networks.js";
 import { release } from "./vm/fixed-ip.js";
 
 // gc on libvirt: everything this provider made, of every environment, found by what it recorded on it. Domains
 // carry our <metadata>; networks (libvirt networks, bridges, dnsmasq) are the records in a data dir, written before
-// anything exists; keys are key records; files are VM dirs whose domain is gone and per-environment data dirs,
+// anything exists, and a libvirt network also carries our <metadata>, so one whose records are gone is still found; keys are key records; files are VM dirs whose domain is gone and per-environment data dirs,
 // each naming its owner. A foreign domain (no metadata), a bridge nobody recorded, whatever its name, and a dnsmasq
 // whose pid file does not name it are never listed, so reclaim answers NOT_FOUND for them.
 
@@ -83,6 +85,16 @@ export function networkDetail(record: NetworkRecord): string {
   if (record.dnsmasq) parts.push(`dnsmasq pid ${record.dnsmasq.identity.pid}`);
   if (record.creating) parts.push("create never finished");
   return parts.join(", ");
+}
+
+/** A libvirt network no record names, found by the owner in its <metadata>. */
+export function unrecordedNetworkObject(metadata: NetworkMetadata, bridge: string | undefined): OwnedObject {
+  return {
+    kind: "network",
+    name: metadata.name,
+    detail: `libvirt network${bridge === undefined ? "" : ` on bridge ${bridge}`} (found by its metadata; no data dir records it)`,
+    ...ownerFields(metadata),
+  };
 }
 
 export function networkObject(record: NetworkRecord, dirOwner: RecordedOwner): OwnedObject {
@@ -159,6 +171,26 @@ export class LibvirtOwnership {
       if (object) owned.push({ object, reclaim: () => this.deps.deleteVm(domain.name) });
     }
     for (const data of await findDataDirs(this.deps.dataRoot, this.deps.dataDir)) owned.push(...(await this.ofDataDir(data, domainDirs)));
+    const recorded = new Set(owned.filter((entry) => entry.object.kind === "network").map((entry) => entry.object.name));
+    owned.push(...(await this.unrecordedNetworks(recorded)));
+    return owned;
+  }
+
+  /** libvirt networks with our metadata that no data dir records (its dir was removed): found by the metadata alone. */
+  private async unrecordedNetworks(recorded: ReadonlySet<string>): Promise<Owned[]> {
+    const { backend } = this.deps;
+    const owned: Owned[] = [];
+    for (const name of await backend.listNetworks()) {
+      if (recorded.has(name)) continue;
+      const xml = await backend.networkXml(name);
+      const metadata = xml === undefined ? undefined : parseNetworkMetadata(xml, name);
+      if (metadata === undefined || xml === undefined) continue;
+      owned.push({
+        object: unrecordedNetworkObject(metadata, parseNetworkXml(xml).bridge),
+        // No record: the service removes the libvirt network by name (libvirt takes its bridge and dnsmasq with it).
+        reclaim: () => this.networksIn(this.deps.dataDir, metadata).delete(name, false),
+      });
+    }
     return owned;
   }
 

@@ -7,6 +7,7 @@ import { retryUntil } from "../../lib/retry.js";
 import { ProviderError, alreadyExists, invalidSpec, notFound, type JumpHost, type KeyRecord, type RecordStore, type VMHandlers } from "../kit/index.js";
 import { cachedAccelerator, chooseAccelerator } from "./accel.js";
 import type { LibvirtBackend } from "./backend.js";
+import { LIBVIRT_OUTAGE_MS } from "./connection.js";
 import type { ResolvedConfig } from "./config.js";
 import { LOCAL_HOST, type LibvirtHost } from "./host.js";
 import type { RemoteImageCache } from "./image-cache.js";
@@ -45,8 +46,6 @@ export interface VmDeps {
   libvirtOutageMs?: number;
 }
 
-/** A daemon restart takes seconds; longer than this, the wait for an address ends with libvirt's own error. */
-const LIBVIRT_OUTAGE_MS = 30_000;
 /** A lease poll is a file read and one binding call (no child process), so it can run often. */
 const IP_POLL_MS = 100;
 /** libvirt's ARP and agent sources (a virsh process each), for NICs whose DHCP we cannot read. */

@@ -1,6 +1,6 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { z } from "zod";
+import { PodmanProviderConfig } from "../../api/podman-config.js";
 import { parseProviderConfig, type ProviderContext } from "../kit/index.js";
 import { chooseRuntime, type HostFacts } from "./host.js";
 
@@ -8,27 +8,7 @@ export const PROVIDER_NAME = "podman";
 /** The root when the config names none (project folders have no provider config). */
 export const ROOT_ENV = "TESTENV_VM_PODMAN_ROOT";
 
-const path = (description: string) => z.string().min(1).optional().describe(description);
-
-export const PodmanProviderConfig = z.strictObject({
-  podman: z.string().min(1).default("podman").describe("The podman binary (path or command name)."),
-  root: path("Where the provider keeps podman's storage, run state, network configs, its config files and records. Default TESTENV_VM_PODMAN_ROOT, then /var/lib/testenv-vm/podman (root) or ~/.local/share/testenv-vm/podman."),
-  storageRoot: path("podman's graphroot (images, container layers); default <root>/storage. Keep it stable: the base image is cached there."),
-  runRoot: path("podman's runroot; default <root>/run."),
-  networkConfigDir: path("Where podman keeps network definitions; default <root>/networks."),
-  runtime: path("OCI runtime (runc, crun or a path); default: runc on hybrid cgroups, else podman's choice."),
-  cgroupManager: z.enum(["cgroupfs", "systemd"]).optional().describe("Default: systemd when PID 1 is systemd, else cgroupfs."),
-  eventsLogger: z.enum(["file", "journald", "none"]).optional().describe("Default: journald under systemd, else file."),
-  ulimits: z.array(z.string().regex(/^[a-z]+=\d+(:\d+)?$/, "like nofile=20000:20000")).optional().describe("Default ulimits of every container; default: within this process's hard limits when it lacks CAP_SYS_RESOURCE."),
-  baseImage: z
-    .strictObject({
-      suite: z.string().regex(/^[a-z]+$/).default("bookworm").describe("Debian suite of the built base image."),
-      mirror: z.string().url().default("http://deb.debian.org/debian").describe("Debian mirror mmdebstrap uses."),
-    })
-    .default({ suite: "bookworm", mirror: "http://deb.debian.org/debian" })
-    .describe("The sshd + python3 + sudo image used when a container names no image."),
-});
-export type PodmanProviderConfig = z.infer<typeof PodmanProviderConfig>;
+export { PodmanProviderConfig };
 
 export interface ResolvedConfig {
   podman: string;

@@ -73,7 +73,12 @@ export class Orchestrator {
   /** Phase 1 only: parse, validate, build the DAG. Never spawns a provider. */
   validate(rawSpec: unknown, options: Pick<ValidateOptions, "env"> = {}): ConfigValidateOutput {
     const policy = this.#deps.enginePolicy;
-    return validateSpec(rawSpec, { rootDir: this.#deps.rootDir, ...options, ...(policy === undefined ? {} : { enginePolicy: policy }) });
+    return validateSpec(rawSpec, {
+      rootDir: this.#deps.rootDir,
+      engineLookup: { cwd: this.#deps.rootDir, env: this.#deps.env },
+      ...options,
+      ...(policy === undefined ? {} : { enginePolicy: policy }),
+    });
   }
 
   /** Every provider found (bundled, on PATH, in the spec), checked in parallel in inspect mode; changes nothing. */

@@ -4,6 +4,7 @@ import type { Spec } from "../../api/spec.js";
 import { directoryProblem } from "../../lib/path-kind.js";
 import { TestenvError, errorMessage, type Issue } from "../errors.js";
 import { engineIssues, type EnginePolicy } from "../provider/engine-policy.js";
+import { resolveEngine } from "../provider/resolve.js";
 import { parseSpec } from "../spec/load.js";
 import { missingEnvIssues, validateEarly } from "../spec/validate.js";
 import { buildDag } from "./dag.js";
@@ -15,6 +16,22 @@ export interface ValidateOptions {
   env?: Readonly<Record<string, string>>;
   /** Which engines a create may run; given, each provider's engine is checked against it. */
   enginePolicy?: EnginePolicy;
+  /** Where a create resolves engines (its cwd and PATH); given, each engine must name a program that exists. */
+  engineLookup?: { cwd: string; env: NodeJS.ProcessEnv };
+}
+
+/** Engines that do not resolve to a program (a path that does not exist, a name on no PATH), found without running one. */
+function unresolvedEngineIssues(providers: Spec["providers"], lookup: NonNullable<ValidateOptions["engineLookup"]>, refused: ReadonlySet<string>): Issue[] {
+  return (providers ?? []).flatMap((provider, index) => {
+    const field = `providers[${index}].engine`;
+    if (refused.has(field) || provider.engine.trim() === "") return [];
+    try {
+      resolveEngine(provider.engine, lookup);
+      return [];
+    } catch (error) {
+      return [{ field, message: errorMessage(error) }];
+    }
+  });
 }
 
 /** What create would refuse before anything exists, found without side effects: the directories, env and engines. */
@@ -29,7 +46,11 @@ function createTimeIssues(spec: Spec, options: ValidateOptions): Issue[] {
     }
   }
   if (options.env !== undefined) issues.push(...missingEnvIssues(spec, options.env));
-  if (options.enginePolicy !== undefined) issues.push(...engineIssues(spec.providers ?? [], options.enginePolicy));
+  const refused = options.enginePolicy === undefined ? [] : engineIssues(spec.providers ?? [], options.enginePolicy);
+  issues.push(...refused);
+  if (options.engineLookup !== undefined) {
+    issues.push(...unresolvedEngineIssues(spec.providers, options.engineLookup, new Set(refused.map((issue) => issue.field))));
+  }
   return issues;
 }
 

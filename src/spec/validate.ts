@@ -3,6 +3,7 @@ import { TestenvError, quoted, type Issue } from "../errors.js";
 import { imageSourceProblem } from "./images.js";
 import { envVarName, nameProblem } from "./literals.js";
 import { parsePath, type FieldPath } from "./paths.js";
+import { bundledProviderConfigIssues } from "./provider-configs.js";
 import { isBlank, isLiteral, Report, specInvalid } from "./report.js";
 import { suggestionSuffix } from "./suggest.js";
 import {
@@ -211,7 +212,7 @@ export function validateEarly(spec: Spec, locate?: Locate): Issue[] {
   checkImages(report, spec);
   checkTopLevel(report, spec);
   checkTemplates(report, spec);
-  return report.issues;
+  return [...report.issues, ...bundledProviderConfigIssues(spec, locate)];
 }
 
 /**

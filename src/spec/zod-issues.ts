@@ -68,16 +68,21 @@ function withPosition(issue: Issue, path: FieldPath, locate?: Locate): Issue {
   return position === undefined ? issue : { ...issue, line: position.line, col: position.col };
 }
 
-/** One Issue per problem; an unrecognized_keys issue becomes one Issue per unknown key. */
-export function zodIssuesToIssues(schema: z.ZodType, issues: readonly z.core.$ZodIssue[], raw: unknown, locate?: Locate): Issue[] {
+/**
+ * One Issue per problem; an unrecognized_keys issue becomes one Issue per unknown key. `at` is where `schema`'s value
+ * sits in the spec (e.g. a provider's config at providers[0].spec): fields and positions are named from the spec's root.
+ */
+export function zodIssuesToIssues(schema: z.ZodType, issues: readonly z.core.$ZodIssue[], raw: unknown, locate?: Locate, at: FieldPath = []): Issue[] {
   return issues.flatMap((issue) => {
     const path = issue.path as FieldPath;
     if (issue.code === "unrecognized_keys") {
       const allowed = allowedKeysAt(schema, path) ?? [];
-      return issue.keys.map((key) =>
-        withPosition({ field: formatPath([...path, key]), message: `unknown field \`${key}\`${suggestionSuffix(key, allowed)}` }, [...path, key], locate),
-      );
+      return issue.keys.map((key) => {
+        const full = [...at, ...path, key];
+        return withPosition({ field: formatPath(full), message: `unknown field \`${key}\`${suggestionSuffix(key, allowed)}` }, full, locate);
+      });
     }
-    return [withPosition({ field: formatPath(path), message: messageFor(issue, raw) }, path, locate)];
+    const full = [...at, ...path];
+    return [withPosition({ field: formatPath(full), message: messageFor(issue, raw) }, full, locate)];
   });
 }

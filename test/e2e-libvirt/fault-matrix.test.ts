@@ -25,7 +25,8 @@ const POINTS: ReadonlyArray<{ point: HoldPoint; where: string }> = [
 ];
 const VICTIMS = ["orchestrator", "provider"] as const;
 type Victim = (typeof VICTIMS)[number];
-const CELLS = POINTS.length * VICTIMS.length + 1;
+type Orchestrator = Awaited<ReturnType<typeof connectOrchestrator>>;
+const CELLS = POINTS.length * VICTIMS.length + 2;
 
 const LONG = 900_000;
 const TESTHOST_DIR = process.env.TESTENV_VM_TESTHOST_DIR ?? "/run/testenv-vm-testhost";
@@ -121,9 +122,21 @@ function endOf(call: Promise<CallToolResult>, ms = LONG): Promise<string> {
   return Promise.race([answered, new Promise<string>((resolve) => setTimeout(() => resolve(`no answer within ${ms / 1000} s`), ms).unref())]);
 }
 
+/** A create held between define and start of the domain while libvirtd restarts, then let go: how it ended, and by whom. */
+async function createAcrossRestart(orchestrator: Orchestrator, ws: Workspace, holdDir: string, images: TestImages): Promise<{ ended: string; provider: number }> {
+  const outcome = endOf(orchestrator.call("create", createArgs(ws, fourResourceSpec({ baseImage: images.tiny })), { timeoutMs: LONG }), 300_000);
+  const marker = holdMarker(holdDir, "vm-defined");
+  await until("the provider to hold after define", () => existsSync(marker), 300_000);
+  const provider = Number(readFileSync(marker, "utf8").trim());
+  expect(provider).toBeGreaterThan(1);
+  await restartLibvirtd();
+  rmSync(marker);
+  return { ended: await outcome, provider };
+}
+
 const durations: Record<string, number> = {};
 
-describeIfTestHost(`e2e_libvirt: fault matrix, ${CELLS} cells (${POINTS.length} points × SIGKILL of ${VICTIMS.join(" / ")}, and a libvirtd restart mid-create): delete, then gc, leave zero leaks`, () => {
+describeIfTestHost(`e2e_libvirt: fault matrix, ${CELLS} cells (${POINTS.length} points × SIGKILL of ${VICTIMS.join(" / ")}, and two libvirtd restarts mid-create): delete, then gc, leave zero leaks`, () => {
   const suite = tinyImageSuite();
 
   for (const { point, where } of POINTS) {
@@ -162,14 +175,7 @@ describeIfTestHost(`e2e_libvirt: fault matrix, ${CELLS} cells (${POINTS.length} 
     const holdDir = join(ws.root, "hold");
     mkdirSync(holdDir);
     const orchestrator = await connectOrchestrator({ env: holdEnv(ws, "vm-defined", holdDir) });
-    const outcome = endOf(orchestrator.call("create", createArgs(ws, fourResourceSpec({ baseImage: suite.images().tiny })), { timeoutMs: LONG }), 300_000);
-    const marker = holdMarker(holdDir, "vm-defined");
-    await until("the provider to hold after define", () => existsSync(marker), 300_000);
-    const provider = Number(readFileSync(marker, "utf8").trim());
-    expect(provider).toBeGreaterThan(1);
-    await restartLibvirtd();
-    rmSync(marker);
-    const ended = await outcome;
+    const { ended, provider } = await createAcrossRestart(orchestrator, ws, holdDir, suite.images());
     console.log(`libvirtd restart mid-create: the create ${ended.split("\n")[0] ?? ""}`);
     if (ended.startsWith("no answer")) {
       // A provider stuck on the dead connection: ended here so the cleanup below still runs (the cell then fails).
@@ -182,6 +188,28 @@ describeIfTestHost(`e2e_libvirt: fault matrix, ${CELLS} cells (${POINTS.length} 
     // Either the provider's connection survived the restart and the VM came up, or the create failed and rolled back.
     expect(ended).toMatch(/^(succeeded|failed: )/);
     durations["libvirtd-restart"] = Date.now() - started;
+  });
+
+  it.skipIf(!libvirtdRestartable())("libvirtd restarted mid-create under a provider that stays up: the same provider process completes the create, then deletes it", { timeout: LONG }, async () => {
+    const started = Date.now();
+    const ws = suite.workspace("fm-reconnect");
+    const holdDir = join(ws.root, "hold");
+    mkdirSync(holdDir);
+    // One MCP server for create and delete: its provider pool keeps the one libvirt provider process between them.
+    const orchestrator = await connectOrchestrator({ env: holdEnv(ws, "vm-defined", holdDir) });
+    try {
+      const { ended, provider } = await createAcrossRestart(orchestrator, ws, holdDir, suite.images());
+      console.log(`libvirtd restart under a provider that stays up: the create ${ended.split("\n")[0] ?? ""}`);
+      expect(ended, "the provider reconnects and starts the defined domain").toBe("succeeded");
+      expect(libvirtProviderOf(orchestrator.pid), "the same provider process served the create").toBe(provider);
+      const deleted = await orchestrator.call("delete", { testID: ws.testID, metadata: {} }, { timeoutMs: LONG });
+      expect(deleted.isError, textOf(deleted)).toBeFalsy();
+      expect(libvirtProviderOf(orchestrator.pid), "and the delete").toBe(provider);
+    } finally {
+      await orchestrator.close();
+    }
+    await expectCleanAfterDeleteAndGc(ws);
+    durations["libvirtd-reconnect"] = Date.now() - started;
   });
 
   it("reports the cell durations", () => {

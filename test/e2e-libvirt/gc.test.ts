@@ -2,16 +2,18 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { afterEach, expect, it } from "vitest";
+import { defaultDataDir } from "../../providers/libvirt/config.js";
 import { HOLD_ENV } from "../../providers/libvirt/fault-hold.js";
 import { namePrefix } from "../../src/orchestrator/isolation.js";
-import { filesUnder, libvirtDomains, links, waitForNoLeaks } from "../helpers/leaks.js";
+import { filesUnder, libvirtDomains, libvirtNetworks, links, waitForNoLeaks } from "../helpers/leaks.js";
 import { describeIfTestHost } from "../helpers/testhost.js";
 import { alive, gcOverMcp, libvirtProviderOf, tinyImageSuite, until } from "./crash-support.js";
 import { LIBVIRT_PROVIDER, connectOrchestrator, createArgs, fourResourceSpec, leakScope, stateFile, type Json } from "./support.js";
 
 // gc on libvirt with real objects: an environment whose orchestrator was SIGKILLed while its VM booted and whose
 // state file is then lost. gc lists what is ours (domain, networks, key, data dir) with the owner recorded on it and
-// removes it; a foreign domain, a foreign bridge and a bridge whose name merely looks like ours survive.
+// removes it; a foreign domain, a foreign bridge and a bridge whose name merely looks like ours survive. The libvirt
+// network's record is lost too: its <metadata> still names it ours; a foreign libvirt network named like ours survives.
 
 const URI = "qemu:///system";
 
@@ -58,12 +60,18 @@ describeIfTestHost("e2e_libvirt: gc finds and removes what a lost environment le
     await orchestrator.close();
     if (provider !== undefined) await until(`orphaned provider ${provider} to exit`, () => !alive(provider), 120_000);
     rmSync(stateFile(ws));
+    rmSync(join(defaultDataDir(prefix), "records", "networks", `${prefix}-libvirt-net.json`));
     // The killed orchestrator's lock on the state file counts as held until it is stale (10 s without a touch).
     await new Promise((resolve) => setTimeout(resolve, 11_000));
 
     const foreignDomain = `${prefix}-foreign-vm`;
     plantForeignDomain(ws.root, foreignDomain);
     planted.push(() => sh("virsh", ["-q", "-c", URI, "undefine", foreignDomain]));
+    const foreignNetwork = `${prefix}-foreign-net`;
+    const foreignNetworkXml = join(ws.root, "foreign-network.xml");
+    writeFileSync(foreignNetworkXml, `<network><name>${foreignNetwork}</name><bridge name="tvmgcfnet0"/></network>`);
+    sh("virsh", ["-q", "-c", URI, "net-define", foreignNetworkXml]);
+    planted.push(() => sh("virsh", ["-q", "-c", URI, "net-undefine", foreignNetwork]));
     const foreignBridge = "tvmgcforeign0";
     const lookalike = `${prefix}-5eed5eed`;
     for (const bridge of [foreignBridge, lookalike]) {
@@ -81,7 +89,8 @@ describeIfTestHost("e2e_libvirt: gc finds and removes what a lost environment le
     expect(objects.filter((o) => o.kind !== "key").every((o) => o.stateDir !== undefined), "the state dir is recorded on domains, networks and the data dir").toBe(true);
     expect(objects.find((o) => o.kind === "vm")?.name).toBe(`${prefix}-test-vm`);
     const names = objects.map((o) => String(o.name));
-    for (const foreign of [foreignDomain, foreignBridge, lookalike]) expect(names).not.toContain(foreign);
+    for (const foreign of [foreignDomain, foreignBridge, lookalike, foreignNetwork]) expect(names).not.toContain(foreign);
+    expect(objects.find((o) => o.name === `${prefix}-libvirt-net`)?.detail).toContain("found by its metadata");
     expect(dry.orphans).toBe(5);
 
     const applied = await gcOverMcp(ws, { apply: true });
@@ -91,6 +100,7 @@ describeIfTestHost("e2e_libvirt: gc finds and removes what a lost environment le
 
     // Foreign objects survive, the look-alike bridge included; then they go too.
     expect(libvirtDomains()).toContain(foreignDomain);
+    expect(libvirtNetworks()).toContain(foreignNetwork);
     const linkNames = links().map((link) => link.ifname);
     expect(linkNames).toContain(foreignBridge);
     expect(linkNames).toContain(lookalike);

@@ -1,4 +1,6 @@
+import type { RecordedOwner } from "../data-dir.js";
 import { el, renderXml, type XmlElement } from "../xml.js";
+import { networkMetadataElement } from "./metadata.js";
 import type { NetworkPlan } from "./plan.js";
 
 export const DNSMASQ_NS = "http://libvirt.org/schemas/network/dnsmasq/1.0";
@@ -8,6 +10,14 @@ export interface LibvirtNetworkInput {
   plan: NetworkPlan;
   /** Bridge libvirt creates (nat/route/isolated), or the existing one it attaches to (forward bridge). */
   bridge: string;
+  /** The environment that makes it, written into <metadata> (none: no metadata, as for a foreign network). */
+  owner?: RecordedOwner;
+}
+
+function metadataOf(input: LibvirtNetworkInput): XmlElement | undefined {
+  const owner = input.owner;
+  if (owner === undefined || (owner.testID === undefined && owner.prefix === undefined)) return undefined;
+  return networkMetadataElement({ version: 1, name: input.name, ...owner });
 }
 
 function dhcpElement(plan: NetworkPlan): XmlElement | undefined {
@@ -59,7 +69,7 @@ export function libvirtNetworkXml(input: LibvirtNetworkInput): string {
   const { plan } = input;
   if (plan.forwardMode === "bridge") {
     // libvirt only plugs guests into the existing bridge; addresses and DHCP are someone else's job.
-    return renderXml(el("network", {}, el("name", {}, input.name), el("forward", { mode: "bridge" }), el("bridge", { name: input.bridge })));
+    return renderXml(el("network", {}, el("name", {}, input.name), metadataOf(input), el("forward", { mode: "bridge" }), el("bridge", { name: input.bridge })));
   }
   const ip = plan.ip;
   const forward = plan.forwardMode === "nat" ? el("forward", { mode: "nat" }) : plan.forwardMode === "route" ? el("forward", { mode: "route" }) : undefined;
@@ -69,6 +79,7 @@ export function libvirtNetworkXml(input: LibvirtNetworkInput): string {
       "network",
       { "xmlns:dnsmasq": DNSMASQ_NS },
       el("name", {}, input.name),
+      metadataOf(input),
       forward,
       el("bridge", { name: input.bridge, stp: "off", delay: 0 }),
       plan.mtu ? el("mtu", { size: plan.mtu }) : undefined,

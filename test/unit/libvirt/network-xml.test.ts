@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { libvirtNetworkXml, parseNetworkXml } from "../../../providers/libvirt/net/libvirt-xml.js";
+import { parseNetworkMetadata } from "../../../providers/libvirt/net/metadata.js";
 import { planNetwork } from "../../../providers/libvirt/net/plan.js";
+import { METADATA_NS } from "../../../providers/libvirt/vm/metadata.js";
 import { parseWithRealParser } from "./xml-check.js";
 
 const xmlFor = (kind: string, spec: Parameters<typeof planNetwork>[1], bridge = "8abab3-0011aabb") =>
@@ -91,5 +93,31 @@ describe("network plan validation", () => {
     expect(planNetwork("libvirt", { cidr: "192.168.100.1/24" }).ip?.gateway).toBe("192.168.100.1");
     expect(planNetwork("libvirt", { cidr: "192.168.100.0/24" }).ip?.gateway).toBe("192.168.100.1");
     expect(planNetwork("libvirt", { cidr: "192.168.100.0/24", gateway: "192.168.100.254" }).ip?.gateway).toBe("192.168.100.254");
+  });
+});
+
+describe("libvirt network <metadata>", () => {
+  const owner = { testID: "test-unit-20260101-aaaaaaaa", prefix: "8abab3", stateDir: '/state/<x>"&y' };
+
+  it("names the owner, escaped, in both the bridged and the routed form, and reads back only for its own network", () => {
+    for (const [kind, spec] of [["libvirt", { cidr: "192.168.150.1/24" }], ["libvirt", { forwardMode: "bridge" as const, attachTo: "br0" }]] as const) {
+      const xml = libvirtNetworkXml({ name: "8abab3-net", plan: planNetwork(kind, spec), bridge: "8abab3-0011aabb", owner });
+      parseWithRealParser(xml);
+      expect(xml).toContain(`<testenv:network xmlns:testenv="${METADATA_NS}" testID="${owner.testID}" prefix="8abab3">`);
+      expect(xml).not.toContain('<x>"&y');
+      expect(parseNetworkMetadata(xml, "8abab3-net")).toEqual({ version: 1, name: "8abab3-net", ...owner });
+      expect(parseNetworkMetadata(xml, "other-net")).toBeUndefined();
+    }
+  });
+
+  it("is left out when the process knows no environment, and a foreign network has none", () => {
+    expect(xmlFor("libvirt", { cidr: "192.168.150.1/24" })).not.toContain("<metadata>");
+    expect(libvirtNetworkXml({ name: "n", plan: planNetwork("libvirt", { cidr: "10.0.0.0/24" }), bridge: "b", owner: {} })).not.toContain("<metadata>");
+    expect(parseNetworkMetadata("<network><name>default</name></network>", "default")).toBeUndefined();
+  });
+
+  it("is read back as libvirt writes it (single quotes, another prefix)", () => {
+    const dumped = `<network><name>n1</name><metadata><tvm:network xmlns:tvm='${METADATA_NS}'>{&quot;version&quot;:1,&quot;name&quot;:&quot;n1&quot;,&quot;testID&quot;:&quot;t1&quot;}</tvm:network></metadata></network>`;
+    expect(parseNetworkMetadata(dumped, "n1")).toEqual({ version: 1, name: "n1", testID: "t1" });
   });
 });

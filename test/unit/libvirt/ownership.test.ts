@@ -9,6 +9,8 @@ import type { LibvirtBackend } from "../../../providers/libvirt/backend.js";
 import { DataDir, OWNER_FILE } from "../../../providers/libvirt/data-dir.js";
 import type { LibvirtHost } from "../../../providers/libvirt/host.js";
 import type { NetworkRecord } from "../../../providers/libvirt/networks.js";
+import { libvirtNetworkXml } from "../../../providers/libvirt/net/libvirt-xml.js";
+import { planNetwork } from "../../../providers/libvirt/net/plan.js";
 import { LibvirtOwnership, dataDirOwner, keyFilesLookOurs } from "../../../providers/libvirt/ownership.js";
 import { metadataElement, type DomainMetadata } from "../../../providers/libvirt/vm/metadata.js";
 import { renderXml } from "../../../providers/libvirt/xml.js";
@@ -23,13 +25,16 @@ const PREFIX = "ab12cd";
 class FakeBackend implements Partial<LibvirtBackend> {
   readonly uri = "test:///fake";
   readonly domains = new Map<string, string>();
+  /** libvirt networks by name → their XML (none unless a test plants one). */
+  readonly networks = new Map<string, string>();
   readonly calls: string[] = [];
   listDomains = () => Promise.resolve([...this.domains.keys()]);
   domainXml = (name: string) => Promise.resolve(this.domains.get(name));
-  networkXml = () => Promise.resolve(undefined);
+  listNetworks = () => Promise.resolve([...this.networks.keys()]);
+  networkXml = (name: string) => Promise.resolve(this.networks.get(name));
   networkDhcpHosts = () => Promise.resolve([]);
   destroyNetwork = (name: string) => Promise.resolve(void this.calls.push(`net-destroy ${name}`));
-  undefineNetwork = (name: string) => Promise.resolve(void this.calls.push(`net-undefine ${name}`));
+  undefineNetwork = (name: string) => Promise.resolve(void (this.calls.push(`net-undefine ${name}`), this.networks.delete(name)));
 }
 
 /** A host where no link exists and no command runs; files are this machine's. */
@@ -165,6 +170,35 @@ describe("libvirt provider_reclaim", () => {
     expect(existsSync(dir)).toBe(false);
     expect(await ownership().handlers().owned()).toEqual([]);
     expect(await codeOf(reclaim({ kind: "file", name: dir }))).toBe("NOT_FOUND");
+  });
+
+  it("finds a libvirt network of ours by its metadata once its records are gone, and never a foreign or look-alike one", async () => {
+    const owner = { testID: TEST_ID, prefix: PREFIX, stateDir: "/state" };
+    const nat = planNetwork("libvirt", { cidr: "10.72.0.0/24", forwardMode: "nat" });
+    backend.networks.set(`${PREFIX}-lost`, libvirtNetworkXml({ name: `${PREFIX}-lost`, plan: nat, bridge: `${PREFIX}-lostbr`, owner }));
+    backend.networks.set(`${PREFIX}-alike`, libvirtNetworkXml({ name: `${PREFIX}-alike`, plan: nat, bridge: `${PREFIX}-alikebr` }));
+    backend.networks.set("default", "<network><name>default</name><bridge name='virbr0'/></network>");
+    // Metadata copied onto another network names that other network: not a claim on this one.
+    backend.networks.set("copied", libvirtNetworkXml({ name: `${PREFIX}-lost`, plan: nat, bridge: "copiedbr", owner }).replace(`<name>${PREFIX}-lost</name>`, "<name>copied</name>"));
+    const owned = await ownership().handlers().owned();
+    expect(owned).toEqual([
+      { kind: "network", name: `${PREFIX}-lost`, detail: `libvirt network on bridge ${PREFIX}-lostbr (found by its metadata; no data dir records it)`, ...owner },
+    ]);
+    const { reclaim } = ownership().handlers();
+    for (const name of [`${PREFIX}-alike`, "default", "copied"]) expect(await codeOf(reclaim({ kind: "network", name })), name).toBe("NOT_FOUND");
+    expect(backend.calls).toEqual([]);
+    await reclaim({ kind: "network", name: `${PREFIX}-lost` });
+    expect(backend.calls).toEqual([`net-destroy ${PREFIX}-lost`, `net-undefine ${PREFIX}-lost`]);
+    expect([...backend.networks.keys()].sort()).toEqual([`${PREFIX}-alike`, "copied", "default"]);
+  });
+
+  it("lists a recorded libvirt network with our metadata once, from its record", async () => {
+    await plantEnvironment();
+    const owner = { testID: TEST_ID, prefix: PREFIX, stateDir: "/state" };
+    const plan = planNetwork("libvirt", { forwardMode: "bridge", attachTo: "br" });
+    backend.networks.set(`${PREFIX}-net`, libvirtNetworkXml({ name: `${PREFIX}-net`, plan, bridge: `${PREFIX}-0123456789`, owner }));
+    const networks = (await ownership().handlers().owned()).filter((o) => o.kind === "network").map((o) => o.name);
+    expect(networks).toEqual([`${PREFIX}-bridge`, `${PREFIX}-net`]);
   });
 
   it("never lists nor removes a configured (shared) dataDir itself, only what it records", async () => {
