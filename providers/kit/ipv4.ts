@@ -66,6 +66,13 @@ export function contains(net: Ipv4Network, ip: string): boolean {
   return ((ipToNumber(ip) & mask) >>> 0) === ipToNumber(net.network);
 }
 
+/** Whether two subnets share any address: one of them contains the other's network address. */
+export function overlaps(a: Pick<Ipv4Network, "network" | "prefixLength">, b: Pick<Ipv4Network, "network" | "prefixLength">): boolean {
+  const shorter = Math.min(a.prefixLength, b.prefixLength);
+  const mask = maskNumber(shorter);
+  return ((ipToNumber(a.network) & mask) >>> 0) === ((ipToNumber(b.network) & mask) >>> 0);
+}
+
 /** Default DHCP pool: everything after the gateway up to broadcast - 1, skipping the gateway. */
 export function defaultRange(net: Ipv4Network): { start: string; end: string } {
   const gw = ipToNumber(net.gateway);

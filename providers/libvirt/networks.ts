@@ -9,12 +9,12 @@ import { LOCAL_HOST, type LibvirtHost } from "./host.js";
 import { domainsUsingNetwork } from "./inventory.js";
 import { checkResourceName, deriveBridgeName, deriveUla } from "./names.js";
 import { dnsmasqArgv, parseDnsmasqLeases, sameProcess, startDnsmasq, stopDnsmasq, type DnsmasqFiles, type ProcessIdentity } from "./net/dnsmasq.js";
-import { addAddress, addIpv6Address, createBridge, deleteLink, getLink, removeAddress, removeIpv6Address, setUp, type Runner } from "./net/host.js";
+import { addAddress, addIpv6Address, createBridge, deleteLink, getLink, listLinks, overlappingAddress, removeAddress, removeIpv6Address, setUp, type Runner } from "./net/host.js";
 import { readIdentityOn } from "./host-process.js";
 
 /** The system libvirt daemon's runtime folder for networks. */
 const LIBVIRT_NETWORK_RUN_DIR = "/run/libvirt/network";
-import { contains } from "../kit/ipv4.js";
+import { contains, type Ipv4Network } from "../kit/ipv4.js";
 import { libvirtDnsmasqConfFile, libvirtLeaseStatusFile, parseLibvirtLeaseStatus } from "./net/libvirt-leases.js";
 import { libvirtNetworkXml, parseNetworkXml } from "./net/libvirt-xml.js";
 import { planNetwork, type NetworkPlan } from "./net/plan.js";
@@ -143,6 +143,16 @@ export class NetworkService {
     return leases;
   }
 
+  /** Refuses a subnet another interface of the host already has, before anything is made (`on`: the bridge it joins). */
+  private async refuseOverlap(ip: Ipv4Network, on: string | undefined): Promise<void> {
+    const taken = overlappingAddress(ip, await listLinks(this.runner), on);
+    if (taken === undefined) return;
+    throw new ProviderError(
+      "INVALID_SPEC",
+      `spec.cidr: ${ip.cidr} overlaps ${taken.address}/${taken.prefixLength} on interface ${taken.link} of ${this.host.remote ? this.host.name : "this host"}; choose a subnet no interface there uses, or attach to ${taken.link} (attachTo) if that is the network you mean`,
+    );
+  }
+
   /** libvirt's leases of one of its networks: its status file when this host's libvirt dir is readable, else virsh. */
   private async libvirtLeases(network: string, record: NetworkRecord | undefined): Promise<Lease[]> {
     let bridge = this.leaseBridges.get(network);
@@ -239,6 +249,7 @@ export class NetworkService {
     const bridged = plan.kind === "dnsmasq" || plan.forwardMode === "bridge";
     const iface = bridged ? await this.resolveAttach(plan.attachTo ?? "") : this.bridgeNameFor(name);
     if (!bridged && (await this.link(iface))) throw alreadyExists("bridge interface", iface);
+    if (plan.ip) await this.refuseOverlap(plan.ip, bridged ? iface : undefined);
     let record: NetworkRecord = {
       name,
       requestedKind: plan.requestedKind,

@@ -13,7 +13,7 @@ describeIfTestHost("libvirt provider: keys and networks", () => {
   beforeAll(async () => {
     provider = await startProvider(env);
   });
-  afterAll(() => tearDown(env, provider, { networks: ["lv-bridged", "dm", "nat", "iso", "route", "br", "br2"] }));
+  afterAll(() => tearDown(env, provider, { networks: ["lv-bridged", "dm", "nat", "nat2", "iso", "route", "br", "br2"] }));
 
   it("capabilities list every kind and key type", async () => {
     const result = await provider.call("provider_capabilities");
@@ -105,6 +105,18 @@ describeIfTestHost("libvirt provider: keys and networks", () => {
     expect((await provider.call("network_delete", { name: name("dm") })).success).toBe(true);
     expect(dnsmasqProcesses(env.dataDir)).not.toContain(pid);
     expect((await provider.call("network_delete", { name: name("dm") })).error?.code).toBe("NOT_FOUND");
+  });
+
+  it("a subnet another interface of the host already has is refused before anything is made", async () => {
+    const bridge = (await provider.call("network_get", { name: name("br") })).resource as { interfaceName: string };
+    const before = links();
+    const overBridge = await provider.call("network_create", { name: name("br2"), kind: "bridge", spec: { cidr: "192.168.211.77/24" } });
+    expect(overBridge.error).toMatchObject({ code: "INVALID_SPEC", message: expect.stringContaining(`overlaps 192.168.211.1/24 on interface ${bridge.interfaceName}`) });
+    const overNat = await provider.call("network_create", { name: name("nat2"), kind: "libvirt", spec: { cidr: "192.168.212.129/25" } });
+    expect(overNat.error).toMatchObject({ code: "INVALID_SPEC", message: expect.stringContaining("overlaps 192.168.212.1/24") });
+    expect(links()).toEqual(before);
+    expect(networks()).not.toContain(name("nat2"));
+    expect((await provider.call("network_get", { name: name("br2") })).error?.code).toBe("NOT_FOUND");
   });
 
   it("delete everything: nothing with the prefix is left", async () => {

@@ -1,4 +1,5 @@
 import { ProviderError } from "../../kit/index.js";
+import { ipToNumber, numberToIp, overlaps, type Ipv4Network } from "../../kit/ipv4.js";
 import { run, type RunOptions, type RunResult } from "../exec.js";
 
 /** Runs argv where the links are: lib/run here, or a remote libvirt host's run. */
@@ -64,6 +65,26 @@ export async function getLink(name: string, runner: Runner = run): Promise<HostL
 export async function listLinks(runner: Runner = run): Promise<HostLink[]> {
   const { stdout } = await must(runner, "listing host interfaces", "ip", ["-j", "-d", "addr", "show"], { timeoutMs: 15_000 });
   return parseIpJson(stdout);
+}
+
+/**
+ * The first address on another host interface whose subnet overlaps `subnet`: two interfaces routing the same
+ * addresses make the host answer from either, so a guest's traffic goes astray. `except` is the interface the
+ * network is on itself (a bridge it attaches to).
+ */
+export function overlappingAddress(
+  subnet: Pick<Ipv4Network, "network" | "prefixLength">,
+  links: readonly HostLink[],
+  except: string | undefined,
+): { link: string; address: string; prefixLength: number } | undefined {
+  for (const link of links) {
+    if (link.name === except) continue;
+    for (const address of link.addresses) {
+      const network = numberToIp((ipToNumber(address.address) & ((0xffffffff << (32 - address.prefixLength)) >>> 0)) >>> 0);
+      if (address.prefixLength > 0 && overlaps(subnet, { network, prefixLength: address.prefixLength })) return { link: link.name, ...address };
+    }
+  }
+  return undefined;
 }
 
 export async function createBridge(name: string, mtu: number | undefined, runner: Runner = run): Promise<void> {
