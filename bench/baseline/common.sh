@@ -66,3 +66,14 @@ guest_floor_ms() {
   awk '/tiny-init: \[[0-9.]+\] (sshd \(dropbear\) started|network up)/ { gsub(/[][]/, "", $2); if ($2 > max) max = $2 }
        END { if (max != "") printf "%d", max * 1000 }' "$WORK/console.log" 2>/dev/null || true
 }
+
+# The end of every baseline once SSH works: the create time, the floor, teardown timed, and the one line printed.
+finish() {
+  local t1 t2 floor
+  t1=$(now_ms)
+  floor=$(guest_floor_ms)
+  trap - EXIT
+  teardown
+  t2=$(now_ms)
+  echo "create_ms=$((t1 - T0)) delete_ms=$((t2 - t1)) floor_ms=$floor"
+}

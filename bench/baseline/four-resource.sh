@@ -69,12 +69,6 @@ done
 
 # 8. SSH works
 wait_for_ssh "$IP" 0.5
-T1=$(now_ms)
 
-FLOOR=$(guest_floor_ms)
-
-# 9. teardown (what delete does)
-trap - EXIT
-teardown
-T2=$(now_ms)
-echo "create_ms=$((T1 - T0)) delete_ms=$((T2 - T1)) floor_ms=$FLOOR"
+# 9. teardown (what delete does), timed, and the line
+finish

@@ -50,10 +50,4 @@ done
 [ -n "$IP" ] || { echo "no DHCP lease for $MAC" >&2; exit 1; }
 
 wait_for_ssh "$IP" 0.2
-T1=$(now_ms)
-FLOOR=$(guest_floor_ms)
-
-trap - EXIT
-teardown
-T2=$(now_ms)
-echo "create_ms=$((T1 - T0)) delete_ms=$((T2 - T1)) floor_ms=$FLOOR"
+finish

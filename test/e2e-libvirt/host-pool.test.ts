@@ -44,7 +44,6 @@ interface Placed {
   host?: string;
 }
 
-
 describeRemote("e2e_libvirt: a pool of the local and the remote libvirt host", () => {
   let images: TestImages;
   let host: RemoteHost | undefined;
