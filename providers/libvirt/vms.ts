@@ -46,8 +46,10 @@ export interface VmDeps {
   libvirtOutageMs?: number;
 }
 
-/** A lease poll is a file read and one binding call (no child process), so it can run often. */
+/** A lease poll here is a file read and one binding call (no child process), so it can run often. */
 const IP_POLL_MS = 100;
+/** On a remote host each lease read is a command over SSH: polled as often as before the local reads. */
+const REMOTE_IP_POLL_MS = 250;
 /** libvirt's ARP and agent sources (a virsh process each), for NICs whose DHCP we cannot read. */
 const IP_FALLBACK_EVERY_MS = 1000;
 
@@ -402,6 +404,7 @@ export class VmService {
   private async waitForIps(name: string, nics: readonly NicInfo[], budgetMs: number): Promise<(string | undefined)[]> {
     if (nics.length === 0) return [];
     const started = Date.now();
+    const pollMs = this.host.remote ? REMOTE_IP_POLL_MS : IP_POLL_MS;
     let fallbacksAt = 0;
     const discover = () => {
       const fallbacks = Date.now() - fallbacksAt >= IP_FALLBACK_EVERY_MS;
@@ -429,7 +432,7 @@ export class VmService {
         outage = new ProviderError("PROVIDER_ERROR", `waiting for an address of vm ${name}: libvirt has not answered for ${Math.round(outageMs / 1000)} s: ${detail}`, { retryable: true, cause: error });
         return false;
       }
-    }, { timeoutMs: budgetMs, intervalMs: IP_POLL_MS });
+    }, { timeoutMs: budgetMs, intervalMs: pollMs });
     if (outage) throw outage;
     // Secondary NICs get a short grace period; their DHCP usually lands within a second of the first.
     if (ips.some((ip) => ip === undefined)) {
@@ -437,7 +440,7 @@ export class VmService {
       await retryUntil(async () => {
         ips = await discover();
         return ips.every((ip) => ip !== undefined) ? true : undefined;
-      }, { timeoutMs: graceMs, intervalMs: IP_POLL_MS });
+      }, { timeoutMs: graceMs, intervalMs: pollMs });
     }
     return ips.map((ip, index) => ip ?? nics[index]?.staticIp);
   }
