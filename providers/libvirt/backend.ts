@@ -59,6 +59,7 @@ export interface LibvirtBackend {
 const NOT_FOUND_PATTERNS = [/not found/i, /no domain with matching/i, /no network with matching/i, /failed to get (domain|network)/i];
 const NOT_RUNNING_PATTERNS = [/not running/i, /is not active/i, /domain is not running/i];
 const ALREADY_ACTIVE_PATTERNS = [/is already running/i, /is already active/i];
+const GONE_OR_STOPPED_PATTERNS = [...NOT_FOUND_PATTERNS, ...NOT_RUNNING_PATTERNS];
 /**
  * libvirt's words for a connection the daemon closed (it restarted or died): the binding's connection answers every
  * later call so ("client socket is closed"), and a call in flight then may or may not have happened.
@@ -264,6 +265,21 @@ export class DefaultLibvirtBackend implements LibvirtBackend {
     this.outageSince = undefined;
   }
 
+  /**
+   * A repeatable call to libvirt, its failure named by `what`. An error matching `settled` means the call has
+   * nothing to do (not found, not running, already active): that is the answer `settledValue`, not a failure.
+   */
+  private repeatable<T>(what: string, body: () => Promise<T>, settled?: { patterns: readonly RegExp[]; value: T }): Promise<T> {
+    return this.resilient(what, "repeatable", async () => {
+      try {
+        return await body();
+      } catch (error) {
+        if (settled && matches(error, settled.patterns)) return settled.value;
+        throw libvirtError(what, error);
+      }
+    });
+  }
+
   private async lookup(name: string): Promise<NativeDomain | undefined> {
     const hypervisor = await this.native();
     if (!hypervisor) return undefined;
@@ -276,100 +292,82 @@ export class DefaultLibvirtBackend implements LibvirtBackend {
   }
 
   listDomains(): Promise<string[]> {
-    return this.resilient("listing domains", "repeatable", async () => {
+    return this.repeatable("listing domains", async () => {
       const hypervisor = await this.native();
-      try {
-        if (hypervisor) return await Promise.all((await hypervisor.connectListAllDomains()).map((d) => d.getName()));
-        return (await this.virsh(["list", "--all", "--name"])).split("\n").map((l) => l.trim()).filter(Boolean);
-      } catch (error) {
-        throw libvirtError("listing domains", error);
-      }
+      if (hypervisor) return await Promise.all((await hypervisor.connectListAllDomains()).map((d) => d.getName()));
+      return (await this.virsh(["list", "--all", "--name"])).split("\n").map((l) => l.trim()).filter(Boolean);
     });
   }
 
   domainXml(name: string): Promise<string | undefined> {
-    return this.resilient(`reading domain ${name}`, "repeatable", async () => {
-      const hypervisor = await this.native();
-      try {
-        if (hypervisor) {
-          const domain = await this.lookup(name);
-          return domain ? await domain.getXMLDesc(0) : undefined;
-        }
+    return this.repeatable(
+      `reading domain ${name}`,
+      async () => {
+        if (await this.native()) return await (await this.lookup(name))?.getXMLDesc(0);
         return await this.virsh(["dumpxml", name]);
-      } catch (error) {
-        if (matches(error, NOT_FOUND_PATTERNS)) return undefined;
-        throw libvirtError(`reading domain ${name}`, error);
-      }
-    });
+      },
+      { patterns: NOT_FOUND_PATTERNS, value: undefined },
+    );
   }
 
   domainRunning(name: string): Promise<boolean> {
-    return this.resilient(`reading state of domain ${name}`, "repeatable", async () => {
-      const hypervisor = await this.native();
-      try {
-        if (hypervisor) {
+    return this.repeatable(
+      `reading state of domain ${name}`,
+      async () => {
+        if (await this.native()) {
           const domain = await this.lookup(name);
           return domain ? RUNNING_STATES.has((await domain.getInfo()).state) : false;
         }
         const state = (await this.virsh(["domstate", name])).trim();
         return ["running", "paused", "idle", "in shutdown", "pmsuspended"].includes(state);
-      } catch (error) {
-        if (matches(error, NOT_FOUND_PATTERNS)) return false;
-        throw libvirtError(`reading state of domain ${name}`, error);
-      }
-    });
+      },
+      { patterns: NOT_FOUND_PATTERNS, value: false },
+    );
   }
 
   defineDomain(xml: string): Promise<void> {
-    return this.resilient("defining domain", "repeatable", async () => {
+    return this.repeatable("defining domain", async () => {
       const hypervisor = await this.native();
-      try {
-        if (hypervisor) await hypervisor.domainDefineXML(xml);
-        else await this.virshWithXml("define", xml);
-      } catch (error) {
-        throw libvirtError("defining domain", error);
-      }
+      if (hypervisor) await hypervisor.domainDefineXML(xml);
+      else await this.virshWithXml("define", xml);
     });
   }
 
   startDomain(name: string): Promise<void> {
-    return this.resilient(`starting domain ${name}`, "repeatable", async () => {
-      try {
+    return this.repeatable(
+      `starting domain ${name}`,
+      async () => {
         const domain = await this.lookup(name);
         if (domain) await domain.create();
         else await this.virsh(["start", name], 120_000);
-      } catch (error) {
-        // A start repeated after a lost connection finds the first one done.
-        if (matches(error, ALREADY_ACTIVE_PATTERNS)) return;
-        throw libvirtError(`starting domain ${name}`, error);
-      }
-    });
+      },
+      // A start repeated after a lost connection finds the first one done.
+      { patterns: ALREADY_ACTIVE_PATTERNS, value: undefined },
+    );
   }
 
   shutdownDomain(name: string): Promise<void> {
-    return this.resilient(`shutting down domain ${name}`, "repeatable", async () => {
-      try {
+    return this.repeatable(
+      `shutting down domain ${name}`,
+      async () => {
         const domain = await this.lookup(name);
         if (domain) await domain.shutdown();
         else await this.virsh(["shutdown", name]);
-      } catch (error) {
-        if (matches(error, NOT_RUNNING_PATTERNS)) return;
-        throw libvirtError(`shutting down domain ${name}`, error);
-      }
-    });
+      },
+      { patterns: NOT_RUNNING_PATTERNS, value: undefined },
+    );
   }
 
   destroyDomain(name: string): Promise<void> {
-    return this.resilient(`stopping domain ${name}`, "repeatable", async () => {
-      try {
+    return this.repeatable(
+      `stopping domain ${name}`,
+      async () => {
         const domain = await this.lookup(name);
         if (domain) await domain.destroy();
         else await this.virsh(["destroy", name]);
-      } catch (error) {
-        if (matches(error, NOT_FOUND_PATTERNS) || matches(error, NOT_RUNNING_PATTERNS)) return;
-        throw libvirtError(`stopping domain ${name}`, error);
-      }
-    });
+      },
+      { patterns: GONE_OR_STOPPED_PATTERNS, value: undefined },
+    );
   }
 
   undefineDomain(name: string): Promise<void> {
@@ -401,79 +399,31 @@ export class DefaultLibvirtBackend implements LibvirtBackend {
   }
 
   listNetworks(): Promise<string[]> {
-    return this.resilient("listing networks", "repeatable", async () => {
-      try {
-        return (await this.virsh(["net-list", "--all", "--name"])).split("\n").map((l) => l.trim()).filter(Boolean);
-      } catch (error) {
-        throw libvirtError("listing networks", error);
-      }
-    });
+    return this.repeatable("listing networks", async () => (await this.virsh(["net-list", "--all", "--name"])).split("\n").map((l) => l.trim()).filter(Boolean));
   }
 
   networkXml(name: string): Promise<string | undefined> {
-    return this.resilient(`reading network ${name}`, "repeatable", async () => {
-      try {
-        return await this.virsh(["net-dumpxml", name]);
-      } catch (error) {
-        if (matches(error, NOT_FOUND_PATTERNS)) return undefined;
-        throw libvirtError(`reading network ${name}`, error);
-      }
-    });
+    return this.repeatable(`reading network ${name}`, () => this.virsh(["net-dumpxml", name]), { patterns: NOT_FOUND_PATTERNS, value: undefined });
   }
 
   networkActive(name: string): Promise<boolean> {
-    return this.resilient(`reading network ${name}`, "repeatable", async () => {
-      try {
-        const info = await this.virsh(["net-info", name]);
-        return /^Active:\s+yes/m.test(info);
-      } catch (error) {
-        if (matches(error, NOT_FOUND_PATTERNS)) return false;
-        throw libvirtError(`reading network ${name}`, error);
-      }
-    });
+    return this.repeatable(`reading network ${name}`, async () => /^Active:\s+yes/m.test(await this.virsh(["net-info", name])), { patterns: NOT_FOUND_PATTERNS, value: false });
   }
 
   defineNetwork(xml: string): Promise<void> {
-    return this.resilient("defining network", "repeatable", async () => {
-      try {
-        await this.virshWithXml("net-define", xml);
-      } catch (error) {
-        throw libvirtError("defining network", error);
-      }
-    });
+    return this.repeatable("defining network", () => this.virshWithXml("net-define", xml));
   }
 
   startNetwork(name: string): Promise<void> {
-    return this.resilient(`starting network ${name}`, "repeatable", async () => {
-      try {
-        await this.virsh(["net-start", name]);
-      } catch (error) {
-        if (matches(error, ALREADY_ACTIVE_PATTERNS)) return;
-        throw libvirtError(`starting network ${name}`, error);
-      }
-    });
+    return this.repeatable(`starting network ${name}`, async () => void (await this.virsh(["net-start", name])), { patterns: ALREADY_ACTIVE_PATTERNS, value: undefined });
   }
 
   destroyNetwork(name: string): Promise<void> {
-    return this.resilient(`stopping network ${name}`, "repeatable", async () => {
-      try {
-        await this.virsh(["net-destroy", name]);
-      } catch (error) {
-        if (matches(error, NOT_FOUND_PATTERNS) || matches(error, NOT_RUNNING_PATTERNS)) return;
-        throw libvirtError(`stopping network ${name}`, error);
-      }
-    });
+    return this.repeatable(`stopping network ${name}`, async () => void (await this.virsh(["net-destroy", name])), { patterns: GONE_OR_STOPPED_PATTERNS, value: undefined });
   }
 
   undefineNetwork(name: string): Promise<void> {
-    return this.resilient(`undefining network ${name}`, "repeatable", async () => {
-      try {
-        await this.virsh(["net-undefine", name]);
-      } catch (error) {
-        if (matches(error, NOT_FOUND_PATTERNS)) return;
-        throw libvirtError(`undefining network ${name}`, error);
-      }
-    });
+    return this.repeatable(`undefining network ${name}`, async () => void (await this.virsh(["net-undefine", name])), { patterns: NOT_FOUND_PATTERNS, value: undefined });
   }
 
   async networkLeases(name: string): Promise<Lease[]> {

@@ -70,11 +70,15 @@ export interface NetworkDeps {
 }
 
 const NOBODY = 65534;
+/** How long leases read through virsh are reused: as often as the ARP and agent sources are asked. */
+const VIRSH_LEASES_FRESH_MS = 1000;
 
 export class NetworkService {
   private readonly host: LibvirtHost;
   /** Per libvirt network: the bridge whose lease status file is read, or null where virsh must be asked. */
   private readonly leaseBridges = new Map<string, string | null>();
+  /** Leases read through virsh (a process each) where the status file is not readable, reused for a short while. */
+  private readonly virshLeases = new Map<string, { readAt: number; leases: Lease[] }>();
 
   constructor(private readonly deps: NetworkDeps) {
     this.host = deps.host ?? LOCAL_HOST;
@@ -164,7 +168,13 @@ export class NetworkService {
       bridge = readable && iface !== undefined ? iface : null;
       this.leaseBridges.set(network, bridge);
     }
-    if (bridge === null) return this.deps.backend.networkLeases(network);
+    if (bridge === null) {
+      const kept = this.virshLeases.get(network);
+      if (kept !== undefined && Date.now() - kept.readAt < VIRSH_LEASES_FRESH_MS) return kept.leases;
+      const leases = await this.deps.backend.networkLeases(network);
+      this.virshLeases.set(network, { readAt: Date.now(), leases });
+      return leases;
+    }
     try {
       return parseLibvirtLeaseStatus(await this.host.readText(libvirtLeaseStatusFile(bridge)));
     } catch {
