@@ -34,7 +34,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/pids.sh"
 pids_named() {
   local comm=$1 d
   for d in /proc/[0-9]*; do
-    [[ -r $d/comm && $(cat "$d/comm" 2>/dev/null) == "$comm" ]] && echo "${d#/proc/}"
+    # A zombie is not a daemon: the one a test host just stopped stays one until PID 1 reaps it.
+    [[ -r $d/comm && $(cat "$d/comm" 2>/dev/null) == "$comm" ]] && alive "${d#/proc/}" && echo "${d#/proc/}"
   done
   return 0
 }
