@@ -71,6 +71,10 @@ export function run(command: string, args: readonly string[], options: RunOption
         resolve({ stdout, stderr });
       },
     );
-    if (options.input !== undefined) child.stdin?.end(options.input);
+    if (options.input !== undefined) {
+      // A command that exits without reading its input closes the pipe (EPIPE): its exit status tells what happened.
+      child.stdin?.on("error", () => undefined);
+      child.stdin?.end(options.input);
+    }
   });
 }
