@@ -87,3 +87,4 @@ export {
 } from "./vm-manifest.js";
 export { PLAN_VERSION, Plan, PlanAction, PlannedResource, Sha256 } from "./plan.js";
 export { BUNDLED_PROVIDER_CONFIGS, ExitOn, Fault, LibvirtProviderConfig, PodmanProviderConfig, StubConfig } from "./provider-configs.js";
+export { CONFIG_SCHEMA_FLAG, CREATES_PATH, PATH_KEYWORD, configJsonSchema } from "./config-schema.js";

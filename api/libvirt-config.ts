@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { CREATES_PATH } from "./config-schema.js";
 import { HostPool, HostSsh } from "./host-pool.js";
 
 // The libvirt provider's config (providers[].spec): here in api/ so the engine checks it before starting the provider;
@@ -6,7 +7,12 @@ import { HostPool, HostSsh } from "./host-pool.js";
 
 export const LibvirtProviderConfig = z.strictObject({
   uri: z.string().min(1).optional().describe("libvirt connection URI; default TESTENV_VM_LIBVIRT_URI, then qemu:///system."),
-  dataDir: z.string().min(1).optional().describe("Where disks, seed ISOs, NVRAM and records live; must be traversable by libvirt-qemu."),
+  dataDir: z
+    .string()
+    .min(1)
+    .meta(CREATES_PATH)
+    .optional()
+    .describe("Where disks, seed ISOs, NVRAM and records live; must be traversable by libvirt-qemu."),
   accelerator: z.enum(["auto", "kvm", "tcg"]).default("auto").describe("auto probes KVM once per boot and uses it only when it works."),
   machine: z.string().min(1).optional().describe("QEMU machine type (default pc)."),
   cpuModel: z.string().min(1).optional().describe("CPU model; default host-passthrough under KVM, qemu64 under TCG."),

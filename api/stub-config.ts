@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { CREATES_PATH } from "./config-schema.js";
 import { ProviderErrorCode } from "./errors.js";
 import { OPTIONAL_PROVIDER_TOOLS, PROVIDER_TOOLS } from "./provider.js";
 import { SNAPSHOT_TOOLS } from "./snapshot.js";
@@ -32,7 +33,7 @@ export type ExitOn = z.infer<typeof ExitOn>;
 
 export const StubConfig = z.strictObject({
   /** JSON file holding all state, shared (under a lock) by every stub process that names it. */
-  store: z.string().min(1).optional(),
+  store: z.string().min(1).meta(CREATES_PATH).optional(),
   faults: z.array(Fault).default([]),
   delayMs: z.union([Milliseconds, z.partialRecord(Tool, Milliseconds)]).optional(),
   exitOn: ExitOn.optional(),

@@ -46,3 +46,11 @@ export function fileProblem(path: string): string | undefined {
   if (kind === "missing") return ancestorProblem(absolute);
   return `${absolute} is a ${kind === "directory" ? "directory" : "special file"}, not a file`;
 }
+
+/**
+ * Why something cannot be made at `path`: its nearest existing ancestor is not a directory. What `path` itself is
+ * (missing, a file, a directory) is the caller's to judge; undefined when nothing on the way is in the way.
+ */
+export function creatableProblem(path: string): string | undefined {
+  return ancestorProblem(resolve(path));
+}

@@ -15,6 +15,10 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
   /** Signal sent when the time is up (default SIGTERM). */
   killSignal?: NodeJS.Signals;
+  /** Working directory of the command (default: this process's). */
+  cwd?: string;
+  /** The most stdout (and, separately, stderr) kept; more fails the run (default 64 MiB). */
+  maxOutputBytes?: number;
 }
 
 export class CommandError extends Error {
@@ -50,8 +54,9 @@ export function run(command: string, args: readonly string[], options: RunOption
       {
         timeout: options.timeoutMs ?? 120_000,
         killSignal: options.killSignal ?? "SIGTERM",
-        maxBuffer: 64 * 1024 * 1024,
+        maxBuffer: options.maxOutputBytes ?? 64 * 1024 * 1024,
         env: options.env ?? process.env,
+        ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
         encoding: "utf8",
         ...(options.signal ? { signal: options.signal } : {}),
       },
@@ -66,6 +71,10 @@ export function run(command: string, args: readonly string[], options: RunOption
         resolve({ stdout, stderr });
       },
     );
-    if (options.input !== undefined) child.stdin?.end(options.input);
+    if (options.input !== undefined) {
+      // A command that exits without reading its input closes the pipe (EPIPE): its exit status tells what happened.
+      child.stdin?.on("error", () => undefined);
+      child.stdin?.end(options.input);
+    }
   });
 }

@@ -7,6 +7,7 @@ export type { ProviderContext } from "./context.js";
 export { OPTIONAL_TOOL_DEFINITIONS } from "./optional-tools.js";
 export type { DiscoveryHandlers, OwnershipHandlers, PlannableRequest } from "./optional-tools.js";
 export { runProviderMain } from "./main.js";
+export { CONFIG_SCHEMA_FLAG, CREATES_PATH } from "../../api/config-schema.js";
 export { createKeyHandlers, fingerprint, generateKeyPair, keyFilesLookOurs, keyParams, removeKeyPair, usableKeyPair } from "./keys.js";
 export type { KeyDeps, KeyKind, KeyParams, KeyRecord } from "./keys.js";
 export { RecordStore } from "./records.js";

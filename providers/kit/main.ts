@@ -1,4 +1,6 @@
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import type { z } from "zod";
+import { CONFIG_SCHEMA_FLAG, configJsonSchema } from "../../api/config-schema.js";
 import { createProviderServer, type ProviderImplementation } from "./server.js";
 import { readProviderContext, type ProviderContext } from "./context.js";
 
@@ -8,11 +10,30 @@ export interface ProviderMainOptions {
   /** providerName reported in capabilities, e.g. stub. */
   name: string;
   version: string;
+  /**
+   * The schema of this provider's config (providers[].spec). Given, `<bin> --config-schema` prints its JSON Schema,
+   * and `testenv-vm validate` checks a spec's config against it before anything starts (docs/provider-protocol.md).
+   */
+  configSchema?: z.ZodType;
   create(context: ProviderContext): Promise<ProviderImplementation> | ProviderImplementation;
 }
 
-/** Entry point shared by every provider bin: `--version`, `--mcp`, clean shutdown. */
+/** `--config-schema`: the config's JSON Schema on stdout, before anything is read, made or connected to. */
+function printConfigSchema(options: ProviderMainOptions): void {
+  if (options.configSchema === undefined) {
+    process.stderr.write(`${options.binary} publishes no config schema\n`);
+    process.exitCode = 1;
+    return;
+  }
+  process.stdout.write(`${JSON.stringify(configJsonSchema(options.configSchema))}\n`);
+}
+
+/** Entry point shared by every provider bin: `--version`, `--config-schema`, `--mcp`, clean shutdown. */
 export async function runProviderMain(options: ProviderMainOptions, argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  if (argv.includes(CONFIG_SCHEMA_FLAG)) {
+    printConfigSchema(options);
+    return;
+  }
   if (argv.includes("--version") || argv.includes("-v") || argv[0] === "version") {
     process.stdout.write(`${options.binary} ${options.version}\n`);
     return;

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { PodmanProviderConfig } from "../../api/podman-config.js";
 import { packageVersion } from "../../lib/package.js";
 import { readProviderContext, runProviderMain } from "../kit/index.js";
 import { buildBaseImage, createPodmanProvider } from "./provider.js";
@@ -18,6 +19,7 @@ if (process.argv[2] === "build-image") {
   await runProviderMain({
     binary: "testenv-vm-provider-podman",
     name: "podman",
+    configSchema: PodmanProviderConfig,
     version,
     create: (context) => createPodmanProvider(context, { version }),
   });

@@ -13,6 +13,7 @@ import { createStateWriter, validateTestID, type StateStore } from "../state/ind
 import { buildArtifact } from "./artifact.js";
 import { assertProvidersServe } from "./capabilities.js";
 import { withProviders } from "./provider-choice.js";
+import { assertProviderConfigsUsable } from "./provider-config-check.js";
 import { failCreate } from "./create-failure.js";
 import { buildDag } from "./dag.js";
 import type { EngineDeps } from "./deps.js";
@@ -111,6 +112,7 @@ export async function createEnvironment(deps: EngineDeps, rawInput: CreateInput,
   const specHash = hashSpec(writtenSpec);
   const cleanup = cleanupOnFailure(writtenSpec, deps.env, options.keepOnFailure ?? input.keepOnFailure);
   assertDirectories({ stateDir, tmpDir, artifactDir });
+  await assertProviderConfigsUsable(writtenSpec, { rootDir, env: deps.env, log: deps.log, ...(deps.enginePolicy ? { policy: deps.enginePolicy } : {}) });
   const plan = options.plan;
   // The cheap half of the check first: a plan of another spec or environment needs no providers to be refused.
   if (plan !== undefined && (plan.testID !== testID || plan.specHash !== `sha256:${specHash}`)) {

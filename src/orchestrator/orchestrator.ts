@@ -23,7 +23,7 @@ import { createRuntimeVM, deleteRuntimeVM } from "./runtime-vms.js";
 import { deleteSnapshot, listSnapshots, restoreSnapshot, saveSnapshot, type EnvironmentSnapshot, type RestoredEnvironment, type SnapshotOptions } from "./snapshot.js";
 import { environmentStatus, listEnvironments } from "./status.js";
 import type { EnvironmentSummary } from "./summary.js";
-import { validateSpec, type ValidateOptions } from "./validate.js";
+import { validateSpecWithProviders, type ValidateOptions } from "./validate.js";
 
 // The engine's one entry point for the surfaces (CLI, MCP server, client library, vitest). A facade: it resolves
 // its options once and hands them to the use case of each method (create.ts, delete.ts, status.ts, ...).
@@ -70,12 +70,16 @@ export class Orchestrator {
     };
   }
 
-  /** Phase 1 only: parse, validate, build the DAG. Never spawns a provider. */
-  validate(rawSpec: unknown, options: Pick<ValidateOptions, "env"> = {}): ConfigValidateOutput {
+  /**
+   * Phase 1 only: parse, validate, build the DAG, check each provider's config. Starts no provider; a provider this
+   * package does not ship is asked for its config schema (`--config-schema`) when the spec is otherwise valid.
+   */
+  validate(rawSpec: unknown, options: Pick<ValidateOptions, "env"> = {}): Promise<ConfigValidateOutput> {
     const policy = this.#deps.enginePolicy;
-    return validateSpec(rawSpec, {
+    return validateSpecWithProviders(rawSpec, {
       rootDir: this.#deps.rootDir,
       engineLookup: { cwd: this.#deps.rootDir, env: this.#deps.env },
+      log: this.#deps.log,
       ...options,
       ...(policy === undefined ? {} : { enginePolicy: policy }),
     });

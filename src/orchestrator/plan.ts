@@ -8,6 +8,7 @@ import { inspectingProvidersFor } from "./providers.js";
 import { hostSubnetRegistry, previewSubnets } from "./subnet-reservations.js";
 import { computePlan, planSubject, subnetPrefixes, type PlanSubject } from "./plan-compute.js";
 import { withProviders } from "./provider-choice.js";
+import { assertProviderConfigsUsable } from "./provider-config-check.js";
 import { hostPlacementLedger, PlacementLedger } from "./placement-ledger.js";
 import { placeEnvironment } from "./pool-placement.js";
 
@@ -19,6 +20,7 @@ export async function planEnvironment(deps: EngineDeps, rawInput: CreateInput): 
   const written = planSubject(rawInput);
   const { input } = written;
   const layout = environmentLayout(deps, input, written.spec);
+  await assertProviderConfigsUsable(written.spec, { rootDir: layout.rootDir, env: deps.env, log: deps.log, ...(deps.enginePolicy ? { policy: deps.enginePolicy } : {}) });
   const { spec: chosen, choice } = await withProviders(deps, written.spec, { cwd: layout.rootDir });
   const placed = await placeEnvironment(chosen, { testID: input.testID, stateDir: layout.stateDir, cwd: layout.rootDir, env: deps.env, log: deps.log, ledger: new PlacementLedger(hostPlacementLedger(deps.env)), preview: true });
   const spec = placed ? { ...chosen, providers: placed.providers } : chosen;

@@ -50,7 +50,7 @@ async function specIssues(context: CommandContext): Promise<{ issues: readonly I
     if (isTestenvError(error) && error.issues.length > 0) return { issues: error.issues };
     throw error;
   }
-  const output = (await openEngine(context)).validate(loaded.raw, { env });
+  const output = await (await openEngine(context)).validate(loaded.raw, { env });
   return { issues: context.specFile.locate(output.errors ?? []), env };
 }
 
@@ -63,7 +63,7 @@ async function validateProject(context: CommandContext): Promise<ExitCode> {
     const { project } = await openProject(context);
     path = project.envPath;
     instance = project.identity.name;
-    const output = (await openEngine(context)).validate(project.spec);
+    const output = await (await openEngine(context)).validate(project.spec);
     issues = output.errors ?? [];
   } catch (error) {
     if (!isTestenvError(error) || error.issues.length === 0) throw error;

@@ -59,7 +59,7 @@ export const configValidateTool: ToolDefinition = {
     } catch (error) {
       return invalid(error);
     }
-    if (input.spec != null) return validationResult(engine.validate(input.spec));
+    if (input.spec != null) return validationResult(await engine.validate(input.spec));
     if (input.configPath !== undefined && input.configPath !== "") {
       // A path to a forge.yaml or spec file: the same loader as the CLI, so errors carry line:col.
       const rootDir = resolve(input.directoryParams?.rootDir ?? process.cwd());
@@ -68,7 +68,7 @@ export const configValidateTool: ToolDefinition = {
       if (problem !== undefined) return validationResult({ valid: false, errors: [{ field: "configPath", message: problem }] });
       try {
         const loaded = await loadSpecFile(path, { nameOption: "specName", ...(input.specName === undefined ? {} : { name: input.specName }) });
-        return validationResult(engine.validate(loaded.raw));
+        return validationResult(await engine.validate(loaded.raw));
       } catch (error) {
         return invalid(error);
       }
