@@ -11,14 +11,15 @@ import { allDomains, type DomainEntry } from "./inventory.js";
 import { parseNetworkMetadata, type NetworkMetadata } from "./net/metadata.js";
 import { parseNetworkXml } from "./net/libvirt-xml.js";
 import { NetworkService, type NetworkRecord } from "./networks.js";
-import { orphanVmFilesDetail, remoteFilesOf, remoteLeftovers, removeEmptyRemoteDirs, removeOrphanVmFiles, type LiveVmFiles } from "./remote-vm-files.js";
+import { HostDataDirs, orphanVmFilesDetail, remoteFilesOf, remoteLeftovers, removeEmptyRemoteDirs, removeOrphanVmFiles, type LiveVmFiles } from "./remote-vm-files.js";
 import { release } from "./vm/fixed-ip.js";
 
 // gc on libvirt: everything this provider made, of every environment, found by what it recorded on it. Domains
 // carry our <metadata>; networks (libvirt networks, bridges, dnsmasq) are the records in a data dir, written before
 // anything exists, and a libvirt network also carries our <metadata>, so one whose records are gone is still found; keys are key records; files are VM dirs whose domain is gone and per-environment data dirs,
-// each naming its owner (on a remote host, the VM dirs and console logs there: remote-vm-files.ts). A foreign domain (no metadata), a bridge nobody recorded, whatever its name, and a dnsmasq
-// whose pid file does not name it are never listed, so reclaim answers NOT_FOUND for them.
+// each naming its owner (on a remote host, the VM dirs and console logs kept there: remote-vm-files.ts). A foreign
+// domain (no metadata), a bridge nobody recorded, whatever its name, and a dnsmasq whose pid file does not name it
+// are never listed, so reclaim answers NOT_FOUND for them.
 
 /** A per-environment data dir made before owner.json existed is named after the prefix the orchestrator derives. */
 const LEGACY_DATA_DIR = /^[0-9a-f]{6}$/;
@@ -174,7 +175,8 @@ export class LibvirtOwnership {
       if (object) owned.push({ object, reclaim: () => this.deps.deleteVm(domain.name) });
     }
     const live: LiveVmFiles = { vmDirs: domainDirs, consoleLogs };
-    for (const data of await findDataDirs(this.deps.dataRoot, this.deps.dataDir)) owned.push(...(await this.ofDataDir(data, live)));
+    const onHost = host.remote ? new HostDataDirs(host) : undefined;
+    for (const data of await findDataDirs(this.deps.dataRoot, this.deps.dataDir)) owned.push(...(await this.ofDataDir(data, live, onHost)));
     const recorded = new Set(owned.filter((entry) => entry.object.kind === "network").map((entry) => entry.object.name));
     owned.push(...(await this.unrecordedNetworks(recorded)));
     return owned;
@@ -198,7 +200,8 @@ export class LibvirtOwnership {
     return owned;
   }
 
-  private async ofDataDir(data: DataDirInfo, live: LiveVmFiles): Promise<Owned[]> {
+  /** onHost: a remote host's data dirs (undefined on the local host). */
+  private async ofDataDir(data: DataDirInfo, live: LiveVmFiles, onHost: HostDataDirs | undefined): Promise<Owned[]> {
     const { dir, owner } = data;
     const records = new RecordStore(dir);
     const owned: Owned[] = [];
@@ -216,7 +219,7 @@ export class LibvirtOwnership {
       });
     }
     // VM files are on the libvirt host (a remote one keeps them at the same paths).
-    if (this.deps.host.remote) owned.push(...(await this.remoteVmFiles(data, live)));
+    if (onHost) owned.push(...(await this.remoteVmFiles(onHost, data, live)));
     else {
       for (const vmDir of await subdirs(join(dir, "vms"))) {
         if (live.vmDirs.has(vmDir)) continue; // its domain's removal takes them
@@ -239,10 +242,10 @@ export class LibvirtOwnership {
     return owned;
   }
 
-  private async remoteVmFiles(data: DataDirInfo, live: LiveVmFiles): Promise<Owned[]> {
+  private async remoteVmFiles(onHost: HostDataDirs, data: DataDirInfo, live: LiveVmFiles): Promise<Owned[]> {
     const { host, backend } = this.deps;
     const owner = ownerFields(data.owner);
-    const found = await remoteFilesOf(host, data.dir, data.owner.prefix, live);
+    const found = await remoteFilesOf(onHost, data.dir, data.owner.prefix, live);
     const vms = found.vms.map((files): Owned => ({
       object: { kind: "file", name: files.vmDir, detail: orphanVmFilesDetail(host, files), ...owner, ...(files.madeAt ? { createdAt: files.madeAt } : {}) },
       reclaim: () => removeOrphanVmFiles(host, backend, files),

@@ -1,5 +1,5 @@
 import { rm } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { isResourceName } from "../kit/index.js";
 import type { LibvirtBackend } from "./backend.js";
 import { LOCAL_HOST, type HostDirEntry, type LibvirtHost } from "./host.js";
@@ -52,22 +52,44 @@ function ourConsoleLogs(entries: readonly HostDirEntry[]): HostDirEntry[] {
 }
 
 /**
- * The orphaned VM files of data dir `dir` (its environment's prefix names the console logs): two listings on the
- * host, one here.
+ * One inventory's look at the host: each folder that holds data dirs is listed once, so a data dir here whose twin
+ * is not there (most of them: environments of this machine's own libvirt) costs no command at all.
  */
-export async function remoteFilesOf(host: LibvirtHost, dir: string, prefix: string | undefined, live: LiveVmFiles): Promise<RemoteFilesOfDataDir> {
-  const onHost = ourVmDirs(await host.list(join(dir, "vms")));
+export class HostDataDirs {
+  private readonly listings = new Map<string, Promise<HostDirEntry[]>>();
+
+  constructor(readonly host: LibvirtHost) {}
+
+  async has(dir: string): Promise<boolean> {
+    const parent = dirname(dir);
+    let listing = this.listings.get(parent);
+    if (listing === undefined) {
+      listing = this.host.list(parent);
+      this.listings.set(parent, listing);
+    }
+    return (await listing).some((entry) => entry.type === "dir" && entry.name === basename(dir));
+  }
+}
+
+/**
+ * The orphaned VM files of data dir `dir` (its environment's prefix names the console logs): two listings on the
+ * host when the dir is there, one here.
+ */
+export async function remoteFilesOf(onHost: HostDataDirs, dir: string, prefix: string | undefined, live: LiveVmFiles): Promise<RemoteFilesOfDataDir> {
+  const { host } = onHost;
+  const there = await onHost.has(dir);
+  const vmDirsThere = there ? ourVmDirs(await host.list(join(dir, "vms"))) : new Map<string, HostDirEntry>();
   const here = ourVmDirs(await LOCAL_HOST.list(join(dir, "vms")));
   const consoleDir = join(dir, "console");
-  const consoles = new Map(ourConsoleLogs(await host.list(consoleDir)).map((entry) => [join(consoleDir, entry.name), entry]));
+  const consoles = new Map((there ? ourConsoleLogs(await host.list(consoleDir)) : []).map((entry) => [join(consoleDir, entry.name), entry]));
   const vms: OrphanVmFiles[] = [];
-  for (const name of [...new Set([...onHost.keys(), ...here.keys()])].sort()) {
+  for (const name of [...new Set([...vmDirsThere.keys(), ...here.keys()])].sort()) {
     const vmDir = join(dir, "vms", name);
     if (live.vmDirs.has(vmDir)) continue; // its domain's removal takes them
     const consoleLog = join(consoleDir, `${logicalVmName(name, prefix)}${CONSOLE_SUFFIX}`);
     const hasConsole = consoles.has(consoleLog) && !live.consoleLogs.has(consoleLog);
     if (hasConsole) consoles.delete(consoleLog);
-    vms.push({ vmDir, onHost: onHost.has(name), consoleLog: hasConsole ? consoleLog : undefined, here: here.has(name), madeAt: (onHost.get(name) ?? here.get(name))?.madeAt });
+    vms.push({ vmDir, onHost: vmDirsThere.has(name), consoleLog: hasConsole ? consoleLog : undefined, here: here.has(name), madeAt: (vmDirsThere.get(name) ?? here.get(name))?.madeAt });
   }
   const consoleLogs = [...consoles].filter(([path]) => !live.consoleLogs.has(path)).map(([path, entry]) => ({ path, madeAt: entry.madeAt }));
   return { vms, consoleLogs };

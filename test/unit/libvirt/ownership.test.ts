@@ -326,6 +326,8 @@ describe("libvirt gc on a remote host: the VM files it keeps", () => {
     symlinkSync("/etc", remote.at(join(dir, "vms", `${PREFIX}-link`)));
     remote.plant(join(dir, "console", "notes.txt"));
     remote.plant(join(dir, "console", "gone.console"));
+    // Another environment's data dir here with no twin there: no listing of its own.
+    await new DataDir({ dataDir: join(root, "ef34ab"), dataDirIsDefault: true, testID: "test-unit-20260101-bbbbbbbb", prefix: "ef34ab" }).ensure();
 
     const owned = await ownership(undefined, host()).handlers().owned();
     expect(owned.map((o) => [o.kind, o.name])).toEqual([
@@ -333,12 +335,13 @@ describe("libvirt gc on a remote host: the VM files it keeps", () => {
       ["file", vmDir],
       ["file", join(dir, "console", "gone.console")],
       ["file", dir],
+      ["file", join(root, "ef34ab")],
     ]);
-    for (const object of owned) expect(object, `${object.kind} ${object.name}`).toMatchObject(owner);
+    for (const object of owned.slice(0, -1)) expect(object, `${object.kind} ${object.name}`).toMatchObject(owner);
     expect(owned[1]?.detail).toBe(`VM files on root@remote (overlay, seed ISO, NVRAM, snapshots), its console log ${consoleLog} there, its DHCP reservations record here, whose domain is gone`);
     expect(owned[1]?.createdAt).toMatch(/^\d{4}-\d\d-\d\dT/);
     expect(owned[2]?.detail).toBe("console log on root@remote of a VM whose domain is gone");
-    expect(remote.listed).toEqual([join(dir, "vms"), join(dir, "console")]);
+    expect(remote.listed).toEqual([root, join(dir, "vms"), join(dir, "console")]);
   });
 
   it("reclaim removes there first, then here; the data dir waits for them, then goes on both machines (a foreign folder there stays)", async () => {
