@@ -12,7 +12,7 @@ export { createKeyHandlers, fingerprint, generateKeyPair, keyFilesLookOurs, keyP
 export type { KeyDeps, KeyKind, KeyParams, KeyRecord } from "./keys.js";
 export { RecordStore } from "./records.js";
 export type { RecordKind } from "./records.js";
-export { checkResourceName } from "./names.js";
+export { checkResourceName, isResourceName } from "./names.js";
 export { pathExists } from "./fs.js";
 export type { ProviderMainOptions } from "./main.js";
 export { MACHINE_TOOL_DEFINITIONS } from "./machine-tools.js";

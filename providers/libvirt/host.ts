@@ -1,9 +1,18 @@
-import { mkdir, readFile, rm } from "node:fs/promises";
+import { lstat, mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
 import { run, type RunOptions, type RunResult } from "../../lib/run.js";
 import { pathExists } from "../kit/index.js";
 
 // "Where does this run": the one seam between the provider and the machine its libvirt daemon runs on. The local
 // host is the file system and lib/run as before (no extra process); a remote host runs the same argv over SSH.
+
+/** One entry of a folder on the host. A symlink or special file is "other": gc never follows or takes one. */
+export interface HostDirEntry {
+  name: string;
+  type: "dir" | "file" | "other";
+  /** When it was made (birth time where the file system keeps one, else its last change), ISO 8601. */
+  madeAt?: string;
+}
 
 export interface LibvirtHost {
   /** "local", or user@host of a remote libvirt host: recorded with every resource made there. */
@@ -15,6 +24,8 @@ export interface LibvirtHost {
   readText(path: string): Promise<string>;
   /** The last `bytes` of a text file, "" when there is none. */
   tailText(path: string, bytes: number): Promise<string>;
+  /** The entries of the folder at the absolute `path`, sorted by name; [] when there is no such folder. */
+  list(path: string): Promise<HostDirEntry[]>;
   makeDir(path: string, mode?: number): Promise<void>;
   remove(path: string, options?: { recursive?: boolean }): Promise<void>;
   /**
@@ -48,6 +59,18 @@ export class LocalHost implements LibvirtHost {
     return text.length > bytes ? text.slice(-bytes) : text;
   }
 
+  async list(path: string): Promise<HostDirEntry[]> {
+    const entries = await readdir(path, { withFileTypes: true }).catch(() => []);
+    const listed: HostDirEntry[] = [];
+    for (const entry of entries) {
+      const info = await lstat(join(path, entry.name)).catch(() => undefined);
+      if (info === undefined) continue; // gone meanwhile
+      const type = entry.isDirectory() ? "dir" : entry.isFile() ? "file" : "other";
+      listed.push({ name: entry.name, type, madeAt: new Date(info.birthtimeMs > 0 ? info.birthtimeMs : info.mtimeMs).toISOString() });
+    }
+    return listed.sort(byName);
+  }
+
   async makeDir(path: string, mode = 0o755): Promise<void> {
     await mkdir(path, { recursive: true, mode });
   }
@@ -67,6 +90,10 @@ export class LocalHost implements LibvirtHost {
   close(): Promise<void> {
     return Promise.resolve();
   }
+}
+
+export function byName(a: HostDirEntry, b: HostDirEntry): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
 /** The one local host: it holds no state, so every user shares it. */

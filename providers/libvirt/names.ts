@@ -7,6 +7,11 @@ function hex(value: string, length: number): string {
   return createHash("sha256").update(value).digest("hex").slice(0, length);
 }
 
+/** A VM's name within its environment: the provider-level name without the environment's `<prefix>-`. */
+export function logicalVmName(name: string, prefix: string | undefined): string {
+  return prefix && name.startsWith(`${prefix}-`) && name.length > prefix.length + 1 ? name.slice(prefix.length + 1) : name;
+}
+
 export const MAX_IFNAME = 15;
 const SAFE_IFNAME_PREFIX = /^[a-z0-9][a-z0-9-]{0,8}$/;
 

@@ -11,13 +11,15 @@ import { allDomains, type DomainEntry } from "./inventory.js";
 import { parseNetworkMetadata, type NetworkMetadata } from "./net/metadata.js";
 import { parseNetworkXml } from "./net/libvirt-xml.js";
 import { NetworkService, type NetworkRecord } from "./networks.js";
+import { HostDataDirs, orphanVmFilesDetail, remoteFilesOf, remoteLeftovers, removeEmptyRemoteDirs, removeOrphanVmFiles, type LiveVmFiles } from "./remote-vm-files.js";
 import { release } from "./vm/fixed-ip.js";
 
 // gc on libvirt: everything this provider made, of every environment, found by what it recorded on it. Domains
 // carry our <metadata>; networks (libvirt networks, bridges, dnsmasq) are the records in a data dir, written before
 // anything exists, and a libvirt network also carries our <metadata>, so one whose records are gone is still found; keys are key records; files are VM dirs whose domain is gone and per-environment data dirs,
-// each naming its owner. A foreign domain (no metadata), a bridge nobody recorded, whatever its name, and a dnsmasq
-// whose pid file does not name it are never listed, so reclaim answers NOT_FOUND for them.
+// each naming its owner (on a remote host, the VM dirs and console logs kept there: remote-vm-files.ts). A foreign
+// domain (no metadata), a bridge nobody recorded, whatever its name, and a dnsmasq whose pid file does not name it
+// are never listed, so reclaim answers NOT_FOUND for them.
 
 /** A per-environment data dir made before owner.json existed is named after the prefix the orchestrator derives. */
 const LEGACY_DATA_DIR = /^[0-9a-f]{6}$/;
@@ -161,16 +163,20 @@ export class LibvirtOwnership {
     const owned: Owned[] = [];
     const domains = await allDomains(backend);
     const domainDirs = new Set<string>();
+    const consoleLogs = new Set<string>();
     for (const domain of domains) {
       const metadata = domain.metadata;
       if (metadata === undefined) continue;
       domainDirs.add(metadata.vmDir);
+      consoleLogs.add(metadata.consoleLog);
       const local = !host.remote;
       const snapshots = local ? (await subdirs(join(metadata.vmDir, "snapshots"))).length : 0;
       const object = domainObject(domain, local ? await madeAt(metadata.vmDir) : undefined, snapshots);
       if (object) owned.push({ object, reclaim: () => this.deps.deleteVm(domain.name) });
     }
-    for (const data of await findDataDirs(this.deps.dataRoot, this.deps.dataDir)) owned.push(...(await this.ofDataDir(data, domainDirs)));
+    const live: LiveVmFiles = { vmDirs: domainDirs, consoleLogs };
+    const onHost = host.remote ? new HostDataDirs(host) : undefined;
+    for (const data of await findDataDirs(this.deps.dataRoot, this.deps.dataDir)) owned.push(...(await this.ofDataDir(data, live, onHost)));
     const recorded = new Set(owned.filter((entry) => entry.object.kind === "network").map((entry) => entry.object.name));
     owned.push(...(await this.unrecordedNetworks(recorded)));
     return owned;
@@ -194,7 +200,8 @@ export class LibvirtOwnership {
     return owned;
   }
 
-  private async ofDataDir(data: DataDirInfo, domainDirs: ReadonlySet<string>): Promise<Owned[]> {
+  /** onHost: a remote host's data dirs (undefined on the local host). */
+  private async ofDataDir(data: DataDirInfo, live: LiveVmFiles, onHost: HostDataDirs | undefined): Promise<Owned[]> {
     const { dir, owner } = data;
     const records = new RecordStore(dir);
     const owned: Owned[] = [];
@@ -211,10 +218,11 @@ export class LibvirtOwnership {
         reclaim: () => removeKeyPair(records, name, record),
       });
     }
-    // VM files are on the libvirt host; a remote host's are not looked at from here.
-    if (!this.deps.host.remote) {
+    // VM files are on the libvirt host (a remote one keeps them at the same paths).
+    if (onHost) owned.push(...(await this.remoteVmFiles(onHost, data, live)));
+    else {
       for (const vmDir of await subdirs(join(dir, "vms"))) {
-        if (domainDirs.has(vmDir)) continue; // its domain's removal takes them
+        if (live.vmDirs.has(vmDir)) continue; // its domain's removal takes them
         const createdAt = await madeAt(vmDir);
         owned.push({
           object: { kind: "file", name: vmDir, detail: "VM files (overlay, seed ISO, snapshots) whose domain is gone", ...ownerFields(owner), ...(createdAt ? { createdAt } : {}) },
@@ -234,21 +242,43 @@ export class LibvirtOwnership {
     return owned;
   }
 
+  private async remoteVmFiles(onHost: HostDataDirs, data: DataDirInfo, live: LiveVmFiles): Promise<Owned[]> {
+    const { host, backend } = this.deps;
+    const owner = ownerFields(data.owner);
+    const found = await remoteFilesOf(onHost, data.dir, data.owner.prefix, live);
+    const vms = found.vms.map((files): Owned => ({
+      object: { kind: "file", name: files.vmDir, detail: orphanVmFilesDetail(host, files), ...owner, ...(files.madeAt ? { createdAt: files.madeAt } : {}) },
+      reclaim: () => removeOrphanVmFiles(host, backend, files),
+    }));
+    const consoles = found.consoleLogs.map((log): Owned => ({
+      object: { kind: "file", name: log.path, detail: `console log on ${host.name} of a VM whose domain is gone`, ...owner, ...(log.madeAt ? { createdAt: log.madeAt } : {}) },
+      reclaim: () => host.remove(log.path),
+    }));
+    return [...vms, ...consoles];
+  }
+
   private networksIn(dir: string, owner: RecordedOwner): NetworkService {
     return new NetworkService({ backend: this.deps.backend, records: new RecordStore(dir), dataDir: dir, prefix: owner.prefix, bridgePrefix: undefined, log: this.deps.log, host: this.deps.host });
   }
 
   /** Last: only once nothing it records is left (gc tries again after the rest of the files went). */
   private async removeDataDir(dir: string): Promise<void> {
+    const { host } = this.deps;
     const records = new RecordStore(dir);
     const left = [
       ...(await records.names("networks")).map((name) => `network ${name}`),
       ...(await records.names("keys")).map((name) => `key ${name}`),
       ...(await subdirs(join(dir, "vms"))).map((vmDir) => `VM files ${basename(vmDir)}`),
+      ...(host.remote ? await remoteLeftovers(host, dir) : []),
     ];
     if (left.length > 0) throw new ProviderError("RESOURCE_BUSY", `data dir ${dir} still records ${left.join(", ")}; those go first`);
     // A dnsmasq whose identity never reached a record (killed mid-create) is still known by its pid file.
     for (const identity of await dnsmasqsOf(dir)) await stopProcess(identity);
+    if (host.remote) {
+      // Its twin on the host (vms/, console/, dnsmasq/ folders): what still holds a file there is not ours and stays.
+      await removeEmptyRemoteDirs(host, dir, true);
+      if (await host.exists(dir)) this.deps.log.info(`data dir ${dir} on ${host.name} kept: it holds files that are not testenv-vm's`);
+    }
     await rm(dir, { recursive: true, force: true });
     this.deps.log.debug(`data dir ${dir} removed (${OWNER_FILE} and all)`);
   }

@@ -14,6 +14,7 @@ import { chooseAccelerator } from "./accel.js";
 import { localConnection } from "./connection.js";
 import { LOCAL_HOST, type LibvirtHost } from "./host.js";
 import { RemoteImageCache } from "./image-cache.js";
+import { removeEmptyRemoteDirs } from "./remote-vm-files.js";
 import { SshHost } from "./ssh-host.js";
 import { VirshMachineHost } from "./manifest/host.js";
 import { MachineService } from "./manifest/service.js";
@@ -110,9 +111,4 @@ export async function createLibvirtProvider(context: ProviderContext, options: L
       await host.close();
     },
   };
-}
-
-/** removeIfNoFiles on a remote host: the empty folders under its data dir (and the dir itself when it is the default). */
-async function removeEmptyRemoteDirs(host: LibvirtHost, dir: string, removeRoot: boolean): Promise<void> {
-  await host.run("find", [dir, "-depth", ...(removeRoot ? [] : ["-mindepth", "1"]), "-type", "d", "-empty", "-delete"], { timeoutMs: 30_000 }).catch(() => undefined);
 }

@@ -5,7 +5,7 @@ import { CommandError, run, type RunOptions, type RunResult } from "../../lib/ru
 import { ProviderError } from "../kit/index.js";
 import { unixSocketUri, type LibvirtConnection } from "./connection.js";
 import { shellQuote } from "./shell-quote.js";
-import type { LibvirtHost } from "./host.js";
+import { byName, type HostDirEntry, type LibvirtHost } from "./host.js";
 
 // A remote libvirt host reached with OpenSSH. ssh takes one command line, so each argv is quoted word by word
 // for the remote shell: nothing is ever interpolated unquoted. One master connection per provider process
@@ -184,6 +184,20 @@ export class SshHost implements LibvirtHost {
     }
   }
 
+  async list(path: string): Promise<HostDirEntry[]> {
+    // find takes a word starting with '-' as an expression: only an absolute path is a folder to it.
+    if (!path.startsWith("/")) throw new ProviderError("PROVIDER_ERROR", `listing ${JSON.stringify(path)} on ${this.name}: not an absolute path`);
+    try {
+      const { stdout } = await this.run("find", [path, "-mindepth", "1", "-maxdepth", "1", "-printf", FIND_LISTING], { timeoutMs: 60_000 });
+      return parseFindListing(stdout);
+    } catch (error) {
+      if (error instanceof ProviderError) throw error;
+      // find fails on a folder that is not there: that is an empty listing, any other failure is one.
+      if (!(await this.exists(path))) return [];
+      throw this.failure(`listing ${path}`, error);
+    }
+  }
+
   async makeDir(path: string, mode = 0o755): Promise<void> {
     try {
       await this.run("mkdir", ["-p", "-m", mode.toString(8), "--", path], { timeoutMs: 30_000 });
@@ -227,6 +241,23 @@ export class SshHost implements LibvirtHost {
     if (this.master) await run("ssh", [...(await this.options()), "-O", "exit", ...this.target()], { timeoutMs: 10_000 }).catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Type letter, last change (seconds since the epoch) and name of each entry, each ended by a NUL (names may hold newlines). */
+const FIND_LISTING = "%y %T@ %f\\0";
+
+/** What `find -printf FIND_LISTING` printed, as entries. */
+export function parseFindListing(stdout: string): HostDirEntry[] {
+  const entries: HostDirEntry[] = [];
+  for (const record of stdout.split("\0")) {
+    const match = /^(\S) (\d+(?:\.\d+)?) ([\s\S]+)$/.exec(record);
+    if (match === null) continue;
+    const [, letter, seconds, name] = match;
+    if (letter === undefined || seconds === undefined || name === undefined) continue;
+    const type = letter === "d" ? "dir" : letter === "f" ? "file" : "other";
+    entries.push({ name, type, madeAt: new Date(Number(seconds) * 1000).toISOString() });
+  }
+  return entries.sort(byName);
 }
 
 /** An IPv6 literal needs brackets in scp's user@host:path. */

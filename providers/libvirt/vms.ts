@@ -13,7 +13,7 @@ import { LOCAL_HOST, type LibvirtHost } from "./host.js";
 import type { RemoteImageCache } from "./image-cache.js";
 import { shellQuote } from "./shell-quote.js";
 import { allDomains } from "./inventory.js";
-import { checkResourceName, deriveMac } from "./names.js";
+import { checkResourceName, deriveMac, logicalVmName } from "./names.js";
 import type { NetworkService } from "./networks.js";
 import { buildSeedIso, guestHostname, metaData, networkConfig, staticAddress, userData, type SeedFiles } from "./vm/cloudinit.js";
 import { createDisk, diskArgv, forgetDiskUser, recordDiskUser } from "./vm/disk.js";
@@ -98,8 +98,7 @@ export class VmService {
   }
 
   private logicalName(name: string): string {
-    const prefix = this.deps.config.prefix;
-    return prefix && name.startsWith(`${prefix}-`) && name.length > prefix.length + 1 ? name.slice(prefix.length + 1) : name;
+    return logicalVmName(name, this.deps.config.prefix);
   }
 
   private vmDir(name: string): string {

@@ -1,25 +1,57 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { join, relative } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Spec } from "../../api/spec.js";
+import { defaultDataDir } from "../../providers/libvirt/config.js";
+import { HOLD_ENV } from "../../providers/libvirt/fault-hold.js";
 import { sshExec } from "../../providers/libvirt/vm/readiness.js";
 import { ensureTestImages, type TestImages } from "../helpers/images.js";
-import { findLeaks, waitForNoLeaks } from "../helpers/leaks.js";
+import { filesUnder, findLeaks, waitForNoLeaks } from "../helpers/leaks.js";
 import { remoteJump, remoteLeaks, remoteLibvirtd, remoteProviderSpec, remoteShell, startRemoteHost, stopRemoteHost, type RemoteHost } from "../helpers/remote-host.js";
+import { alive, gcOverMcp, libvirtProviderOf, until } from "./crash-support.js";
 import { cli, describeRemote, natSpec, remoteDomainDefined } from "./remote-support.js";
-import { artifactFile, createOverMcp, deleteIfLeft, deleteOverMcp, fourResourceSpec, leakScope, readState, stateFile, textOf, workspace, type Json, type Workspace } from "./support.js";
+import { artifactFile, connectOrchestrator, createArgs, createOverMcp, deleteIfLeft, deleteOverMcp, fourResourceSpec, leakScope, readState, stateFile, textOf, workspace, type Json, type Workspace } from "./support.js";
 
 // Environments entirely on the second libvirt host of the test host (scripts/testhost-remote.sh), which this
 // process reaches only over SSH: libvirt through the host's socket forwarded over SSH, ssh for commands and
 // uploads, and the host as jump host to its guests. Two at once: one on a libvirt NAT network (libvirt serves it),
 // and the design's 4-resource environment (a bridge, and a libvirt network on it whose DHCP is a dnsmasq the
 // provider starts on that host). Nothing of either may be left on either host after delete. Then the faults: the
-// host's libvirtd killed mid-create, and the host gone altogether (last: it ends the host).
+// host's libvirtd killed mid-create, an environment lost mid-create whose domain went (gc sweeps its files on both
+// machines), and the host gone altogether (last: it ends the host).
 
 const remoteProvider = (host: RemoteHost) => ({ name: "remote", engine: "testenv-vm-provider-libvirt", spec: remoteProviderSpec(host) });
 
 function natSpecOn(host: RemoteHost, images: TestImages, octet = 100, hostname = "remote-vm"): Spec {
   return natSpec(remoteProvider(host), images, { octet, hostname });
+}
+
+/** A libvirt network of the host's own (an `external` one to the spec), with DHCP: a fixed address on it is a reservation. */
+const SHARED_NETWORK = "tvmgcshared";
+const SHARED_XML = `<network><name>${SHARED_NETWORK}</name><forward mode="nat"/><bridge name="tvmgcsh0"/><ip address="192.168.104.1" netmask="255.255.255.0"><dhcp><range start="192.168.104.10" end="192.168.104.50"/></dhcp></ip></network>`;
+const FIXED_IP = "192.168.104.60";
+
+/** A key and one tiny VM on the host's own network with a fixed address (recorded here, files there). */
+function sharedNetworkSpec(host: RemoteHost, images: TestImages): Spec {
+  return {
+    providers: [remoteProvider(host)],
+    keys: [{ name: "vm-ssh", spec: { type: "ed25519" } }],
+    networks: [{ name: "shared", kind: "libvirt", external: SHARED_NETWORK, spec: {} }],
+    vms: [
+      {
+        name: "test-vm",
+        spec: {
+          memory: 256,
+          vcpus: 1,
+          networks: ["shared"],
+          fixedIPs: { shared: FIXED_IP },
+          disk: { baseImage: images.tiny, size: "1G" },
+          cloudInit: { hostname: "remote-gc", users: [{ name: "root", sshAuthorizedKeys: ["{{ .Keys.vm-ssh.PublicKey }}"] }] },
+        },
+      },
+    ],
+  };
 }
 
 /** A key and a libvirt network on the host: enough to be gone with it, and quick to make. */
@@ -48,6 +80,7 @@ describeRemote("e2e_libvirt: environments on a remote libvirt host over qemu+ssh
   let cases: Case[] = [];
   let gone: Workspace | undefined;
   let crash: Workspace | undefined;
+  let lost: Workspace | undefined;
 
   beforeAll(() => {
     images = ensureTestImages("tiny");
@@ -61,10 +94,15 @@ describeRemote("e2e_libvirt: environments on a remote libvirt host over qemu+ssh
     for (const c of cases) c.ws = workspace(`remote-${c.label}`);
     gone = workspace("remote-gone");
     crash = workspace("remote-crash");
+    lost = workspace("remote-gc");
   });
 
   afterAll(async () => {
     gone?.[Symbol.dispose]();
+    if (lost) {
+      await deleteIfLeft(lost);
+      lost[Symbol.dispose]();
+    }
     if (crash) {
       await deleteIfLeft(crash);
       crash[Symbol.dispose]();
@@ -149,6 +187,77 @@ describeRemote("e2e_libvirt: environments on a remote libvirt host over qemu+ssh
     expect(deleted.isError, textOf(deleted)).toBeFalsy();
     expect(await waitForNoLeaks(leakScope(ws, prefix))).toEqual([]);
     expect(remoteLeaks(host!, prefix)).toEqual([]);
+  });
+
+  it("orchestrator SIGKILLed mid-create, state file lost, domain undefined by hand: gc lists the VM files there and the reservation here with the owner, --apply removes them, a foreign folder there survives, zero leaks", async () => {
+    const ws = lost!;
+    const remote = host!;
+    remoteShell(remote, `printf '%s' '${SHARED_XML}' > /tmp/${SHARED_NETWORK}.xml && virsh -q -c qemu:///system net-define /tmp/${SHARED_NETWORK}.xml >/dev/null && virsh -q -c qemu:///system net-start ${SHARED_NETWORK} >/dev/null`);
+    const foreignDir = (prefix: string) => join(defaultDataDir(prefix), "vms", "Not ours");
+    let prefix: string | undefined;
+    try {
+      const holdDir = join(ws.root, "hold");
+      mkdirSync(holdDir);
+      const orchestrator = await connectOrchestrator({ env: { ...ws.env, [HOLD_ENV.point]: "vm-started", [HOLD_ENV.dir]: holdDir } });
+      const create = orchestrator.call("create", createArgs(ws, sharedNetworkSpec(remote, images)), { timeoutMs: 900_000 }).then(
+        () => "answered",
+        () => "connection lost",
+      );
+      await until("the VM's domain to start on the remote host", () => existsSync(join(holdDir, "vm-started", "holding")), 300_000);
+      prefix = readState(ws).prefix as string;
+      const provider = libvirtProviderOf(orchestrator.pid);
+      process.kill(orchestrator.pid, "SIGKILL");
+      expect(await create).toBe("connection lost");
+      await orchestrator.close();
+      if (provider !== undefined) await until(`orphaned provider ${provider} to exit`, () => !alive(provider), 120_000);
+      rmSync(stateFile(ws));
+      // The domain goes by hand; its overlay, seed ISO and console log stay there, its reservation record here.
+      const domain = `${prefix}-test-vm`;
+      virshRemote("destroy", domain);
+      virshRemote("undefine", domain);
+      const dataDir = defaultDataDir(prefix);
+      const vmDir = join(dataDir, "vms", domain);
+      expect(existsSync(join(vmDir, "dhcp-reservations.json")), "the reservation is recorded here").toBe(true);
+      expect(remoteShell(remote, `ls ${vmDir}; ls ${dataDir}/console`).split("\n").filter(Boolean).sort()).toEqual(["disk.qcow2", "seed.iso", "test-vm.console"]);
+      expect(virshRemote("net-dumpxml", SHARED_NETWORK)).toContain(FIXED_IP);
+      remoteShell(remote, `mkdir -p '${foreignDir(prefix)}' && echo someone > '${foreignDir(prefix)}/data'`);
+      // The killed orchestrator's lock on the state file counts as held until it is stale (10 s without a touch).
+      await new Promise((resolve) => setTimeout(resolve, 11_000));
+
+      const providers = [remoteProvider(remote)];
+      let started = Date.now();
+      const dry = await gcOverMcp(ws, { providers });
+      process.stderr.write(`remote gc: list ${Date.now() - started} ms\n`);
+      expect(dry.providers).toEqual([{ name: "remote", engine: "testenv-vm-provider-libvirt", answer: "ok" }]);
+      const objects = dry.objects as Json[];
+      expect(objects.map((o) => `${String(o.kind)} ${String(o.name)}`).sort()).toEqual([`file ${dataDir}`, `file ${vmDir}`, `key ${prefix}-vm-ssh`]);
+      for (const object of objects) expect(object, `${String(object.kind)} ${String(object.name)}`).toMatchObject({ verdict: "orphan", testID: ws.testID, prefix, provider: "remote" });
+      const files = objects.find((o) => o.name === vmDir)!;
+      expect(files.stateDir, "the state dir of the VM files' environment").toBeDefined();
+      expect(files.detail).toBe(`VM files on root@${remote.address} (overlay, seed ISO, NVRAM, snapshots), its console log ${dataDir}/console/test-vm.console there, its DHCP reservations record here, whose domain is gone`);
+      expect(JSON.stringify(objects)).not.toContain("Not ours");
+      expect(dry.orphans).toBe(3);
+
+      started = Date.now();
+      const applied = await gcOverMcp(ws, { providers, apply: true });
+      process.stderr.write(`remote gc: --apply ${Date.now() - started} ms\n`);
+      expect(applied, JSON.stringify(applied.objects)).toMatchObject({ applied: true, orphans: 3, removed: 3, failed: 0 });
+      expect((await gcOverMcp(ws, { providers })).objects).toEqual([]);
+
+      // Ours is gone from both machines, the reservation from the host's network; the foreign folder stays.
+      expect(virshRemote("net-dumpxml", SHARED_NETWORK)).not.toContain(FIXED_IP);
+      expect(remoteShell(remote, `cat '${foreignDir(prefix)}/data'`).trim()).toBe("someone");
+      const held = [dataDir, join(dataDir, "vms"), foreignDir(prefix), join(foreignDir(prefix), "data")].map((path) => `files ${path}`);
+      expect(remoteLeaks(remote, prefix).sort()).toEqual(held.sort());
+      const { artifactDir, ...resources } = leakScope(ws, prefix);
+      expect(await waitForNoLeaks(resources)).toEqual([]);
+      // The orchestrator's own logs of the lost environment are not a provider's objects.
+      expect(filesUnder(artifactDir!).map((file) => relative(artifactDir!, file)).sort()).toEqual(["providers/remote.log", "testenv-vm.log"]);
+    } finally {
+      if (prefix !== undefined) remoteShell(remote, `rm -rf '${foreignDir(prefix)}'; rmdir '${defaultDataDir(prefix)}/vms' '${defaultDataDir(prefix)}' 2>/dev/null; true`);
+      remoteShell(remote, `virsh -q -c qemu:///system net-destroy ${SHARED_NETWORK} >/dev/null 2>&1; virsh -q -c qemu:///system net-undefine ${SHARED_NETWORK} >/dev/null 2>&1; rm -f /tmp/${SHARED_NETWORK}.xml; true`);
+    }
+    expect(remoteLeaks(remote, prefix)).toEqual([]);
   });
 
   it("a host that is gone: status says so per resource, delete --force forgets it and names what may remain", async () => {

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createConnection, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -83,6 +83,28 @@ describe.skipIf(!usable)("libvirt remote host seam over a real sshd (127.0.0.1)"
     // close() ended the master connection and removed its socket folder (other processes' folders are theirs).
     expect(controlDirectory).toMatch(/testenv-vm-ssh-/);
     expect(existsSync(controlDirectory ?? "")).toBe(false);
+  });
+
+  it("lists a folder there as find sees it: names with spaces and newlines, a symlink as other; a missing folder is empty", async () => {
+    const host = new SshHost(endpoint);
+    try {
+      const folder = join(dir, "data dir", "vms");
+      mkdirSync(join(folder, "vm one"), { recursive: true });
+      writeFileSync(join(folder, "odd\nname; $(id)"), "x");
+      symlinkSync("/etc", join(folder, "escape"));
+      const listed = await host.list(folder);
+      expect(listed.map(({ name, type }) => [name, type])).toEqual([
+        ["escape", "other"],
+        ["odd\nname; $(id)", "file"],
+        ["vm one", "dir"],
+      ]);
+      for (const entry of listed) expect(Math.abs(Date.parse(entry.madeAt ?? "") - Date.now())).toBeLessThan(600_000);
+      expect(await host.list(join(dir, "no such folder"))).toEqual([]);
+      await expect(host.list("-delete")).rejects.toThrow(/not an absolute path/);
+      expect(existsSync(folder)).toBe(true);
+    } finally {
+      await host.close();
+    }
   });
 
   it("refuses a host whose key is not in known_hosts, as a retryable connection failure", async () => {

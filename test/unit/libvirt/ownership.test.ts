@@ -1,13 +1,14 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { run } from "../../../lib/run.js";
 import { createLogger } from "../../../lib/log.js";
 import { ProviderError, RecordStore, type KeyRecord } from "../../../providers/kit/index.js";
 import type { LibvirtBackend } from "../../../providers/libvirt/backend.js";
 import { DataDir, OWNER_FILE } from "../../../providers/libvirt/data-dir.js";
-import type { LibvirtHost } from "../../../providers/libvirt/host.js";
+import { LocalHost, type LibvirtHost } from "../../../providers/libvirt/host.js";
 import type { NetworkRecord } from "../../../providers/libvirt/networks.js";
 import { libvirtNetworkXml } from "../../../providers/libvirt/net/libvirt-xml.js";
 import { planNetwork } from "../../../providers/libvirt/net/plan.js";
@@ -33,6 +34,7 @@ class FakeBackend implements Partial<LibvirtBackend> {
   listNetworks = () => Promise.resolve([...this.networks.keys()]);
   networkXml = (name: string) => Promise.resolve(this.networks.get(name));
   networkDhcpHosts = () => Promise.resolve([]);
+  removeDhcpHost = (network: string, xml: string) => Promise.resolve(void this.calls.push(`dhcp-remove ${network} ${xml}`));
   destroyNetwork = (name: string) => Promise.resolve(void this.calls.push(`net-destroy ${name}`));
   undefineNetwork = (name: string) => Promise.resolve(void (this.calls.push(`net-undefine ${name}`), this.networks.delete(name)));
 }
@@ -60,8 +62,8 @@ let root: string;
 let backend: FakeBackend;
 let deleted: string[];
 
-function ownership(dataDir = join(root, "default")): LibvirtOwnership {
-  return new LibvirtOwnership({ backend: backend as unknown as LibvirtBackend, host: noLinksHost, log, dataRoot: root, dataDir, deleteVm: (name) => Promise.resolve(void (deleted.push(name), backend.domains.delete(name))) });
+function ownership(dataDir = join(root, "default"), host: LibvirtHost = noLinksHost): LibvirtOwnership {
+  return new LibvirtOwnership({ backend: backend as unknown as LibvirtBackend, host, log, dataRoot: root, dataDir, deleteVm: (name) => Promise.resolve(void (deleted.push(name), backend.domains.delete(name))) });
 }
 
 /** An environment's data dir as a provider leaves it: owner.json, a VM dir, a bridge, a libvirt network on it, a key. */
@@ -265,5 +267,128 @@ describe("libvirt per-environment data dir", () => {
     await shared.tidy();
     expect(existsSync(configured)).toBe(true);
     expect(existsSync(join(configured, "records"))).toBe(false);
+  });
+});
+
+/**
+ * A remote libvirt host whose file system is a folder of this machine: its path P is <top>/P, so the data dir here
+ * and its twin there are different folders at the same path, as on a real second host.
+ */
+class RemoteFiles {
+  readonly name = "root@remote";
+  readonly remote = true;
+  readonly listed: string[] = [];
+  private readonly files = new LocalHost();
+  constructor(readonly top: string) {}
+  at = (path: string): string => join(this.top, path);
+  list = (path: string) => (this.listed.push(path), this.files.list(this.at(path)));
+  exists = (path: string) => Promise.resolve(existsSync(this.at(path)));
+  remove = (path: string, options?: { recursive?: boolean }) => rm(this.at(path), { force: true, recursive: options?.recursive === true });
+  /** Only the prune of empty folders runs there (find DIR -depth ... -delete). */
+  run = (command: string, args: readonly string[]) => (command === "find" ? run("find", [this.at(args[0] ?? ""), ...args.slice(1)]) : Promise.reject(new Error(`${command}: not on this host`)));
+  plant(path: string, content = "x"): void {
+    mkdirSync(join(this.at(path), ".."), { recursive: true });
+    writeFileSync(this.at(path), content);
+  }
+}
+
+describe("libvirt gc on a remote host: the VM files it keeps", () => {
+  const owner = { testID: TEST_ID, prefix: PREFIX, stateDir: "/state" };
+  const codeOf = (work: Promise<unknown>): Promise<string | undefined> => work.then(() => undefined, (error: unknown) => (error instanceof ProviderError ? error.code : String(error)));
+  let remote: RemoteFiles;
+  let dir: string;
+  beforeEach(async () => {
+    remote = new RemoteFiles(mkdtempSync(join(tmpdir(), "libvirt-remote-host-")));
+    dir = join(root, PREFIX);
+    await new DataDir({ dataDir: dir, dataDirIsDefault: true, ...owner }).ensure();
+  });
+  afterEach(() => rmSync(remote.top, { recursive: true, force: true }));
+  const host = (): LibvirtHost => remote as unknown as LibvirtHost;
+
+  /** A VM whose domain is gone: overlay and console log there, its DHCP reservation recorded here. */
+  function plantOrphan(name = `${PREFIX}-vm`, logical = "vm"): { vmDir: string; consoleLog: string } {
+    const vmDir = join(dir, "vms", name);
+    remote.plant(join(vmDir, "disk.qcow2"), "overlay");
+    remote.plant(join(dir, "console", `${logical}.console`), "login:");
+    mkdirSync(vmDir, { recursive: true });
+    writeFileSync(join(vmDir, "dhcp-reservations.json"), JSON.stringify([{ network: "shared", mac: "52:54:00:aa:bb:cc", ip: "192.0.2.60" }]));
+    backend.networks.set("shared", "<network><name>shared</name><ip address='192.0.2.1' prefix='24'><dhcp><host mac='52:54:00:aa:bb:cc' ip='192.0.2.60'/></dhcp></ip></network>");
+    return { vmDir, consoleLog: join(dir, "console", `${logical}.console`) };
+  }
+
+  it("lists a gone domain's files there and its record here as one object with the owner; a live domain's, a foreign name and a symlink are not listed", async () => {
+    const { vmDir, consoleLog } = plantOrphan();
+    const liveDir = join(dir, "vms", `${PREFIX}-live`);
+    remote.plant(join(liveDir, "disk.qcow2"));
+    remote.plant(join(dir, "console", "live.console"));
+    backend.domains.set(`${PREFIX}-live`, domain(`${PREFIX}-live`, { ...owner, consoleLog: join(dir, "console", "live.console") }, liveDir));
+    remote.plant(join(dir, "vms", "Not ours!", "data"));
+    symlinkSync("/etc", remote.at(join(dir, "vms", `${PREFIX}-link`)));
+    remote.plant(join(dir, "console", "notes.txt"));
+    remote.plant(join(dir, "console", "gone.console"));
+    // Another environment's data dir here with no twin there: no listing of its own.
+    await new DataDir({ dataDir: join(root, "ef34ab"), dataDirIsDefault: true, testID: "test-unit-20260101-bbbbbbbb", prefix: "ef34ab" }).ensure();
+
+    const owned = await ownership(undefined, host()).handlers().owned();
+    expect(owned.map((o) => [o.kind, o.name])).toEqual([
+      ["vm", `${PREFIX}-live`],
+      ["file", vmDir],
+      ["file", join(dir, "console", "gone.console")],
+      ["file", dir],
+      ["file", join(root, "ef34ab")],
+    ]);
+    for (const object of owned.slice(0, -1)) expect(object, `${object.kind} ${object.name}`).toMatchObject(owner);
+    expect(owned[1]?.detail).toBe(`VM files on root@remote (overlay, seed ISO, NVRAM, snapshots), its console log ${consoleLog} there, its DHCP reservations record here, whose domain is gone`);
+    expect(owned[1]?.createdAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(owned[2]?.detail).toBe("console log on root@remote of a VM whose domain is gone");
+    expect(remote.listed).toEqual([root, join(dir, "vms"), join(dir, "console")]);
+  });
+
+  it("reclaim removes there first, then here; the data dir waits for them, then goes on both machines (a foreign folder there stays)", async () => {
+    const { vmDir, consoleLog } = plantOrphan();
+    remote.plant(join(dir, "vms", "Not ours!", "data"));
+    const { reclaim } = ownership(undefined, host()).handlers();
+    const busy = await reclaim({ kind: "file", name: dir }).catch((error: unknown) => error);
+    expect(busy).toBeInstanceOf(ProviderError);
+    expect((busy as ProviderError).code).toBe("RESOURCE_BUSY");
+    expect((busy as ProviderError).message).toContain(`VM files ${PREFIX}-vm, VM files ${PREFIX}-vm on root@remote, console log vm.console on root@remote`);
+    expect(await codeOf(reclaim({ kind: "file", name: join(dir, "vms", "Not ours!") }))).toBe("NOT_FOUND");
+
+    await reclaim({ kind: "file", name: vmDir });
+    expect(backend.calls).toEqual([`dhcp-remove shared <host mac="52:54:00:aa:bb:cc" ip="192.0.2.60"/>`]);
+    expect(existsSync(remote.at(vmDir))).toBe(false);
+    expect(existsSync(remote.at(consoleLog))).toBe(false);
+    expect(existsSync(vmDir)).toBe(false);
+
+    await reclaim({ kind: "file", name: dir });
+    expect(existsSync(dir)).toBe(false);
+    expect(existsSync(remote.at(join(dir, "console")))).toBe(false);
+    expect(existsSync(remote.at(join(dir, "vms", "Not ours!", "data")))).toBe(true);
+    expect(await ownership(undefined, host()).handlers().owned()).toEqual([]);
+  });
+
+  it("a VM whose files there are gone leaves only its record here: listed and removed, so the data dir is not busy forever", async () => {
+    const { vmDir } = plantOrphan();
+    rmSync(remote.top, { recursive: true, force: true });
+    const owned = await ownership(undefined, host()).handlers().owned();
+    expect(owned.map((o) => [o.name, o.detail])).toEqual([
+      [vmDir, "DHCP reservations record here, whose domain is gone"],
+      [dir, "per-environment data dir"],
+    ]);
+    const { reclaim } = ownership(undefined, host()).handlers();
+    expect(await codeOf(reclaim({ kind: "file", name: dir }))).toBe("RESOURCE_BUSY");
+    await reclaim({ kind: "file", name: vmDir });
+    await reclaim({ kind: "file", name: dir });
+    expect(existsSync(dir)).toBe(false);
+    expect(await ownership(undefined, host()).handlers().owned()).toEqual([]);
+  });
+
+  it("nothing left there: the data dir's twin goes whole, with its empty folders", async () => {
+    remote.plant(join(dir, "dnsmasq", "n1", ".keep"));
+    rmSync(remote.at(join(dir, "dnsmasq", "n1", ".keep")));
+    mkdirSync(remote.at(join(dir, "console")), { recursive: true });
+    await ownership(undefined, host()).handlers().reclaim({ kind: "file", name: dir });
+    expect(existsSync(dir)).toBe(false);
+    expect(existsSync(remote.at(dir))).toBe(false);
   });
 });

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { createHash, createHmac } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -13,6 +13,7 @@ import { LocalHost, type LibvirtHost } from "../../../providers/libvirt/host.js"
 import { RemoteImageCache } from "../../../providers/libvirt/image-cache.js";
 import { readIdentityOn, stopProcessOn } from "../../../providers/libvirt/host-process.js";
 import { ProviderConfigError } from "../../../providers/kit/context.js";
+import { parseFindListing } from "../../../providers/libvirt/ssh-host.js";
 
 describe("libvirt remote host: config", () => {
   it("takes user, host and port from qemu+ssh and the key and known_hosts from ssh", () => {
@@ -75,6 +76,7 @@ class FakeRemote implements LibvirtHost {
   readText = (path: string) => this.local.readText(path);
   tailText = (path: string, bytes: number) => this.local.tailText(path, bytes);
   makeDir = (path: string) => this.local.makeDir(path);
+  list = (path: string) => this.local.list(path);
   remove = (path: string, options?: { recursive?: boolean }) => this.local.remove(path, options);
   produce = (path: string, build: (localPath: string) => Promise<void>) => build(path);
   async upload(localPath: string, path: string): Promise<void> {
@@ -128,5 +130,38 @@ describe("libvirt remote host: processes started there (dnsmasq) are known by pi
     expect(await stopProcessOn(host, identity!)).toBe(true);
     await exited;
     expect(await readIdentityOn(host, pid)).toBeUndefined();
+  });
+});
+
+describe("libvirt host: listing a folder (gc looks into a remote host's data dir with it)", () => {
+  it("reads find's NUL-ended records: type, time and a name that may hold spaces and newlines", () => {
+    const listing = "d 1767225600.5000000000 ab12cd-vm\0f 1767225601.0000000000 web.console\0f 1767225602 a b\nc\0l 1767225603.1 link\0";
+    expect(parseFindListing(listing)).toEqual([
+      { name: "a b\nc", type: "file", madeAt: "2026-01-01T00:00:02.000Z" },
+      { name: "ab12cd-vm", type: "dir", madeAt: "2026-01-01T00:00:00.500Z" },
+      { name: "link", type: "other", madeAt: "2026-01-01T00:00:03.100Z" },
+      { name: "web.console", type: "file", madeAt: "2026-01-01T00:00:01.000Z" },
+    ]);
+    expect(parseFindListing("")).toEqual([]);
+  });
+
+  it("locally: folders, files, and a symlink as other (never followed); a missing folder is empty", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "testenv-vm-host-list-"));
+    try {
+      mkdirSync(join(dir, "vm one"));
+      writeFileSync(join(dir, "x.console"), "log");
+      symlinkSync("/etc", join(dir, "escape"));
+      const host = new LocalHost();
+      const listed = await host.list(dir);
+      expect(listed.map(({ name, type }) => [name, type])).toEqual([
+        ["escape", "other"],
+        ["vm one", "dir"],
+        ["x.console", "file"],
+      ]);
+      for (const entry of listed) expect(entry.madeAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+      expect(await host.list(join(dir, "missing"))).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
