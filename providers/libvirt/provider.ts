@@ -14,7 +14,7 @@ import { chooseAccelerator } from "./accel.js";
 import { localConnection } from "./connection.js";
 import { LOCAL_HOST, type LibvirtHost } from "./host.js";
 import { RemoteImageCache } from "./image-cache.js";
-import { removeEmptyRemoteDirs } from "./remote-vm-files.js";
+import { remoteLeftovers, removeEmptyRemoteDirs } from "./remote-vm-files.js";
 import { SshHost } from "./ssh-host.js";
 import { VirshMachineHost } from "./manifest/host.js";
 import { MachineService } from "./manifest/service.js";
@@ -105,8 +105,12 @@ export async function createLibvirtProvider(context: ProviderContext, options: L
     shutdown: async () => {
       await backend.close();
       if (context.inspectOnly !== true) {
-        await removeIfNoFiles(config.dataDir, config.dataDirIsDefault);
         if (host.remote) await removeEmptyRemoteDirs(host, config.dataDir, config.dataDirIsDefault);
+        // gc finds a remote host's VM files from the data dir here: it stays while the host keeps VM files of it (a
+        // create killed before its domain went), even when nothing but its owner record is left here; and when the
+        // host cannot say.
+        const keptThere = host.remote && (await remoteLeftovers(host, config.dataDir).then((left) => left.length > 0, () => true));
+        if (!keptThere) await removeIfNoFiles(config.dataDir, config.dataDirIsDefault);
       }
       await host.close();
     },

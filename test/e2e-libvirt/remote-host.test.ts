@@ -54,6 +54,15 @@ function sharedNetworkSpec(host: RemoteHost, images: TestImages): Spec {
   };
 }
 
+/** One VM on the host's own network and nothing else of its own: no key, no fixed address, no readiness. */
+function bareVmSpec(host: RemoteHost, images: TestImages): Spec {
+  return {
+    providers: [remoteProvider(host)],
+    networks: [{ name: "shared", kind: "libvirt", external: SHARED_NETWORK, spec: {} }],
+    vms: [{ name: "bare-vm", spec: { memory: 256, vcpus: 1, networks: ["shared"], disk: { baseImage: images.tiny, size: "1G" } } }],
+  };
+}
+
 /** A key and a libvirt network on the host: enough to be gone with it, and quick to make. */
 function networkOnlySpec(host: RemoteHost): Spec {
   return {
@@ -81,6 +90,7 @@ describeRemote("e2e_libvirt: environments on a remote libvirt host over qemu+ssh
   let gone: Workspace | undefined;
   let crash: Workspace | undefined;
   let lost: Workspace | undefined;
+  let bare: Workspace | undefined;
 
   beforeAll(() => {
     images = ensureTestImages("tiny");
@@ -95,10 +105,15 @@ describeRemote("e2e_libvirt: environments on a remote libvirt host over qemu+ssh
     gone = workspace("remote-gone");
     crash = workspace("remote-crash");
     lost = workspace("remote-gc");
+    bare = workspace("remote-gc-bare");
   });
 
   afterAll(async () => {
     gone?.[Symbol.dispose]();
+    if (bare) {
+      await deleteIfLeft(bare);
+      bare[Symbol.dispose]();
+    }
     if (lost) {
       await deleteIfLeft(lost);
       lost[Symbol.dispose]();
@@ -189,10 +204,17 @@ describeRemote("e2e_libvirt: environments on a remote libvirt host over qemu+ssh
     expect(remoteLeaks(host!, prefix)).toEqual([]);
   });
 
+  const defineSharedNetwork = (): void => {
+    remoteShell(host!, `printf '%s' '${SHARED_XML}' > /tmp/${SHARED_NETWORK}.xml && virsh -q -c qemu:///system net-define /tmp/${SHARED_NETWORK}.xml >/dev/null && virsh -q -c qemu:///system net-start ${SHARED_NETWORK} >/dev/null`);
+  };
+  const removeSharedNetwork = (): void => {
+    remoteShell(host!, `virsh -q -c qemu:///system net-destroy ${SHARED_NETWORK} >/dev/null 2>&1; virsh -q -c qemu:///system net-undefine ${SHARED_NETWORK} >/dev/null 2>&1; rm -f /tmp/${SHARED_NETWORK}.xml; true`);
+  };
+
   it("orchestrator SIGKILLed mid-create, state file lost, domain undefined by hand: gc lists the VM files there and the reservation here with the owner, --apply removes them, a foreign folder there survives, zero leaks", async () => {
     const ws = lost!;
     const remote = host!;
-    remoteShell(remote, `printf '%s' '${SHARED_XML}' > /tmp/${SHARED_NETWORK}.xml && virsh -q -c qemu:///system net-define /tmp/${SHARED_NETWORK}.xml >/dev/null && virsh -q -c qemu:///system net-start ${SHARED_NETWORK} >/dev/null`);
+    defineSharedNetwork();
     const foreignDir = (prefix: string) => join(defaultDataDir(prefix), "vms", "Not ours");
     let prefix: string | undefined;
     try {
@@ -255,7 +277,54 @@ describeRemote("e2e_libvirt: environments on a remote libvirt host over qemu+ssh
       expect(filesUnder(artifactDir!).map((file) => relative(artifactDir!, file)).sort()).toEqual(["providers/remote.log", "testenv-vm.log"]);
     } finally {
       if (prefix !== undefined) remoteShell(remote, `rm -rf '${foreignDir(prefix)}'; rmdir '${defaultDataDir(prefix)}/vms' '${defaultDataDir(prefix)}' 2>/dev/null; true`);
-      remoteShell(remote, `virsh -q -c qemu:///system net-destroy ${SHARED_NETWORK} >/dev/null 2>&1; virsh -q -c qemu:///system net-undefine ${SHARED_NETWORK} >/dev/null 2>&1; rm -f /tmp/${SHARED_NETWORK}.xml; true`);
+      removeSharedNetwork();
+    }
+    expect(remoteLeaks(remote, prefix)).toEqual([]);
+  });
+
+  it("a create killed with nothing of its own recorded here (no key, network or reservation): the data dir here stays for gc, which finds the VM files there and removes them, zero leaks", async () => {
+    const ws = bare!;
+    const remote = host!;
+    defineSharedNetwork();
+    let prefix: string | undefined;
+    try {
+      const holdDir = join(ws.root, "hold");
+      mkdirSync(holdDir);
+      const orchestrator = await connectOrchestrator({ env: { ...ws.env, [HOLD_ENV.point]: "vm-started", [HOLD_ENV.dir]: holdDir } });
+      const create = orchestrator.call("create", createArgs(ws, bareVmSpec(remote, images)), { timeoutMs: 900_000 }).then(
+        () => "answered",
+        () => "connection lost",
+      );
+      await until("the VM's domain to start on the remote host", () => existsSync(join(holdDir, "vm-started", "holding")), 300_000);
+      prefix = readState(ws).prefix as string;
+      const provider = libvirtProviderOf(orchestrator.pid);
+      process.kill(orchestrator.pid, "SIGKILL");
+      expect(await create).toBe("connection lost");
+      await orchestrator.close();
+      if (provider !== undefined) await until(`orphaned provider ${provider} to exit`, () => !alive(provider), 120_000);
+      const dataDir = defaultDataDir(prefix);
+      // The provider's shutdown tidies the data dir here, but keeps it while the host holds VM files of it.
+      expect(existsSync(dataDir), "the data dir here, which gc starts from").toBe(true);
+      rmSync(stateFile(ws));
+      const domain = `${prefix}-bare-vm`;
+      virshRemote("destroy", domain);
+      virshRemote("undefine", domain);
+      const vmDir = join(dataDir, "vms", domain);
+      expect(remoteShell(remote, `ls ${vmDir}`).split("\n").filter(Boolean)).toContain("disk.qcow2");
+      await new Promise((resolve) => setTimeout(resolve, 11_000)); // the killed orchestrator's lock goes stale
+
+      const providers = [remoteProvider(remote)];
+      const dry = await gcOverMcp(ws, { providers });
+      const objects = dry.objects as Json[];
+      expect(objects.map((o) => `${String(o.kind)} ${String(o.name)}`).sort()).toEqual([`file ${dataDir}`, `file ${vmDir}`]);
+      for (const object of objects) expect(object, `${String(object.kind)} ${String(object.name)}`).toMatchObject({ verdict: "orphan", testID: ws.testID, prefix, provider: "remote" });
+      const applied = await gcOverMcp(ws, { providers, apply: true });
+      expect(applied, JSON.stringify(applied.objects)).toMatchObject({ applied: true, orphans: 2, removed: 2, failed: 0 });
+      expect(existsSync(dataDir)).toBe(false);
+      const { artifactDir: _artifactDir, ...resources } = leakScope(ws, prefix);
+      expect(await waitForNoLeaks(resources)).toEqual([]);
+    } finally {
+      removeSharedNetwork();
     }
     expect(remoteLeaks(remote, prefix)).toEqual([]);
   });
