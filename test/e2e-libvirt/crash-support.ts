@@ -1,8 +1,11 @@
 import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
-import { afterEach, beforeAll } from "vitest";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeAll, expect } from "vitest";
+import type { Spec } from "../../api/spec.js";
+import { HOLD_ENV } from "../../providers/libvirt/fault-hold.js";
 import { ensureTestImages, type TestImages } from "../helpers/images.js";
-import { LIBVIRT_PROVIDER, connectOrchestrator, deleteIfLeft, textOf, workspace, type Json, type Workspace } from "./support.js";
+import { LIBVIRT_PROVIDER, connectOrchestrator, createArgs, deleteIfLeft, textOf, workspace, type Json, type Workspace } from "./support.js";
 
 // Crashing an environment on purpose: the processes of an orchestrator, the domain's state, waiting for either, and
 // the suite around it (the tiny image, a workspace per test that goes after it whatever happened).
@@ -86,4 +89,24 @@ export function tinyImageSuite(): { images(): TestImages; workspace(label: strin
       return ws;
     },
   };
+}
+
+/**
+ * An environment lost mid-create: `spec` is created over MCP in `ws` and held once its VM's domain has started, the
+ * orchestrator is SIGKILLed there, and its orphaned provider is waited for. The state file is still there.
+ */
+export async function killedOnceVmStarted(ws: Workspace, spec: Spec): Promise<void> {
+  const holdDir = join(ws.root, "hold");
+  mkdirSync(holdDir);
+  const orchestrator = await connectOrchestrator({ env: { ...ws.env, [HOLD_ENV.point]: "vm-started", [HOLD_ENV.dir]: holdDir } });
+  const create = orchestrator.call("create", createArgs(ws, spec), { timeoutMs: 900_000 }).then(
+    () => "answered",
+    () => "connection lost",
+  );
+  await until("the VM's domain to start", () => existsSync(join(holdDir, "vm-started", "holding")), 300_000);
+  const provider = libvirtProviderOf(orchestrator.pid);
+  process.kill(orchestrator.pid, "SIGKILL");
+  expect(await create).toBe("connection lost");
+  await orchestrator.close();
+  if (provider !== undefined) await until(`orphaned provider ${provider} to exit`, () => !alive(provider), 120_000);
 }

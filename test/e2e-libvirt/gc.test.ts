@@ -1,14 +1,13 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { afterEach, expect, it } from "vitest";
 import { defaultDataDir } from "../../providers/libvirt/config.js";
-import { HOLD_ENV } from "../../providers/libvirt/fault-hold.js";
 import { namePrefix } from "../../src/orchestrator/isolation.js";
 import { filesUnder, libvirtDomains, libvirtNetworks, links, waitForNoLeaks } from "../helpers/leaks.js";
 import { describeIfTestHost } from "../helpers/testhost.js";
-import { alive, gcOverMcp, libvirtProviderOf, tinyImageSuite, until } from "./crash-support.js";
-import { LIBVIRT_PROVIDER, connectOrchestrator, createArgs, fourResourceSpec, leakScope, stateFile, type Json } from "./support.js";
+import { gcOverMcp, killedOnceVmStarted, tinyImageSuite } from "./crash-support.js";
+import { LIBVIRT_PROVIDER, fourResourceSpec, leakScope, stateFile, type Json } from "./support.js";
 
 // gc on libvirt with real objects: an environment whose orchestrator was SIGKILLed while its VM booted and whose
 // state file is then lost. gc lists what is ours (domain, networks, key, data dir) with the owner recorded on it and
@@ -46,19 +45,7 @@ describeIfTestHost("e2e_libvirt: gc finds and removes what a lost environment le
   it("orchestrator SIGKILLed mid-create, state file lost: gc lists ours with the owner, --apply removes it, foreign objects survive, zero leaks", async () => {
     const ws = suite.workspace("gc");
     const prefix = namePrefix(ws.testID);
-    const holdDir = join(ws.root, "hold");
-    mkdirSync(holdDir);
-    const orchestrator = await connectOrchestrator({ env: { ...ws.env, [HOLD_ENV.point]: "vm-started", [HOLD_ENV.dir]: holdDir } });
-    const create = orchestrator.call("create", createArgs(ws, fourResourceSpec({ baseImage: suite.images().tiny })), { timeoutMs: 900_000 }).then(
-      () => "answered",
-      () => "connection lost",
-    );
-    await until("the VM's domain to start", () => existsSync(join(holdDir, "vm-started", "holding")), 300_000);
-    const provider = libvirtProviderOf(orchestrator.pid);
-    process.kill(orchestrator.pid, "SIGKILL");
-    expect(await create).toBe("connection lost");
-    await orchestrator.close();
-    if (provider !== undefined) await until(`orphaned provider ${provider} to exit`, () => !alive(provider), 120_000);
+    await killedOnceVmStarted(ws, fourResourceSpec({ baseImage: suite.images().tiny }));
     rmSync(stateFile(ws));
     rmSync(join(defaultDataDir(prefix), "records", "networks", `${prefix}-libvirt-net.json`));
     // The killed orchestrator's lock on the state file counts as held until it is stale (10 s without a touch).

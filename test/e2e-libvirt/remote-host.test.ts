@@ -1,17 +1,16 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Spec } from "../../api/spec.js";
 import { defaultDataDir } from "../../providers/libvirt/config.js";
-import { HOLD_ENV } from "../../providers/libvirt/fault-hold.js";
 import { sshExec } from "../../providers/libvirt/vm/readiness.js";
 import { ensureTestImages, type TestImages } from "../helpers/images.js";
 import { filesUnder, findLeaks, waitForNoLeaks } from "../helpers/leaks.js";
 import { remoteJump, remoteLeaks, remoteLibvirtd, remoteProviderSpec, remoteShell, startRemoteHost, stopRemoteHost, type RemoteHost } from "../helpers/remote-host.js";
-import { alive, gcOverMcp, libvirtProviderOf, until } from "./crash-support.js";
+import { gcOverMcp, killedOnceVmStarted } from "./crash-support.js";
 import { cli, describeRemote, natSpec, remoteDomainDefined } from "./remote-support.js";
-import { artifactFile, connectOrchestrator, createArgs, createOverMcp, deleteIfLeft, deleteOverMcp, fourResourceSpec, leakScope, readState, stateFile, textOf, workspace, type Json, type Workspace } from "./support.js";
+import { artifactFile, createOverMcp, deleteIfLeft, deleteOverMcp, fourResourceSpec, leakScope, readState, stateFile, textOf, workspace, type Json, type Workspace } from "./support.js";
 
 // Environments entirely on the second libvirt host of the test host (scripts/testhost-remote.sh), which this
 // process reaches only over SSH: libvirt through the host's socket forwarded over SSH, ssh for commands and
@@ -218,20 +217,8 @@ describeRemote("e2e_libvirt: environments on a remote libvirt host over qemu+ssh
     const foreignDir = (prefix: string) => join(defaultDataDir(prefix), "vms", "Not ours");
     let prefix: string | undefined;
     try {
-      const holdDir = join(ws.root, "hold");
-      mkdirSync(holdDir);
-      const orchestrator = await connectOrchestrator({ env: { ...ws.env, [HOLD_ENV.point]: "vm-started", [HOLD_ENV.dir]: holdDir } });
-      const create = orchestrator.call("create", createArgs(ws, sharedNetworkSpec(remote, images)), { timeoutMs: 900_000 }).then(
-        () => "answered",
-        () => "connection lost",
-      );
-      await until("the VM's domain to start on the remote host", () => existsSync(join(holdDir, "vm-started", "holding")), 300_000);
+      await killedOnceVmStarted(ws, sharedNetworkSpec(remote, images));
       prefix = readState(ws).prefix as string;
-      const provider = libvirtProviderOf(orchestrator.pid);
-      process.kill(orchestrator.pid, "SIGKILL");
-      expect(await create).toBe("connection lost");
-      await orchestrator.close();
-      if (provider !== undefined) await until(`orphaned provider ${provider} to exit`, () => !alive(provider), 120_000);
       rmSync(stateFile(ws));
       // The domain goes by hand; its overlay, seed ISO and console log stay there, its reservation record here.
       const domain = `${prefix}-test-vm`;
@@ -288,20 +275,8 @@ describeRemote("e2e_libvirt: environments on a remote libvirt host over qemu+ssh
     defineSharedNetwork();
     let prefix: string | undefined;
     try {
-      const holdDir = join(ws.root, "hold");
-      mkdirSync(holdDir);
-      const orchestrator = await connectOrchestrator({ env: { ...ws.env, [HOLD_ENV.point]: "vm-started", [HOLD_ENV.dir]: holdDir } });
-      const create = orchestrator.call("create", createArgs(ws, bareVmSpec(remote, images)), { timeoutMs: 900_000 }).then(
-        () => "answered",
-        () => "connection lost",
-      );
-      await until("the VM's domain to start on the remote host", () => existsSync(join(holdDir, "vm-started", "holding")), 300_000);
+      await killedOnceVmStarted(ws, bareVmSpec(remote, images));
       prefix = readState(ws).prefix as string;
-      const provider = libvirtProviderOf(orchestrator.pid);
-      process.kill(orchestrator.pid, "SIGKILL");
-      expect(await create).toBe("connection lost");
-      await orchestrator.close();
-      if (provider !== undefined) await until(`orphaned provider ${provider} to exit`, () => !alive(provider), 120_000);
       const dataDir = defaultDataDir(prefix);
       // The provider's shutdown tidies the data dir here, but keeps it while the host holds VM files of it.
       expect(existsSync(dataDir), "the data dir here, which gc starts from").toBe(true);
