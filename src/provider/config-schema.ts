@@ -8,6 +8,7 @@ import { bundledProviderBins } from "./bundled.js";
 import { enginePolicyProblem, type EnginePolicy } from "./engine-policy.js";
 import { GO_SCHEME } from "./go-engine.js";
 import { resolveEngine } from "./resolve.js";
+import type { ConfigSchema } from "../spec/provider-configs.js";
 
 // A provider this package does not ship publishes its config schema through `<provider> --config-schema` (a JSON
 // Schema on stdout), the way Terraform's validate asks each plugin for its schema. Asking runs the executable, so
@@ -20,11 +21,6 @@ const MAX_SCHEMA_BYTES = 1024 * 1024;
 /** What the provider gets of this process's environment: enough to start a program, nothing of the spec's. */
 const PASSED_ENV = ["PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "TMPDIR"] as const;
 
-/** A published schema, as zod (to parse with) and as the JSON Schema the provider printed (which marks paths). */
-export interface PublishedConfigSchema {
-  schema: z.ZodType;
-  jsonSchema: Readonly<Record<string, unknown>>;
-}
 
 export interface ConfigSchemaLookup {
   /** Where a create resolves engines and starts providers (its rootDir). */
@@ -35,7 +31,7 @@ export interface ConfigSchemaLookup {
   log: Logger;
 }
 
-type Outcome = { schema: PublishedConfigSchema } | { none: string; transient?: boolean };
+type Outcome = { schema: ConfigSchema } | { none: string; transient?: boolean };
 
 /** By executable path, mtime and size: a rebuilt provider is asked again, an unchanged one once per process. */
 const asked = new Map<string, Promise<Outcome>>();
@@ -120,7 +116,7 @@ function notAsked(engine: string, policy: EnginePolicy | undefined): string | un
  * a go:// engine, one the policy refuses or that does not resolve, and one that publishes none (does not know the flag,
  * prints no JSON, or a schema zod cannot read). Every undefined is logged at debug: the config is then not checked.
  */
-export async function publishedConfigSchema(engine: string, lookup: ConfigSchemaLookup): Promise<PublishedConfigSchema | undefined> {
+export async function publishedConfigSchema(engine: string, lookup: ConfigSchemaLookup): Promise<ConfigSchema | undefined> {
   // A bundled provider's schema is in this process (src/spec/provider-configs.ts): no process is started for it.
   if (Object.hasOwn(bundledProviderBins(), engine.trim())) return undefined;
   const skipped = notAsked(engine, lookup.policy);
